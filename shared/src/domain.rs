@@ -1,0 +1,45 @@
+//! Domain words shared by every part of the engine.
+
+use serde::{Deserialize, Serialize};
+
+/// The life of a contract product (API.md "contract product").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    Pending,
+    Active,
+    Suspended,
+    Terminated,
+    Failed,
+}
+
+impl ProductStatus {
+    pub const ALL: [ProductStatus; 5] = [
+        ProductStatus::Pending,
+        ProductStatus::Active,
+        ProductStatus::Suspended,
+        ProductStatus::Terminated,
+        ProductStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Pending => "pending",
+            ProductStatus::Active => "active",
+            ProductStatus::Suspended => "suspended",
+            ProductStatus::Terminated => "terminated",
+            ProductStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Who may run something. Admins and the system may run every action; a client only those the
+/// catalogue opens to clients, and only on its own contract products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Admin and system only.
+    Admin,
+    /// Also the client that owns the contract product.
+    Client,
+}

@@ -1,0 +1,416 @@
+//! Bearer JWT verification. Functions verify tokens themselves, so the rules hold the same under
+//! `cargo lambda watch` as in AWS: HS256 with a shared secret (local and simple deployments) or
+//! RS256 with keys from a JWKS URL (the deployed option). `exp`, `iss` and `aud` are always
+//! checked; `role` must be admin or client, and a client token must carry its `client_id`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+
+use super::ApiError;
+
+/// The least length an HS256 secret may have (RFC 7518 §3.2: a key as long as the hash).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+const LEEWAY_SECONDS: u64 = 30;
+const JWKS_TTL: Duration = Duration::from_secs(600);
+/// An unknown `kid` refetches the key set at most this often (key rotation without a stampede).
+const JWKS_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Client,
+}
+
+/// A client's id as the billing system knows it. Parsed, never trusted raw.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
+        if ok { Ok(ClientId(raw.to_owned())) } else { Err(format!("invalid client_id {raw:?}")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who is calling, from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Admin { subject: String },
+    Client { subject: String, client_id: ClientId },
+}
+
+impl Caller {
+    pub fn subject(&self) -> &str {
+        match self {
+            Caller::Admin { subject } | Caller::Client { subject, .. } => subject,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            Caller::Admin { .. } => Role::Admin,
+            Caller::Client { .. } => Role::Client,
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin { .. } => Ok(()),
+            Caller::Client { .. } => Err(ApiError::Forbidden("this route is for admins only".into())),
+        }
+    }
+}
+
+/// The claims this API reads. Others are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub exp: u64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// How tokens are signed.
+#[derive(Clone)]
+pub enum KeySource {
+    Hs256 { secret: Vec<u8> },
+    Jwks { url: String },
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Hs256 { .. } => f.write_str("Hs256 { secret: <redacted> }"),
+            KeySource::Jwks { url } => f.debug_struct("Jwks").field("url", url).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub keys: KeySource,
+    pub issuer: String,
+    pub audience: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("AUTH_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")]
+    ShortSecret,
+}
+
+impl AuthConfig {
+    /// Reads AUTH_JWKS_URL (RS256, preferred when set) or AUTH_HS256_SECRET, with AUTH_ISSUER and
+    /// AUTH_AUDIENCE.
+    pub fn from_env() -> Result<Self, AuthConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {
+        let issuer = get("AUTH_ISSUER").ok_or(AuthConfigError::Missing("AUTH_ISSUER"))?;
+        let audience = get("AUTH_AUDIENCE").ok_or(AuthConfigError::Missing("AUTH_AUDIENCE"))?;
+        let keys = if let Some(url) = get("AUTH_JWKS_URL") {
+            KeySource::Jwks { url }
+        } else {
+            let secret = get("AUTH_HS256_SECRET").ok_or(AuthConfigError::Missing("AUTH_JWKS_URL or AUTH_HS256_SECRET"))?;
+            if secret.len() < MIN_HS256_SECRET_BYTES {
+                return Err(AuthConfigError::ShortSecret);
+            }
+            KeySource::Hs256 { secret: secret.into_bytes() }
+        };
+        Ok(AuthConfig { keys, issuer, audience })
+    }
+}
+
+struct CachedJwks {
+    keys: JwkSet,
+    fetched: Instant,
+}
+
+/// Verifies bearer tokens. Build once per Lambda instance; the JWKS is cached across calls.
+#[derive(Clone)]
+pub struct Authenticator {
+    config: Arc<AuthConfig>,
+    http: reqwest::Client,
+    jwks: Arc<RwLock<Option<CachedJwks>>>,
+}
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::Unauthenticated(message.to_owned())
+}
+
+impl Authenticator {
+    pub fn new(config: AuthConfig, http: reqwest::Client) -> Self {
+        Authenticator { config: Arc::new(config), http, jwks: Arc::new(RwLock::new(None)) }
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut v = Validation::new(algorithm);
+        v.set_issuer(&[&self.config.issuer]);
+        v.set_audience(&[&self.config.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = LEEWAY_SECONDS;
+        v
+    }
+
+    /// The caller of a request, from its `Authorization` header.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
+        let header = authorization.ok_or_else(|| unauthenticated("missing Authorization header"))?;
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthenticated("Authorization must be 'Bearer <token>'"))?;
+        let claims = self.verify(token).await?;
+        match claims.role {
+            Role::Admin => Ok(Caller::Admin { subject: claims.sub }),
+            Role::Client => {
+                let raw = claims.client_id.ok_or_else(|| unauthenticated("a client token needs a client_id claim"))?;
+                let client_id = ClientId::parse(&raw).map_err(|e| unauthenticated(&e))?;
+                Ok(Caller::Client { subject: claims.sub, client_id })
+            }
+        }
+    }
+
+    async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
+        let key = match (&self.config.keys, header.alg) {
+            (KeySource::Hs256 { secret }, Algorithm::HS256) => DecodingKey::from_secret(secret),
+            (KeySource::Jwks { .. }, Algorithm::RS256) => self.jwks_key(header.kid.as_deref()).await?,
+            _ => return Err(unauthenticated("token algorithm not accepted")),
+        };
+        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg))
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "token expired",
+                    ErrorKind::InvalidSignature => "token signature invalid",
+                    ErrorKind::InvalidIssuer => "token issuer not accepted",
+                    ErrorKind::InvalidAudience => "token audience not accepted",
+                    ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+                    ErrorKind::ImmatureSignature => "token not valid yet",
+                    _ => "token invalid",
+                };
+                unauthenticated(why)
+            })
+    }
+
+    async fn jwks_key(&self, kid: Option<&str>) -> Result<DecodingKey, ApiError> {
+        let kid = kid.ok_or_else(|| unauthenticated("token has no kid"))?;
+        let find = |set: &JwkSet| set.find(kid).map(DecodingKey::from_jwk);
+        {
+            let cache = self.jwks.read().await;
+            if let Some(c) = cache.as_ref() {
+                let fresh = c.fetched.elapsed() < JWKS_TTL;
+                match find(&c.keys) {
+                    Some(key) if fresh => return key.map_err(|_| unauthenticated("signing key unusable")),
+                    None if c.fetched.elapsed() < JWKS_REFRESH_FLOOR => {
+                        return Err(unauthenticated("token signed by an unknown key"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let keys = self.fetch_jwks().await?;
+        let key = find(&keys);
+        *self.jwks.write().await = Some(CachedJwks { keys, fetched: Instant::now() });
+        key.ok_or_else(|| unauthenticated("token signed by an unknown key"))?
+            .map_err(|_| unauthenticated("signing key unusable"))
+    }
+
+    async fn fetch_jwks(&self) -> Result<JwkSet, ApiError> {
+        let KeySource::Jwks { url } = &self.config.keys else {
+            return Err(ApiError::internal("JWKS asked for without a JWKS URL"));
+        };
+        let response = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| ApiError::internal(format!("fetching the JWKS failed: {e}")))?;
+        response.json::<JwkSet>().await.map_err(|e| ApiError::internal(format!("the JWKS is malformed: {e}")))
+    }
+}
+
+/// Signs HS256 tokens the way the local stack expects (`make token`, tests). Never used in AWS,
+/// where tokens come from the identity provider.
+pub fn sign_hs256(secret: &[u8], claims: &Claims) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
+        .expect("HS256 signing cannot fail")
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_epoch() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+    fn hs_config() -> AuthConfig {
+        AuthConfig {
+            keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() },
+            issuer: "local-dev".into(),
+            audience: "provisioning-api".into(),
+        }
+    }
+
+    fn claims(role: Role, client_id: Option<&str>) -> Claims {
+        Claims {
+            sub: "user-1".into(),
+            role,
+            client_id: client_id.map(String::from),
+            exp: now_epoch() + 600,
+            iss: "local-dev".into(),
+            aud: "provisioning-api".into(),
+        }
+    }
+
+    fn bearer(t: &str) -> String {
+        format!("Bearer {t}")
+    }
+
+    async fn check(auth: &Authenticator, header: Option<&str>) -> Result<Caller, String> {
+        auth.authenticate(header).await.map_err(|e| {
+            assert_eq!(e.status(), 401, "{e}");
+            e.to_string()
+        })
+    }
+
+    #[tokio::test]
+    async fn hs256_admin_and_client_tokens_are_accepted() {
+        let auth = Authenticator::new(hs_config(), reqwest::Client::new());
+        let admin = sign_hs256(SECRET.as_bytes(), &claims(Role::Admin, None));
+        assert_eq!(check(&auth, Some(&bearer(&admin))).await, Ok(Caller::Admin { subject: "user-1".into() }));
+        let client = sign_hs256(SECRET.as_bytes(), &claims(Role::Client, Some("c-42")));
+        assert_eq!(
+            check(&auth, Some(&bearer(&client))).await,
+            Ok(Caller::Client { subject: "user-1".into(), client_id: ClientId::parse("c-42").unwrap() })
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_are_refused_with_a_reason() {
+        let auth = Authenticator::new(hs_config(), reqwest::Client::new());
+        let sign = |c: &Claims| sign_hs256(SECRET.as_bytes(), c);
+        let mut expired = claims(Role::Admin, None);
+        expired.exp = now_epoch() - 3600;
+        let mut wrong_iss = claims(Role::Admin, None);
+        wrong_iss.iss = "someone-else".into();
+        let mut wrong_aud = claims(Role::Admin, None);
+        wrong_aud.aud = "other-api".into();
+        let forged = sign_hs256(b"another-secret-also-32-bytes-long!!", &claims(Role::Admin, None));
+        let cases: Vec<(Option<String>, &str)> = vec![
+            (None, "missing Authorization header"),
+            (Some("Basic abc".into()), "Authorization must be 'Bearer <token>'"),
+            (Some("Bearer ".into()), "Authorization must be 'Bearer <token>'"),
+            (Some(bearer("not.a.jwt")), "malformed token"),
+            (Some(bearer(&sign(&expired))), "token expired"),
+            (Some(bearer(&sign(&wrong_iss))), "token issuer not accepted"),
+            (Some(bearer(&sign(&wrong_aud))), "token audience not accepted"),
+            (Some(bearer(&forged)), "token signature invalid"),
+            (Some(bearer(&sign(&claims(Role::Client, None)))), "a client token needs a client_id claim"),
+            (Some(bearer(&sign(&claims(Role::Client, Some("bad id with spaces"))))), "invalid client_id \"bad id with spaces\""),
+        ];
+        for (header, why) in cases {
+            assert_eq!(check(&auth, header.as_deref()).await, Err(why.to_owned()), "{header:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_or_rs256_token_is_refused_under_hs256() {
+        let auth = Authenticator::new(hs_config(), reqwest::Client::new());
+        // alg "none": header {"alg":"none","typ":"JWT"}, no signature.
+        let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.";
+        assert!(check(&auth, Some(&bearer(none))).await.is_err());
+        let rs = jsonwebtoken::encode(
+            &Header { kid: Some("k1".into()), ..Header::new(Algorithm::RS256) },
+            &claims(Role::Admin, None),
+            &EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/rsa-test-key.pem")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(check(&auth, Some(&bearer(&rs))).await, Err("token algorithm not accepted".into()));
+    }
+
+    #[tokio::test]
+    async fn rs256_tokens_are_checked_against_the_jwks_which_is_cached() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/.well-known/jwks.json"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                include_str!("../../tests/fixtures/rsa-test-jwks.json"),
+                "application/json",
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let config = AuthConfig {
+            keys: KeySource::Jwks { url: format!("{}/.well-known/jwks.json", server.uri()) },
+            ..hs_config()
+        };
+        let auth = Authenticator::new(config, reqwest::Client::new());
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/rsa-test-key.pem")).unwrap();
+        let sign = |kid: &str| {
+            jsonwebtoken::encode(
+                &Header { kid: Some(kid.into()), ..Header::new(Algorithm::RS256) },
+                &claims(Role::Admin, None),
+                &key,
+            )
+            .unwrap()
+        };
+        for _ in 0..3 {
+            assert!(check(&auth, Some(&bearer(&sign("test-key-1")))).await.is_ok());
+        }
+        assert_eq!(check(&auth, Some(&bearer(&sign("rotated-away")))).await, Err("token signed by an unknown key".into()));
+        // An HS256 token must not pass where RS256 is configured, whatever its secret.
+        let hs = sign_hs256(SECRET.as_bytes(), &claims(Role::Admin, None));
+        assert_eq!(check(&auth, Some(&bearer(&hs))).await, Err("token algorithm not accepted".into()));
+    }
+
+    #[test]
+    fn config_comes_from_the_environment_and_refuses_weak_secrets() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let ok = AuthConfig::from_lookup(env(&[
+            ("AUTH_ISSUER", "i"),
+            ("AUTH_AUDIENCE", "a"),
+            ("AUTH_HS256_SECRET", "local-dev-secret-not-for-production"),
+        ]))
+        .unwrap();
+        assert!(matches!(ok.keys, KeySource::Hs256 { .. }));
+        assert!(!format!("{ok:?}").contains("local-dev-secret"), "the secret must not appear in Debug");
+        let short = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_HS256_SECRET", "short")]));
+        assert!(matches!(short, Err(AuthConfigError::ShortSecret)));
+        let jwks = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_JWKS_URL", "https://x/jwks")]));
+        assert!(matches!(jwks.unwrap().keys, KeySource::Jwks { .. }));
+        assert!(matches!(AuthConfig::from_lookup(env(&[("AUTH_AUDIENCE", "a")])), Err(AuthConfigError::Missing("AUTH_ISSUER"))));
+    }
+}

@@ -1,0 +1,243 @@
+//! Lambda HTTP glue: API Gateway HTTP API (payload 2.0) events in, JSON responses out, bearer
+//! auth, the error shape of API.md and one tracing span per request carrying its request id.
+
+pub mod auth;
+mod error;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Instant;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use http::{HeaderMap, HeaderValue, Method};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::Instrument;
+
+pub use error::ApiError;
+
+use crate::routes::{self, ApiRoute};
+
+/// The largest request body any route accepts (API.md: over 256 KB is 413).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// One HTTP request, taken out of its Lambda event.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub request_id: String,
+    pub method: Method,
+    /// The path as the client wrote it, without an API Gateway stage prefix.
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    pub fn from_event(event: ApiGatewayV2httpRequest, lambda_request_id: &str) -> Result<Self, ApiError> {
+        let ctx = &event.request_context;
+        let request_id = ctx.request_id.clone().filter(|id| !id.is_empty()).unwrap_or_else(|| lambda_request_id.to_owned());
+        let mut path = event.raw_path.clone().or_else(|| ctx.http.path.clone()).unwrap_or_else(|| "/".into());
+        if let Some(stage) = ctx.stage.as_deref().filter(|s| *s != "$default" && !s.is_empty()) {
+            let prefix = format!("/{stage}");
+            if path == prefix || path.starts_with(&format!("{prefix}/")) {
+                path = path[prefix.len()..].to_owned();
+                if path.is_empty() {
+                    path = "/".into();
+                }
+            }
+        }
+        let body = match event.body {
+            None => None,
+            Some(b) if event.is_base64_encoded => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.as_bytes())
+                    .map_err(|_| ApiError::validation("request body is not valid base64", serde_json::json!({})))?,
+            ),
+            Some(b) => Some(b.into_bytes()),
+        };
+        if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        let query = event.query_string_parameters.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        Ok(HttpRequest { request_id, method: ctx.http.method.clone(), path, query, headers: event.headers, body })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The route of `function` this request is for, with its path parameters.
+    pub fn route(&self, function: &str) -> Result<(&'static ApiRoute, HashMap<String, String>), ApiError> {
+        routes::find(function, self.method.as_str(), &self.path)
+            .ok_or_else(|| ApiError::NotFound(format!("no route {} {}", self.method, self.path)))
+    }
+}
+
+/// A JSON response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn json(status: u16, body: &impl Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_string(body).map_err(ApiError::internal)?;
+        Ok(HttpResponse { status, body })
+    }
+
+    /// A body already serialized (cached responses).
+    pub fn raw_json(status: u16, body: String) -> Self {
+        HttpResponse { status, body }
+    }
+
+    fn into_event(self, request_id: &str) -> ApiGatewayV2httpResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", id);
+        }
+        let mut response = ApiGatewayV2httpResponse::default();
+        response.status_code = i64::from(self.status);
+        response.headers = headers;
+        response.body = Some(Body::Text(self.body));
+        response.is_base64_encoded = false;
+        response
+    }
+}
+
+/// Runs one HTTP invocation: builds the request, runs `handler` inside a span that carries the
+/// request id, maps any error to the JSON error shape and logs the outcome. It never fails the
+/// invocation itself, so API Gateway never answers with a bare 500.
+pub async fn serve<F, Fut>(event: LambdaEvent<ApiGatewayV2httpRequest>, handler: F) -> Result<ApiGatewayV2httpResponse, Infallible>
+where
+    F: FnOnce(HttpRequest) -> Fut,
+    Fut: Future<Output = Result<HttpResponse, ApiError>>,
+{
+    let started = Instant::now();
+    let lambda_request_id = event.context.request_id.clone();
+    let method = event.payload.request_context.http.method.clone();
+    let request_id = event
+        .payload
+        .request_context
+        .request_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| lambda_request_id.clone());
+    let span = tracing::info_span!("request", request_id = %request_id, lambda_request_id = %lambda_request_id);
+    async move {
+        let outcome = match HttpRequest::from_event(event.payload, &lambda_request_id) {
+            Ok(request) => {
+                tracing::info!(method = %request.method, path = %request.path, "request");
+                handler(request).await
+            }
+            Err(e) => Err(e),
+        };
+        let response = outcome.unwrap_or_else(|e| error_response(&e, &request_id));
+        tracing::info!(
+            method = %method,
+            status = response.status,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "response"
+        );
+        Ok(response.into_event(&request_id))
+    }
+    .instrument(span)
+    .await
+}
+
+/// The response for an error, logged at a level that fits who is at fault.
+pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
+    match error {
+        ApiError::Internal(cause) => tracing::error!(error.code = error.code(), error.cause = %error_chain(cause.as_ref()), "internal error"),
+        e if e.status() >= 500 => tracing::warn!(error.code = e.code(), error.message = %e, "upstream failure"),
+        e => tracing::info!(error.code = e.code(), error.message = %e, "request refused"),
+    }
+    HttpResponse { status: error.status(), body: error.body(request_id, None).to_string() }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// The request body as JSON, or a 400 that says why it is not.
+pub fn json_body(request: &HttpRequest) -> Result<Value, ApiError> {
+    let bytes = request.body.as_deref().unwrap_or(b"");
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::validation("request body is not valid JSON", serde_json::json!({ "body": e.to_string() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(path: &str, stage: &str, body: Option<&str>, base64: bool) -> ApiGatewayV2httpRequest {
+        let raw = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "a=1",
+            "headers": {"authorization": "Bearer x"},
+            "queryStringParameters": {"a": "1"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
+                "domainPrefix": "localhost", "requestId": "req-123", "routeKey": "$default",
+                "stage": stage, "time": "23/Nov/2026:05:00:00 +0000", "timeEpoch": 0,
+                "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"}
+            },
+            "body": body,
+            "isBase64Encoded": base64
+        });
+        serde_json::from_value(raw).unwrap()
+    }
+
+    #[test]
+    fn the_stage_prefix_is_removed_and_the_request_id_kept() {
+        let r = HttpRequest::from_event(event("/prod/blueprints", "prod", None, false), "lambda-1").unwrap();
+        assert_eq!((r.path.as_str(), r.request_id.as_str()), ("/blueprints", "req-123"));
+        let r = HttpRequest::from_event(event("/blueprints", "$default", None, false), "lambda-1").unwrap();
+        assert_eq!(r.path, "/blueprints");
+        assert_eq!(r.query.get("a").map(String::as_str), Some("1"));
+        assert_eq!(r.header("Authorization"), Some("Bearer x"));
+    }
+
+    #[test]
+    fn bodies_are_decoded_and_bounded() {
+        let r = HttpRequest::from_event(event("/x", "$default", Some("eyJhIjoxfQ=="), true), "l").unwrap();
+        assert_eq!(json_body(&r).unwrap(), json!({"a": 1}));
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let e = HttpRequest::from_event(event("/x", "$default", Some(&big), false), "l").unwrap_err();
+        assert_eq!(e.status(), 413);
+        let r = HttpRequest::from_event(event("/x", "$default", Some("{nope"), false), "l").unwrap();
+        assert_eq!(json_body(&r).unwrap_err().status(), 400);
+    }
+
+    #[tokio::test]
+    async fn serve_maps_errors_to_the_json_shape() {
+        let ev = LambdaEvent::new(event("/nowhere", "$default", None, false), lambda_runtime::Context::default());
+        let response = serve(ev, |r| async move { Err::<HttpResponse, _>(ApiError::NotFound(format!("no route {}", r.path))) })
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 404);
+        assert_eq!(response.headers["content-type"], "application/json");
+        assert_eq!(response.headers["x-request-id"], "req-123");
+        let Some(Body::Text(body)) = response.body else { panic!("no body") };
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+        assert_eq!(body["error"]["message"], "no route /nowhere");
+    }
+}

@@ -1,0 +1,9 @@
+//! The provisioning engine's library: everything the Lambda functions share. Functions' mains
+//! only build configuration and clients, then hand a small handler to the runtime.
+
+pub mod admin;
+pub mod catalogue;
+pub mod domain;
+pub mod http;
+pub mod routes;
+pub mod telemetry;

@@ -1,0 +1,106 @@
+//! The HTTP routes and the Lambda functions that serve them: the one table that template.yaml's
+//! HttpApi events, the `cargo lambda watch` router in Cargo.toml and openapi.yaml derive from.
+
+use std::collections::HashMap;
+
+/// One HTTP route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRoute {
+    pub method: &'static str,
+    /// Path template; `{name}` is a path parameter.
+    pub path: &'static str,
+    /// The function binary that serves it.
+    pub function: &'static str,
+    /// OpenAPI operationId.
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+}
+
+/// A Lambda function: one binary under functions/.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// The binary (and crate) name, e.g. `admin`.
+    pub name: &'static str,
+    /// CloudFormation logical id.
+    pub logical_id: &'static str,
+    pub description: &'static str,
+    pub timeout_seconds: u32,
+    pub memory_mb: u32,
+}
+
+pub const FUNCTIONS: &[FunctionSpec] = &[FunctionSpec {
+    name: "admin",
+    logical_id: "AdminFunction",
+    description: "Admin API: the catalogue (and, as they land, configurations, products, event handlers); answers unknown routes",
+    timeout_seconds: 10,
+    memory_mb: 256,
+}];
+
+pub const ROUTES: &[ApiRoute] = &[ApiRoute {
+    method: "GET",
+    path: "/blueprints",
+    function: "admin",
+    operation_id: "listBlueprints",
+    summary: "The catalogue: blueprints and their actions with parameter and result schemas",
+}];
+
+/// The function behind API Gateway's `$default` route: every request no route matches reaches it
+/// and gets the JSON 404 of API.md rather than API Gateway's own body.
+pub const FALLBACK_FUNCTION: &str = "admin";
+
+/// Matches a path against a template, returning the path parameters.
+pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let mut params = HashMap::new();
+    let mut t = template.trim_matches('/').split('/');
+    let mut p = path.trim_end_matches('/').trim_start_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.to_owned(), ps.to_owned());
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The route of `function` for a method and path.
+pub fn find(function: &str, method: &str, path: &str) -> Option<(&'static ApiRoute, HashMap<String, String>)> {
+    ROUTES
+        .iter()
+        .filter(|r| r.function == function && r.method.eq_ignore_ascii_case(method))
+        .find_map(|r| match_path(r.path, path).map(|params| (r, params)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_templates_with_parameters() {
+        let p = match_path("/contract-products/{id}/actions/{blueprint}/{action}", "/contract-products/cp-1/actions/servers/reboot").unwrap();
+        assert_eq!(p["id"], "cp-1");
+        assert_eq!(p["action"], "reboot");
+        assert!(match_path("/blueprints", "/blueprints/").is_some());
+        assert!(match_path("/blueprints", "/blueprints/x").is_none());
+        assert!(match_path("/a/{id}", "/a/").is_none());
+        assert!(match_path("/a/{id}", "/b/1").is_none());
+    }
+
+    #[test]
+    fn every_route_is_served_by_a_declared_function() {
+        for r in ROUTES {
+            assert!(FUNCTIONS.iter().any(|f| f.name == r.function), "{r:?}");
+        }
+        assert!(FUNCTIONS.iter().any(|f| f.name == FALLBACK_FUNCTION));
+        assert!(find("admin", "GET", "/blueprints").is_some());
+        assert!(find("admin", "POST", "/blueprints").is_none());
+    }
+}
