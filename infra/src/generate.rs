@@ -1,0 +1,101 @@
+//! The generated files: template.yaml, openapi.yaml and the `cargo lambda watch` router block of
+//! Cargo.toml. `make template` writes them; a test fails when a committed copy drifts.
+
+use std::path::{Path, PathBuf};
+
+use shared::routes::{FALLBACK_FUNCTION, ROUTES};
+
+const BEGIN: &str = "# BEGIN GENERATED ROUTER (make template; checked by a test)\n";
+const END: &str = "# END GENERATED ROUTER\n";
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// The router table: every route to its function, and every other method and path to the
+/// fallback function, as API Gateway's `$default` route does in AWS.
+pub fn router_block() -> String {
+    let mut out = String::from(BEGIN);
+    out.push_str("[workspace.metadata.lambda.watch.router]\n");
+    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.dedup();
+    let entry = |path: &str, f: &dyn Fn(&str) -> &'static str| {
+        let targets: Vec<String> =
+            METHODS.iter().map(|m| format!("{{ method = \"{m}\", function = \"{}\" }}", f(m))).collect();
+        format!("\"{path}\" = [{}]\n", targets.join(", "))
+    };
+    for path in paths {
+        out.push_str(&entry(path, &|m| {
+            ROUTES.iter().find(|r| r.path == path && r.method == m).map_or(FALLBACK_FUNCTION, |r| r.function)
+        }));
+    }
+    out.push_str(&entry("/", &|_| FALLBACK_FUNCTION));
+    out.push_str(&entry("/{*unknown}", &|_| FALLBACK_FUNCTION));
+    out.push_str(END);
+    out
+}
+
+/// Cargo.toml with its router block replaced.
+pub fn cargo_toml_with_router(current: &str) -> Result<String, String> {
+    let start = current.find(BEGIN).ok_or("Cargo.toml lacks the BEGIN GENERATED ROUTER marker")?;
+    let end = current[start..].find(END).ok_or("Cargo.toml lacks the END GENERATED ROUTER marker")? + start + END.len();
+    Ok(format!("{}{}{}", &current[..start], router_block(), &current[end..]))
+}
+
+/// (path, wanted content) of every generated file under the workspace root.
+pub fn generated_files(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let cargo = root.join("Cargo.toml");
+    let current = std::fs::read_to_string(&cargo).map_err(|e| format!("{}: {e}", cargo.display()))?;
+    Ok(vec![
+        (root.join("template.yaml"), crate::template::template_yaml()),
+        (root.join("openapi.yaml"), crate::openapi::openapi_yaml()),
+        (cargo, cargo_toml_with_router(&current)?),
+    ])
+}
+
+/// The files whose committed content differs from the generator's.
+pub fn drifted(root: &Path) -> Result<Vec<PathBuf>, String> {
+    Ok(generated_files(root)?
+        .into_iter()
+        .filter(|(path, wanted)| std::fs::read_to_string(path).ok().as_deref() != Some(wanted.as_str()))
+        .map(|(path, _)| path)
+        .collect())
+}
+
+pub fn write_all(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    for (path, wanted) in generated_files(root)? {
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(wanted.as_str()) {
+            std::fs::write(&path, wanted).map_err(|e| format!("{}: {e}", path.display()))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// The workspace root (infra's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("infra sits in the workspace").to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// template.yaml, openapi.yaml and the watch router are committed; they must be exactly what
+    /// the generator makes from the catalogue. Run `make template` to refresh them.
+    #[test]
+    fn committed_generated_files_do_not_drift() {
+        let drift = drifted(&workspace_root()).unwrap();
+        assert!(drift.is_empty(), "run `make template`: these files drifted from the generator: {drift:?}");
+    }
+
+    #[test]
+    fn the_router_sends_every_route_to_its_function_and_the_rest_to_the_fallback() {
+        let block = router_block();
+        let parsed: toml::Table = toml::from_str(&block).unwrap();
+        let router = &parsed["workspace"]["metadata"]["lambda"]["watch"]["router"];
+        for route in ROUTES {
+            let targets = router[route.path].as_array().unwrap();
+            assert!(targets.iter().any(|t| t["method"].as_str() == Some(route.method) && t["function"].as_str() == Some(route.function)));
+        }
+        assert!(router.get("/{*unknown}").is_some());
+    }
+}

@@ -1,0 +1,346 @@
+//! template.yaml, generated from the routes and functions of shared::routes. What the template
+//! declares is what the local stack creates: infra::local reads the file back, never this code.
+
+use serde_json::{Map, Value, json};
+use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, ROUTES};
+
+fn r(name: &str) -> Value {
+    json!({ "Ref": name })
+}
+
+fn arn(resource: &str) -> Value {
+    json!({ "Fn::GetAtt": [resource, "Arn"] })
+}
+
+fn sub(text: &str) -> Value {
+    json!({ "Fn::Sub": text })
+}
+
+/// Seconds a lifecycle or events message stays invisible while a worker has it: 6 × the longest
+/// consumer timeout (AWS's rule for SQS event sources), with 30 s consumers as the design sets.
+pub const QUEUE_VISIBILITY_SECONDS: u32 = 180;
+/// Receives before a message is parked in its DLQ (AWS guidance: at least 5).
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+const FOURTEEN_DAYS: u32 = 1_209_600;
+
+fn pascal(name: &str) -> String {
+    name.split(['-', '_', '/', '{', '}'])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn parameters() -> Value {
+    json!({
+        "Stage": {
+            "Type": "String", "Default": "prod", "AllowedPattern": "^[a-z][a-z0-9-]{0,15}$",
+            "Description": "API stage name; also the STAGE of every function"
+        },
+        "AuthIssuer": {
+            "Type": "String", "MinLength": 1,
+            "Description": "The iss claim every bearer token must carry"
+        },
+        "AuthAudience": {
+            "Type": "String", "Default": "provisioning-api",
+            "Description": "The aud claim every bearer token must carry"
+        },
+        "AuthJwksUrl": {
+            "Type": "String", "Default": "",
+            "Description": "JWKS URL of the identity provider (RS256). Leave empty to use AuthHs256Secret"
+        },
+        "AuthHs256Secret": {
+            "Type": "String", "Default": "", "NoEcho": true,
+            "Description": "Shared HS256 secret (32+ bytes), used only when AuthJwksUrl is empty"
+        },
+        "LogRetentionDays": {
+            "Type": "Number", "Default": 30,
+            "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
+            "Description": "Days CloudWatch keeps function and access logs"
+        },
+        "AlarmTopicArn": {
+            "Type": "String", "Default": "",
+            "Description": "SNS topic told when a dead-letter queue holds messages (optional)"
+        }
+    })
+}
+
+fn conditions() -> Value {
+    json!({
+        "UseJwks": { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
+        "HasAlarmTopic": { "Fn::Not": [{ "Fn::Equals": [r("AlarmTopicArn"), ""] }] }
+    })
+}
+
+fn rules() -> Value {
+    json!({
+        "AuthConfigured": {
+            "Assertions": [{
+                "Assert": { "Fn::Or": [
+                    { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
+                    { "Fn::Not": [{ "Fn::Equals": [r("AuthHs256Secret"), ""] }] }
+                ]},
+                "AssertDescription": "Set AuthJwksUrl (RS256) or AuthHs256Secret (HS256)"
+            }]
+        }
+    })
+}
+
+fn globals() -> Value {
+    json!({
+        "Function": {
+            "Runtime": "provided.al2023",
+            "Handler": "bootstrap",
+            "Architectures": ["arm64"],
+            "MemorySize": 256,
+            "Timeout": 10,
+            "Tracing": "Active",
+            "LoggingConfig": { "LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN" },
+            "Environment": { "Variables": {
+                "STAGE": r("Stage"),
+                "MAIN_TABLE": r("MainTable"),
+                "LOGS_TABLE": r("LogsTable"),
+                "LIFECYCLE_QUEUE_URL": r("LifecycleQueue"),
+                "EVENTS_QUEUE_URL": r("EventsQueue"),
+                "AUTH_ISSUER": r("AuthIssuer"),
+                "AUTH_AUDIENCE": r("AuthAudience"),
+                "AUTH_JWKS_URL": r("AuthJwksUrl"),
+                "AUTH_HS256_SECRET": { "Fn::If": ["UseJwks", "", r("AuthHs256Secret")] }
+            }}
+        }
+    })
+}
+
+fn http_api() -> Value {
+    json!({
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {
+            "StageName": r("Stage"),
+            "Description": "Provisioning engine API (routes generated from the catalogue)",
+            "DefaultRouteSettings": { "ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100 },
+            "AccessLogSettings": {
+                "DestinationArn": arn("HttpApiAccessLogs"),
+                "Format": "{\"requestId\":\"$context.requestId\",\"routeKey\":\"$context.routeKey\",\"status\":\"$context.status\",\"latencyMs\":\"$context.responseLatency\",\"integrationError\":\"$context.integrationErrorMessage\"}"
+            }
+        }
+    })
+}
+
+fn log_group(name: Value) -> Value {
+    json!({
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": { "LogGroupName": name, "RetentionInDays": r("LogRetentionDays") }
+    })
+}
+
+fn function(f: &shared::routes::FunctionSpec) -> Value {
+    let mut events = Map::new();
+    for route in ROUTES.iter().filter(|r| r.function == f.name) {
+        events.insert(
+            pascal(route.operation_id),
+            json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi"), "Method": route.method, "Path": route.path } }),
+        );
+    }
+    if f.name == FALLBACK_FUNCTION {
+        // An HttpApi event with no path and method is API Gateway's `$default` route.
+        events.insert("UnknownRoute".into(), json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi") } }));
+    }
+    json!({
+        "Type": "AWS::Serverless::Function",
+        "Metadata": { "BuildMethod": "rust-cargolambda", "BuildProperties": { "Binary": f.name } },
+        "Properties": {
+            "CodeUri": ".",
+            "Description": f.description,
+            "Timeout": f.timeout_seconds,
+            "MemorySize": f.memory_mb,
+            "Events": events
+        }
+    })
+}
+
+fn table(name: &str, attributes: &[&str], indexes: Value) -> Value {
+    let definitions: Vec<Value> = attributes.iter().map(|a| json!({ "AttributeName": a, "AttributeType": "S" })).collect();
+    json!({
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "TableName": sub(&format!("${{AWS::StackName}}-{name}")),
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": definitions,
+            "KeySchema": [
+                { "AttributeName": "pk", "KeyType": "HASH" },
+                { "AttributeName": "sk", "KeyType": "RANGE" }
+            ],
+            "GlobalSecondaryIndexes": indexes,
+            "TimeToLiveSpecification": { "AttributeName": "expires_at", "Enabled": true },
+            "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+            "SSESpecification": { "SSEEnabled": true }
+        }
+    })
+}
+
+fn index(name: &str, hash: &str, range: Option<&str>, projection: &str) -> Value {
+    let mut keys = vec![json!({ "AttributeName": hash, "KeyType": "HASH" })];
+    if let Some(range) = range {
+        keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
+    }
+    json!({ "IndexName": name, "KeySchema": keys, "Projection": { "ProjectionType": projection } })
+}
+
+/// A queue and its dead-letter queue. The DLQ allows redrive from its source only; the source's
+/// ARN is written out rather than referenced, which would make the two depend on each other.
+fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fifo: bool) {
+    let suffix = if fifo { ".fifo" } else { "" };
+    let dlq = format!("{logical}Dlq");
+    let mut dlq_props = json!({
+        "QueueName": sub(&format!("${{AWS::StackName}}-{name}-dlq{suffix}")),
+        "MessageRetentionPeriod": FOURTEEN_DAYS,
+        "SqsManagedSseEnabled": true,
+        "RedriveAllowPolicy": {
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [sub(&format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:${{AWS::StackName}}-{name}{suffix}"))]
+        }
+    });
+    let mut props = json!({
+        "QueueName": sub(&format!("${{AWS::StackName}}-{name}{suffix}")),
+        "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS,
+        "MessageRetentionPeriod": FOURTEEN_DAYS,
+        "SqsManagedSseEnabled": true,
+        "RedrivePolicy": { "deadLetterTargetArn": arn(&dlq), "maxReceiveCount": MAX_RECEIVE_COUNT }
+    });
+    if fifo {
+        for p in [&mut props, &mut dlq_props] {
+            p["FifoQueue"] = json!(true);
+            p["ContentBasedDeduplication"] = json!(false);
+            p["DeduplicationScope"] = json!("messageGroup");
+            p["FifoThroughputLimit"] = json!("perMessageGroupId");
+        }
+    }
+    resources.insert(dlq.clone(), json!({ "Type": "AWS::SQS::Queue", "Properties": dlq_props }));
+    resources.insert(logical.to_owned(), json!({ "Type": "AWS::SQS::Queue", "Properties": props }));
+    resources.insert(
+        format!("{dlq}DepthAlarm"),
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": format!("Messages in the {name} dead-letter queue: work that failed every retry"),
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": [dlq, "QueueName"] } }],
+                "Statistic": "Maximum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [r("AlarmTopicArn")], r("AWS::NoValue")] }
+            }
+        }),
+    );
+}
+
+fn resources() -> Value {
+    let mut res = Map::new();
+    res.insert("HttpApi".into(), http_api());
+    res.insert("HttpApiAccessLogs".into(), log_group(sub("/aws/http-api/${AWS::StackName}")));
+    for f in FUNCTIONS {
+        res.insert(f.logical_id.into(), function(f));
+        res.insert(format!("{}Logs", f.logical_id), log_group(sub(&format!("/aws/lambda/${{{}}}", f.logical_id))));
+    }
+    // The main table: configurations, products, contract products, idempotency records and event
+    // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...).
+    res.insert(
+        "MainTable".into(),
+        table("main", &["pk", "sk", "gsi1pk", "gsi1sk"], json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL")])),
+    );
+    // Provision logs: pk = contract product id, sk = started_at#log_id (newest first by a reverse
+    // Query). Indexes: a configuration's logs by time, logs of one status on one day by time, and
+    // one log by its id.
+    res.insert(
+        "LogsTable".into(),
+        table(
+            "logs",
+            &["pk", "sk", "configuration_id", "status_day", "log_id"],
+            json!([
+                index("by_configuration", "configuration_id", Some("sk"), "ALL"),
+                index("by_status_day", "status_day", Some("sk"), "ALL"),
+                index("by_log_id", "log_id", None, "KEYS_ONLY")
+            ]),
+        ),
+    );
+    queue_pair(&mut res, "LifecycleQueue", "lifecycle", true);
+    queue_pair(&mut res, "EventsQueue", "events", false);
+    Value::Object(res)
+}
+
+fn outputs() -> Value {
+    let mut out = json!({
+        "ApiUrl": {
+            "Description": "Base URL of the API",
+            "Value": sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}")
+        },
+        "MainTableName": { "Description": "Main DynamoDB table", "Value": r("MainTable") },
+        "LogsTableName": { "Description": "Provision logs DynamoDB table", "Value": r("LogsTable") },
+        "LifecycleQueueUrl": { "Description": "Lifecycle events FIFO queue", "Value": r("LifecycleQueue") },
+        "LifecycleQueueDlqUrl": { "Description": "Lifecycle dead-letter queue", "Value": r("LifecycleQueueDlq") },
+        "EventsQueueUrl": { "Description": "Outgoing events queue", "Value": r("EventsQueue") },
+        "EventsQueueDlqUrl": { "Description": "Outgoing events dead-letter queue", "Value": r("EventsQueueDlq") }
+    });
+    for f in FUNCTIONS {
+        out[format!("{}Name", f.logical_id)] = json!({ "Description": format!("The {} function", f.name), "Value": r(f.logical_id) });
+    }
+    out
+}
+
+/// The whole template as a JSON value.
+pub fn template() -> Value {
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Provisioning engine: generated by `make template` from shared/src/routes.rs and the catalogue. Do not edit by hand.",
+        "Parameters": parameters(),
+        "Rules": rules(),
+        "Conditions": conditions(),
+        "Globals": globals(),
+        "Resources": resources(),
+        "Outputs": outputs()
+    })
+}
+
+pub fn template_yaml() -> String {
+    format!("# Generated by `make template`; a test fails when this file drifts from the generator.\n{}", crate::yaml::to_yaml(&template()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_an_http_api_event_and_unknown_routes_reach_the_fallback() {
+        let t = template();
+        for route in ROUTES {
+            let f = FUNCTIONS.iter().find(|f| f.name == route.function).unwrap();
+            let events = &t["Resources"][f.logical_id]["Properties"]["Events"];
+            let found = events.as_object().unwrap().values().any(|e| e["Properties"]["Path"] == route.path && e["Properties"]["Method"] == route.method);
+            assert!(found, "{route:?}");
+        }
+        let fallback = FUNCTIONS.iter().find(|f| f.name == FALLBACK_FUNCTION).unwrap();
+        assert!(t["Resources"][fallback.logical_id]["Properties"]["Events"]["UnknownRoute"].is_object());
+    }
+
+    #[test]
+    fn queues_have_dlqs_with_redrive_and_long_enough_visibility() {
+        let t = template();
+        for q in ["LifecycleQueue", "EventsQueue"] {
+            let p = &t["Resources"][q]["Properties"];
+            assert_eq!(p["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0], format!("{q}Dlq"));
+            assert!(p["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 5);
+            let longest = FUNCTIONS.iter().map(|f| f.timeout_seconds).max().unwrap().max(30);
+            assert!(p["VisibilityTimeout"].as_u64().unwrap() >= 6 * u64::from(longest));
+        }
+        assert_eq!(t["Resources"]["LifecycleQueue"]["Properties"]["FifoQueue"], true);
+    }
+}
