@@ -1,1 +1,5 @@
+//! One integration test binary over the local stack (DynamoDB Local, moto, cargo lambda watch).
 
+mod blueprints;
+mod local_stack;
+mod poller;

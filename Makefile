@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make dev` and `make test`. Both install what is missing.
+.PHONY: dev test template token tools build clean-data help
+
+help:
+	@echo "make dev       run the local stack in the foreground (Ctrl-C stops it)"
+	@echo "make test      run every test on fresh emulators"
+	@echo "make template  regenerate template.yaml, openapi.yaml and the watch router"
+	@echo "make token     print a local token (ROLE=admin|client CLIENT_ID=...)"
+	@echo "make clean-data  forget the local DynamoDB data of make dev"
+
+dev:
+	@bash infra/dev.sh
+
+test:
+	@bash infra/test.sh
+
+tools:
+	@bash infra/tools.sh
+
+template:
+	cargo run --quiet -p infra --bin local-stack -- generate
+
+ROLE ?= admin
+CLIENT_ID ?= client-1
+token:
+	@cargo run --quiet -p infra --bin local-stack -- token --role $(ROLE) $(if $(filter client,$(ROLE)),--client-id $(CLIENT_ID),)
+
+clean-data:
+	rm -rf .local/dynamodb

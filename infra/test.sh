@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts DynamoDB Local (in memory), the SQS emulator and
+# cargo lambda watch on free ports, runs every test, stops what it started, and exits non-zero on
+# any failure.
+set -euo pipefail
+STACK_ROLE=test
+source "$(dirname "$0")/stack.sh"
+cd "$ROOT"
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-test.XXXXXX")
+export RUN_DIR
+
+bash "$ROOT/infra/tools.sh"
+trap 'stop_all; if [ "${KEEP_TEST_LOGS:-}" = 1 ] || [ "${failed:-0}" != 0 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi' EXIT
+trap 'exit 130' INT TERM
+
+say "building everything (functions, tools, tests)"
+cargo build --workspace --all-targets --locked
+
+DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port)
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
+start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
+
+# The stack the HTTP tests talk to, made from template.yaml as `make dev` makes it.
+local_stack setup --stack e2e --env-file "$RUN_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"; echo "AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS"; } >> "$RUN_DIR/functions.env"
+start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
+wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
+export E2E_API_URL="http://127.0.0.1:$API_PORT"
+
+failed=0
+say "cargo test (unit, integration over the emulators, HTTP through cargo lambda watch)"
+cargo test --workspace --locked --no-fail-fast || failed=1
+
+say "cfn-lint template.yaml"
+"$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
+
+say "generated files match the generator"
+local_stack generate --check || failed=1
+
+if [ "$failed" != 0 ]; then say "FAILED (logs: $RUN_DIR)"; exit 1; fi
+say "all tests passed"
