@@ -31,7 +31,8 @@ export E2E_API_URL="http://127.0.0.1:$API_PORT"
 
 failed=0
 say "cargo test (unit, integration over the emulators, HTTP through cargo lambda watch)"
-cargo test --workspace --locked --no-fail-fast || failed=1
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log" || failed=1
+read -r passed failed_tests < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$RUN_DIR/cargo-test.log")
 
 say "cfn-lint template.yaml"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
@@ -39,5 +40,10 @@ say "cfn-lint template.yaml"
 say "generated files match the generator"
 local_stack generate --check || failed=1
 
-if [ "$failed" != 0 ]; then say "FAILED (logs: $RUN_DIR)"; exit 1; fi
-say "all tests passed"
+[ "$failed_tests" = 0 ] || failed=1
+[ "$passed" -gt 0 ] || { say "no test ran"; failed=1; }
+if [ "$failed" != 0 ]; then say "FAILED (logs: $RUN_DIR)"; fi
+# The closing line CI reads: cargo's tests plus the two checks above.
+checks_failed=$(( failed != 0 && failed_tests == 0 ? 1 : 0 ))
+echo "$passed passed, $(( failed_tests + checks_failed )) failed"
+exit "$failed"

@@ -28,8 +28,8 @@ pub enum SetupError {
     TableDiffers { table: String, what: String },
 }
 
-fn aws_err(resource: &str, e: impl std::fmt::Debug) -> SetupError {
-    SetupError::Aws { resource: resource.to_owned(), message: format!("{e:?}") }
+fn aws_err(resource: &str, e: impl std::error::Error) -> SetupError {
+    SetupError::Aws { resource: resource.to_owned(), message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string() }
 }
 
 fn strings<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> + 'a {

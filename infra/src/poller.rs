@@ -143,7 +143,7 @@ impl Poller {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| PollError::Sqs(format!("{e:?}")))?;
+            .map_err(|e| PollError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         let messages = received.messages();
         if messages.is_empty() {
             return Ok(BatchOutcome::default());
@@ -159,7 +159,7 @@ impl Poller {
                     .receipt_handle(handle)
                     .send()
                     .await
-                    .map_err(|e| PollError::Sqs(format!("{e:?}")))?;
+                    .map_err(|e| PollError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
             }
         }
         let outcome = BatchOutcome { received: messages.len(), deleted: ok.len(), retained: messages.len() - ok.len() };

@@ -120,7 +120,9 @@ async fn a_table_changed_behind_the_template_is_reported_not_overwritten() {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let name = unique("drift");
     let mut doc = template().doc;
-    doc["Resources"]["MainTable"]["Properties"]["GlobalSecondaryIndexes"] = json!([]);
+    let props = &mut doc["Resources"]["MainTable"]["Properties"];
+    props["GlobalSecondaryIndexes"] = json!([]);
+    props["AttributeDefinitions"] = json!([{ "AttributeName": "pk", "AttributeType": "S" }, { "AttributeName": "sk", "AttributeType": "S" }]);
     let changed = Template { doc };
     let mut first = Stack::new(changed, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string())].into());
     local::setup(&mut first, &ddb, &sqs).await.unwrap();

@@ -197,6 +197,7 @@ pub fn secret_paths(schema: &Value) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(schema, "", &mut out);
+    out.sort();
     out
 }
 
