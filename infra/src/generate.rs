@@ -89,13 +89,13 @@ mod tests {
 
     #[test]
     fn the_router_sends_every_route_to_its_function_and_the_rest_to_the_fallback() {
+        // Cargo itself parses the block (a malformed one fails every build); here, its content.
         let block = router_block();
-        let parsed: toml::Table = toml::from_str(&block).unwrap();
-        let router = &parsed["workspace"]["metadata"]["lambda"]["watch"]["router"];
         for route in ROUTES {
-            let targets = router[route.path].as_array().unwrap();
-            assert!(targets.iter().any(|t| t["method"].as_str() == Some(route.method) && t["function"].as_str() == Some(route.function)));
+            let line = block.lines().find(|l| l.starts_with(&format!("\"{}\" = [", route.path))).unwrap();
+            assert!(line.contains(&format!("{{ method = \"{}\", function = \"{}\" }}", route.method, route.function)), "{line}");
         }
-        assert!(router.get("/{*unknown}").is_some());
+        let unknown = block.lines().find(|l| l.starts_with("\"/{*unknown}\" = [")).unwrap();
+        assert_eq!(unknown.matches(&format!("function = \"{FALLBACK_FUNCTION}\"")).count(), METHODS.len());
     }
 }

@@ -9,16 +9,57 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use http::{HeaderMap, HeaderValue, Method};
 use lambda_runtime::LambdaEvent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 
 pub use error::ApiError;
+
+/// The API Gateway HTTP API event (payload format 2.0), as far as this API reads it. Header
+/// names arrive in lower case; repeated headers are joined with commas.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiEvent {
+    pub raw_path: Option<String>,
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+    #[serde(default)]
+    pub query_string_parameters: HashMap<String, String>,
+    #[serde(default)]
+    pub request_context: HttpApiContext,
+    pub body: Option<String>,
+    #[serde(default)]
+    pub is_base64_encoded: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiContext {
+    pub request_id: Option<String>,
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub http: HttpApiMethod,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiMethod {
+    #[serde(default)]
+    pub method: String,
+    pub path: Option<String>,
+}
+
+/// The response API Gateway turns into HTTP.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiResponse {
+    pub status_code: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
 
 use crate::routes::{self, ApiRoute};
 
@@ -29,16 +70,18 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub request_id: String,
-    pub method: Method,
+    /// Upper case: GET, POST ...
+    pub method: String,
     /// The path as the client wrote it, without an API Gateway stage prefix.
     pub path: String,
     pub query: HashMap<String, String>,
-    pub headers: HeaderMap,
+    /// Lower-case names.
+    pub headers: HashMap<String, String>,
     pub body: Option<Vec<u8>>,
 }
 
 impl HttpRequest {
-    pub fn from_event(event: ApiGatewayV2httpRequest, lambda_request_id: &str) -> Result<Self, ApiError> {
+    pub fn from_event(event: HttpApiEvent, lambda_request_id: &str) -> Result<Self, ApiError> {
         let ctx = &event.request_context;
         let request_id = ctx.request_id.clone().filter(|id| !id.is_empty()).unwrap_or_else(|| lambda_request_id.to_owned());
         let mut path = event.raw_path.clone().or_else(|| ctx.http.path.clone()).unwrap_or_else(|| "/".into());
@@ -63,17 +106,18 @@ impl HttpRequest {
         if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
             return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
-        let query = event.query_string_parameters.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        Ok(HttpRequest { request_id, method: ctx.http.method.clone(), path, query, headers: event.headers, body })
+        let method = ctx.http.method.to_ascii_uppercase();
+        let headers = event.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        Ok(HttpRequest { request_id, method, path, query: event.query_string_parameters, headers, body })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
     }
 
     /// The route of `function` this request is for, with its path parameters.
     pub fn route(&self, function: &str) -> Result<(&'static ApiRoute, HashMap<String, String>), ApiError> {
-        routes::find(function, self.method.as_str(), &self.path)
+        routes::find(function, &self.method, &self.path)
             .ok_or_else(|| ApiError::NotFound(format!("no route {} {}", self.method, self.path)))
     }
 }
@@ -96,26 +140,26 @@ impl HttpResponse {
         HttpResponse { status, body }
     }
 
-    fn into_event(self, request_id: &str) -> ApiGatewayV2httpResponse {
-        let mut headers = HeaderMap::new();
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-request-id", id);
+    fn into_event(self, request_id: &str) -> HttpApiResponse {
+        let headers = [
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("x-request-id", request_id),
+        ];
+        HttpApiResponse {
+            status_code: self.status,
+            headers: headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            body: self.body,
+            is_base64_encoded: false,
         }
-        let mut response = ApiGatewayV2httpResponse::default();
-        response.status_code = i64::from(self.status);
-        response.headers = headers;
-        response.body = Some(Body::Text(self.body));
-        response.is_base64_encoded = false;
-        response
     }
 }
 
 /// Runs one HTTP invocation: builds the request, runs `handler` inside a span that carries the
 /// request id, maps any error to the JSON error shape and logs the outcome. It never fails the
 /// invocation itself, so API Gateway never answers with a bare 500.
-pub async fn serve<F, Fut>(event: LambdaEvent<ApiGatewayV2httpRequest>, handler: F) -> Result<ApiGatewayV2httpResponse, Infallible>
+pub async fn serve<F, Fut>(event: LambdaEvent<HttpApiEvent>, handler: F) -> Result<HttpApiResponse, Infallible>
 where
     F: FnOnce(HttpRequest) -> Fut,
     Fut: Future<Output = Result<HttpResponse, ApiError>>,
@@ -185,13 +229,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(path: &str, stage: &str, body: Option<&str>, base64: bool) -> ApiGatewayV2httpRequest {
+    fn event(path: &str, stage: &str, body: Option<&str>, base64: bool) -> HttpApiEvent {
         let raw = json!({
             "version": "2.0",
             "routeKey": "$default",
             "rawPath": path,
             "rawQueryString": "a=1",
-            "headers": {"authorization": "Bearer x"},
+            "headers": {"Authorization": "Bearer x"},
             "queryStringParameters": {"a": "1"},
             "requestContext": {
                 "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
@@ -235,8 +279,7 @@ mod tests {
         assert_eq!(response.status_code, 404);
         assert_eq!(response.headers["content-type"], "application/json");
         assert_eq!(response.headers["x-request-id"], "req-123");
-        let Some(Body::Text(body)) = response.body else { panic!("no body") };
-        let body: Value = serde_json::from_str(&body).unwrap();
+        let body: Value = serde_json::from_str(&response.body).unwrap();
         assert_eq!(body["error"]["code"], "not_found");
         assert_eq!(body["error"]["message"], "no route /nowhere");
     }
