@@ -18,6 +18,7 @@ trap 'exit 130' INT TERM
 
 say "building the functions and tools"
 cargo build --workspace --bins
+build_functions
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
@@ -30,6 +31,7 @@ local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
 
 start "cargo lambda watch" "$DATA_DIR/watch.log" cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file "$DATA_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$DATA_DIR/watch.log"
+warm_up "http://127.0.0.1:$API_PORT"
 start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$API_PORT"
 
 ADMIN=$(local_stack token --role admin --sub local-admin)

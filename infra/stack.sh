@@ -65,3 +65,20 @@ start_sqs() {
 }
 
 local_stack() { "$ROOT/target/debug/local-stack" "$@"; }
+
+# cargo lambda watch starts a function with `cargo run --bin <fn>`, which resolves features for
+# that package alone: build each function the same way first, so its first request is quick.
+build_functions() {
+  local d
+  for d in "$ROOT"/functions/*/; do cargo build --quiet -p "$(basename "$d")"; done
+}
+
+# warm_up URL: waits until the API answers a request with JSON (the function has started).
+warm_up() {
+  local url=$1
+  for _ in $(seq 120); do
+    if curl -s -m 60 -o /dev/null -w '%{content_type}' "$url/" 2>/dev/null | grep -q application/json; then return 0; fi
+    sleep 1
+  done
+  say "the API at $url did not answer with JSON"; return 1
+}

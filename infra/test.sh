@@ -10,11 +10,17 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-test.XXXXXX")
 export RUN_DIR
 
 bash "$ROOT/infra/tools.sh"
-trap 'stop_all; if [ "${KEEP_TEST_LOGS:-}" = 1 ] || [ "${failed:-0}" != 0 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi' EXIT
+on_exit() {
+  local rc=$?
+  stop_all
+  if [ "$rc" != 0 ] || [ "${KEEP_TEST_LOGS:-}" = 1 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
+}
+trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 say "building everything (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
+build_functions
 
 DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port)
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
@@ -27,6 +33,7 @@ local_stack setup --stack e2e --env-file "$RUN_DIR/functions.env"
 { echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"; echo "AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS"; } >> "$RUN_DIR/functions.env"
 start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
+warm_up "http://127.0.0.1:$API_PORT"
 export E2E_API_URL="http://127.0.0.1:$API_PORT"
 
 failed=0

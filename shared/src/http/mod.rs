@@ -57,6 +57,9 @@ pub struct HttpApiMethod {
 pub struct HttpApiResponse {
     pub status_code: u16,
     pub headers: HashMap<String, String>,
+    /// Always empty, but part of the shape API Gateway and the local emulator expect.
+    pub multi_value_headers: HashMap<String, Vec<String>>,
+    pub cookies: Vec<String>,
     pub body: String,
     pub is_base64_encoded: bool,
 }
@@ -150,6 +153,8 @@ impl HttpResponse {
         HttpApiResponse {
             status_code: self.status,
             headers: headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            multi_value_headers: HashMap::new(),
+            cookies: Vec::new(),
             body: self.body,
             is_base64_encoded: false,
         }
