@@ -1,5 +1,6 @@
 //! One integration test binary over the local stack (DynamoDB Local, moto, cargo lambda watch).
 
 mod blueprints;
+mod events;
 mod local_stack;
 mod poller;
