@@ -13,7 +13,7 @@ for p in $DDB_PORT $SQS_PORT $API_PORT; do
 done
 
 bash "$ROOT/infra/tools.sh"
-trap 'say "stopping"; stop_all' EXIT
+trap 'stop_all; say "stopped"' EXIT
 trap 'exit 130' INT TERM
 
 say "building the functions and tools"

@@ -14,7 +14,7 @@ export AUTH_AUDIENCE=${AUTH_AUDIENCE:-provisioning-api}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 PIDS=()
 
-say() { printf '\033[1m[%s]\033[0m %s\n' "${STACK_ROLE:-stack}" "$*" >&2; }
+say() { printf '\033[1m[%s]\033[0m %s\n' "${STACK_ROLE:-stack}" "$*" >&2 || true; }
 
 # start NAME LOGFILE CMD...: runs CMD in the background in a new session.
 start() {
@@ -25,6 +25,8 @@ start() {
 }
 
 stop_all() {
+  # Runs from EXIT traps, maybe after Ctrl-C closed the terminal pipe: never die of SIGPIPE here.
+  trap '' PIPE
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do

@@ -167,6 +167,7 @@ impl Authenticator {
         v.set_issuer(&[&self.config.issuer]);
         v.set_audience(&[&self.config.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.validate_nbf = true;
         v.leeway = LEEWAY_SECONDS;
         v
     }
