@@ -13,6 +13,7 @@ mod software_licenses;
 mod web_hosting;
 mod website_builders;
 pub mod schema;
+pub mod validate;
 
 use std::sync::LazyLock;
 

@@ -37,7 +37,7 @@ pub fn ip() -> Value {
 /// A domain name (the framework's `domain_name` rule).
 pub fn domain() -> Value {
     json!({"type": "string", "format": "hostname", "maxLength": 253,
-           "pattern": "^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63}$"})
+           "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63}$"})
 }
 
 /// The framework's date-time string, `Y-m-d H:i:s`.
