@@ -6,4 +6,5 @@ pub mod catalogue;
 pub mod domain;
 pub mod http;
 pub mod routes;
+pub mod secrets;
 pub mod telemetry;
