@@ -8,6 +8,8 @@ export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_DEFAULT_REGION=$AWS_REGION
 export AUTH_HS256_SECRET=${AUTH_HS256_SECRET:-local-dev-secret-not-for-production}
+# The key sealing secrets at rest, local only (32 bytes, base64 of "local-secrets-key-not-for-prod!!").
+export SECRETS_KEY=${SECRETS_KEY:-bG9jYWwtc2VjcmV0cy1rZXktbm90LWZvci1wcm9kISE=}
 export WEBHOOK_SECRET=${WEBHOOK_SECRET:-local-webhook-secret}
 export AUTH_ISSUER=${AUTH_ISSUER:-local-dev}
 export AUTH_AUDIENCE=${AUTH_AUDIENCE:-provisioning-api}

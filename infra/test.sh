@@ -30,11 +30,11 @@ start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
 
 # The stack the HTTP tests talk to, made from template.yaml as `make dev` makes it.
 local_stack setup --stack e2e --env-file "$RUN_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"; echo "AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS"; } >> "$RUN_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; } >> "$RUN_DIR/functions.env"
 start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
 warm_up "http://127.0.0.1:$API_PORT"
-export E2E_API_URL="http://127.0.0.1:$API_PORT"
+export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e
 
 failed=0
 say "cargo test (unit, integration over the emulators, HTTP through cargo lambda watch)"

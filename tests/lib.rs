@@ -16,6 +16,11 @@ pub fn api_url() -> String {
     required("E2E_API_URL")
 }
 
+/// The main table of the stack the API runs on.
+pub fn main_table() -> String {
+    format!("{}-main", required("E2E_STACK"))
+}
+
 /// AWS SDK configuration pointing at the emulators (AWS_ENDPOINT_URL_DYNAMODB / _SQS).
 pub async fn aws() -> aws_config::SdkConfig {
     required("AWS_ENDPOINT_URL_DYNAMODB");

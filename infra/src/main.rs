@@ -10,6 +10,9 @@ use infra::local::{self, LOCAL_ACCOUNT};
 use infra::poller::Poller;
 use shared::http::auth::{Claims, Role, now_epoch, sign_hs256};
 
+/// The local stack's key for secrets at rest (32 bytes, base64): local only, never in AWS.
+const LOCAL_SECRETS_KEY: &str = "bG9jYWwtc2VjcmV0cy1rZXktbm90LWZvci1wcm9kISE=";
+
 const HELP: &str = "usage: local-stack <command> [options]
   generate [--check]        write template.yaml, openapi.yaml and Cargo.toml's watch router
                             from the catalogue (--check: fail if a committed copy drifted)
@@ -68,6 +71,7 @@ fn local_params(args: &Args) -> Result<HashMap<String, String>, String> {
         ("AuthIssuer".to_string(), env_or("AUTH_ISSUER", "local-dev")),
         ("AuthAudience".to_string(), env_or("AUTH_AUDIENCE", "provisioning-api")),
         ("AuthHs256Secret".to_string(), env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")),
+        ("SecretsKey".to_string(), env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)),
     ]
     .into();
     for p in args.flags.get("param").into_iter().flatten() {
@@ -107,7 +111,11 @@ async fn run(args: Args) -> Result<(), String> {
             local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
             let mut lines = String::new();
             for (k, v) in local::environment(&stack).map_err(|e| e.to_string())? {
-                lines.push_str(&format!("{k}={v}\n"));
+                // Single quotes: the value is taken literally (base64 padding, URLs ...).
+                if v.contains('\'') || v.contains('\n') {
+                    return Err(format!("{k}: a value with a quote or newline cannot go in an env file"));
+                }
+                lines.push_str(&format!("{k}='{v}'\n"));
             }
             std::fs::write(env_file, lines).map_err(|e| format!("{env_file}: {e}"))?;
             let mut names: Vec<_> = stack.physical.values().map(|p| p.reference.clone()).collect();

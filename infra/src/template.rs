@@ -2,7 +2,7 @@
 //! declares is what the local stack creates: infra::local reads the file back, never this code.
 
 use serde_json::{Map, Value, json};
-use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, ROUTES};
+use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, ROUTES, TableAccess};
 
 fn r(name: &str) -> Value {
     json!({ "Ref": name })
@@ -59,6 +59,10 @@ fn parameters() -> Value {
             "Type": "Number", "Default": 30,
             "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
             "Description": "Days CloudWatch keeps function and access logs"
+        },
+        "SecretsKey": {
+            "Type": "String", "NoEcho": true, "MinLength": 44, "MaxLength": 44,
+            "Description": "AES-256 key sealing secret settings at rest: 32 random bytes, base64 (openssl rand -base64 32)"
         },
         "AlarmTopicArn": {
             "Type": "String", "Default": "",
@@ -147,16 +151,35 @@ fn function(f: &shared::routes::FunctionSpec) -> Value {
         // An HttpApi event with no path and method is API Gateway's `$default` route.
         events.insert("UnknownRoute".into(), json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi") } }));
     }
+    let mut properties = json!({
+        "CodeUri": ".",
+        "Description": f.description,
+        "Timeout": f.timeout_seconds,
+        "MemorySize": f.memory_mb,
+        "Events": events
+    });
+    let actions: &[&str] = match f.main_table {
+        TableAccess::None => &[],
+        TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+        TableAccess::ReadWrite => &[
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+        ],
+    };
+    if !actions.is_empty() {
+        properties["Policies"] = json!([{ "Statement": [{
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": [arn("MainTable"), sub("${MainTable.Arn}/index/*")]
+        }]}]);
+    }
+    if f.secrets_key {
+        properties["Environment"] = json!({ "Variables": { "SECRETS_KEY": r("SecretsKey") } });
+    }
     json!({
         "Type": "AWS::Serverless::Function",
         "Metadata": { "BuildMethod": "rust-cargolambda", "BuildProperties": { "Binary": f.name } },
-        "Properties": {
-            "CodeUri": ".",
-            "Description": f.description,
-            "Timeout": f.timeout_seconds,
-            "MemorySize": f.memory_mb,
-            "Events": events
-        }
+        "Properties": properties
     })
 }
 

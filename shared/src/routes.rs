@@ -26,23 +26,41 @@ pub struct FunctionSpec {
     pub description: &'static str,
     pub timeout_seconds: u32,
     pub memory_mb: u32,
+    /// What it may do on the main table (least privilege in template.yaml).
+    pub main_table: TableAccess,
+    /// Whether it gets the key that seals secrets at rest.
+    pub secrets_key: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableAccess {
+    None,
+    Read,
+    ReadWrite,
 }
 
 pub const FUNCTIONS: &[FunctionSpec] = &[FunctionSpec {
     name: "admin",
     logical_id: "AdminFunction",
-    description: "Admin API: the catalogue (and, as they land, configurations, products, event handlers); answers unknown routes",
+    description: "Admin API: the catalogue and provision configurations (products, contract products and event handlers as they land); answers unknown routes",
     timeout_seconds: 10,
     memory_mb: 256,
+    main_table: TableAccess::ReadWrite,
+    secrets_key: true,
 }];
 
-pub const ROUTES: &[ApiRoute] = &[ApiRoute {
-    method: "GET",
-    path: "/blueprints",
-    function: "admin",
-    operation_id: "listBlueprints",
-    summary: "The catalogue: blueprints and their actions with parameter and result schemas",
-}];
+const fn admin(method: &'static str, path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
+    ApiRoute { method, path, function: "admin", operation_id, summary }
+}
+
+pub const ROUTES: &[ApiRoute] = &[
+    admin("GET", "/blueprints", "listBlueprints", "The catalogue: blueprints, their actions with parameter and result schemas, providers with settings schemas"),
+    admin("POST", "/provision-configurations", "createConfiguration", "Create a provision configuration; secret settings are sealed and never returned"),
+    admin("GET", "/provision-configurations", "listConfigurations", "List provision configurations, optionally of one blueprint (?blueprint=)"),
+    admin("GET", "/provision-configurations/{id}", "getConfiguration", "One provision configuration, secrets masked"),
+    admin("PATCH", "/provision-configurations/{id}", "updateConfiguration", "Change a provision configuration; settings are merged field by field"),
+    admin("DELETE", "/provision-configurations/{id}", "deleteConfiguration", "Remove a provision configuration; refused with 409 while products use it"),
+];
 
 /// The function behind API Gateway's `$default` route: every request no route matches reaches it
 /// and gets the JSON 404 of API.md rather than API Gateway's own body.

@@ -15,7 +15,7 @@ fn template() -> Template {
 }
 
 fn new_stack(name: &str) -> Stack {
-    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string())].into();
+    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into();
     Stack::new(template(), name, "us-east-1", LOCAL_ACCOUNT, &params)
 }
 
@@ -124,7 +124,7 @@ async fn a_table_changed_behind_the_template_is_reported_not_overwritten() {
     props["GlobalSecondaryIndexes"] = json!([]);
     props["AttributeDefinitions"] = json!([{ "AttributeName": "pk", "AttributeType": "S" }, { "AttributeName": "sk", "AttributeType": "S" }]);
     let changed = Template { doc };
-    let mut first = Stack::new(changed, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string())].into());
+    let mut first = Stack::new(changed, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into());
     local::setup(&mut first, &ddb, &sqs).await.unwrap();
     let err = local::setup(&mut new_stack(&name), &ddb, &sqs).await.unwrap_err();
     assert!(err.to_string().contains("exists with another definition"), "{err}");

@@ -1,6 +1,7 @@
 //! One integration test binary over the local stack (DynamoDB Local, moto, cargo lambda watch).
 
 mod blueprints;
+mod configurations;
 mod events;
 mod local_stack;
 mod poller;

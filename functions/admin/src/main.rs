@@ -3,11 +3,16 @@
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::admin::Admin;
 use shared::http::auth::{AuthConfig, Authenticator};
+use shared::secrets::SecretBox;
+use shared::store::Tables;
+use shared::store::configurations::ConfigurationStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
-    let admin = &Admin::new(auth);
+    let tables = Tables::from_env()?;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let admin = &Admin::new(auth, ConfigurationStore::new(ddb, tables.main), SecretBox::from_env()?);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }

@@ -1,0 +1,212 @@
+//! The provision configuration routes: one third-party system and its credentials each.
+//! Settings are checked against the provider's schema; secret ones are sealed before they are
+//! stored and never shown again (masked on every read).
+
+use serde_json::{Map, Value, json};
+
+use crate::catalogue::catalogue;
+use crate::catalogue::schema::{any_object, boolean, params, string, string_max};
+use crate::catalogue::validate::{FieldError, to_details, validate};
+use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
+use crate::ids::ConfigurationId;
+use crate::providers::{ProviderSpec, provider};
+use crate::secrets::{self, MASK, SEALED, SecretBox};
+use crate::store::configurations::{Configuration, ConfigurationStore, Defaults};
+use crate::time::now_rfc3339;
+
+fn create_schema() -> Value {
+    params()
+        .req("name", string_max(100))
+        .req("blueprint", string())
+        .req("provider", string())
+        .opt("enabled", boolean())
+        .opt("default_for_blueprint", boolean())
+        .opt("default_for_provider", boolean())
+        .req("settings", any_object())
+        .build()
+}
+
+fn patch_schema() -> Value {
+    params()
+        .opt("name", string_max(100))
+        .opt("enabled", boolean())
+        .opt("default_for_blueprint", boolean())
+        .opt("default_for_provider", boolean())
+        .opt("settings", any_object())
+        .build()
+}
+
+fn invalid(errors: Vec<FieldError>) -> ApiError {
+    ApiError::validation("the request has invalid fields", to_details(&errors))
+}
+
+fn field(path: &str, message: &str) -> FieldError {
+    FieldError { path: path.to_owned(), message: message.to_owned() }
+}
+
+/// Settings as the schema sees them: sealed secrets stand as the mask, a valid value.
+fn checkable(spec: &ProviderSpec, settings: &Value) -> Value {
+    secrets::map_secrets::<std::convert::Infallible>(&spec.settings, settings, &mut |_, v| {
+        Ok(if v.get(SEALED).is_some() { Value::String(MASK.into()) } else { v.clone() })
+    })
+    .unwrap_or_else(|e| match e {})
+}
+
+fn check_settings(spec: &ProviderSpec, settings: &Value) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = validate(&spec.settings, &checkable(spec, settings))
+        .into_iter()
+        .map(|e| FieldError { path: if e.path.is_empty() { "settings".into() } else { format!("settings.{}", e.path) }, ..e })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+}
+
+fn spec_of(c: &Configuration) -> Result<&'static ProviderSpec, ApiError> {
+    provider(&c.blueprint, &c.provider).ok_or_else(|| ApiError::internal(format!("configuration {} names unknown provider {}", c.id, c.provider)))
+}
+
+/// What the API shows of a configuration: secrets masked.
+pub fn view(c: &Configuration, defaults: Defaults) -> Result<Value, ApiError> {
+    Ok(json!({
+        "id": c.id,
+        "name": c.name,
+        "blueprint": c.blueprint,
+        "provider": c.provider,
+        "enabled": c.enabled,
+        "default_for_blueprint": defaults.for_blueprint,
+        "default_for_provider": defaults.for_provider,
+        "settings": secrets::mask(&spec_of(c)?.settings, &c.settings),
+        "usage_count": c.usage_count,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "version": c.version,
+    }))
+}
+
+fn parse_id(params: &std::collections::HashMap<String, String>) -> Result<ConfigurationId, ApiError> {
+    let raw = params.get("id").map(String::as_str).unwrap_or_default();
+    ConfigurationId::parse(raw).map_err(|_| ApiError::NotFound(format!("no provision configuration {raw:?}")))
+}
+
+pub struct Configurations<'a> {
+    pub store: &'a ConfigurationStore,
+    pub secrets: &'a SecretBox,
+}
+
+impl Configurations<'_> {
+    async fn load(&self, id: &ConfigurationId) -> Result<(Configuration, Defaults), ApiError> {
+        let c = self.store.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no provision configuration {id}")))?;
+        let defaults = self.store.defaults(&[(c.blueprint.clone(), c.provider.clone())]).await?.of(&c);
+        Ok((c, defaults))
+    }
+
+    pub async fn create(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let body = json_body(request)?;
+        let errors = validate(&create_schema(), &body);
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
+        let blueprint = body["blueprint"].as_str().unwrap_or_default();
+        let provider_id = body["provider"].as_str().unwrap_or_default();
+        if catalogue().blueprint(blueprint).is_none() {
+            return Err(invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]));
+        }
+        let spec = provider(blueprint, provider_id).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
+        check_settings(spec, &body["settings"])?;
+        let id = ConfigurationId::generate();
+        let now = now_rfc3339();
+        let c = Configuration {
+            settings: secrets::seal(&spec.settings, &body["settings"], self.secrets, id.as_str()),
+            id,
+            name: body["name"].as_str().unwrap_or_default().to_owned(),
+            blueprint: blueprint.to_owned(),
+            provider: provider_id.to_owned(),
+            enabled: body["enabled"].as_bool().unwrap_or(true),
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+            usage_count: 0,
+        };
+        let defaults = Defaults {
+            for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(false),
+            for_provider: body["default_for_provider"].as_bool().unwrap_or(false),
+        };
+        self.store.create(&c, defaults).await?;
+        tracing::info!(configuration_id = %c.id, blueprint = %c.blueprint, provider = %c.provider, "provision configuration created");
+        HttpResponse::json(201, &view(&c, defaults)?)
+    }
+
+    pub async fn list(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let blueprint = request.query.get("blueprint").map(String::as_str);
+        if let Some(b) = blueprint {
+            if catalogue().blueprint(b).is_none() {
+                return Err(invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]));
+            }
+        }
+        let all = self.store.list(blueprint).await?;
+        let pairs: Vec<(String, String)> = all.iter().map(|c| (c.blueprint.clone(), c.provider.clone())).collect();
+        let defaults = self.store.defaults(&pairs).await?;
+        let items = all.iter().map(|c| view(c, defaults.of(c))).collect::<Result<Vec<_>, _>>()?;
+        HttpResponse::json(200, &json!({ "items": items }))
+    }
+
+    pub async fn get(&self, params: &std::collections::HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let (c, defaults) = self.load(&parse_id(params)?).await?;
+        HttpResponse::json(200, &view(&c, defaults)?)
+    }
+
+    pub async fn patch(&self, request: &HttpRequest, params: &std::collections::HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let id = parse_id(params)?;
+        let body = json_body(request)?;
+        let errors = validate(&patch_schema(), &body);
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
+        let (current, has) = self.load(&id).await?;
+        let spec = spec_of(&current)?;
+        let mut next = current.clone();
+        if let Some(name) = body["name"].as_str() {
+            next.name = name.to_owned();
+        }
+        if let Some(enabled) = body["enabled"].as_bool() {
+            next.enabled = enabled;
+        }
+        if let Some(changes) = body["settings"].as_object() {
+            let mut settings: Map<String, Value> = current.settings.as_object().cloned().unwrap_or_default();
+            let secret_fields = crate::catalogue::schema::secret_paths(&spec.settings);
+            for (k, v) in changes {
+                match v {
+                    Value::Null => {
+                        settings.remove(k);
+                    }
+                    // A secret sent back masked, as a form shows it, stays as it was.
+                    Value::String(m) if m == MASK && secret_fields.contains(k) => {}
+                    other => {
+                        settings.insert(k.clone(), other.clone());
+                    }
+                }
+            }
+            next.settings = Value::Object(settings);
+            check_settings(spec, &next.settings)?;
+            next.settings = secrets::seal(&spec.settings, &next.settings, self.secrets, id.as_str());
+        }
+        let want = Defaults {
+            for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(has.for_blueprint),
+            for_provider: body["default_for_provider"].as_bool().unwrap_or(has.for_provider),
+        };
+        next.version = current.version + 1;
+        next.updated_at = now_rfc3339();
+        self.store.update(&next, current.version, has, want).await?;
+        tracing::info!(configuration_id = %id, version = next.version, "provision configuration changed");
+        HttpResponse::json(200, &view(&next, want)?)
+    }
+
+    pub async fn delete(&self, params: &std::collections::HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let (c, has) = self.load(&parse_id(params)?).await?;
+        if c.usage_count > 0 {
+            return Err(ApiError::Conflict(format!("provision configuration {} is used by {} products", c.id, c.usage_count)));
+        }
+        self.store.delete(&c, has).await?;
+        tracing::info!(configuration_id = %c.id, "provision configuration deleted");
+        HttpResponse::json(200, &json!({ "id": c.id, "deleted": true }))
+    }
+}

@@ -1,0 +1,87 @@
+//! Identifiers, parsed once at the boundary. A caller-given id (the billing system's own id of a
+//! contract product, say) must be 1–128 characters of letters, digits and `._:-`; made ids are a
+//! prefix and 128 random bits in hex.
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+fn valid(raw: &str) -> bool {
+    !raw.is_empty() && raw.len() <= 128 && raw.chars().all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new().fill(&mut bytes).expect("the system random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+macro_rules! id_type {
+    ($name:ident, $prefix:literal, $what:literal) => {
+        #[doc = concat!("The id of ", $what, ".")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                if valid(raw) {
+                    Ok($name(raw.to_owned()))
+                } else {
+                    Err(format!("{} must be 1-128 letters, digits or ._:- characters", $what))
+                }
+            }
+
+            /// A fresh random id.
+            pub fn generate() -> Self {
+                $name(format!("{}{}", $prefix, random_hex()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(ConfigurationId, "cfg-", "a provision configuration");
+id_type!(ProductId, "prd-", "a product");
+id_type!(ContractProductId, "cp-", "a contract product");
+id_type!(LogId, "log-", "a provision log entry");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_strictly_and_generate_uniquely() {
+        assert!(ContractProductId::parse("whmcs:service-42").is_ok());
+        for bad in ["", "a b", "../etc", "x".repeat(129).as_str(), "ünï", "a/b", "<script>"] {
+            assert!(ContractProductId::parse(bad).is_err(), "{bad:?}");
+        }
+        let a = ConfigurationId::generate();
+        assert!(a.as_str().starts_with("cfg-") && a.as_str().len() == 36);
+        assert_ne!(a, ConfigurationId::generate());
+        let json: ConfigurationId = serde_json::from_str("\"cfg-1\"").unwrap();
+        assert_eq!(json.as_str(), "cfg-1");
+        assert!(serde_json::from_str::<ConfigurationId>("\"a b\"").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! DynamoDB adapters. Items are written and read as JSON objects through a lossless mapping to
+//! attribute values; table names come from the functions' environment (template.yaml).
+
+pub mod configurations;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Number, Value};
+
+use crate::http::ApiError;
+
+/// The tables of the stack.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub main: String,
+    pub logs: String,
+}
+
+impl Tables {
+    pub fn from_env() -> Result<Self, String> {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).ok_or(format!("{k} is not set"));
+        Ok(Tables { main: get("MAIN_TABLE")?, logs: get("LOGS_TABLE")? })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition failed: the record changed, exists already, or is still in use.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is malformed: {0}")]
+    Malformed(String),
+    #[error("DynamoDB: {0}")]
+    Aws(String),
+}
+
+impl StoreError {
+    pub fn aws(e: impl std::error::Error) -> Self {
+        StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+pub fn to_attr(v: &Value) -> AttributeValue {
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
+    }
+}
+
+pub fn from_attr(a: &AttributeValue) -> Value {
+    match a {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => n
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| n.parse::<u64>().map(Value::from))
+            .unwrap_or_else(|_| n.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null)),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
+        AttributeValue::Ss(s) => Value::Array(s.iter().cloned().map(Value::String).collect()),
+        _ => Value::Null,
+    }
+}
+
+pub fn to_item(o: &Map<String, Value>) -> HashMap<String, AttributeValue> {
+    o.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()
+}
+
+pub fn from_item(item: &HashMap<String, AttributeValue>) -> Map<String, Value> {
+    item.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// True when a transaction was cancelled because one of its conditions failed.
+pub fn condition_failed<E: ProvideErrorMetadata>(e: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
+    matches!(e.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_round_trips_through_attribute_values() {
+        let v = json!({"s": "x", "n": 42, "neg": -1, "f": 1.5, "b": true, "z": null, "l": [1, "a"], "m": {"k": {"$sealed": "v1:abc"}}});
+        let item = to_item(v.as_object().unwrap());
+        assert_eq!(Value::Object(from_item(&item)), v);
+    }
+}
