@@ -60,6 +60,12 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("GET", "/provision-configurations/{id}", "getConfiguration", "One provision configuration, secrets masked"),
     admin("PATCH", "/provision-configurations/{id}", "updateConfiguration", "Change a provision configuration; settings are merged field by field"),
     admin("DELETE", "/provision-configurations/{id}", "deleteConfiguration", "Remove a provision configuration; refused with 409 while products use it"),
+    admin("POST", "/products", "createProduct", "Create a product: a provisioning template (blueprint, provider or automatic, deployment, setup action, provision field defaults)"),
+    admin("GET", "/products", "listProducts", "List products"),
+    admin("GET", "/products/{id}", "getProduct", "One product"),
+    admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
+    admin("GET", "/contract-products", "listContractProducts", "A client's contract products (?client_id= for admins; a client sees its own)"),
+    admin("GET", "/contract-products/{id}", "getContractProduct", "One contract product (admin, or the owning client)"),
 ];
 
 /// The function behind API Gateway's `$default` route: every request no route matches reaches it

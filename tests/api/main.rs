@@ -2,6 +2,7 @@
 
 mod blueprints;
 mod configurations;
+mod contract_products;
 mod events;
 mod local_stack;
 mod poller;

@@ -1,6 +1,7 @@
 //! The admin API's handler: routes a request of the admin function to its operation.
 
 mod configurations;
+mod products;
 
 use std::sync::{Arc, LazyLock};
 
@@ -12,14 +13,17 @@ use crate::http::{ApiError, HttpRequest, HttpResponse};
 use crate::providers::providers;
 use crate::secrets::SecretBox;
 use crate::store::configurations::ConfigurationStore;
+use crate::store::products::ProductStore;
 
 use configurations::Configurations;
+use products::Products;
 
 /// What the admin function holds across invocations.
 #[derive(Clone)]
 pub struct Admin {
     auth: Authenticator,
     configurations: ConfigurationStore,
+    products: ProductStore,
     secrets: Arc<SecretBox>,
 }
 
@@ -47,19 +51,32 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, configurations: ConfigurationStore, secrets: SecretBox) -> Self {
-        Admin { auth, configurations, secrets: Arc::new(secrets) }
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, main_table: &str, secrets: SecretBox) -> Self {
+        Admin {
+            auth,
+            configurations: ConfigurationStore::new(ddb.clone(), main_table),
+            products: ProductStore::new(ddb, main_table),
+            secrets: Arc::new(secrets),
+        }
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
         let (route, params) = request.route("admin")?;
         let caller = self.auth.authenticate(request.header("authorization")).await?;
-        if route.operation_id == "listBlueprints" {
-            return Ok(HttpResponse::raw_json(200, BLUEPRINTS.clone()));
+        let products = Products { products: &self.products, configurations: &self.configurations };
+        // Open to any valid token; the handlers scope a client to its own contract products.
+        match route.operation_id {
+            "listBlueprints" => return Ok(HttpResponse::raw_json(200, BLUEPRINTS.clone())),
+            "getContractProduct" => return products.get_contract_product(&caller, &params).await,
+            "listContractProducts" => return products.list_contract_products(&caller, &request).await,
+            _ => caller.require_admin()?,
         }
-        caller.require_admin()?;
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
         match route.operation_id {
+            "createProduct" => products.create_product(&request).await,
+            "listProducts" => products.list_products().await,
+            "getProduct" => products.get_product(&params).await,
+            "createContractProduct" => products.create_contract_product(&request).await,
             "createConfiguration" => configurations.create(&request).await,
             "listConfigurations" => configurations.list(&request).await,
             "getConfiguration" => configurations.get(&params).await,

@@ -197,6 +197,18 @@ impl ConfigurationStore {
         Ok(index)
     }
 
+    /// The default configuration of a provider of a blueprint (`Some(provider)`) or of the
+    /// blueprint: one GetItem on its marker.
+    pub async fn default_for(&self, blueprint: &str, provider: Option<&str>) -> Result<Option<ConfigurationId>, StoreError> {
+        let marker = match provider {
+            Some(p) => provider_marker(blueprint, p),
+            None => blueprint_marker(blueprint),
+        };
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(marker)).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        let id = out.item().and_then(|i| i.get("configuration_id")).and_then(|v| v.as_s().ok()).cloned();
+        id.map(|raw| ConfigurationId::parse(&raw).map_err(StoreError::Malformed)).transpose()
+    }
+
     /// Replaces a configuration if it is still at `expected_version`, and moves its defaults.
     pub async fn update(&self, c: &Configuration, expected_version: u64, has: Defaults, want: Defaults) -> Result<(), StoreError> {
         let put = Put::builder()

@@ -1,0 +1,265 @@
+//! Products (provisioning templates, seed 002) and contract products (one client's sold service).
+//! A contract product is made from a product and/or explicit fields (explicit wins); its
+//! configuration is the static one named, or, when dynamic, the enabled default of its provider
+//! or else of its blueprint.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
+use crate::catalogue::validate::{FieldError, to_details, validate};
+use crate::catalogue::{Blueprint, catalogue};
+use crate::domain::ProductStatus;
+use crate::http::auth::Caller;
+use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
+use crate::ids::{ConfigurationId, ContractProductId, ProductId};
+use crate::providers::provider;
+use crate::store::configurations::ConfigurationStore;
+use crate::store::products::{ContractProduct, Deployment, Product, ProductStore};
+use crate::time::now_rfc3339;
+
+fn deployment_schema() -> Value {
+    params().req("type", one_of(&["static", "dynamic"])).opt("configuration_id", string()).build()
+}
+
+fn product_schema() -> Value {
+    params()
+        .req("name", string_max(200))
+        .req("blueprint", string())
+        .opt("provider", string())
+        .req("deployment", deployment_schema())
+        .opt("setup_action", string())
+        .opt("provision_fields", any_object())
+        .build()
+}
+
+fn contract_product_schema() -> Value {
+    params()
+        .opt("id", string_max(128))
+        .req("client_id", string_max(128))
+        .opt("product_id", string())
+        .opt("blueprint", string())
+        .opt("provider", string())
+        .opt("deployment", deployment_schema())
+        .opt("service_identifier", string_max(255))
+        .opt("setup_action", string())
+        .opt("provision_fields", any_object())
+        .build()
+}
+
+fn invalid(errors: Vec<FieldError>) -> ApiError {
+    ApiError::validation("the request has invalid fields", to_details(&errors))
+}
+
+fn field(path: &str, message: impl Into<String>) -> FieldError {
+    FieldError { path: path.to_owned(), message: message.into() }
+}
+
+fn check(schema: &Value, body: &Value) -> Result<(), ApiError> {
+    let errors = validate(schema, body);
+    if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+}
+
+fn blueprint_of(id: &str) -> Result<&'static Blueprint, ApiError> {
+    catalogue().blueprint(id).ok_or_else(|| invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]))
+}
+
+/// The setup action: the one asked for, which must be a create action of the blueprint, or the
+/// blueprint's first create action.
+fn setup_action(b: &Blueprint, asked: Option<&str>) -> Result<String, ApiError> {
+    let creates = |id: &str| b.actions.iter().any(|a| a.id == id && a.allowed_from.contains(&ProductStatus::Pending));
+    match asked {
+        Some(a) if creates(a) => Ok(a.to_owned()),
+        Some(_) => Err(invalid(vec![field("setup_action", format!("must be a create action of {}", b.id))])),
+        None => b
+            .actions
+            .iter()
+            .find(|a| a.allowed_from.contains(&ProductStatus::Pending))
+            .map(|a| a.id.to_owned())
+            .ok_or_else(|| ApiError::internal(format!("{} has no create action", b.id))),
+    }
+}
+
+fn parse_deployment(v: &Value) -> Result<Deployment, ApiError> {
+    match (v["type"].as_str(), v["configuration_id"].as_str()) {
+        (Some("static"), Some(raw)) => ConfigurationId::parse(raw)
+            .map(|configuration_id| Deployment::Static { configuration_id })
+            .map_err(|e| invalid(vec![field("deployment.configuration_id", e)])),
+        (Some("static"), None) => Err(invalid(vec![field("deployment.configuration_id", "is required for a static deployment")])),
+        (Some("dynamic"), None) => Ok(Deployment::Dynamic),
+        (Some("dynamic"), Some(_)) => Err(invalid(vec![field("deployment.configuration_id", "is only for a static deployment")])),
+        _ => Err(invalid(vec![field("deployment.type", "must be static or dynamic")])),
+    }
+}
+
+fn cp_view(cp: &ContractProduct) -> Value {
+    serde_json::to_value(cp).unwrap_or(Value::Null)
+}
+
+pub struct Products<'a> {
+    pub products: &'a ProductStore,
+    pub configurations: &'a ConfigurationStore,
+}
+
+impl Products<'_> {
+    /// A static deployment's configuration must exist and fit the blueprint and provider.
+    async fn check_static(&self, id: &ConfigurationId, blueprint: &str, provider: Option<&str>) -> Result<(), ApiError> {
+        let c = self
+            .configurations
+            .get(id)
+            .await?
+            .ok_or_else(|| invalid(vec![field("deployment.configuration_id", format!("no provision configuration {id}"))]))?;
+        if c.blueprint != blueprint || provider.is_some_and(|p| p != c.provider) {
+            return Err(invalid(vec![field("deployment.configuration_id", format!("{id} is a {} / {} configuration", c.blueprint, c.provider))]));
+        }
+        Ok(())
+    }
+
+    pub async fn create_product(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let body = json_body(request)?;
+        check(&product_schema(), &body)?;
+        let b = blueprint_of(body["blueprint"].as_str().unwrap_or_default())?;
+        let provider_id = body["provider"].as_str();
+        if let Some(p) = provider_id {
+            provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
+        }
+        let deployment = parse_deployment(&body["deployment"])?;
+        if let Deployment::Static { configuration_id } = &deployment {
+            self.check_static(configuration_id, b.id, provider_id).await?;
+        }
+        let now = now_rfc3339();
+        let p = Product {
+            id: ProductId::generate(),
+            name: body["name"].as_str().unwrap_or_default().to_owned(),
+            blueprint: b.id.to_owned(),
+            provider: provider_id.map(String::from),
+            deployment,
+            setup_action: setup_action(b, body["setup_action"].as_str())?,
+            provision_fields: body["provision_fields"].as_object().cloned().unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+        };
+        self.products.create_product(&p).await?;
+        tracing::info!(product_id = %p.id, blueprint = %p.blueprint, "product created");
+        HttpResponse::json(201, &p)
+    }
+
+    pub async fn list_products(&self) -> Result<HttpResponse, ApiError> {
+        HttpResponse::json(200, &json!({ "items": self.products.products().await? }))
+    }
+
+    pub async fn get_product(&self, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        let not_found = || ApiError::NotFound(format!("no product {raw:?}"));
+        let id = ProductId::parse(raw).map_err(|_| not_found())?;
+        HttpResponse::json(200, &self.products.product(&id).await?.ok_or_else(not_found)?)
+    }
+
+    pub async fn create_contract_product(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let body = json_body(request)?;
+        check(&contract_product_schema(), &body)?;
+        let id = match body["id"].as_str() {
+            Some(raw) => ContractProductId::parse(raw).map_err(|e| invalid(vec![field("id", e)]))?,
+            None => ContractProductId::generate(),
+        };
+        let client_id = crate::http::auth::ClientId::parse(body["client_id"].as_str().unwrap_or_default())
+            .map_err(|e| invalid(vec![field("client_id", e)]))?;
+        let product = match body["product_id"].as_str() {
+            Some(raw) => {
+                let pid = ProductId::parse(raw).map_err(|e| invalid(vec![field("product_id", e)]))?;
+                Some(self.products.product(&pid).await?.ok_or_else(|| invalid(vec![field("product_id", format!("no product {raw}"))]))?)
+            }
+            None => None,
+        };
+        // Explicit fields win over the product's.
+        let blueprint_id = body["blueprint"].as_str().or(product.as_ref().map(|p| p.blueprint.as_str()));
+        let b = blueprint_of(blueprint_id.ok_or_else(|| invalid(vec![field("blueprint", "is required without a product_id")]))?)?;
+        if let Some(p) = &product {
+            if p.blueprint != b.id {
+                return Err(invalid(vec![field("blueprint", format!("product {} is of blueprint {}", p.id, p.blueprint))]));
+            }
+        }
+        let provider_id = body["provider"].as_str().or(product.as_ref().and_then(|p| p.provider.as_deref()));
+        if let Some(p) = provider_id {
+            provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
+        }
+        let deployment = match &body["deployment"] {
+            Value::Null => product.as_ref().map(|p| p.deployment.clone()).unwrap_or(Deployment::Dynamic),
+            d => parse_deployment(d)?,
+        };
+        let (configuration_id, kind) = match &deployment {
+            Deployment::Static { configuration_id } => {
+                self.check_static(configuration_id, b.id, provider_id).await?;
+                (configuration_id.clone(), "static")
+            }
+            Deployment::Dynamic => {
+                let found = self.configurations.default_for(b.id, provider_id).await?;
+                let what = provider_id.map_or(format!("blueprint {}", b.id), |p| format!("provider {p} of {}", b.id));
+                let id = found.ok_or_else(|| ApiError::Conflict(format!("no default provision configuration for {what}")))?;
+                (id, "dynamic")
+            }
+        };
+        let configuration = self
+            .configurations
+            .get(&configuration_id)
+            .await?
+            .ok_or_else(|| ApiError::Conflict(format!("provision configuration {configuration_id} is gone")))?;
+        if !configuration.enabled {
+            return Err(ApiError::Conflict(format!("provision configuration {configuration_id} is disabled")));
+        }
+        let mut fields: Map<String, Value> = product.as_ref().map(|p| p.provision_fields.clone()).unwrap_or_default();
+        fields.extend(body["provision_fields"].as_object().cloned().unwrap_or_default());
+        let now = now_rfc3339();
+        let cp = ContractProduct {
+            id,
+            client_id: client_id.as_str().to_owned(),
+            product_id: product.as_ref().map(|p| p.id.clone()),
+            blueprint: b.id.to_owned(),
+            provider: configuration.provider.clone(),
+            provision_configuration_id: configuration_id,
+            deployment: kind.to_owned(),
+            service_identifier: body["service_identifier"].as_str().map(String::from),
+            provision_fields: fields,
+            setup_action: setup_action(b, body["setup_action"].as_str().or(product.as_ref().map(|p| p.setup_action.as_str())))?,
+            status: ProductStatus::Pending,
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+        };
+        self.products.create_contract_product(&cp).await?;
+        tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
+        HttpResponse::json(201, &cp_view(&cp))
+    }
+
+    /// Admins read any contract product; a client only its own (others are 404: nothing leaks).
+    pub async fn get_contract_product(&self, caller: &Caller, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        let not_found = || ApiError::NotFound(format!("no contract product {raw:?}"));
+        let id = ContractProductId::parse(raw).map_err(|_| not_found())?;
+        let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
+        if let Caller::Client { client_id, .. } = caller {
+            if client_id.as_str() != cp.client_id {
+                return Err(not_found());
+            }
+        }
+        HttpResponse::json(200, &cp_view(&cp))
+    }
+
+    /// `?client_id=`: a client lists its own (and may not name another); an admin names the client.
+    pub async fn list_contract_products(&self, caller: &Caller, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let asked = request.query.get("client_id").map(String::as_str);
+        let client_id = match (caller, asked) {
+            (Caller::Client { client_id, .. }, None) => client_id.as_str().to_owned(),
+            (Caller::Client { client_id, .. }, Some(a)) if a == client_id.as_str() => a.to_owned(),
+            (Caller::Client { .. }, Some(_)) => return Err(ApiError::Forbidden("a client lists its own contract products only".into())),
+            (Caller::Admin { .. }, Some(a)) => a.to_owned(),
+            (Caller::Admin { .. }, None) => {
+                return Err(invalid(vec![field("client_id", "is required: contract products are listed per client")]));
+            }
+        };
+        let items: Vec<Value> = self.products.contract_products_of(&client_id).await?.iter().map(cp_view).collect();
+        HttpResponse::json(200, &json!({ "items": items }))
+    }
+}

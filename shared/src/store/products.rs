@@ -1,0 +1,193 @@
+//! Products (provisioning templates) and contract products (sold services) in the main table.
+//!
+//! - a product: `pk = PRD#<id>`, `sk = PRD`, listed through `gsi1` (`gsi1pk = PRD`);
+//! - a contract product: `pk = CP#<id>`, `sk = CP`, listed by client through `gsi1`
+//!   (`gsi1pk = CLIENT#<client_id>`, `gsi1sk = <created_at>#<id>`).
+//!
+//! Whatever names a configuration (a static product, every contract product) raises its
+//! `usage_count` in the same transaction, on condition that the configuration still exists, is of
+//! the same blueprint and, for contract products, is enabled.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{StoreError, condition_failed, from_item, s, to_item};
+use crate::domain::ProductStatus;
+use crate::ids::{ConfigurationId, ContractProductId, ProductId};
+
+/// How a product finds its provision configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Deployment {
+    /// Always this configuration.
+    Static { configuration_id: ConfigurationId },
+    /// The enabled default configuration of the provider, or else of the blueprint.
+    Dynamic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: ProductId,
+    pub name: String,
+    pub blueprint: String,
+    /// None: chosen automatically (dynamic deployment picks the blueprint's default).
+    pub provider: Option<String>,
+    pub deployment: Deployment,
+    pub setup_action: String,
+    pub provision_fields: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractProduct {
+    pub id: ContractProductId,
+    pub client_id: String,
+    pub product_id: Option<ProductId>,
+    pub blueprint: String,
+    pub provider: String,
+    pub provision_configuration_id: ConfigurationId,
+    /// "static" or "dynamic": how the configuration was chosen.
+    pub deployment: String,
+    pub service_identifier: Option<String>,
+    pub provision_fields: Map<String, Value>,
+    pub setup_action: String,
+    pub status: ProductStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
+}
+
+fn item_of<T: Serialize>(value: &T, extra: &[(&str, String)]) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let Value::Object(mut o) = serde_json::to_value(value).map_err(|e| StoreError::Malformed(e.to_string()))? else {
+        return Err(StoreError::Malformed("not an object".into()));
+    };
+    for (k, v) in extra {
+        o.insert((*k).to_owned(), Value::String(v.clone()));
+    }
+    Ok(to_item(&o))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+#[derive(Clone)]
+pub struct ProductStore {
+    ddb: Client,
+    table: String,
+}
+
+impl ProductStore {
+    pub fn new(ddb: Client, table: impl Into<String>) -> Self {
+        ProductStore { ddb, table: table.into() }
+    }
+
+    /// Raises a configuration's usage count, if it still exists under the same blueprint (and is
+    /// enabled, when `require_enabled`).
+    fn use_configuration(&self, id: &ConfigurationId, blueprint: &str, require_enabled: bool) -> TransactWriteItem {
+        let mut condition = "attribute_exists(pk) AND blueprint = :bp".to_owned();
+        if require_enabled {
+            condition.push_str(" AND enabled = :yes");
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CFG#{id}"), "CFG")))
+            .update_expression("SET usage_count = if_not_exists(usage_count, :zero) + :one")
+            .condition_expression(condition)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":bp", s(blueprint));
+        if require_enabled {
+            update = update.expression_attribute_values(":yes", AttributeValue::Bool(true));
+        }
+        TransactWriteItem::builder().update(update.build().expect("table, key and expression set")).build()
+    }
+
+    fn put_new(&self, item: HashMap<String, AttributeValue>) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build().expect("table and item set"))
+            .build()
+    }
+
+    async fn transact(&self, writes: Vec<TransactWriteItem>, conflict: String) -> Result<(), StoreError> {
+        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| {
+            if condition_failed(&e) { StoreError::Conflict(conflict) } else { StoreError::aws(e) }
+        })?;
+        Ok(())
+    }
+
+    pub async fn create_product(&self, p: &Product) -> Result<(), StoreError> {
+        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
+        item.extend(key(format!("PRD#{}", p.id), "PRD"));
+        let mut writes = vec![self.put_new(item)];
+        if let Deployment::Static { configuration_id } = &p.deployment {
+            writes.push(self.use_configuration(configuration_id, &p.blueprint, false));
+        }
+        self.transact(writes, format!("product {} exists already, or its configuration changed meanwhile", p.id)).await
+    }
+
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(format!("PRD#{id}"), "PRD"))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(parse).transpose()
+    }
+
+    async fn query_gsi1<T: for<'de> Deserialize<'de>>(&self, pk: String) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::aws)?;
+            for item in page.items() {
+                out.push(parse(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        self.query_gsi1("PRD".into()).await
+    }
+
+    /// Creates a contract product (the id must be new) and counts it on its configuration.
+    pub async fn create_contract_product(&self, cp: &ContractProduct) -> Result<(), StoreError> {
+        let mut item = item_of(
+            cp,
+            &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", format!("{}#{}", cp.created_at, cp.id))],
+        )?;
+        item.extend(key(format!("CP#{}", cp.id), "CP"));
+        let writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
+        self.transact(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id)).await
+    }
+
+    pub async fn contract_product(&self, id: &ContractProductId) -> Result<Option<ContractProduct>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(format!("CP#{id}"), "CP"))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(parse).transpose()
+    }
+
+    /// A client's contract products, oldest first.
+    pub async fn contract_products_of(&self, client_id: &str) -> Result<Vec<ContractProduct>, StoreError> {
+        self.query_gsi1(format!("CLIENT#{client_id}")).await
+    }
+}

@@ -1,0 +1,136 @@
+//! Products and contract products over HTTP: static and dynamic deployment, inheritance from a
+//! product, caller-given ids, usage counting, and a client scoped to its own services.
+
+use e2e::{admin_token, api_url, client_token, http, unique};
+use serde_json::{Value, json};
+
+async fn call(method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = http().request(method, format!("{}{path}", api_url())).bearer_auth(token);
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn post(path: &str, body: Value) -> (u16, Value) {
+    call(reqwest::Method::POST, path, &admin_token(), Some(body)).await
+}
+
+async fn get(path: &str) -> Value {
+    let (status, body) = call(reqwest::Method::GET, path, &admin_token(), None).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// A fresh enabled demo configuration of a blueprint, optionally its default.
+async fn configuration(blueprint: &str, default: bool) -> String {
+    let settings = if blueprint == "web-hosting" { json!({"server_hostname": "srv.example.net"}) } else { json!({}) };
+    let body = json!({"name": unique("cfg"), "blueprint": blueprint, "provider": "demo", "default_for_blueprint": default, "settings": settings});
+    let (status, c) = post("/provision-configurations", body).await;
+    assert_eq!(status, 201, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_contract_product_inherits_from_its_product_and_explicit_fields_win() {
+    let cfg = configuration("web-hosting", false).await;
+    let (status, product) = post(
+        "/products",
+        json!({"name": "Starter hosting", "blueprint": "web-hosting", "provider": "demo",
+               "deployment": {"type": "static", "configuration_id": cfg},
+               "provision_fields": {"package_name": "starter", "location": "eu"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{product}");
+    assert_eq!(product["setup_action"], "create-account", "the blueprint's create action by default");
+    let product_id = product["id"].as_str().unwrap();
+    assert_eq!(get(&format!("/products/{product_id}")).await, product);
+
+    let billing_id = unique("whmcs:service");
+    let client = unique("client");
+    let (status, cp) = post(
+        "/contract-products",
+        json!({"id": billing_id, "client_id": client, "product_id": product_id, "service_identifier": "alice01",
+               "provision_fields": {"package_name": "pro"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    assert_eq!(cp["id"], billing_id.as_str());
+    assert_eq!((cp["status"].as_str(), cp["blueprint"].as_str(), cp["provider"].as_str()), (Some("pending"), Some("web-hosting"), Some("demo")));
+    assert_eq!(cp["provision_configuration_id"], cfg.as_str());
+    assert_eq!(cp["deployment"], "static");
+    assert_eq!(cp["provision_fields"], json!({"package_name": "pro", "location": "eu"}));
+    assert_eq!(cp["setup_action"], "create-account");
+
+    // The same id again is a conflict, and nothing changes.
+    let (status, again) = post("/contract-products", json!({"id": billing_id, "client_id": client, "product_id": product_id})).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("conflict")), "{again}");
+
+    // The configuration counts its users (product + contract product) and cannot be removed.
+    assert_eq!(get(&format!("/provision-configurations/{cfg}")).await["usage_count"], 2);
+    let (status, _) = call(reqwest::Method::DELETE, &format!("/provision-configurations/{cfg}"), &admin_token(), None).await;
+    assert_eq!(status, 409);
+
+    // The owner reads it and lists it; another client gets 404 and may not list someone else's.
+    let owner = client_token(&client);
+    let (status, mine) = call(reqwest::Method::GET, &format!("/contract-products/{billing_id}"), &owner, None).await;
+    assert_eq!((status, &mine), (200, &cp));
+    let (status, list) = call(reqwest::Method::GET, "/contract-products", &owner, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"], json!([cp]));
+    let other = client_token(&unique("client"));
+    let (status, _) = call(reqwest::Method::GET, &format!("/contract-products/{billing_id}"), &other, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(reqwest::Method::GET, &format!("/contract-products?client_id={client}"), &other, None).await;
+    assert_eq!(status, 403);
+    assert_eq!(get(&format!("/contract-products?client_id={client}")).await["items"], json!([cp]));
+}
+
+#[tokio::test]
+async fn dynamic_deployment_picks_the_enabled_default_or_says_there_is_none() {
+    // seo: its own blueprint here, so no other test moves its default.
+    let (status, none) = post("/contract-products", json!({"client_id": "c-1", "blueprint": "seo", "deployment": {"type": "dynamic"}})).await;
+    assert_eq!((status, none["error"]["code"].as_str()), (409, Some("conflict")), "{none}");
+    assert!(none["error"]["message"].as_str().unwrap().contains("no default provision configuration for blueprint seo"));
+
+    let cfg = configuration("seo", true).await;
+    let (status, cp) = post("/contract-products", json!({"client_id": "c-1", "blueprint": "seo", "deployment": {"type": "dynamic"}})).await;
+    assert_eq!(status, 201, "{cp}");
+    assert_eq!((cp["provision_configuration_id"].as_str(), cp["deployment"].as_str()), (Some(cfg.as_str()), Some("dynamic")));
+    assert!(cp["id"].as_str().unwrap().starts_with("cp-"), "an id is made when none is given");
+
+    let (status, _) = call(reqwest::Method::PATCH, &format!("/provision-configurations/{cfg}"), &admin_token(), Some(json!({"enabled": false}))).await;
+    assert_eq!(status, 200);
+    let (status, disabled) = post("/contract-products", json!({"client_id": "c-1", "blueprint": "seo"})).await;
+    assert_eq!((status, disabled["error"]["code"].as_str()), (409, Some("conflict")), "{disabled}");
+}
+
+#[tokio::test]
+async fn bad_products_and_contract_products_are_refused_and_change_nothing() {
+    let client = unique("client");
+    let cfg = configuration("servers", false).await;
+    let cases = [
+        ("/products", json!({"name": "x", "blueprint": "servers", "deployment": {"type": "static"}}), "deployment.configuration_id"),
+        ("/products", json!({"name": "x", "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}}), "deployment.configuration_id"),
+        ("/products", json!({"name": "x", "blueprint": "servers", "deployment": {"type": "dynamic"}, "setup_action": "reboot"}), "setup_action"),
+        ("/products", json!({"name": "x", "blueprint": "servers", "deployment": {"type": "sometimes"}}), "deployment.type"),
+        ("/contract-products", json!({"client_id": client, "blueprint": "servers", "id": "bad id!"}), "id"),
+        ("/contract-products", json!({"client_id": client}), "blueprint"),
+        ("/contract-products", json!({"client_id": client, "product_id": "prd-missing"}), "product_id"),
+        ("/contract-products", json!({"client_id": "no spaces allowed", "blueprint": "servers"}), "client_id"),
+        ("/contract-products", json!({"client_id": client, "blueprint": "servers", "provider": "aws"}), "provider"),
+    ];
+    for (path, body, named) in cases {
+        let (status, answer) = post(path, body.clone()).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        assert!(answer["error"]["details"]["fields"].get(named).is_some(), "{body} should name {named}: {answer}");
+    }
+    assert_eq!(get(&format!("/contract-products?client_id={client}")).await["items"], json!([]));
+    assert_eq!(get(&format!("/provision-configurations/{cfg}")).await["usage_count"], 0);
+    let (status, _) = call(reqwest::Method::GET, "/contract-products", &admin_token(), None).await;
+    assert_eq!(status, 400, "an admin names the client");
+    let (status, _) = call(reqwest::Method::POST, "/products", &client_token(&client), Some(json!({}))).await;
+    assert_eq!(status, 403);
+}
