@@ -32,6 +32,8 @@ local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
 start "cargo lambda watch" "$DATA_DIR/watch.log" cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file "$DATA_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$DATA_DIR/watch.log"
 warm_up "http://127.0.0.1:$API_PORT"
+say "seeding one enabled demo configuration per blueprint"
+local_stack seed --api "http://127.0.0.1:$API_PORT"
 start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$API_PORT"
 
 ADMIN=$(local_stack token --role admin --sub local-admin)
@@ -52,6 +54,12 @@ cat <<MSG
     curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/blueprints | head -c 300
     curl -s http://127.0.0.1:$API_PORT/blueprints          # 401 unauthenticated
     curl -s http://127.0.0.1:$API_PORT/no/such/route       # 404 not_found
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" "http://127.0.0.1:$API_PORT/provision-configurations?blueprint=web-hosting"
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' http://127.0.0.1:$API_PORT/products \\
+      -d '{"name":"Starter hosting","blueprint":"web-hosting","deployment":{"type":"dynamic"},"provision_fields":{"package_name":"starter"}}'
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' http://127.0.0.1:$API_PORT/contract-products \\
+      -d '{"id":"billing-1001","client_id":"client-1","blueprint":"web-hosting","service_identifier":"alice01"}'
+    curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/contract-products
 
 MSG
 wait -n "${PIDS[@]}" || true

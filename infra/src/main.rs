@@ -20,6 +20,8 @@ const HELP: &str = "usage: local-stack <command> [options]
                             (AWS_ENDPOINT_URL_DYNAMODB / _SQS) and write the functions' environment
   poll --invoke-url URL     play every SQS event source mapping of template.yaml against
                             cargo lambda watch's Invoke API until stopped
+  seed --api URL            make one enabled demo configuration per blueprint, its default,
+                            through the API (skipped where the blueprint has a default already)
   token --role admin|client [--client-id ID] [--sub SUB] [--ttl SECONDS]
                             print a local HS256 token (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE)
 common: --stack NAME (default local), --template PATH, --param Key=Value (template parameter)";
@@ -140,6 +142,10 @@ async fn run(args: Args) -> Result<(), String> {
             let _ = tokio::signal::ctrl_c().await;
             tasks.iter().for_each(|t| t.abort());
         }
+        "seed" => {
+            let api = args.one("api").ok_or("seed needs --api URL")?.trim_end_matches('/').to_owned();
+            seed(&api).await?;
+        }
         "token" => {
             let role = match args.one("role") {
                 Some("admin") => Role::Admin,
@@ -151,18 +157,59 @@ async fn run(args: Args) -> Result<(), String> {
                 return Err("a client token needs --client-id".into());
             }
             let ttl: u64 = args.one("ttl").unwrap_or("86400").parse().map_err(|_| "--ttl takes seconds")?;
-            let claims = Claims {
-                sub: args.one("sub").map(String::from).unwrap_or_else(|| format!("local-{}", args.one("role").unwrap_or_default())),
-                role,
-                client_id,
-                exp: now_epoch() + ttl,
-                iss: env_or("AUTH_ISSUER", "local-dev"),
-                aud: env_or("AUTH_AUDIENCE", "provisioning-api"),
-            };
-            println!("{}", sign_hs256(env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production").as_bytes(), &claims));
+            let sub = args.one("sub").map(String::from).unwrap_or_else(|| format!("local-{}", args.one("role").unwrap_or_default()));
+            println!("{}", local_token(role, client_id, &sub, ttl));
         }
         "help" | "--help" | "-h" => println!("{HELP}"),
         other => return Err(format!("unknown command {other}\n{HELP}")),
+    }
+    Ok(())
+}
+
+fn local_token(role: Role, client_id: Option<String>, sub: &str, ttl: u64) -> String {
+    let claims = Claims {
+        sub: sub.to_owned(),
+        role,
+        client_id,
+        exp: now_epoch() + ttl,
+        iss: env_or("AUTH_ISSUER", "local-dev"),
+        aud: env_or("AUTH_AUDIENCE", "provisioning-api"),
+    };
+    sign_hs256(env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production").as_bytes(), &claims)
+}
+
+/// One enabled demo configuration per blueprint, the blueprint's default, made through the admin
+/// API as an operator would. Blueprints that already have a default keep it.
+async fn seed(api: &str) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    let token = local_token(Role::Admin, None, "local-seed", 600);
+    for b in &shared::catalogue::catalogue().blueprints {
+        let listed: serde_json::Value = http
+            .get(format!("{api}/provision-configurations?blueprint={}", b.id))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let items = listed["items"].as_array().ok_or_else(|| format!("listing {}: {listed}", b.id))?;
+        if items.iter().any(|c| c["default_for_blueprint"] == true) {
+            continue;
+        }
+        let mut settings = serde_json::json!({ "account_label": format!("Local demo ({})", b.name) });
+        if b.id == "web-hosting" {
+            settings["server_hostname"] = "demo-server.local.test".into();
+        }
+        let body = serde_json::json!({
+            "name": format!("Demo {}", b.name), "blueprint": b.id, "provider": "demo",
+            "enabled": true, "default_for_blueprint": true, "default_for_provider": true, "settings": settings,
+        });
+        let response = http.post(format!("{api}/provision-configurations")).bearer_auth(&token).json(&body).send().await.map_err(|e| e.to_string())?;
+        if response.status().as_u16() != 201 {
+            return Err(format!("seeding {}: {}", b.id, response.text().await.unwrap_or_default()));
+        }
+        eprintln!("[seed] demo configuration for {}", b.id);
     }
     Ok(())
 }

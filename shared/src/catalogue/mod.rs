@@ -12,6 +12,7 @@ mod seo;
 mod software_licenses;
 mod web_hosting;
 mod website_builders;
+pub mod example;
 pub mod schema;
 pub mod validate;
 
