@@ -190,7 +190,8 @@ pub async fn setup(stack: &mut Stack, ddb: &aws_sdk_dynamodb::Client, sqs: &aws_
 pub fn environment(stack: &Stack) -> Result<Vec<(String, String)>, SetupError> {
     let mut all: Vec<(String, String)> = Vec::new();
     for (id, _) in stack.template.resources_of("AWS::Serverless::Function") {
-        for (k, v) in stack.function_environment(id)? {
+        // Locally one unpinned `action` instance serves every action (watch has one environment).
+        for (k, v) in stack.function_environment(id)?.into_iter().filter(|(k, _)| k != "ACTION_PINNED") {
             match all.iter().find(|(name, _)| *name == k) {
                 Some((_, existing)) if *existing != v => {
                     return Err(SetupError::Invalid(format!("{k} differs between functions; cargo lambda watch has one environment")));

@@ -139,42 +139,71 @@ fn log_group(name: Value) -> Value {
     })
 }
 
-fn function(f: &shared::routes::FunctionSpec) -> Value {
+fn table_actions(access: TableAccess) -> &'static [&'static str] {
+    match access {
+        TableAccess::None => &[],
+        TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+        TableAccess::Write => &["dynamodb:PutItem"],
+        TableAccess::ReadWrite => &[
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+        ],
+    }
+}
+
+/// A function resource. `pinned`: the blueprint action a per-action function serves.
+fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
     let mut events = Map::new();
     for route in ROUTES.iter().filter(|r| r.function == f.name) {
+        let path = match pinned {
+            Some((b, a)) => route.path.replace("{blueprint}", b).replace("{action}", a),
+            None => route.path.to_owned(),
+        };
         events.insert(
             pascal(route.operation_id),
-            json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi"), "Method": route.method, "Path": route.path } }),
+            json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi"), "Method": route.method, "Path": path } }),
         );
     }
     if f.name == FALLBACK_FUNCTION {
         // An HttpApi event with no path and method is API Gateway's `$default` route.
         events.insert("UnknownRoute".into(), json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi") } }));
     }
+    let description = match pinned {
+        Some((b, a)) => format!("{} {b}/{a}", f.description),
+        None => f.description.to_owned(),
+    };
     let mut properties = json!({
         "CodeUri": ".",
-        "Description": f.description,
+        "Description": description,
         "Timeout": f.timeout_seconds,
         "MemorySize": f.memory_mb,
         "Events": events
     });
-    let actions: &[&str] = match f.main_table {
-        TableAccess::None => &[],
-        TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
-        TableAccess::ReadWrite => &[
-            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
-            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-        ],
-    };
-    if !actions.is_empty() {
-        properties["Policies"] = json!([{ "Statement": [{
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": [arn("MainTable"), sub("${MainTable.Arn}/index/*")]
-        }]}]);
+    let mut statements = Vec::new();
+    for (table, access) in [("MainTable", f.main_table), ("LogsTable", f.logs_table)] {
+        let actions = table_actions(access);
+        if !actions.is_empty() {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [arn(table), sub(&format!("${{{table}.Arn}}/index/*"))]
+            }));
+        }
     }
+    if !statements.is_empty() {
+        properties["Policies"] = json!([{ "Statement": statements }]);
+    }
+    let mut env = Map::new();
     if f.secrets_key {
-        properties["Environment"] = json!({ "Variables": { "SECRETS_KEY": r("SecretsKey") } });
+        env.insert("SECRETS_KEY".into(), r("SecretsKey"));
+    }
+    if let Some((b, a)) = pinned {
+        env.insert("ACTION_PINNED".into(), json!(format!("{b}/{a}")));
+        // The 73 action functions share one log group: one place to query every run.
+        properties["LoggingConfig"] = json!({ "LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN", "LogGroup": r("ActionLogs") });
+    }
+    if !env.is_empty() {
+        properties["Environment"] = json!({ "Variables": env });
     }
     json!({
         "Type": "AWS::Serverless::Function",
@@ -265,13 +294,25 @@ fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fif
     );
 }
 
+/// The logical id of a per-action function, e.g. `ActionWebHostingCreateAccount`.
+pub fn action_logical_id(f: &shared::routes::FunctionSpec, blueprint: &str, action: &str) -> String {
+    format!("{}{}{}", f.logical_id, pascal(blueprint), pascal(action))
+}
+
 fn resources() -> Value {
     let mut res = Map::new();
     res.insert("HttpApi".into(), http_api());
     res.insert("HttpApiAccessLogs".into(), log_group(sub("/aws/http-api/${AWS::StackName}")));
     for f in FUNCTIONS {
-        res.insert(f.logical_id.into(), function(f));
-        res.insert(format!("{}Logs", f.logical_id), log_group(sub(&format!("/aws/lambda/${{{}}}", f.logical_id))));
+        if f.per_action {
+            for (b, a) in shared::catalogue::catalogue().actions() {
+                res.insert(action_logical_id(f, b.id, a.id), function(f, Some((b.id, a.id))));
+            }
+            res.insert("ActionLogs".into(), log_group(sub("/aws/lambda/${AWS::StackName}-actions")));
+        } else {
+            res.insert(f.logical_id.into(), function(f, None));
+            res.insert(format!("{}Logs", f.logical_id), log_group(sub(&format!("/aws/lambda/${{{}}}", f.logical_id))));
+        }
     }
     // The main table: configurations, products, contract products, idempotency records and event
     // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...).
@@ -312,9 +353,10 @@ fn outputs() -> Value {
         "EventsQueueUrl": { "Description": "Outgoing events queue", "Value": r("EventsQueue") },
         "EventsQueueDlqUrl": { "Description": "Outgoing events dead-letter queue", "Value": r("EventsQueueDlq") }
     });
-    for f in FUNCTIONS {
+    for f in FUNCTIONS.iter().filter(|f| !f.per_action) {
         out[format!("{}Name", f.logical_id)] = json!({ "Description": format!("The {} function", f.name), "Value": r(f.logical_id) });
     }
+    out["ActionLogGroup"] = json!({ "Description": "Log group of the 73 action functions", "Value": r("ActionLogs") });
     out
 }
 
@@ -346,12 +388,30 @@ mod tests {
         let t = template();
         for route in ROUTES {
             let f = FUNCTIONS.iter().find(|f| f.name == route.function).unwrap();
+            if f.per_action {
+                continue;
+            }
             let events = &t["Resources"][f.logical_id]["Properties"]["Events"];
             let found = events.as_object().unwrap().values().any(|e| e["Properties"]["Path"] == route.path && e["Properties"]["Method"] == route.method);
             assert!(found, "{route:?}");
         }
         let fallback = FUNCTIONS.iter().find(|f| f.name == FALLBACK_FUNCTION).unwrap();
         assert!(t["Resources"][fallback.logical_id]["Properties"]["Events"]["UnknownRoute"].is_object());
+    }
+
+    /// One Lambda per blueprint action, each with its own literal route and pinned to it.
+    #[test]
+    fn every_action_has_its_own_pinned_function() {
+        let t = template();
+        let f = FUNCTIONS.iter().find(|f| f.per_action).unwrap();
+        let mut count = 0;
+        for (b, a) in shared::catalogue::catalogue().actions() {
+            let res = &t["Resources"][action_logical_id(f, b.id, a.id)]["Properties"];
+            assert_eq!(res["Environment"]["Variables"]["ACTION_PINNED"], format!("{}/{}", b.id, a.id));
+            assert_eq!(res["Events"]["RunAction"]["Properties"]["Path"], format!("/contract-products/{{id}}/actions/{}/{}", b.id, a.id));
+            count += 1;
+        }
+        assert_eq!(count, 73);
     }
 
     #[test]

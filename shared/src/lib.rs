@@ -1,9 +1,11 @@
 //! The provisioning engine's library: everything the Lambda functions share. Functions' mains
 //! only build configuration and clients, then hand a small handler to the runtime.
 
+pub mod action_api;
 pub mod admin;
 pub mod catalogue;
 pub mod domain;
+pub mod engine;
 pub mod http;
 pub mod ids;
 pub mod providers;

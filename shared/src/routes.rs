@@ -28,26 +28,47 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// What it may do on the main table (least privilege in template.yaml).
     pub main_table: TableAccess,
+    /// What it may do on the logs table.
+    pub logs_table: TableAccess,
     /// Whether it gets the key that seals secrets at rest.
     pub secrets_key: bool,
+    /// In AWS, one Lambda per blueprint action, each pinned to its action (ACTION_PINNED).
+    pub per_action: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableAccess {
     None,
     Read,
+    /// Put only (append-only records such as log entries).
+    Write,
     ReadWrite,
 }
 
-pub const FUNCTIONS: &[FunctionSpec] = &[FunctionSpec {
-    name: "admin",
-    logical_id: "AdminFunction",
-    description: "Admin API: the catalogue and provision configurations (products, contract products and event handlers as they land); answers unknown routes",
-    timeout_seconds: 10,
-    memory_mb: 256,
-    main_table: TableAccess::ReadWrite,
-    secrets_key: true,
-}];
+pub const FUNCTIONS: &[FunctionSpec] = &[
+    FunctionSpec {
+        name: "admin",
+        logical_id: "AdminFunction",
+        description: "Admin API: the catalogue, provision configurations, products and contract products; answers unknown routes",
+        timeout_seconds: 10,
+        memory_mb: 256,
+        main_table: TableAccess::ReadWrite,
+        logs_table: TableAccess::None,
+        secrets_key: true,
+        per_action: false,
+    },
+    FunctionSpec {
+        name: "action",
+        logical_id: "Action",
+        description: "Runs one blueprint action on a contract product",
+        timeout_seconds: 30,
+        memory_mb: 256,
+        main_table: TableAccess::ReadWrite,
+        logs_table: TableAccess::Write,
+        secrets_key: true,
+        per_action: true,
+    },
+];
 
 const fn admin(method: &'static str, path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
     ApiRoute { method, path, function: "admin", operation_id, summary }
@@ -66,6 +87,13 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
     admin("GET", "/contract-products", "listContractProducts", "A client's contract products (?client_id= for admins; a client sees its own)"),
     admin("GET", "/contract-products/{id}", "getContractProduct", "One contract product (admin, or the owning client)"),
+    ApiRoute {
+        method: "POST",
+        path: "/contract-products/{id}/actions/{blueprint}/{action}",
+        function: "action",
+        operation_id: "runAction",
+        summary: "Run one action of the product's blueprint with {\"params\": {...}}; every run is logged",
+    },
 ];
 
 /// The function behind API Gateway's `$default` route: every request no route matches reaches it

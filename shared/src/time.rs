@@ -8,6 +8,17 @@ pub fn now_rfc3339() -> String {
     format_millis(d.as_millis() as i64)
 }
 
+/// Milliseconds since the epoch now.
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The reference framework's date-time, `Y-m-d H:i:s` (UTC).
+pub fn framework_datetime(ms: i64) -> String {
+    let t = format_millis(ms);
+    format!("{} {}", &t[..10], &t[11..19])
+}
+
 /// Milliseconds since the epoch as RFC 3339 UTC (civil-from-days, proleptic Gregorian).
 pub fn format_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -35,5 +46,6 @@ mod tests {
         assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(format_millis(1_795_392_000_123), "2026-11-23T00:00:00.123Z");
+        assert_eq!(super::framework_datetime(1_795_392_000_123), "2026-11-23 00:00:00");
     }
 }

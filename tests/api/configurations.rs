@@ -6,17 +6,7 @@ use e2e::{admin_token, api_url, aws, client_token, http, main_table, unique};
 use serde_json::{Value, json};
 
 async fn call(method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = http().request(method, format!("{}{path}", api_url()));
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text}")))
+    e2e::call(method, path, token, body).await
 }
 
 async fn admin(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {

@@ -1,17 +1,11 @@
 //! Products and contract products over HTTP: static and dynamic deployment, inheritance from a
 //! product, caller-given ids, usage counting, and a client scoped to its own services.
 
-use e2e::{admin_token, api_url, client_token, http, unique};
+use e2e::{admin_token, client_token, unique};
 use serde_json::{Value, json};
 
 async fn call(method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = http().request(method, format!("{}{path}", api_url())).bearer_auth(token);
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    e2e::call(method, path, Some(token).filter(|t| !t.is_empty()), body).await
 }
 
 async fn post(path: &str, body: Value) -> (u16, Value) {

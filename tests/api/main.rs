@@ -1,5 +1,6 @@
 //! One integration test binary over the local stack (DynamoDB Local, moto, cargo lambda watch).
 
+mod actions;
 mod blueprints;
 mod configurations;
 mod contract_products;

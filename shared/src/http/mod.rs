@@ -211,6 +211,13 @@ pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
     HttpResponse { status: error.status(), body: error.body(request_id, None).to_string() }
 }
 
+/// The response for an error of an action run that was logged: the body carries its `log_id`.
+pub fn error_response_with_log(error: &ApiError, request_id: &str, log_id: &str) -> HttpResponse {
+    let mut response = error_response(error, request_id);
+    response.body = error.body(request_id, Some(log_id)).to_string();
+    response
+}
+
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();

@@ -1,13 +1,97 @@
 //! Providers: one third party's implementation of a blueprint. Each declares the settings a
 //! provision configuration of it needs (a schema; secret fields marked `x-secret`) and the
 //! actions it supports. Every blueprint has `demo`, a working simulation.
+//!
+//! An implementation gets a call whose params were already checked against the action's schema
+//! and whose settings are opened; it answers with result data (checked against the result
+//! schema by the engine) or a failure that says whether trying again may help. Every exchange
+//! with the third party goes into `debug`; the engine masks secrets in it by schema.
 
-use std::sync::LazyLock;
+pub mod demo;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::catalogue;
+use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::ids::ConfigurationId;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One action for an implementation to carry out.
+pub struct ProviderCall<'a> {
+    pub blueprint: &'static Blueprint,
+    pub action: &'static Action,
+    pub configuration_id: &'a ConfigurationId,
+    /// The configuration's settings, secrets opened.
+    pub settings: &'a Value,
+    /// Checked against the action's params schema.
+    pub params: &'a Value,
+    /// The contract product's identifier at the third party (none before a create).
+    pub service_identifier: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderOutput {
+    pub message: String,
+    pub data: Value,
+    /// The service identifier after the action, when it made or changed it.
+    pub service_identifier: Option<String>,
+    pub debug: Vec<Value>,
+}
+
+/// Whether trying again may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The third party refused (bad input, missing object, bad credentials): retrying won't help.
+    Permanent,
+    /// 5xx, throttling, a dropped connection: a later try may succeed.
+    Transient,
+    /// No answer in time: the effect is unknown until checked.
+    Timeout,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderFailure {
+    pub kind: FailureKind,
+    /// Safe for end users: no credentials, no internals.
+    pub message: String,
+    pub debug: Vec<Value>,
+}
+
+impl ProviderFailure {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        ProviderFailure { kind: FailureKind::Permanent, message: message.into(), debug: Vec::new() }
+    }
+}
+
+/// A provider implementation.
+pub trait Provider: Send + Sync {
+    fn run<'a>(&'a self, call: ProviderCall<'a>) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
+}
+
+/// The implementations a function holds, built once per Lambda instance.
+#[derive(Clone)]
+pub struct Implementations {
+    demo: Arc<demo::Demo>,
+}
+
+impl Implementations {
+    pub fn new(ddb: aws_sdk_dynamodb::Client, main_table: &str) -> Self {
+        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)) }
+    }
+
+    pub fn get(&self, blueprint: &str, provider_id: &str) -> Option<&dyn Provider> {
+        match (provider(blueprint, provider_id)?.id, provider_id) {
+            ("demo", _) => Some(self.demo.as_ref()),
+            _ => None,
+        }
+    }
+}
 use crate::catalogue::schema::{domain, int_range, params, secret, string_max};
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,6 +2,7 @@
 //! attribute values; table names come from the functions' environment (template.yaml).
 
 pub mod configurations;
+pub mod logs;
 pub mod products;
 
 use std::collections::HashMap;

@@ -186,6 +186,36 @@ impl ProductStore {
         out.item().map(parse).transpose()
     }
 
+    /// Records an action run: the contract product as it is after the run (if still at
+    /// `expected_version`) and its log entry, in one transaction. On a version conflict nothing
+    /// is written and the caller logs the conflict on its own.
+    pub async fn record_run(
+        &self,
+        cp: Option<(&ContractProduct, u64)>,
+        logs_table: &str,
+        log: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        if let Some((cp, expected_version)) = cp {
+            let mut item = item_of(
+                cp,
+                &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", format!("{}#{}", cp.created_at, cp.id))],
+            )?;
+            item.extend(key(format!("CP#{}", cp.id), "CP"));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+                .build()
+                .expect("table and item set");
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        let put_log = Put::builder().table_name(logs_table).set_item(Some(log)).build().expect("table and item set");
+        writes.push(TransactWriteItem::builder().put(put_log).build());
+        self.transact(writes, "the contract product changed while the action ran; nothing was recorded for this run".into()).await
+    }
+
     /// A client's contract products, oldest first.
     pub async fn contract_products_of(&self, client_id: &str) -> Result<Vec<ContractProduct>, StoreError> {
         self.query_gsi1(format!("CLIENT#{client_id}")).await

@@ -1,0 +1,20 @@
+//! The action function. Builds its clients once, then hands each request to shared::action_api.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::action_api::ActionApi;
+use shared::engine::Engine;
+use shared::http::auth::{AuthConfig, Authenticator};
+use shared::secrets::SecretBox;
+use shared::store::Tables;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
+    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::from_env()?));
+    let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok());
+    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
+}

@@ -1,0 +1,310 @@
+//! The engine: runs one action on one contract product.
+//!
+//! 1. load the contract product, then its configuration (two reads);
+//! 2. check the caller's rights, the params (filled from the product's service identifier and
+//!    provision fields, then the caller's, which win) and the product's status — bad input is
+//!    refused here and changes nothing;
+//! 3. call the provider, with a deadline;
+//! 4. write the product's new status, provision fields and service identifier (under a version
+//!    condition) and the log entry in one transaction. A concurrent run that changed the product
+//!    first makes this one a 409, logged; no update is lost.
+//!
+//! Every run that reaches the provider leaves exactly one log entry, with params, data and debug
+//! masked by the action's schemas.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::catalogue::schema::secret_paths;
+use crate::catalogue::validate::{to_details, validate};
+use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::domain::{Audience, ProductStatus};
+use crate::http::ApiError;
+use crate::http::auth::Caller;
+use crate::ids::{ContractProductId, LogId};
+use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure};
+use crate::secrets::{self, SecretBox};
+use crate::store::configurations::ConfigurationStore;
+use crate::store::logs::{LogEntry, LogStatus};
+use crate::store::products::{ContractProduct, ProductStore};
+use crate::store::{StoreError, Tables};
+use crate::time::now_rfc3339;
+
+/// How long a provider may take before the run is a timeout.
+pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(25);
+
+/// Who runs an action.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Caller(Caller),
+    /// The lifecycle worker, for a billing event.
+    System(String),
+}
+
+impl Actor {
+    fn describe(&self) -> Value {
+        match self {
+            Actor::Caller(Caller::Admin { subject }) => json!({ "role": "admin", "id": subject }),
+            Actor::Caller(Caller::Client { subject, client_id }) => json!({ "role": "client", "id": subject, "client_id": client_id }),
+            Actor::System(source) => json!({ "role": "system", "id": source }),
+        }
+    }
+}
+
+/// A finished run: the HTTP status and body to answer with.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    pub body: Value,
+    pub log_id: LogId,
+}
+
+/// A run that failed; `log_id` where it reached the provider and was logged.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: ApiError,
+    pub log_id: Option<LogId>,
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Failure { error, log_id: None }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure { error: e.into(), log_id: None }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    products: ProductStore,
+    configurations: ConfigurationStore,
+    implementations: Implementations,
+    secrets: Arc<SecretBox>,
+    logs_table: String,
+}
+
+/// The identifier fields of a blueprint's params, from the service identifier.
+fn identifier_params(b: &Blueprint, service_identifier: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    if b.identifier_fields == ["sld", "tld"] {
+        if let Some((sld, tld)) = service_identifier.split_once('.') {
+            out.insert("sld".into(), json!(sld));
+            out.insert("tld".into(), json!(tld));
+        }
+    } else {
+        for f in b.identifier_fields {
+            out.insert((*f).to_owned(), json!(service_identifier));
+        }
+    }
+    out
+}
+
+/// The params of a run: provision fields and the identifier where the action takes them, then
+/// the caller's own.
+fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<String, Value>) -> Value {
+    let known = a.params.get("properties").and_then(Value::as_object);
+    let takes = |k: &str| known.is_some_and(|p| p.contains_key(k));
+    let mut params: Map<String, Value> = cp.provision_fields.iter().filter(|(k, _)| takes(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(si) = &cp.service_identifier {
+        params.extend(identifier_params(b, si).into_iter().filter(|(k, _)| takes(k)));
+    }
+    params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Value::Object(params)
+}
+
+fn status_for(kind: FailureKind) -> ApiError {
+    match kind {
+        FailureKind::Timeout => ApiError::ProviderTimeout(String::new()),
+        _ => ApiError::ProviderError(String::new()),
+    }
+}
+
+impl Engine {
+    pub fn new(ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: Arc<SecretBox>) -> Self {
+        Engine {
+            products: ProductStore::new(ddb.clone(), &tables.main),
+            configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
+            implementations: Implementations::new(ddb, &tables.main),
+            secrets,
+            logs_table: tables.logs.clone(),
+        }
+    }
+
+    /// Runs `blueprint/action` on a contract product with a request body `{"params": {...}}`.
+    pub async fn run(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Outcome, Failure> {
+        let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
+        let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
+        let (b, a) = catalogue()
+            .action(blueprint, action)
+            .ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
+        if let Actor::Caller(Caller::Client { client_id, .. }) = actor {
+            if client_id.as_str() != cp.client_id {
+                return Err(not_found().into()); // another client's product: nothing leaks
+            }
+            if a.audience != Audience::Client {
+                return Err(ApiError::Forbidden(format!("{blueprint}/{action} is for admins only")).into());
+            }
+        }
+        if cp.blueprint != b.id {
+            return Err(ApiError::validation(
+                format!("contract product {id} is of blueprint {}, not {blueprint}", cp.blueprint),
+                json!({ "fields": { "blueprint": format!("must be {}", cp.blueprint) } }),
+            )
+            .into());
+        }
+        let given = match body {
+            Value::Null => Map::new(),
+            Value::Object(o) => {
+                if let Some(extra) = o.keys().find(|k| *k != "params") {
+                    return Err(ApiError::validation("the request has invalid fields", json!({ "fields": { extra: "is not a known field" } })).into());
+                }
+                match o.get("params") {
+                    None | Some(Value::Null) => Map::new(),
+                    Some(Value::Object(p)) => p.clone(),
+                    Some(_) => return Err(ApiError::validation("the request has invalid fields", json!({ "fields": { "params": "must be object" } })).into()),
+                }
+            }
+            _ => return Err(ApiError::validation("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
+        };
+        if !a.allowed_from.contains(&cp.status) {
+            let allowed: Vec<&str> = a.allowed_from.iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::InvalidState(format!(
+                "{blueprint}/{action} needs the contract product to be {}; it is {}",
+                allowed.join(" or "),
+                cp.status.as_str()
+            ))
+            .into());
+        }
+        let params = params_for(b, a, &cp, &given);
+        let errors = validate(&a.params, &params);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(format!("invalid params for {blueprint}/{action}"), to_details(&errors)).into());
+        }
+        let configuration = self
+            .configurations
+            .get(&cp.provision_configuration_id)
+            .await?
+            .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
+        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
+        let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, configuration.id.as_str())
+            .map_err(|e| ApiError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
+        let implementation = self
+            .implementations
+            .get(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+
+        let log_id = LogId::generate();
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let call = ProviderCall {
+            blueprint: b,
+            action: a,
+            configuration_id: &configuration.id,
+            settings: &settings,
+            params: &params,
+            service_identifier: cp.service_identifier.as_deref(),
+        };
+        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.run(call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
+        };
+        // Results are checked as the framework does: a provider answering out of shape failed.
+        let result = result.and_then(|out| {
+            let errors = validate(&a.result, &out.data);
+            if errors.is_empty() {
+                Ok(out)
+            } else {
+                let mut debug = out.debug;
+                debug.push(json!({ "provider_output": to_details(&errors) }));
+                Err(ProviderFailure { kind: FailureKind::Permanent, message: "the provider answered with malformed data".into(), debug })
+            }
+        });
+        let duration_ms = clock.elapsed().as_millis() as u64;
+        // Secrets never reach a log: params, data and debug are masked by the action's schemas.
+        let debug_schema = json!({ "type": "array", "items": { "type": "object", "properties": {
+            "request": { "type": "object", "properties": { "body": a.params } },
+            "response": { "type": "object", "properties": { "body": a.result } }
+        }}});
+        let mut entry = LogEntry {
+            log_id: log_id.clone(),
+            contract_product_id: cp.id.clone(),
+            configuration_id: configuration.id.clone(),
+            blueprint: b.id.to_owned(),
+            provider: configuration.provider.clone(),
+            action: a.id.to_owned(),
+            actor: actor.describe(),
+            started_at,
+            duration_ms,
+            status: LogStatus::Success,
+            message: String::new(),
+            params: secrets::mask(&a.params, &params),
+            data: Value::Null,
+            error: None,
+            debug: Value::Null,
+        };
+        let mut next = cp.clone();
+        next.version = cp.version + 1;
+        next.updated_at = now_rfc3339();
+        let outcome = match result {
+            Ok(out) => {
+                entry.message = out.message.clone();
+                entry.data = secrets::mask(&a.result, &out.data);
+                entry.debug = secrets::mask(&debug_schema, &Value::Array(out.debug));
+                if let Some(status) = a.moves_to {
+                    next.status = status;
+                }
+                if let Some(si) = out.service_identifier {
+                    next.service_identifier = Some(si);
+                }
+                // Provision fields follow what the provider reports (never its secrets).
+                let secret = secret_paths(&a.result);
+                for (k, v) in out.data.as_object().into_iter().flatten() {
+                    if !secret.contains(k) && !v.is_null() && !v.is_object() && !v.is_array() {
+                        next.provision_fields.insert(k.clone(), v.clone());
+                    }
+                }
+                Ok(json!({ "status": "ok", "message": out.message, "data": out.data, "log_id": log_id }))
+            }
+            Err(f) => {
+                entry.status = LogStatus::Error;
+                entry.message = f.message.clone();
+                entry.debug = secrets::mask(&debug_schema, &Value::Array(f.debug));
+                let error = status_for(f.kind);
+                entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
+                if a.id == cp.setup_action && f.kind == FailureKind::Permanent {
+                    next.status = ProductStatus::Failed;
+                }
+                Err(match f.kind {
+                    FailureKind::Timeout => ApiError::ProviderTimeout(f.message),
+                    _ => ApiError::ProviderError(f.message),
+                })
+            }
+        };
+        let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;
+        let product_write = changed.then_some((&next, cp.version));
+        match self.products.record_run(product_write, &self.logs_table, entry.item()).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(message)) => {
+                // Another run changed the product first: this run is logged, nothing else.
+                entry.status = LogStatus::Error;
+                entry.error = Some(json!({ "code": "conflict", "message": message }));
+                self.products.record_run(None, &self.logs_table, entry.item()).await.map_err(|e| Failure { error: e.into(), log_id: None })?;
+                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id) });
+            }
+            Err(e) => return Err(Failure { error: e.into(), log_id: None }),
+        }
+        tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
+        match outcome {
+            Ok(body) => Ok(Outcome { status: 200, body, log_id }),
+            Err(error) => Err(Failure { error, log_id: Some(log_id) }),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Provision log entries in the logs table: `pk` = contract product id, `sk` =
+//! `<started_at>#<log_id>` (a product's logs newest first by a reverse Query), plus the keys of
+//! the indexes: `configuration_id`, `status_day` (`<status>#<YYYY-MM-DD>`) and `log_id`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{from_item, to_item};
+use crate::ids::{ConfigurationId, ContractProductId, LogId};
+
+/// How long a log entry is kept (TTL).
+pub const RETENTION_DAYS: u64 = 400;
+/// Debug data over this many bytes is cut, so an entry stays far below DynamoDB's 400 KB.
+pub const MAX_DEBUG_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStatus {
+    Success,
+    Error,
+    Pending,
+}
+
+impl LogStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStatus::Success => "success",
+            LogStatus::Error => "error",
+            LogStatus::Pending => "pending",
+        }
+    }
+}
+
+/// One action run. Params, data and debug hold no secret: the engine masks them by schema first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub log_id: LogId,
+    pub contract_product_id: ContractProductId,
+    pub configuration_id: ConfigurationId,
+    pub blueprint: String,
+    pub provider: String,
+    pub action: String,
+    /// `{"role": "admin" | "client" | "system", "id": ...}`
+    pub actor: Value,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub status: LogStatus,
+    pub message: String,
+    pub params: Value,
+    pub data: Value,
+    /// `{"code", "message"}` when it failed.
+    pub error: Option<Value>,
+    pub debug: Value,
+}
+
+impl LogEntry {
+    /// The entry as a logs-table item.
+    pub fn item(&self) -> HashMap<String, AttributeValue> {
+        let mut entry = self.clone();
+        let debug_size = entry.debug.to_string().len();
+        if debug_size > MAX_DEBUG_BYTES {
+            let text = entry.debug.to_string();
+            let cut: String = text.chars().take(MAX_DEBUG_BYTES).collect();
+            entry.debug = serde_json::json!({ "truncated": true, "bytes": debug_size, "excerpt": cut });
+        }
+        let Value::Object(mut o) = serde_json::to_value(&entry).expect("a log entry serializes") else { unreachable!("a struct is an object") };
+        o.insert("pk".into(), self.contract_product_id.as_str().into());
+        o.insert("sk".into(), format!("{}#{}", self.started_at, self.log_id).into());
+        o.insert("status_day".into(), format!("{}#{}", self.status.as_str(), &self.started_at[..10.min(self.started_at.len())]).into());
+        let expires = crate::http::auth::now_epoch() + RETENTION_DAYS * 86_400;
+        o.insert("expires_at".into(), expires.into());
+        to_item(&o)
+    }
+
+    pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, super::StoreError> {
+        serde_json::from_value(Value::Object(from_item(item))).map_err(|e| super::StoreError::Malformed(e.to_string()))
+    }
+}

@@ -1,0 +1,218 @@
+//! Every one of the 73 actions over HTTP on the demo provider, each leaving one log entry with
+//! no secret in it; the refusals of bad input, which change nothing; concurrent runs.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use e2e::{admin_token, aws, client_token, unique};
+use serde_json::{Value, json};
+use shared::catalogue::catalogue;
+use shared::catalogue::example::example;
+
+const API_KEY: &str = "demo-key-Sup3rSecret";
+
+async fn call(method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    e2e::call(method, path, Some(token).filter(|t| !t.is_empty()), body).await
+}
+
+/// A demo configuration of its own (static deployment: no default is touched) and a contract
+/// product on it.
+async fn product(blueprint: &str, client: &str, api_key: &str) -> String {
+    let mut settings = json!({"api_key": api_key});
+    if blueprint == "web-hosting" {
+        settings["server_hostname"] = json!("srv1.example.net");
+    }
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("demo"), "blueprint": blueprint, "provider": "demo", "settings": settings})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    let (status, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": client, "blueprint": blueprint, "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    cp["id"].as_str().unwrap().to_owned()
+}
+
+async fn run(cp: &str, blueprint: &str, action: &str, token: &str, params: Value) -> (u16, Value) {
+    call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/{blueprint}/{action}"), token, Some(json!({ "params": params }))).await
+}
+
+async fn product_state(cp: &str) -> Value {
+    let (status, body) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), &admin_token(), None).await;
+    assert_eq!(status, 200);
+    body
+}
+
+/// The log entries of a contract product, straight from the logs table.
+async fn log_items(cp: &str) -> Vec<Value> {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws().await);
+    let out = ddb
+        .query()
+        .table_name(format!("{}-logs", std::env::var("E2E_STACK").unwrap()))
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(cp.to_owned()))
+        .send()
+        .await
+        .unwrap();
+    out.items().iter().map(|i| Value::Object(shared::store::from_item(i))).collect()
+}
+
+/// The order a life of the service runs in: create first, the rest, then suspend, unsuspend,
+/// and the end. Servers power off and on between their other actions.
+fn sequence(blueprint: &str) -> Vec<&'static str> {
+    let b = catalogue().blueprint(blueprint).unwrap();
+    let ids: Vec<&'static str> = b.actions.iter().map(|a| a.id).collect();
+    let find = |p: &str| ids.iter().copied().find(|id| id.starts_with(p));
+    let create = find("create").or(find("register")).unwrap();
+    // Domains have no suspend or end of their own: they lapse at the registry.
+    let lifecycle: Vec<&'static str> = [find("suspend"), find("unsuspend"), find("terminate").or(find("delete"))].into_iter().flatten().collect();
+    let mut all = vec![create];
+    all.extend(ids.iter().copied().filter(|id| *id != create && !lifecycle.contains(id) && !["transfer", "shut-down", "power-on"].contains(id)));
+    if blueprint == "servers" {
+        all.extend(["shut-down", "power-on"]);
+    }
+    all.extend(lifecycle);
+    all
+}
+
+/// Every action of every blueprint runs on a demo product, moves its status as the catalogue
+/// says, and leaves exactly one log entry that holds no secret.
+#[tokio::test]
+async fn all_73_actions_run_on_the_demo_provider_and_are_logged() {
+    let mut ran = 0;
+    for b in &catalogue().blueprints {
+        let client = unique("client");
+        let cp = product(b.id, &client, API_KEY).await;
+        let mut runs = Vec::new();
+        for action in sequence(b.id) {
+            let a = b.actions.iter().find(|a| a.id == action).unwrap();
+            // A create names its service; later actions get the identifier from the product.
+            let creates = a.allowed_from.contains(&shared::domain::ProductStatus::Pending);
+            let mut params = example(&a.params, if creates { &[] } else { b.identifier_fields });
+            if action == "resize-server" {
+                params["resize_running"] = json!(true);
+            }
+            let token = if a.audience == shared::domain::Audience::Client { client_token(&client) } else { admin_token() };
+            let (status, body) = run(&cp, b.id, action, &token, params).await;
+            assert_eq!(status, 200, "{}/{action}: {body}", b.id);
+            assert_eq!(body["status"], "ok");
+            assert!(body["log_id"].as_str().unwrap().starts_with("log-"));
+            assert!(shared::catalogue::validate::validate(&a.result, &body["data"]).is_empty(), "{}/{action} result {}", b.id, body["data"]);
+            if let Some(status) = a.moves_to {
+                assert_eq!(product_state(&cp).await["status"], status.as_str(), "{}/{action}", b.id);
+            }
+            runs.push(body["log_id"].as_str().unwrap().to_owned());
+            ran += 1;
+        }
+        let state = product_state(&cp).await;
+        assert_eq!(state["status"], if b.id == "domain-names" { "active" } else { "terminated" });
+        assert!(state["service_identifier"].is_string(), "the create set the service identifier: {state}");
+        let logs = log_items(&cp).await;
+        assert_eq!(logs.len(), runs.len(), "{}: one entry per run", b.id);
+        for entry in &logs {
+            assert_eq!(entry["status"], "success");
+            let text = entry.to_string();
+            for secret in [API_KEY, "Example-passw0rd!"] {
+                assert!(!text.contains(secret), "{}: a secret in the log: {text}", b.id);
+            }
+        }
+    }
+    // transfer: the other way a domain starts.
+    let cp = product("domain-names", &unique("client"), API_KEY).await;
+    let a = catalogue().action("domain-names", "transfer").unwrap().1;
+    let (status, body) = run(&cp, "domain-names", "transfer", &admin_token(), example(&a.params, &[])).await;
+    assert_eq!(status, 200, "{body}");
+    ran += 1;
+    assert_eq!(ran, 73);
+}
+
+#[tokio::test]
+async fn bad_action_requests_are_refused_and_change_nothing() {
+    let client = unique("client");
+    let cp = product("web-hosting", &client, API_KEY).await;
+    let before = product_state(&cp).await;
+    let admin = admin_token();
+    let cases: Vec<(String, String, Value, u16, &str)> = vec![
+        (format!("/contract-products/{}/actions/web-hosting/create-account", unique("missing")), admin.clone(), json!({"params": {}}), 404, "not_found"),
+        (format!("/contract-products/{cp}/actions/servers/create-server"), admin.clone(), json!({"params": {}}), 400, "validation_failed"),
+        (format!("/contract-products/{cp}/actions/web-hosting/brew-coffee"), admin.clone(), json!({}), 404, "not_found"),
+        (format!("/contract-products/{cp}/actions/web-hosting/create-account"), admin.clone(), json!({"params": {"email": "nope", "package_name": 5}}), 400, "validation_failed"),
+        (format!("/contract-products/{cp}/actions/web-hosting/create-account"), admin.clone(), json!({"params": {}, "extra": 1}), 400, "validation_failed"),
+        (format!("/contract-products/{cp}/actions/web-hosting/create-account"), admin.clone(), json!(["not", "an", "object"]), 400, "validation_failed"),
+        (format!("/contract-products/{cp}/actions/web-hosting/unsuspend-account"), admin.clone(), json!({}), 409, "invalid_state"),
+        (format!("/contract-products/{cp}/actions/web-hosting/create-account"), client_token(&client), json!({"params": {"email": "a@b.co", "package_name": "x"}}), 403, "forbidden"),
+        (format!("/contract-products/{cp}/actions/web-hosting/get-info"), client_token("someone-else"), json!({}), 404, "not_found"),
+    ];
+    for (path, token, body, status, code) in cases {
+        let (got, answer) = call(reqwest::Method::POST, &path, &token, Some(body.clone())).await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{path} {body}: {answer}");
+        assert!(answer.get("log_id").is_none(), "refused before any run: {answer}");
+    }
+    let (_, answer) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/create-account"), &admin, Some(json!({"params": {"email": "nope"}}))).await;
+    let fields: Vec<&str> = answer["error"]["details"]["fields"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(fields, ["package_name", "email"], "every failing field is named");
+    assert_eq!(product_state(&cp).await, before, "nothing changed");
+    assert!(log_items(&cp).await.is_empty(), "nothing was logged");
+    let (status, _) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/get-info"), "", None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_failed_setup_is_logged_with_its_error_and_marks_the_product_failed() {
+    let cp = product("software-licenses", &unique("client"), "invalid").await;
+    let a = catalogue().action("software-licenses", "create-license").unwrap().1;
+    let (status, body) = run(&cp, "software-licenses", "create-license", &admin_token(), example(&a.params, &[])).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (502, Some("provider_error")), "{body}");
+    let log_id = body["log_id"].as_str().unwrap();
+    assert_eq!(product_state(&cp).await["status"], "failed");
+    let logs = log_items(&cp).await;
+    assert_eq!(logs.len(), 1);
+    assert_eq!((logs[0]["log_id"].as_str(), logs[0]["status"].as_str()), (Some(log_id), Some("error")));
+    assert!(logs[0]["message"].as_str().unwrap().contains("authentication failed"));
+}
+
+/// Runs in-process on the engine (cargo lambda watch runs one instance at a time), truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_runs_on_one_product_lose_no_update() {
+    use shared::engine::{Actor, Engine};
+    use shared::http::auth::Caller;
+    let client = unique("client");
+    let cp = product("auto-login", &client, API_KEY).await;
+    let a = catalogue().action("auto-login", "create").unwrap().1;
+    let (status, _) = run(&cp, "auto-login", "create", &admin_token(), example(&a.params, &[])).await;
+    assert_eq!(status, 200);
+    let version = product_state(&cp).await["version"].as_u64().unwrap();
+
+    let stack = std::env::var("E2E_STACK").unwrap();
+    let tables = shared::store::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
+    let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
+    let engine = Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
+    let actor = Actor::Caller(Caller::Admin { subject: "e2e".into() });
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (engine, actor, cp) = (engine.clone(), actor.clone(), cp.clone());
+        handles.push(tokio::spawn(async move { engine.run(&actor, &cp, "auto-login", "suspend", &json!({})).await }));
+    }
+    let mut wins = 0;
+    let mut logged_failures = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(f) => {
+                assert!([409, 502].contains(&f.error.status()), "{:?}", f.error);
+                logged_failures += usize::from(f.log_id.is_some());
+            }
+        }
+    }
+    assert!(wins >= 1);
+    let state = product_state(&cp).await;
+    assert_eq!(state["status"], "suspended");
+    assert_eq!(state["version"].as_u64().unwrap(), version + 1, "exactly one run changed the product");
+    assert_eq!(log_items(&cp).await.len(), 1 + wins + logged_failures, "every run that reached the provider is logged once");
+}
