@@ -8,6 +8,7 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod ids;
+pub mod logs_api;
 pub mod providers;
 pub mod routes;
 pub mod secrets;

@@ -68,6 +68,17 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: true,
         per_action: true,
     },
+    FunctionSpec {
+        name: "logs",
+        logical_id: "LogsFunction",
+        description: "Provision log queries: per contract product, per configuration, system-wide by status, one entry",
+        timeout_seconds: 10,
+        memory_mb: 256,
+        main_table: TableAccess::Read,
+        logs_table: TableAccess::Read,
+        secrets_key: false,
+        per_action: false,
+    },
 ];
 
 const fn admin(method: &'static str, path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
@@ -94,7 +105,15 @@ pub const ROUTES: &[ApiRoute] = &[
         operation_id: "runAction",
         summary: "Run one action of the product's blueprint with {\"params\": {...}}; every run is logged",
     },
+    logs("/contract-products/{id}/logs", "productLogs", "A contract product's logs, newest first (?status=&action=&since=&until=&limit=&cursor=); admin or owner"),
+    logs("/provision-configurations/{id}/logs", "configurationLogs", "A configuration's logs, newest first; admin"),
+    logs("/logs", "systemLogs", "Logs of one status (default error) across the system, newest first, within 31 days; admin"),
+    logs("/logs/{log_id}", "logEntry", "One log entry with its debug data (admin); the owning client sees it without debug"),
 ];
+
+const fn logs(path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
+    ApiRoute { method: "GET", path, function: "logs", operation_id, summary }
+}
 
 /// The function behind API Gateway's `$default` route: every request no route matches reaches it
 /// and gets the JSON 404 of API.md rather than API Gateway's own body.

@@ -6,4 +6,5 @@ mod configurations;
 mod contract_products;
 mod events;
 mod local_stack;
+mod logs;
 mod poller;

@@ -1,0 +1,15 @@
+//! The logs function. Builds its clients once, then hands each request to shared::logs_api.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::http::auth::{AuthConfig, Authenticator};
+use shared::logs_api::LogsApi;
+use shared::store::Tables;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
+    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let api = &LogsApi::new(auth, ddb, &Tables::from_env()?);
+    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
+}

@@ -1,0 +1,335 @@
+//! The logs function: provision log queries. Every query is a DynamoDB Query on the logs table's
+//! key or one of its indexes, newest first, one page at a time behind an opaque cursor; its cost
+//! follows the page, not the table.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use crate::http::auth::{Authenticator, Caller};
+use crate::http::{ApiError, HttpRequest, HttpResponse};
+use crate::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::store::logs::LogEntry;
+use crate::store::products::ProductStore;
+use crate::store::{StoreError, Tables, from_attr, s};
+use crate::time::{format_millis, now_millis};
+
+const DEFAULT_LIMIT: i32 = 50;
+const MAX_LIMIT: i32 = 200;
+/// The longest window of the system-wide query, in days (one Query per day at most).
+const MAX_DAYS: i64 = 31;
+
+#[derive(Clone)]
+pub struct LogsApi {
+    auth: Authenticator,
+    ddb: Client,
+    logs_table: String,
+    products: ProductStore,
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::validation("the query has invalid parameters", json!({ "fields": { field: message } }))
+}
+
+/// `since` / `until`: RFC 3339 instants or dates, compared as the sort keys are.
+fn instant(query: &HashMap<String, String>, name: &str) -> Result<Option<String>, ApiError> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(v) => {
+            let ok = v.len() >= 10
+                && v.len() <= 30
+                && v.as_bytes()[4] == b'-'
+                && v.as_bytes()[7] == b'-'
+                && v.chars().all(|c| c.is_ascii_digit() || "-:TZ.+".contains(c));
+            if ok { Ok(Some(v.clone())) } else { Err(bad(name, "must be an RFC 3339 date or time, e.g. 2026-11-23T00:00:00Z")) }
+        }
+    }
+}
+
+struct Filters {
+    status: Option<String>,
+    action: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: i32,
+    cursor: Option<HashMap<String, AttributeValue>>,
+    cursor_day: Option<String>,
+}
+
+fn filters(query: &HashMap<String, String>) -> Result<Filters, ApiError> {
+    let status = query.get("status").cloned();
+    if let Some(s) = &status {
+        if !["success", "error", "pending"].contains(&s.as_str()) {
+            return Err(bad("status", "must be success, error or pending"));
+        }
+    }
+    let action = query.get("action").cloned();
+    if let Some(a) = &action {
+        if a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+            return Err(bad("action", "must be an action id such as suspend-account"));
+        }
+    }
+    let limit = match query.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => l.parse::<i32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| bad("limit", "must be 1 to 200"))?,
+    };
+    let (cursor, cursor_day) = match query.get("cursor") {
+        None => (None, None),
+        Some(c) => {
+            let decoded: Value = URL_SAFE_NO_PAD
+                .decode(c.as_bytes())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| bad("cursor", "is not a cursor this API gave"))?;
+            let day = decoded["d"].as_str().map(String::from);
+            let key = match &decoded["k"] {
+                // A system-wide cursor may start a day from its top.
+                Value::Null if day.is_some() => None,
+                Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => {
+                    Some(k.iter().map(|(n, v)| (n.clone(), s(v.as_str().unwrap_or_default()))).collect())
+                }
+                _ => return Err(bad("cursor", "is not a cursor this API gave")),
+            };
+            if key.is_none() && day.is_none() {
+                return Err(bad("cursor", "is not a cursor this API gave"));
+            }
+            (key, day)
+        }
+    };
+    Ok(Filters { status, action, since: instant(query, "since")?, until: instant(query, "until")?, limit, cursor, cursor_day })
+}
+
+fn cursor_of(key: Option<&HashMap<String, AttributeValue>>, day: Option<&str>) -> Option<String> {
+    let key = key.filter(|k| !k.is_empty());
+    if key.is_none() && day.is_none() {
+        return None;
+    }
+    let k: Option<Map<String, Value>> = key.map(|key| key.iter().map(|(n, v)| (n.clone(), from_attr(v))).collect());
+    Some(URL_SAFE_NO_PAD.encode(json!({ "k": k, "d": day }).to_string()))
+}
+
+/// A list item: the entry without its debug data.
+fn summary(entry: &LogEntry) -> Value {
+    let mut v = serde_json::to_value(entry).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut v {
+        o.remove("debug");
+    }
+    v
+}
+
+impl LogsApi {
+    pub fn new(auth: Authenticator, ddb: Client, tables: &Tables) -> Self {
+        LogsApi { auth, products: ProductStore::new(ddb.clone(), &tables.main), ddb, logs_table: tables.logs.clone() }
+    }
+
+    /// One page of a Query on `pk_name = pk` (of `index`, if any), newest first.
+    async fn page(
+        &self,
+        index: Option<&str>,
+        pk_name: &str,
+        pk: &str,
+        f: &Filters,
+        cursor: Option<HashMap<String, AttributeValue>>,
+        limit: i32,
+    ) -> Result<(Vec<LogEntry>, Option<HashMap<String, AttributeValue>>), ApiError> {
+        let mut key_condition = "#pk = :pk".to_owned();
+        let mut q = self
+            .ddb
+            .query()
+            .table_name(&self.logs_table)
+            .set_index_name(index.map(String::from))
+            .scan_index_forward(false)
+            .limit(limit)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk))
+            .set_exclusive_start_key(cursor);
+        match (&f.since, &f.until) {
+            (Some(a), Some(b)) => {
+                key_condition.push_str(" AND sk BETWEEN :since AND :until");
+                q = q.expression_attribute_values(":since", s(a.clone())).expression_attribute_values(":until", s(format!("{b}~")));
+            }
+            (Some(a), None) => {
+                key_condition.push_str(" AND sk >= :since");
+                q = q.expression_attribute_values(":since", s(a.clone()));
+            }
+            (None, Some(b)) => {
+                key_condition.push_str(" AND sk <= :until");
+                q = q.expression_attribute_values(":until", s(format!("{b}~")));
+            }
+            (None, None) => {}
+        }
+        let mut filter = Vec::new();
+        if let Some(st) = &f.status {
+            filter.push("#status = :status");
+            q = q.expression_attribute_names("#status", "status").expression_attribute_values(":status", s(st.clone()));
+        }
+        if let Some(a) = &f.action {
+            filter.push("#action = :action");
+            q = q.expression_attribute_names("#action", "action").expression_attribute_values(":action", s(a.clone()));
+        }
+        if !filter.is_empty() {
+            q = q.filter_expression(filter.join(" AND "));
+        }
+        let out = q.key_condition_expression(key_condition).send().await.map_err(|e| {
+            let e = StoreError::aws(e);
+            if e.to_string().contains("starting key") || e.to_string().contains("ExclusiveStartKey") {
+                bad("cursor", "does not belong to this query")
+            } else {
+                e.into()
+            }
+        })?;
+        let items = out.items().iter().map(LogEntry::from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, out.last_evaluated_key().cloned()))
+    }
+
+    fn check_cursor_pk(f: &Filters, pk_name: &str, pk: &str) -> Result<(), ApiError> {
+        match f.cursor.as_ref().map(|c| c.get(pk_name).and_then(|v| v.as_s().ok()).map(String::as_str)) {
+            Some(Some(p)) if p != pk => Err(bad("cursor", "does not belong to this query")),
+            Some(None) => Err(bad("cursor", "does not belong to this query")),
+            _ => Ok(()),
+        }
+    }
+
+    async fn by_key(&self, index: Option<&str>, pk_name: &str, pk: &str, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let f = filters(query)?;
+        Self::check_cursor_pk(&f, pk_name, pk)?;
+        let (items, next) = self.page(index, pk_name, pk, &f, f.cursor.clone(), f.limit).await?;
+        let items: Vec<Value> = items.iter().map(summary).collect();
+        HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor_of(next.as_ref(), None) }))
+    }
+
+    /// Logs of one status across the system, day partition by day partition, newest first.
+    async fn by_status(&self, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let mut f = filters(query)?;
+        let status = f.status.clone().unwrap_or_else(|| "error".into());
+        let until = f.until.clone().unwrap_or_else(|| format_millis(now_millis()));
+        let since = f.since.clone().unwrap_or_else(|| format_millis(now_millis() - 7 * 86_400_000));
+        let day_ms = |d: &str| -> Option<i64> {
+            let (y, m, dd) = (d.get(0..4)?.parse::<i64>().ok()?, d.get(5..7)?.parse::<i64>().ok()?, d.get(8..10)?.parse::<i64>().ok()?);
+            // days from civil (inverse of time::format_millis)
+            let y = if m <= 2 { y - 1 } else { y };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + dd - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            Some((era * 146_097 + doe - 719_468) * 86_400_000)
+        };
+        let (first, last) = (day_ms(&since).ok_or_else(|| bad("since", "is not a date"))?, day_ms(&until).ok_or_else(|| bad("until", "is not a date"))?);
+        if last < first {
+            return Err(bad("until", "must not be before since"));
+        }
+        if (last - first) / 86_400_000 >= MAX_DAYS {
+            return Err(bad("since", "the window may span 31 days at most"));
+        }
+        // The status is the index's key here, not a filter.
+        f.status = None;
+        f.since = Some(since);
+        f.until = Some(until);
+        let mut day = match &f.cursor_day {
+            Some(d) => day_ms(d).filter(|d| *d >= first && *d <= last).ok_or_else(|| bad("cursor", "does not belong to this query"))?,
+            None => last,
+        };
+        let mut start = f.cursor.take();
+        let mut items: Vec<LogEntry> = Vec::new();
+        let answer = |items: &[LogEntry], cursor: Option<String>| HttpResponse::json(200, &json!({ "items": items.iter().map(summary).collect::<Vec<_>>(), "next_cursor": cursor }));
+        loop {
+            let day_text = format_millis(day)[..10].to_owned();
+            let partition = format!("{status}#{day_text}");
+            if let Some(c) = &start {
+                if c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition) {
+                    return Err(bad("cursor", "does not belong to this query"));
+                }
+            }
+            let want = f.limit - items.len() as i32;
+            let (page, next) = self.page(Some("by_status_day"), "status_day", &partition, &f, start.take(), want).await?;
+            items.extend(page);
+            let full = items.len() as i32 >= f.limit;
+            if let Some(next) = next.filter(|n| !n.is_empty()) {
+                if full {
+                    return answer(&items, cursor_of(Some(&next), Some(&day_text)));
+                }
+                start = Some(next);
+                continue;
+            }
+            day -= 86_400_000;
+            if day < first {
+                return answer(&items, None);
+            }
+            if full {
+                // The next page starts at the top of the next (older) day.
+                return answer(&items, cursor_of(None, Some(&format_millis(day)[..10])));
+            }
+        }
+    }
+
+    async fn one(&self, caller: &Caller, raw: &str) -> Result<HttpResponse, ApiError> {
+        let not_found = || ApiError::NotFound(format!("no log entry {raw:?}"));
+        let id = LogId::parse(raw).map_err(|_| not_found())?;
+        let keys = self
+            .ddb
+            .query()
+            .table_name(&self.logs_table)
+            .index_name("by_log_id")
+            .key_condition_expression("log_id = :id")
+            .expression_attribute_values(":id", s(id.as_str()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        let key = keys.items().first().ok_or_else(not_found)?;
+        let item = self
+            .ddb
+            .get_item()
+            .table_name(&self.logs_table)
+            .key("pk", key.get("pk").cloned().ok_or_else(not_found)?)
+            .key("sk", key.get("sk").cloned().ok_or_else(not_found)?)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        let entry = LogEntry::from_item(item.item().ok_or_else(not_found)?)?;
+        match caller {
+            Caller::Admin { .. } => HttpResponse::json(200, &entry),
+            Caller::Client { client_id, .. } => {
+                let cp = self.products.contract_product(&entry.contract_product_id).await?.ok_or_else(not_found)?;
+                if cp.client_id != client_id.as_str() {
+                    return Err(not_found());
+                }
+                HttpResponse::json(200, &summary(&entry))
+            }
+        }
+    }
+
+    pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+        let (route, params) = request.route("logs")?;
+        let caller = self.auth.authenticate(request.header("authorization")).await?;
+        let id = params.get("id").or_else(|| params.get("log_id")).cloned().unwrap_or_default();
+        match route.operation_id {
+            "productLogs" => {
+                let not_found = || ApiError::NotFound(format!("no contract product {id:?}"));
+                let cp_id = ContractProductId::parse(&id).map_err(|_| not_found())?;
+                let cp = self.products.contract_product(&cp_id).await?.ok_or_else(not_found)?;
+                if let Caller::Client { client_id, .. } = &caller {
+                    if client_id.as_str() != cp.client_id {
+                        return Err(not_found());
+                    }
+                }
+                self.by_key(None, "pk", cp_id.as_str(), &request.query).await
+            }
+            "configurationLogs" => {
+                caller.require_admin()?;
+                let cfg = ConfigurationId::parse(&id).map_err(|_| ApiError::NotFound(format!("no provision configuration {id:?}")))?;
+                self.by_key(Some("by_configuration"), "configuration_id", cfg.as_str(), &request.query).await
+            }
+            "systemLogs" => {
+                caller.require_admin()?;
+                self.by_status(&request.query).await
+            }
+            "logEntry" => self.one(&caller, &id).await,
+            other => Err(ApiError::internal(format!("route {other} has no handler"))),
+        }
+    }
+}
