@@ -41,6 +41,32 @@ say "cargo test (unit, integration over the emulators, HTTP through cargo lambda
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log" || failed=1
 read -r passed failed_tests < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$RUN_DIR/cargo-test.log")
 
+say "no secret in any response, tracing line or stored record of the run"
+# The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
+SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd!"
+for secret in $SECRETS_TO_FIND; do
+  for f in "$RUN_DIR/watch.log" "$RUN_DIR/responses.log"; do
+    if [ -f "$f" ] && grep -qF -- "$secret" "$f"; then say "secret found in $(basename "$f"): ${secret:0:4}..."; failed=1; fi
+  done
+done
+"$TOOLS_DIR/venv/bin/python" - "$SECRETS_TO_FIND" <<'PY' || failed=1
+import json, sys, boto3
+secrets = sys.argv[1].split()
+ddb = boto3.client("dynamodb")
+found = 0
+for table in ("e2e-main", "e2e-logs"):
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            text = json.dumps(item)
+            for s in secrets:
+                if s in text:
+                    found += 1
+                    print(f"secret {s[:4]}... stored in plain text in {table}: {item.get('pk')}", file=sys.stderr)
+print(f"[test] scanned e2e-main and e2e-logs: {found} secrets found", file=sys.stderr)
+sys.exit(1 if found else 0)
+PY
+[ -s "$RUN_DIR/responses.log" ] || { say "no response was recorded: the secret scan saw nothing"; failed=1; }
+
 say "cfn-lint template.yaml"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
 

@@ -69,6 +69,17 @@ pub fn http() -> reqwest::Client {
 /// Whether a response is cargo lambda watch's own 500 (not our API's error shape). Under
 /// concurrent requests watch 1.9.2 now and then fails to relay a large body (GET /blueprints,
 /// ~150 KB) that the function answered with 200 — its log shows the 200. Only reads are retried.
+/// Keeps every response body of the run in $RUN_DIR/responses.log, which `make test` searches
+/// for secrets afterwards.
+pub fn record(text: &str) {
+    if let Ok(dir) = std::env::var("RUN_DIR") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(format!("{dir}/responses.log")) {
+            let _ = writeln!(f, "{text}");
+        }
+    }
+}
+
 fn emulator_glitch(status: u16, text: &str) -> bool {
     status == 500 && text.contains("httpstatuses.com/500")
 }
@@ -89,6 +100,7 @@ pub async fn call(method: reqwest::Method, path: &str, token: Option<&str>, body
         let response = request.send().await.expect("cargo lambda watch answers");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
+        record(&text);
         if method == reqwest::Method::GET && tries < 3 && emulator_glitch(status, &text) {
             continue;
         }

@@ -15,6 +15,7 @@ async fn get(path: &str, authorization: Option<&str>) -> (u16, Value, reqwest::h
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
+        e2e::record(&text);
         // cargo lambda watch's own 500 (see e2e::call): read again.
         if status == 500 && text.contains("httpstatuses.com/500") {
             continue;

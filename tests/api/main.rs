@@ -1,6 +1,7 @@
 //! One integration test binary over the local stack (DynamoDB Local, moto, cargo lambda watch).
 
 mod actions;
+mod authorization;
 mod blueprints;
 mod configurations;
 mod contract_products;

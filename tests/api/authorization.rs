@@ -1,0 +1,83 @@
+//! The authorization matrix: admin, owning client, another client and no token, against every
+//! route of the API. Clients reach only their own contract products, their logs and the
+//! client actions; an admin-only route answers a client 403, another client's product is 404.
+
+use e2e::{admin_token, call, client_token, unique};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shared::catalogue::catalogue;
+use shared::catalogue::example::example;
+use shared::routes::ROUTES;
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_it_should() {
+    let admin = admin_token();
+    let owner_id = unique("owner");
+    let owner = client_token(&owner_id);
+    let other = client_token(&unique("other"));
+    let (_, cfg) = call(
+        Method::POST,
+        "/provision-configurations",
+        Some(&admin),
+        Some(json!({"name": unique("authz"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}})),
+    )
+    .await;
+    let cfg = cfg["id"].as_str().unwrap().to_owned();
+    let (_, product) = call(Method::POST, "/products", Some(&admin), Some(json!({"name": "p", "blueprint": "web-hosting", "deployment": {"type": "dynamic"}}))).await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    let (_, cp) = call(
+        Method::POST,
+        "/contract-products",
+        Some(&admin),
+        Some(json!({"client_id": owner_id, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}})),
+    )
+    .await;
+    let cp = cp["id"].as_str().unwrap().to_owned();
+    let create = catalogue().action("web-hosting", "create-account").unwrap().1;
+    let (_, run) = call(Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/create-account"), Some(&admin), Some(json!({"params": example(&create.params, &[])}))).await;
+    let log = run["log_id"].as_str().unwrap().to_owned();
+    let (_, spare) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("spare"), "blueprint": "seo", "provider": "demo", "settings": {}}))).await;
+    let spare = spare["id"].as_str().unwrap().to_owned();
+
+    // (method, path, body, admin, owner, other client); no token is always 401.
+    let package = json!({"params": {"package_name": "gold"}});
+    let matrix: Vec<(Method, String, Value, u16, u16, u16)> = vec![
+        (Method::GET, "/blueprints".into(), Value::Null, 200, 200, 200),
+        (Method::POST, "/provision-configurations".into(), json!({}), 400, 403, 403),
+        (Method::GET, "/provision-configurations".into(), Value::Null, 200, 403, 403),
+        (Method::GET, format!("/provision-configurations/{cfg}"), Value::Null, 200, 403, 403),
+        (Method::PATCH, format!("/provision-configurations/{cfg}"), json!({}), 200, 403, 403),
+        (Method::POST, "/products".into(), json!({}), 400, 403, 403),
+        (Method::GET, "/products".into(), Value::Null, 200, 403, 403),
+        (Method::GET, format!("/products/{product}"), Value::Null, 200, 403, 403),
+        (Method::POST, "/contract-products".into(), json!({}), 400, 403, 403),
+        (Method::GET, format!("/contract-products?client_id={owner_id}"), Value::Null, 200, 200, 403),
+        (Method::GET, format!("/contract-products/{cp}"), Value::Null, 200, 200, 404),
+        (Method::POST, format!("/contract-products/{cp}/actions/web-hosting/get-info"), json!({}), 200, 200, 404),
+        (Method::POST, format!("/contract-products/{cp}/actions/web-hosting/change-package"), package, 200, 403, 404),
+        (Method::GET, format!("/contract-products/{cp}/logs"), Value::Null, 200, 200, 404),
+        (Method::GET, format!("/provision-configurations/{cfg}/logs"), Value::Null, 200, 403, 403),
+        (Method::GET, "/logs".into(), Value::Null, 200, 403, 403),
+        (Method::GET, format!("/logs/{log}"), Value::Null, 200, 200, 404),
+        (Method::DELETE, format!("/provision-configurations/{spare}"), Value::Null, 200, 403, 403),
+    ];
+    // Every route of the API is in the matrix.
+    for route in ROUTES {
+        let covered = matrix.iter().any(|(m, p, ..)| {
+            let path = p.split('?').next().unwrap();
+            m.as_str() == route.method && shared::routes::match_path(route.path, path).is_some()
+        });
+        assert!(covered, "{} {} is not in the matrix", route.method, route.path);
+    }
+    for (method, path, body, want_admin, want_owner, want_other) in matrix {
+        let body = (!body.is_null()).then_some(body);
+        // Clients and the anonymous first: the admin's DELETE comes last.
+        for (who, token, want) in [("owner", Some(owner.as_str()), want_owner), ("other", Some(other.as_str()), want_other), ("anonymous", None, 401), ("admin", Some(admin.as_str()), want_admin)] {
+            let (status, answer) = call(method.clone(), &path, token, body.clone()).await;
+            assert_eq!(status, want, "{who}: {method} {path}: {answer}");
+            if status >= 400 {
+                assert!(answer["error"]["code"].is_string(), "{who}: {method} {path}: {answer}");
+            }
+        }
+    }
+}
