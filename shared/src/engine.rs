@@ -125,6 +125,18 @@ fn status_for(kind: FailureKind) -> ApiError {
     }
 }
 
+/// The entry with every secret value masked wherever it appears in what it recorded.
+fn scrubbed(mut entry: LogEntry, needles: &[String]) -> LogEntry {
+    entry.params = secrets::scrub(&entry.params, needles);
+    entry.data = secrets::scrub(&entry.data, needles);
+    entry.debug = secrets::scrub(&entry.debug, needles);
+    entry.error = entry.error.map(|e| secrets::scrub(&e, needles));
+    if let Value::String(m) = secrets::scrub(&Value::String(entry.message.clone()), needles) {
+        entry.message = m;
+    }
+    entry
+}
+
 impl Engine {
     pub fn new(ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: Arc<SecretBox>) -> Self {
         Engine {
@@ -133,6 +145,72 @@ impl Engine {
             implementations: Implementations::new(ddb, &tables.main),
             secrets,
             logs_table: tables.logs.clone(),
+        }
+    }
+
+    /// Checks a configuration's credentials at its third party. Logged like an action, under the
+    /// configuration (`contract_product_id` = `configuration:<id>`), so its logs list it.
+    pub async fn test_connection(&self, actor: &Actor, configuration_id: &str) -> Result<Outcome, Failure> {
+        let not_found = || ApiError::NotFound(format!("no provision configuration {configuration_id:?}"));
+        let id = crate::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
+        let configuration = self.configurations.get(&id).await?.ok_or_else(not_found)?;
+        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
+        let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, id.as_str())
+            .map_err(|e| ApiError::internal(format!("settings of {id} do not open: {e}")))?;
+        let implementation = self
+            .implementations
+            .get(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+        let log_id = LogId::generate();
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.test_connection(&configuration.blueprint, &settings)).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
+        };
+        let pseudo = ContractProductId::parse(&format!("configuration:{id}")).map_err(ApiError::internal)?;
+        let mut entry = LogEntry {
+            log_id: log_id.clone(),
+            contract_product_id: pseudo,
+            configuration_id: id.clone(),
+            blueprint: configuration.blueprint.clone(),
+            provider: configuration.provider.clone(),
+            action: "test-connection".into(),
+            actor: actor.describe(),
+            started_at,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            status: LogStatus::Success,
+            message: String::new(),
+            params: json!({}),
+            data: Value::Null,
+            error: None,
+            debug: Value::Null,
+        };
+        let outcome = match result {
+            Ok(out) => {
+                entry.message = out.message.clone();
+                entry.data = out.data.clone();
+                entry.debug = secrets::mask(&json!({ "type": "array", "items": {} }), &Value::Array(out.debug));
+                Ok(json!({ "status": "ok", "message": out.message, "data": out.data, "log_id": log_id }))
+            }
+            Err(f) => {
+                entry.status = LogStatus::Error;
+                entry.message = f.message.clone();
+                entry.debug = Value::Array(f.debug);
+                let error = status_for(f.kind);
+                entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
+                Err(match f.kind {
+                    FailureKind::Timeout => ApiError::ProviderTimeout(f.message),
+                    _ => ApiError::ProviderError(f.message),
+                })
+            }
+        };
+        let entry = scrubbed(entry, &secrets::secret_values(&spec.settings, &settings));
+        self.products.record_run(None, &self.logs_table, entry.item()).await.map_err(|e| Failure { error: e.into(), log_id: None })?;
+        match outcome {
+            Ok(body) => Ok(Outcome { status: 200, body, log_id }),
+            Err(error) => Err(Failure { error, log_id: Some(log_id) }),
         }
     }
 
@@ -288,6 +366,11 @@ impl Engine {
                 })
             }
         };
+        // The last guard: any secret value (of the settings or the params) echoed anywhere in the
+        // entry, free-form debug included, is masked too.
+        let mut needles = secrets::secret_values(&spec.settings, &settings);
+        needles.extend(secrets::secret_values(&a.params, &params));
+        entry = scrubbed(entry, &needles);
         let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;
         let product_write = changed.then_some((&next, cp.version));
         match self.products.record_run(product_write, &self.logs_table, entry.item()).await {

@@ -155,6 +155,47 @@ pub fn open(schema: &Value, value: &Value, secrets: &SecretBox, context: &str) -
     })
 }
 
+/// The values of a value's secret fields (per its schema), as strings.
+pub fn secret_values(schema: &Value, value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let _ = map_secrets::<std::convert::Infallible>(schema, value, &mut |_, v| {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Null => {}
+            other => out.push(other.to_string()),
+        }
+        Ok(v.clone())
+    });
+    out
+}
+
+/// Every string inside `value` with each of `needles` replaced by the mask: the last guard for
+/// free-form data (a third party's raw answer echoing a token). Needles shorter than 4
+/// characters are left alone; they would mask ordinary words.
+pub fn scrub(value: &Value, needles: &[String]) -> Value {
+    let needles: Vec<&String> = needles.iter().filter(|n| n.chars().count() >= 4).collect();
+    if needles.is_empty() {
+        return value.clone();
+    }
+    fn walk(v: &Value, needles: &[&String]) -> Value {
+        match v {
+            Value::String(s) => {
+                let mut out = s.clone();
+                for n in needles {
+                    if out.contains(n.as_str()) {
+                        out = out.replace(n.as_str(), MASK);
+                    }
+                }
+                Value::String(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|i| walk(i, needles)).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, i)| (k.clone(), walk(i, needles))).collect()),
+            other => other.clone(),
+        }
+    }
+    walk(value, &needles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +237,15 @@ mod tests {
         assert_eq!(open(&schema, &sealed, &key(), "cfg-1").unwrap(), value);
         assert_eq!(seal(&schema, &sealed, &key(), "cfg-1"), sealed, "sealing twice changes nothing");
         assert!(open(&schema, &sealed, &key(), "cfg-2").is_err());
+    }
+
+    #[test]
+    fn secret_values_are_scrubbed_from_free_form_data() {
+        let schema = params().req("api_token", secret()).opt("x", secret()).build();
+        let needles = secret_values(&schema, &json!({"api_token": "tok-123456", "x": "ab"}));
+        assert_eq!(needles, ["tok-123456", "ab"]);
+        let raw = json!({"headers": ["Authorization: whm root:tok-123456"], "body": {"note": "ab stays (too short)"}});
+        assert_eq!(scrub(&raw, &needles), json!({"headers": ["Authorization: whm root:********"], "body": {"note": "ab stays (too short)"}}));
     }
 
     #[test]

@@ -187,3 +187,23 @@ async fn the_catalogue_lists_each_blueprints_providers_with_settings_schemas() {
         assert_eq!(demo["supported_actions"].as_array().unwrap().len(), b["actions"].as_array().unwrap().len());
     }
 }
+
+#[tokio::test]
+async fn test_connection_checks_the_credentials_and_is_logged_under_the_configuration() {
+    let (_, good) = admin(reqwest::Method::POST, "/provision-configurations", Some(hosting(&unique("tc"), "tok-ABC-123"))).await;
+    let id = good["id"].as_str().unwrap();
+    let (status, ok) = admin(reqwest::Method::POST, &format!("/provision-configurations/{id}/test-connection"), Some(json!({}))).await;
+    assert_eq!(status, 200, "{ok}");
+    assert!(ok["message"].as_str().unwrap().contains("connected"));
+    let (_, logs) = admin(reqwest::Method::GET, &format!("/provision-configurations/{id}/logs"), None).await;
+    assert_eq!(logs["items"][0]["action"], "test-connection");
+    assert_eq!(logs["items"][0]["log_id"], ok["log_id"]);
+
+    let (_, bad) = admin(reqwest::Method::POST, "/provision-configurations", Some(hosting(&unique("tc"), "invalid"))).await;
+    let id = bad["id"].as_str().unwrap();
+    let (status, refused) = admin(reqwest::Method::POST, &format!("/provision-configurations/{id}/test-connection"), Some(json!({}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (502, Some("provider_error")), "{refused}");
+    assert!(refused["log_id"].is_string(), "the failed check is logged");
+    let (status, _) = admin(reqwest::Method::POST, "/provision-configurations/cfg-nope/test-connection", Some(json!({}))).await;
+    assert_eq!(status, 404);
+}

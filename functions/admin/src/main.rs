@@ -12,6 +12,6 @@ async fn main() -> Result<(), Error> {
     let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
     let tables = Tables::from_env()?;
     let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
-    let admin = &Admin::new(auth, ddb, &tables.main, SecretBox::from_env()?);
+    let admin = &Admin::new(auth, ddb, &tables, SecretBox::from_env()?);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }

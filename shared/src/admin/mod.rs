@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::catalogue::catalogue;
 use crate::http::auth::Authenticator;
-use crate::http::{ApiError, HttpRequest, HttpResponse};
+use crate::engine::{Actor, Engine, Failure};
+use crate::http::{ApiError, HttpRequest, HttpResponse, error_response_with_log};
+use crate::store::Tables;
 use crate::providers::providers;
 use crate::secrets::SecretBox;
 use crate::store::configurations::ConfigurationStore;
@@ -25,6 +27,7 @@ pub struct Admin {
     configurations: ConfigurationStore,
     products: ProductStore,
     secrets: Arc<SecretBox>,
+    engine: Engine,
 }
 
 /// The catalogue with each blueprint's providers and their settings schemas.
@@ -51,12 +54,14 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, main_table: &str, secrets: SecretBox) -> Self {
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox) -> Self {
+        let secrets = Arc::new(secrets);
         Admin {
             auth,
-            configurations: ConfigurationStore::new(ddb.clone(), main_table),
-            products: ProductStore::new(ddb, main_table),
-            secrets: Arc::new(secrets),
+            configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
+            products: ProductStore::new(ddb.clone(), &tables.main),
+            engine: Engine::new(ddb, tables, secrets.clone()),
+            secrets,
         }
     }
 
@@ -73,6 +78,14 @@ impl Admin {
         }
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
         match route.operation_id {
+            "testConnection" => {
+                let id = params.get("id").map(String::as_str).unwrap_or_default();
+                match self.engine.test_connection(&Actor::Caller(caller), id).await {
+                    Ok(outcome) => HttpResponse::json(outcome.status, &outcome.body),
+                    Err(Failure { error, log_id: Some(log_id) }) => Ok(error_response_with_log(&error, &request.request_id, log_id.as_str())),
+                    Err(Failure { error, log_id: None }) => Err(error),
+                }
+            }
             "createProduct" => products.create_product(&request).await,
             "listProducts" => products.list_products().await,
             "getProduct" => products.get_product(&params).await,

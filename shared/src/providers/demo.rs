@@ -466,4 +466,25 @@ impl Provider for Demo {
     fn run<'a>(&'a self, call: ProviderCall<'a>) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(self.execute(call))
     }
+
+    fn test_connection<'a>(&'a self, blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
+        Box::pin(async move {
+            if let Some(ms) = settings.get("latency_ms").and_then(Value::as_u64) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            let exchange = json!({ "request": { "method": "GET", "url": format!("demo://{blueprint}/whoami") } });
+            if str_of(settings, "api_key") == Some("invalid") {
+                let mut f = fail("authentication failed: check the configuration's credentials");
+                f.debug = vec![json!({ "request": exchange["request"], "response": { "status": 401 } })];
+                return Err(f);
+            }
+            let label = str_of(settings, "account_label").unwrap_or("demo account");
+            Ok(ProviderOutput {
+                message: format!("connected to the demo {blueprint} service as {label}"),
+                data: json!({ "connected": true }),
+                service_identifier: None,
+                debug: vec![json!({ "request": exchange["request"], "response": { "status": 200, "body": { "account": label } } })],
+            })
+        })
+    }
 }

@@ -72,6 +72,9 @@ impl ProviderFailure {
 /// A provider implementation.
 pub trait Provider: Send + Sync {
     fn run<'a>(&'a self, call: ProviderCall<'a>) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
+
+    /// Checks a configuration's credentials against the third party, changing nothing there.
+    fn test_connection<'a>(&'a self, blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
 }
 
 /// The implementations a function holds, built once per Lambda instance.
