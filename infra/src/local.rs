@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
@@ -75,12 +75,38 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
             if t.key_schema() != keys.as_slice() {
                 return Err(SetupError::TableDiffers { table: name, what: "key schema".into() });
             }
-            let mut have: Vec<&str> = t.global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
-            let mut want: Vec<&str> = gsis.iter().map(|g| g.index_name()).collect();
-            have.sort_unstable();
-            want.sort_unstable();
-            if have != want {
-                return Err(SetupError::TableDiffers { table: name, what: format!("indexes {have:?}, template {want:?}") });
+            let have: Vec<&str> = t.global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
+            let want: Vec<&str> = gsis.iter().map(|g| g.index_name()).collect();
+            if let Some(extra) = have.iter().find(|h| !want.contains(h)) {
+                return Err(SetupError::TableDiffers { table: name, what: format!("index {extra} is not in the template") });
+            }
+            // An index the template gained since the table was made is added, as CloudFormation
+            // would: one UpdateTable each.
+            for g in gsis.iter().filter(|g| !have.contains(&g.index_name())) {
+                let definitions = strings(props, "AttributeDefinitions")
+                    .filter(|a| g.key_schema().iter().any(|k| a["AttributeName"] == k.attribute_name()))
+                    .map(|a| {
+                        AttributeDefinition::builder()
+                            .attribute_name(scalar(&a["AttributeName"]))
+                            .attribute_type(ScalarAttributeType::from(scalar(&a["AttributeType"]).as_str()))
+                            .build()
+                            .map_err(|e| SetupError::Invalid(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let create = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(g.index_name())
+                    .set_key_schema(Some(g.key_schema().to_vec()))
+                    .set_projection(g.projection().cloned())
+                    .build()
+                    .map_err(|e| SetupError::Invalid(e.to_string()))?;
+                ddb.update_table()
+                    .table_name(&name)
+                    .set_attribute_definitions(Some(definitions))
+                    .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+                    .send()
+                    .await
+                    .map_err(|e| aws_err(&name, e))?;
+                eprintln!("[setup] {name}: added index {}", g.index_name());
             }
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {

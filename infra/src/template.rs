@@ -315,10 +315,15 @@ fn resources() -> Value {
         }
     }
     // The main table: configurations, products, contract products, idempotency records and event
-    // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...).
+    // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...),
+    // gsi2 the lists of one kind of record across the system (every contract product ...).
     res.insert(
         "MainTable".into(),
-        table("main", &["pk", "sk", "gsi1pk", "gsi1sk"], json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL")])),
+        table(
+            "main",
+            &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"],
+            json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL"), index("gsi2", "gsi2pk", Some("gsi2sk"), "ALL")]),
+        ),
     );
     // Provision logs: pk = contract product id, sk = started_at#log_id (newest first by a reverse
     // Query). Indexes: a configuration's logs by time, logs of one status on one day by time, and

@@ -6,16 +6,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::http::auth::{Authenticator, Caller};
-use crate::http::{ApiError, HttpRequest, HttpResponse};
+use crate::http::{ApiError, HttpRequest, HttpResponse, cursor};
 use crate::ids::{ConfigurationId, ContractProductId, LogId};
 use crate::store::logs::LogEntry;
 use crate::store::products::ProductStore;
-use crate::store::{StoreError, Tables, from_attr, s};
+use crate::store::{StoreError, Tables, s};
 use crate::time::{format_millis, now_millis};
 
 const DEFAULT_LIMIT: i32 = 50;
@@ -79,37 +77,13 @@ fn filters(query: &HashMap<String, String>) -> Result<Filters, ApiError> {
     };
     let (cursor, cursor_day) = match query.get("cursor") {
         None => (None, None),
-        Some(c) => {
-            let decoded: Value = URL_SAFE_NO_PAD
-                .decode(c.as_bytes())
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .ok_or_else(|| bad("cursor", "is not a cursor this API gave"))?;
-            let day = decoded["d"].as_str().map(String::from);
-            let key = match &decoded["k"] {
-                // A system-wide cursor may start a day from its top.
-                Value::Null if day.is_some() => None,
-                Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => {
-                    Some(k.iter().map(|(n, v)| (n.clone(), s(v.as_str().unwrap_or_default()))).collect())
-                }
-                _ => return Err(bad("cursor", "is not a cursor this API gave")),
-            };
-            if key.is_none() && day.is_none() {
-                return Err(bad("cursor", "is not a cursor this API gave"));
-            }
-            (key, day)
-        }
+        Some(c) => cursor::decode(c, true)?,
     };
     Ok(Filters { status, action, since: instant(query, "since")?, until: instant(query, "until")?, limit, cursor, cursor_day })
 }
 
 fn cursor_of(key: Option<&HashMap<String, AttributeValue>>, day: Option<&str>) -> Option<String> {
-    let key = key.filter(|k| !k.is_empty());
-    if key.is_none() && day.is_none() {
-        return None;
-    }
-    let k: Option<Map<String, Value>> = key.map(|key| key.iter().map(|(n, v)| (n.clone(), from_attr(v))).collect());
-    Some(URL_SAFE_NO_PAD.encode(json!({ "k": k, "d": day }).to_string()))
+    cursor::encode(key, day)
 }
 
 /// A list item: the entry without its debug data.
@@ -196,6 +170,9 @@ impl LogsApi {
 
     async fn by_key(&self, index: Option<&str>, pk_name: &str, pk: &str, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let f = filters(query)?;
+        if f.cursor_day.is_some() {
+            return Err(cursor::bad_cursor("does not belong to this query"));
+        }
         Self::check_cursor_pk(&f, pk_name, pk)?;
         let (items, next) = self.page(index, pk_name, pk, &f, f.cursor.clone(), f.limit).await?;
         let items: Vec<Value> = items.iter().map(summary).collect();

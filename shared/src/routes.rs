@@ -96,8 +96,9 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("POST", "/products", "createProduct", "Create a product: a provisioning template (blueprint, provider or automatic, deployment, setup action, provision field defaults)"),
     admin("GET", "/products", "listProducts", "List products"),
     admin("GET", "/products/{id}", "getProduct", "One product"),
+    admin("PATCH", "/products/{id}", "updateProduct", "Change a product; contract products made from it keep what they inherited"),
     admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
-    admin("GET", "/contract-products", "listContractProducts", "A client's contract products (?client_id= for admins; a client sees its own)"),
+    admin("GET", "/contract-products", "listContractProducts", "Contract products, newest first (?client_id=&limit=&cursor=); a client sees its own"),
     admin("GET", "/contract-products/{id}", "getContractProduct", "One contract product (admin, or the owning client)"),
     ApiRoute {
         method: "POST",

@@ -123,8 +123,67 @@ async fn bad_products_and_contract_products_are_refused_and_change_nothing() {
     }
     assert_eq!(get(&format!("/contract-products?client_id={client}")).await["items"], json!([]));
     assert_eq!(get(&format!("/provision-configurations/{cfg}")).await["usage_count"], 0);
-    let (status, _) = call(reqwest::Method::GET, "/contract-products", &admin_token(), None).await;
-    assert_eq!(status, 400, "an admin names the client");
+    let (status, _) = call(reqwest::Method::GET, "/contract-products?limit=0", &admin_token(), None).await;
+    assert_eq!(status, 400);
     let (status, _) = call(reqwest::Method::POST, "/products", &client_token(&client), Some(json!({}))).await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn admins_page_through_every_contract_product_newest_first() {
+    let cfg = configuration("website-builders", false).await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let (status, cp) = post("/contract-products", json!({"client_id": unique("client"), "blueprint": "website-builders", "deployment": {"type": "static", "configuration_id": cfg}})).await;
+        assert_eq!(status, 201);
+        made.push(cp["id"].as_str().unwrap().to_owned());
+    }
+    // Other tests make contract products meanwhile: walk every page and check ours are there,
+    // newest first, with no entry twice.
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match &cursor {
+            Some(c) => get(&format!("/contract-products?limit=2&cursor={c}")).await,
+            None => get("/contract-products?limit=2").await,
+        };
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut unique_seen = seen.clone();
+    unique_seen.sort();
+    unique_seen.dedup();
+    assert_eq!(unique_seen.len(), seen.len(), "no entry twice");
+    let position = |id: &str| seen.iter().position(|s| s == id).unwrap_or_else(|| panic!("{id} not listed"));
+    assert!(position(&made[2]) < position(&made[1]) && position(&made[1]) < position(&made[0]), "newest first");
+    let first = get("/contract-products?limit=1").await;
+    let next = first["next_cursor"].as_str().unwrap();
+    let (status, _) = call(reqwest::Method::GET, &format!("/contract-products?client_id=someone&cursor={next}"), &admin_token(), None).await;
+    assert_eq!(status, 400, "a cursor of another listing");
+}
+
+#[tokio::test]
+async fn a_product_changes_and_moves_its_configuration_usage() {
+    let a = configuration("servers", false).await;
+    let b = configuration("servers", false).await;
+    let (_, product) = post("/products", json!({"name": "VPS", "blueprint": "servers", "deployment": {"type": "static", "configuration_id": a}, "provision_fields": {"location": "fsn1"}})).await;
+    let id = product["id"].as_str().unwrap();
+    assert_eq!(get(&format!("/provision-configurations/{a}")).await["usage_count"], 1);
+    let patch = json!({"name": "VPS large", "deployment": {"type": "static", "configuration_id": b}, "provision_fields": {"location": null, "image": "debian-12"}});
+    let (status, changed) = call(reqwest::Method::PATCH, &format!("/products/{id}"), &admin_token(), Some(patch)).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!((changed["name"].as_str(), changed["version"].as_u64()), (Some("VPS large"), Some(2)));
+    assert_eq!(changed["provision_fields"], json!({"image": "debian-12"}));
+    assert_eq!(get(&format!("/provision-configurations/{a}")).await["usage_count"], 0);
+    assert_eq!(get(&format!("/provision-configurations/{b}")).await["usage_count"], 1);
+    let (status, _) = call(reqwest::Method::PATCH, &format!("/products/{id}"), &admin_token(), Some(json!({"setup_action": "reboot"}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(get(&format!("/products/{id}")).await, changed, "a refused change changes nothing");
+    let (status, _) = call(reqwest::Method::PATCH, "/products/prd-nope", &admin_token(), Some(json!({}))).await;
+    assert_eq!(status, 404);
 }

@@ -114,18 +114,29 @@ async fn tables_and_queues_are_exactly_those_of_the_template() {
 }
 
 #[tokio::test]
-async fn a_table_changed_behind_the_template_is_reported_not_overwritten() {
+async fn a_table_missing_new_indexes_gets_them_and_one_with_unknown_indexes_is_reported() {
     let config = aws().await;
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let name = unique("drift");
+    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into();
+    // An older template: the main table without its indexes.
+    let name = unique("older");
     let mut doc = template().doc;
     let props = &mut doc["Resources"]["MainTable"]["Properties"];
     props["GlobalSecondaryIndexes"] = json!([]);
     props["AttributeDefinitions"] = json!([{ "AttributeName": "pk", "AttributeType": "S" }, { "AttributeName": "sk", "AttributeType": "S" }]);
-    let changed = Template { doc };
-    let mut first = Stack::new(changed, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into());
-    local::setup(&mut first, &ddb, &sqs).await.unwrap();
+    local::setup(&mut Stack::new(Template { doc }, &name, "us-east-1", LOCAL_ACCOUNT, &params), &ddb, &sqs).await.unwrap();
+    local::setup(&mut new_stack(&name), &ddb, &sqs).await.unwrap();
+    let t = ddb.describe_table().table_name(format!("{name}-main")).send().await.unwrap();
+    let mut indexes: Vec<&str> = t.table().unwrap().global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, ["gsi1", "gsi2"]);
+
+    // A table with an index the template does not know is reported, never changed.
+    let name = unique("drift");
+    let mut doc = template().doc;
+    doc["Resources"]["MainTable"]["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] = json!("legacy");
+    local::setup(&mut Stack::new(Template { doc }, &name, "us-east-1", LOCAL_ACCOUNT, &params), &ddb, &sqs).await.unwrap();
     let err = local::setup(&mut new_stack(&name), &ddb, &sqs).await.unwrap_err();
     assert!(err.to_string().contains("exists with another definition"), "{err}");
 }

@@ -89,6 +89,7 @@ impl Admin {
             "createProduct" => products.create_product(&request).await,
             "listProducts" => products.list_products().await,
             "getProduct" => products.get_product(&params).await,
+            "updateProduct" => products.patch_product(&request, &params).await,
             "createContractProduct" => products.create_contract_product(&request).await,
             "createConfiguration" => configurations.create(&request).await,
             "listConfigurations" => configurations.list(&request).await,

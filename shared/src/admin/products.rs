@@ -12,7 +12,7 @@ use crate::catalogue::validate::{FieldError, to_details, validate};
 use crate::catalogue::{Blueprint, catalogue};
 use crate::domain::ProductStatus;
 use crate::http::auth::Caller;
-use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
+use crate::http::{ApiError, HttpRequest, HttpResponse, cursor, json_body};
 use crate::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::providers::provider;
 use crate::store::configurations::ConfigurationStore;
@@ -247,19 +247,90 @@ impl Products<'_> {
         HttpResponse::json(200, &cp_view(&cp))
     }
 
-    /// `?client_id=`: a client lists its own (and may not name another); an admin names the client.
+    /// `?client_id=&limit=&cursor=`, newest first: a client lists its own (and may not name
+    /// another); an admin lists one client's, or every contract product.
     pub async fn list_contract_products(&self, caller: &Caller, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let asked = request.query.get("client_id").map(String::as_str);
-        let client_id = match (caller, asked) {
-            (Caller::Client { client_id, .. }, None) => client_id.as_str().to_owned(),
-            (Caller::Client { client_id, .. }, Some(a)) if a == client_id.as_str() => a.to_owned(),
+        let client_id: Option<String> = match (caller, asked) {
+            (Caller::Client { client_id, .. }, None) => Some(client_id.as_str().to_owned()),
+            (Caller::Client { client_id, .. }, Some(a)) if a == client_id.as_str() => Some(a.to_owned()),
             (Caller::Client { .. }, Some(_)) => return Err(ApiError::Forbidden("a client lists its own contract products only".into())),
-            (Caller::Admin { .. }, Some(a)) => a.to_owned(),
-            (Caller::Admin { .. }, None) => {
-                return Err(invalid(vec![field("client_id", "is required: contract products are listed per client")]));
-            }
+            (Caller::Admin { .. }, asked) => asked.map(String::from),
         };
-        let items: Vec<Value> = self.products.contract_products_of(&client_id).await?.iter().map(cp_view).collect();
-        HttpResponse::json(200, &json!({ "items": items }))
+        let limit = match request.query.get("limit") {
+            None => 100,
+            Some(l) => l.parse::<i32>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| invalid(vec![field("limit", "must be 1 to 500")]))?,
+        };
+        let (pk_name, pk) = match &client_id {
+            Some(c) => ("gsi1pk", format!("CLIENT#{c}")),
+            None => ("gsi2pk", "CP".to_owned()),
+        };
+        let start = request.query.get("cursor").map(|c| cursor::decode_for(c, pk_name, &pk)).transpose()?;
+        let (items, next) = self.products.contract_products_page(client_id.as_deref(), limit, start).await?;
+        let items: Vec<Value> = items.iter().map(cp_view).collect();
+        HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor::encode(next.as_ref(), None) }))
     }
+
+    /// Changes a product. Contract products already made from it keep what they inherited.
+    pub async fn patch_product(&self, request: &HttpRequest, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        let not_found = || ApiError::NotFound(format!("no product {raw:?}"));
+        let id = ProductId::parse(raw).map_err(|_| not_found())?;
+        let body = json_body(request)?;
+        let schema = params_schema_patch();
+        check(&schema, &body)?;
+        let current = self.products.product(&id).await?.ok_or_else(not_found)?;
+        let b = blueprint_of(&current.blueprint)?;
+        let mut next = current.clone();
+        if let Some(name) = body["name"].as_str() {
+            next.name = name.to_owned();
+        }
+        if let Some(p) = body.get("provider") {
+            next.provider = match p.as_str() {
+                Some(p) => {
+                    provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
+                    Some(p.to_owned())
+                }
+                None => None, // null: chosen automatically
+            };
+        }
+        if !body["deployment"].is_null() {
+            next.deployment = parse_deployment(&body["deployment"])?;
+        }
+        if let Deployment::Static { configuration_id } = &next.deployment {
+            if next.deployment != current.deployment || next.provider != current.provider {
+                self.check_static(configuration_id, b.id, next.provider.as_deref()).await?;
+            }
+        }
+        if let Some(a) = body["setup_action"].as_str() {
+            next.setup_action = setup_action(b, Some(a))?;
+        }
+        if let Some(changes) = body["provision_fields"].as_object() {
+            for (k, v) in changes {
+                if v.is_null() {
+                    next.provision_fields.remove(k);
+                } else {
+                    next.provision_fields.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        next.version = current.version + 1;
+        next.updated_at = now_rfc3339();
+        let old = match &current.deployment {
+            Deployment::Static { configuration_id } => Some(configuration_id),
+            Deployment::Dynamic => None,
+        };
+        self.products.update_product(&next, current.version, old).await?;
+        HttpResponse::json(200, &next)
+    }
+}
+
+fn params_schema_patch() -> Value {
+    params()
+        .opt("name", string_max(200))
+        .opt("provider", string())
+        .opt("deployment", deployment_schema())
+        .opt("setup_action", string())
+        .opt("provision_fields", any_object())
+        .build()
 }

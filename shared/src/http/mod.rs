@@ -2,6 +2,7 @@
 //! auth, the error shape of API.md and one tracing span per request carrying its request id.
 
 pub mod auth;
+pub mod cursor;
 mod error;
 
 use std::collections::HashMap;

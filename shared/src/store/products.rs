@@ -170,13 +170,26 @@ impl ProductStore {
         self.query_gsi1("PRD".into()).await
     }
 
-    /// Creates a contract product (the id must be new) and counts it on its configuration.
-    pub async fn create_contract_product(&self, cp: &ContractProduct) -> Result<(), StoreError> {
+    /// A contract product's item: listed by client (gsi1) and across the system (gsi2).
+    fn contract_product_item(cp: &ContractProduct) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let order = format!("{}#{}", cp.created_at, cp.id);
         let mut item = item_of(
             cp,
-            &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", format!("{}#{}", cp.created_at, cp.id))],
+            &[
+                ("type", "contract_product".into()),
+                ("gsi1pk", format!("CLIENT#{}", cp.client_id)),
+                ("gsi1sk", order.clone()),
+                ("gsi2pk", "CP".into()),
+                ("gsi2sk", order),
+            ],
         )?;
         item.extend(key(format!("CP#{}", cp.id), "CP"));
+        Ok(item)
+    }
+
+    /// Creates a contract product (the id must be new) and counts it on its configuration.
+    pub async fn create_contract_product(&self, cp: &ContractProduct) -> Result<(), StoreError> {
+        let item = Self::contract_product_item(cp)?;
         let writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
         self.transact(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id)).await
     }
@@ -197,11 +210,7 @@ impl ProductStore {
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         if let Some((cp, expected_version)) = cp {
-            let mut item = item_of(
-                cp,
-                &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", format!("{}#{}", cp.created_at, cp.id))],
-            )?;
-            item.extend(key(format!("CP#{}", cp.id), "CP"));
+            let item = Self::contract_product_item(cp)?;
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -216,8 +225,69 @@ impl ProductStore {
         self.transact(writes, "the contract product changed while the action ran; nothing was recorded for this run".into()).await
     }
 
-    /// A client's contract products, oldest first.
-    pub async fn contract_products_of(&self, client_id: &str) -> Result<Vec<ContractProduct>, StoreError> {
-        self.query_gsi1(format!("CLIENT#{client_id}")).await
+    /// One page of contract products, newest first: a client's (gsi1), or every one (gsi2).
+    pub async fn contract_products_page(
+        &self,
+        client_id: Option<&str>,
+        limit: i32,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<(Vec<ContractProduct>, Option<HashMap<String, AttributeValue>>), StoreError> {
+        let (index, pk_name, pk) = match client_id {
+            Some(c) => ("gsi1", "gsi1pk", format!("CLIENT#{c}")),
+            None => ("gsi2", "gsi2pk", "CP".to_owned()),
+        };
+        let page = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        let items = page.items().iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, page.last_evaluated_key().filter(|k| !k.is_empty()).cloned()))
+    }
+
+    /// Replaces a product if it is still at `expected_version`, moving the usage count when its
+    /// static configuration changes.
+    pub async fn update_product(&self, p: &Product, expected_version: u64, old: Option<&ConfigurationId>) -> Result<(), StoreError> {
+        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
+        item.extend(key(format!("PRD#{}", p.id), "PRD"));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+            .build()
+            .expect("table and item set");
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        let new = match &p.deployment {
+            Deployment::Static { configuration_id } => Some(configuration_id),
+            Deployment::Dynamic => None,
+        };
+        if old != new {
+            if let Some(n) = new {
+                writes.push(self.use_configuration(n, &p.blueprint, false));
+            }
+            if let Some(o) = old {
+                let release = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(format!("CFG#{o}"), "CFG")))
+                    .update_expression("SET usage_count = usage_count - :one")
+                    .condition_expression("attribute_exists(pk) AND usage_count > :zero")
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                    .build()
+                    .expect("table, key and expression set");
+                writes.push(TransactWriteItem::builder().update(release).build());
+            }
+        }
+        self.transact(writes, format!("product {} changed meanwhile, or its configuration did", p.id)).await
     }
 }
