@@ -55,11 +55,20 @@ cat <<MSG
     curl -s http://127.0.0.1:$API_PORT/blueprints          # 401 unauthenticated
     curl -s http://127.0.0.1:$API_PORT/no/such/route       # 404 not_found
     curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" "http://127.0.0.1:$API_PORT/provision-configurations?blueprint=web-hosting"
+
+  A hosting service from sale to suspension (the demo provider plays the control panel):
     curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' http://127.0.0.1:$API_PORT/products \\
       -d '{"name":"Starter hosting","blueprint":"web-hosting","deployment":{"type":"dynamic"},"provision_fields":{"package_name":"starter"}}'
     curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' http://127.0.0.1:$API_PORT/contract-products \\
-      -d '{"id":"billing-1001","client_id":"client-1","blueprint":"web-hosting","service_identifier":"alice01"}'
-    curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/contract-products
+      -d '{"id":"billing-1001","client_id":"client-1","blueprint":"web-hosting","provision_fields":{"package_name":"starter"}}'
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" http://127.0.0.1:$API_PORT/contract-products/billing-1001/actions/web-hosting/create-account \\
+      -d '{"params":{"email":"alice@example.com","domain":"alice-shop.example"}}'
+    curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/contract-products/billing-1001/actions/web-hosting/login-to-control-panel \\
+      -d '{"params":{"user_ip":"198.51.100.7"}}'
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" http://127.0.0.1:$API_PORT/contract-products/billing-1001/actions/web-hosting/suspend-account \\
+      -d '{"params":{"reason":"invoice overdue"}}'
+    curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/contract-products/billing-1001/logs
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" "http://127.0.0.1:$API_PORT/logs?status=error"
 
 MSG
 wait -n "${PIDS[@]}" || true

@@ -342,10 +342,12 @@ impl Engine {
                 if let Some(si) = out.service_identifier {
                     next.service_identifier = Some(si);
                 }
-                // Provision fields follow what the provider reports (never its secrets).
+                // Provision fields follow what the provider reports, for the fields later actions
+                // of the blueprint take (never a secret, never one-off data such as login links).
                 let secret = secret_paths(&a.result);
                 for (k, v) in out.data.as_object().into_iter().flatten() {
-                    if !secret.contains(k) && !v.is_null() && !v.is_object() && !v.is_array() {
+                    let later_param = b.actions.iter().any(|x| x.params["properties"].get(k).is_some());
+                    if later_param && !secret.contains(k) && !v.is_null() && !v.is_object() && !v.is_array() {
                         next.provision_fields.insert(k.clone(), v.clone());
                     }
                 }
