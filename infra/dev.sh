@@ -22,12 +22,14 @@ build_functions
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+# moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
+export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
 start_dynamodb "$DDB_PORT" "$DATA_DIR/dynamodb.log" -dbPath "$DATA_DIR/dynamodb"
 start_sqs "$SQS_PORT" "$DATA_DIR/sqs.log"
 
 say "creating the tables and queues of template.yaml"
 local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; } >> "$DATA_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; } >> "$DATA_DIR/functions.env"
 
 start "cargo lambda watch" "$DATA_DIR/watch.log" cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file "$DATA_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$DATA_DIR/watch.log"

@@ -268,3 +268,19 @@ pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, S
     }
     Ok(out)
 }
+
+/// The SSM parameter holding the secrets key, as the template names it.
+pub fn secrets_key_parameter(stack: &Stack) -> String {
+    stack.resolve(&serde_json::json!({ "Ref": "SecretsKeyParameter" })).map(|v| scalar(&v)).unwrap_or_else(|_| "/provisioning/secrets-key".into())
+}
+
+/// Puts the local secrets key where the functions read it, as an operator does before deploying
+/// (an existing parameter is left as it is: sealed data must keep opening).
+pub async fn put_secrets_key(ssm: &aws_sdk_ssm::Client, name: &str, key: &str) -> Result<(), SetupError> {
+    let result = ssm.put_parameter().name(name).value(key).r#type(aws_sdk_ssm::types::ParameterType::SecureString).overwrite(false).send().await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_already_exists()) => Ok(()),
+        Err(e) => Err(SetupError::Aws { resource: name.to_owned(), message: aws_sdk_ssm::error::DisplayErrorContext(e).to_string() }),
+    }
+}

@@ -73,7 +73,6 @@ fn local_params(args: &Args) -> Result<HashMap<String, String>, String> {
         ("AuthIssuer".to_string(), env_or("AUTH_ISSUER", "local-dev")),
         ("AuthAudience".to_string(), env_or("AUTH_AUDIENCE", "provisioning-api")),
         ("AuthHs256Secret".to_string(), env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")),
-        ("SecretsKey".to_string(), env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)),
     ]
     .into();
     for p in args.flags.get("param").into_iter().flatten() {
@@ -111,6 +110,10 @@ async fn run(args: Args) -> Result<(), String> {
             let env_file = args.one("env-file").ok_or("setup needs --env-file PATH")?;
             let (mut stack, ddb, sqs) = stack(&args).await?;
             local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
+            // The prerequisite an operator creates before deploying: the key in SSM.
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let parameter = local::secrets_key_parameter(&stack);
+            local::put_secrets_key(&aws_sdk_ssm::Client::new(&config), &parameter, &env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)).await.map_err(|e| e.to_string())?;
             let mut lines = String::new();
             for (k, v) in local::environment(&stack).map_err(|e| e.to_string())? {
                 // Single quotes: the value is taken literally (base64 padding, URLs ...).

@@ -60,9 +60,9 @@ fn parameters() -> Value {
             "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
             "Description": "Days CloudWatch keeps function and access logs"
         },
-        "SecretsKey": {
-            "Type": "String", "NoEcho": true, "MinLength": 44, "MaxLength": 44,
-            "Description": "AES-256 key sealing secret settings at rest: 32 random bytes, base64 (openssl rand -base64 32)"
+        "SecretsKeyParameter": {
+            "Type": "String", "Default": "/provisioning/secrets-key", "AllowedPattern": "^/[A-Za-z0-9_./-]+$",
+            "Description": "SSM SecureString parameter holding the AES-256 key that seals secret settings at rest (32 random bytes, base64). Create it first: aws ssm put-parameter --type SecureString --name /provisioning/secrets-key --value \"$(openssl rand -base64 32)\""
         },
         "AlarmTopicArn": {
             "Type": "String", "Default": "",
@@ -190,12 +190,25 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             }));
         }
     }
+    if f.secrets_key {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsKeyParameter}")
+        }));
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } }
+        }));
+    }
     if !statements.is_empty() {
         properties["Policies"] = json!([{ "Statement": statements }]);
     }
     let mut env = Map::new();
     if f.secrets_key {
-        env.insert("SECRETS_KEY".into(), r("SecretsKey"));
+        env.insert("SECRETS_KEY_PARAMETER".into(), r("SecretsKeyParameter"));
     }
     if let Some((b, a)) = pinned {
         env.insert("ACTION_PINNED".into(), json!(format!("{b}/{a}")));

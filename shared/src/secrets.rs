@@ -18,8 +18,10 @@ const VERSION: &str = "v1:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("SECRETS_KEY is not set")]
+    #[error("neither SECRETS_KEY_PARAMETER nor SECRETS_KEY is set")]
     MissingKey,
+    #[error("the secrets key parameter cannot be read: {0}")]
+    Parameter(String),
     #[error("the secrets key must be 32 bytes, base64-encoded")]
     BadKey,
     #[error("a sealed value is malformed")]
@@ -54,9 +56,28 @@ impl SecretBox {
         Self::from_key(&raw)
     }
 
-    /// SECRETS_KEY: 32 bytes, base64 (locally a fixed local-only value; in AWS from SSM or KMS).
+    /// SECRETS_KEY: 32 bytes, base64 (tests and tools; functions use [`SecretBox::load`]).
     pub fn from_env() -> Result<Self, SecretsError> {
         Self::from_base64(&std::env::var("SECRETS_KEY").map_err(|_| SecretsError::MissingKey)?)
+    }
+
+    /// The key of a function: the SSM SecureString parameter SECRETS_KEY_PARAMETER names (read
+    /// once per Lambda instance; locally the SQS emulator serves SSM too), else SECRETS_KEY.
+    pub async fn load(config: &aws_config::SdkConfig) -> Result<Self, SecretsError> {
+        match std::env::var("SECRETS_KEY_PARAMETER").ok().filter(|n| !n.is_empty()) {
+            Some(name) => {
+                let out = aws_sdk_ssm::Client::new(config)
+                    .get_parameter()
+                    .name(&name)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| SecretsError::Parameter(format!("{name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e))))?;
+                let value = out.parameter().and_then(|p| p.value()).ok_or_else(|| SecretsError::Parameter(format!("{name} has no value")))?;
+                Self::from_base64(value)
+            }
+            None => Self::from_env(),
+        }
     }
 
     /// Seals `plaintext`, bound to `context` (the record and field it belongs to), so a sealed

@@ -15,7 +15,7 @@ fn template() -> Template {
 }
 
 fn new_stack(name: &str) -> Stack {
-    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into();
+    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string())].into();
     Stack::new(template(), name, "us-east-1", LOCAL_ACCOUNT, &params)
 }
 
@@ -118,7 +118,7 @@ async fn a_table_missing_new_indexes_gets_them_and_one_with_unknown_indexes_is_r
     let config = aws().await;
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into();
+    let params: HashMap<String, String> = [("AuthIssuer".to_string(), "it".to_string())].into();
     // An older template: the main table without its indexes.
     let name = unique("older");
     let mut doc = template().doc;

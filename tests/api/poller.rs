@@ -141,7 +141,7 @@ async fn event_source_mappings_are_read_from_the_template() {
         "Properties": { "Queue": { "Fn::GetAtt": ["LifecycleQueue", "Arn"] }, "BatchSize": 5, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
     });
     let name = unique("esm");
-    let mut stack = Stack::new(Template { doc }, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string()), ("SecretsKey".to_string(), "k".to_string())].into());
+    let mut stack = Stack::new(Template { doc }, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string())].into());
     local::setup(&mut stack, &ddb, &sqs).await.unwrap();
     let mappings = local::event_source_mappings(&stack).unwrap();
     assert_eq!(

@@ -13,8 +13,9 @@ use shared::store::Tables;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
-    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
-    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::from_env()?));
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?));
     let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok());
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

@@ -11,7 +11,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
     let tables = Tables::from_env()?;
-    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
-    let admin = &Admin::new(auth, ddb, &tables, SecretBox::from_env()?);
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }
