@@ -72,6 +72,9 @@ PY
 say "cfn-lint template.yaml"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
 
+say "openapi.yaml is a valid OpenAPI 3.1 document"
+"$TOOLS_DIR/lint/bin/openapi-spec-validator" openapi.yaml || failed=1
+
 say "generated files match the generator"
 local_stack generate --check || failed=1
 

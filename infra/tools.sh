@@ -10,6 +10,7 @@ DDB_VERSION=10.3.0
 MOTO_VERSION=5.2.5
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
+OPENAPI_VALIDATOR_VERSION=0.9.0
 
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1: $2"; exit 1; }; }
 need java "install Java 17 (apt-get install openjdk-17-jre-headless)"
@@ -35,5 +36,6 @@ venv_install() { # dir, marker, packages...
 venv_install "$TOOLS_DIR/venv" "moto-$MOTO_VERSION-cl-$CARGO_LAMBDA_VERSION" \
   "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
 # cfn-lint in its own venv: it pins botocore/aws-sam-translator versions of its own.
-venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION-oasv-$OPENAPI_VALIDATOR_VERSION" \
+  "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
 log "tools ready in $TOOLS_DIR"

@@ -76,9 +76,62 @@ fn response_schema(operation_id: &str) -> Value {
     }
 }
 
+fn request_schema(operation_id: &str) -> Option<Value> {
+    use shared::admin::{configurations, products};
+    Some(match operation_id {
+        "createConfiguration" => configurations::create_schema(),
+        "updateConfiguration" => configurations::patch_schema(),
+        "createProduct" => products::product_schema(),
+        "updateProduct" => products::params_schema_patch(),
+        "createContractProduct" => products::contract_product_schema(),
+        _ => return None,
+    })
+}
+
+/// The action route, written out per action (as API Gateway routes it in AWS), each with its
+/// params and result schemas.
+fn action_operations(paths: &mut Map<String, Value>, template: &shared::routes::ApiRoute) {
+    for (b, a) in shared::catalogue::catalogue().actions() {
+        let path = template.path.replace("{blueprint}", b.id).replace("{action}", a.id);
+        let access = if a.audience == shared::domain::Audience::Client { "admin or the owning client" } else { "admin" };
+        paths.insert(path, json!({ "post": {
+            "operationId": format!("{}{}", camel(b.id), pascal(a.id)),
+            "summary": format!("{}: {} ({access})", a.name, a.description),
+            "tags": [b.id],
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "requestBody": { "content": { "application/json": { "schema": {
+                "type": "object", "additionalProperties": false,
+                "properties": { "params": a.params },
+                "description": "params: the blueprint's identifier fields and the product's provision fields are filled in from the contract product; the caller's win"
+            }}}},
+            "responses": {
+                "200": { "description": "Done", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["status", "message", "data", "log_id"],
+                    "properties": { "status": { "const": "ok" }, "message": { "type": "string" }, "data": a.result, "log_id": { "type": "string" } }
+                }}}},
+                "default": { "$ref": "#/components/responses/Error" }
+            }
+        }}));
+    }
+}
+
+fn pascal(id: &str) -> String {
+    id.split('-').map(|w| { let mut c = w.chars(); c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default() }).collect()
+}
+
+fn camel(id: &str) -> String {
+    let p = pascal(id);
+    let mut c = p.chars();
+    c.next().map(|f| f.to_ascii_lowercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
 pub fn openapi() -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
+        if route.operation_id == "runAction" {
+            action_operations(&mut paths, route);
+            continue;
+        }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         let params: Vec<Value> = route
             .path
@@ -97,6 +150,9 @@ pub fn openapi() -> Value {
         });
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
+        }
+        if let Some(schema) = request_schema(route.operation_id) {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema } } });
         }
         entry[route.method.to_ascii_lowercase()] = op;
     }

@@ -154,6 +154,9 @@ async fn bad_action_requests_are_refused_and_change_nothing() {
         assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{path} {body}: {answer}");
         assert!(answer.get("log_id").is_none(), "refused before any run: {answer}");
     }
+    let huge = json!({"params": {"email": "a@b.co", "package_name": "x".repeat(300 * 1024)}});
+    let (status, answer) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/create-account"), &admin, Some(huge)).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
     let (_, answer) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/create-account"), &admin, Some(json!({"params": {"email": "nope"}}))).await;
     let fields: Vec<&str> = answer["error"]["details"]["fields"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(fields, ["package_name", "email"], "every failing field is named");

@@ -14,7 +14,8 @@ use crate::secrets::{self, MASK, SEALED, SecretBox};
 use crate::store::configurations::{Configuration, ConfigurationStore, Defaults};
 use crate::time::now_rfc3339;
 
-fn create_schema() -> Value {
+/// The body of POST /provision-configurations.
+pub fn create_schema() -> Value {
     params()
         .req("name", string_max(100))
         .req("blueprint", string())
@@ -26,7 +27,8 @@ fn create_schema() -> Value {
         .build()
 }
 
-fn patch_schema() -> Value {
+/// The body of PATCH /provision-configurations/{id}.
+pub fn patch_schema() -> Value {
     params()
         .opt("name", string_max(100))
         .opt("enabled", boolean())

@@ -1,7 +1,7 @@
 //! The admin API's handler: routes a request of the admin function to its operation.
 
-mod configurations;
-mod products;
+pub mod configurations;
+pub mod products;
 
 use std::sync::{Arc, LazyLock};
 

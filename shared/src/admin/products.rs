@@ -23,7 +23,8 @@ fn deployment_schema() -> Value {
     params().req("type", one_of(&["static", "dynamic"])).opt("configuration_id", string()).build()
 }
 
-fn product_schema() -> Value {
+/// The body of POST /products.
+pub fn product_schema() -> Value {
     params()
         .req("name", string_max(200))
         .req("blueprint", string())
@@ -34,7 +35,8 @@ fn product_schema() -> Value {
         .build()
 }
 
-fn contract_product_schema() -> Value {
+/// The body of POST /contract-products.
+pub fn contract_product_schema() -> Value {
     params()
         .opt("id", string_max(128))
         .req("client_id", string_max(128))
@@ -325,7 +327,8 @@ impl Products<'_> {
     }
 }
 
-fn params_schema_patch() -> Value {
+/// The body of PATCH /products/{id}.
+pub fn params_schema_patch() -> Value {
     params()
         .opt("name", string_max(200))
         .opt("provider", string())
