@@ -165,7 +165,7 @@ impl Engine {
         let log_id = LogId::generate();
         let started_at = now_rfc3339();
         let clock = Instant::now();
-        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.test_connection(&configuration.blueprint, &settings)).await {
+        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.1.test_connection(&configuration.blueprint, &settings)).await {
             Ok(r) => r,
             Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
         };
@@ -290,7 +290,7 @@ impl Engine {
             params: &params,
             service_identifier: cp.service_identifier.as_deref(),
         };
-        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.run(call)).await {
+        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.0.run(call)).await {
             Ok(r) => r,
             Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
         };

@@ -113,6 +113,13 @@ async fn all_73_actions_run_on_the_demo_provider_and_are_logged() {
         let state = product_state(&cp).await;
         assert_eq!(state["status"], if b.id == "domain-names" { "active" } else { "terminated" });
         assert!(state["service_identifier"].is_string(), "the create set the service identifier: {state}");
+        // Each run's entry is served by the log route, newest first.
+        let (status, served) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=200"), &admin_token(), None).await;
+        assert_eq!(status, 200, "{served}");
+        let served_ids: Vec<&str> = served["items"].as_array().unwrap().iter().map(|i| i["log_id"].as_str().unwrap()).collect();
+        let mut expected: Vec<&str> = runs.iter().map(String::as_str).collect();
+        expected.reverse();
+        assert_eq!(served_ids, expected, "{}: one entry per run, newest first", b.id);
         let logs = log_items(&cp).await;
         assert_eq!(logs.len(), runs.len(), "{}: one entry per run", b.id);
         for entry in &logs {

@@ -7,6 +7,7 @@
 //! schema by the engine) or a failure that says whether trying again may help. Every exchange
 //! with the third party goes into `debug`; the engine masks secrets in it by schema.
 
+pub mod blueprints;
 pub mod demo;
 
 use std::future::Future;
@@ -69,10 +70,8 @@ impl ProviderFailure {
     }
 }
 
-/// A provider implementation.
-pub trait Provider: Send + Sync {
-    fn run<'a>(&'a self, call: ProviderCall<'a>) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
-
+/// What every provider does besides its blueprint's actions.
+pub trait Connect: Send + Sync {
     /// Checks a configuration's credentials against the third party, changing nothing there.
     fn test_connection<'a>(&'a self, blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
 }
@@ -88,9 +87,26 @@ impl Implementations {
         Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)) }
     }
 
-    pub fn get(&self, blueprint: &str, provider_id: &str) -> Option<&dyn Provider> {
-        match (provider(blueprint, provider_id)?.id, provider_id) {
-            ("demo", _) => Some(self.demo.as_ref()),
+    /// A provider of a blueprint: its actions, and its connection check.
+    pub fn get(&self, blueprint: &str, provider_id: &str) -> Option<(blueprints::Implementation, Arc<dyn Connect>)> {
+        use blueprints::Implementation as I;
+        let spec = provider(blueprint, provider_id)?;
+        match spec.id {
+            "demo" => {
+                let d = self.demo.clone();
+                let actions = match blueprint {
+                    "web-hosting" => I::WebHosting(d.clone()),
+                    "domain-names" => I::DomainNames(d.clone()),
+                    "auto-login" => I::AutoLogin(d.clone()),
+                    "seo" => I::Seo(d.clone()),
+                    "website-builders" => I::WebsiteBuilders(d.clone()),
+                    "software-licenses" => I::SoftwareLicenses(d.clone()),
+                    "servers" => I::Servers(d.clone()),
+                    "office-tools" => I::OfficeTools(d.clone()),
+                    _ => return None,
+                };
+                Some((actions, d))
+            }
             _ => None,
         }
     }

@@ -1,0 +1,159 @@
+//! One trait per blueprint, one method per action: a provider implements the trait of its
+//! blueprint, so the compiler holds it to every action (an action the third party cannot do
+//! answers [`not_supported`]). [`Implementation`] runs a call on the method its action names.
+
+use std::sync::Arc;
+
+use super::{BoxFuture, ProviderCall, ProviderFailure, ProviderOutput};
+
+pub type ProviderFuture<'a> = BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
+
+/// The answer of an action a provider's third party cannot do.
+pub fn not_supported<'a>(provider: &str, call: &ProviderCall<'_>) -> ProviderFuture<'a> {
+    let message = format!("{}/{} is not supported by {provider}", call.blueprint.id, call.action.id);
+    Box::pin(async move { Err(ProviderFailure::permanent(message)) })
+}
+
+macro_rules! blueprint_traits {
+    ($( $trait:ident $blueprint:literal { $( $method:ident $action:literal ),* $(,)? } )*) => {
+        $(
+            #[doc = concat!("The `", $blueprint, "` blueprint: one method per action.")]
+            pub trait $trait: Send + Sync {
+                $(
+                    #[doc = concat!("`", $blueprint, "/", $action, "`")]
+                    fn $method<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a>;
+                )*
+            }
+        )*
+
+        /// A provider implementation, by the blueprint it implements.
+        #[derive(Clone)]
+        pub enum Implementation {
+            $( $trait(Arc<dyn $trait>), )*
+        }
+
+        impl Implementation {
+            /// Runs a call on the method of its action.
+            pub fn run<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
+                match self {
+                    $(
+                        Implementation::$trait(p) => match call.action.id {
+                            $( $action => p.$method(call), )*
+                            other => {
+                                let message = format!("{} has no action {other}", $blueprint);
+                                Box::pin(async move { Err(ProviderFailure::permanent(message)) })
+                            }
+                        },
+                    )*
+                }
+            }
+        }
+
+        /// Every (blueprint, action) the traits declare, for the test that pins them to the catalogue.
+        pub const DECLARED: &[(&str, &str)] = &[ $( $( ($blueprint, $action), )* )* ];
+    };
+}
+
+blueprint_traits! {
+    WebHosting "web-hosting" {
+        create_account "create-account",
+        get_info "get-info",
+        get_usage_data "get-usage-data",
+        login_to_control_panel "login-to-control-panel",
+        make_reseller "make-reseller",
+        revoke_reseller "revoke-reseller",
+        change_password "change-password",
+        change_package "change-package",
+        suspend_account "suspend-account",
+        unsuspend_account "unsuspend-account",
+        delete_account "delete-account",
+    }
+    DomainNames "domain-names" {
+        register "register",
+        transfer "transfer",
+        renew "renew",
+        sync_due_date "sync-due-date",
+        get_info "get-info",
+        set_lock "set-lock",
+        update_nameservers "update-nameservers",
+        update_registrant "update-registrant",
+        update_registrant_with_default_details "update-registrant-with-default-details",
+        get_epp_code "get-epp-code",
+        update_ips_tag "update-ips-tag",
+        get_verification_status "get-verification-status",
+        resend_verification_email "resend-verification-email",
+        set_glue_record "set-glue-record",
+        remove_glue_record "remove-glue-record",
+    }
+    AutoLogin "auto-login" {
+        login "login",
+        create "create",
+        renew "renew",
+        suspend "suspend",
+        unsuspend "unsuspend",
+        terminate "terminate",
+    }
+    Seo "seo" {
+        login_to_control_panel "login-to-control-panel",
+        create "create",
+        change_package "change-package",
+        suspend "suspend",
+        unsuspend "unsuspend",
+        terminate "terminate",
+    }
+    WebsiteBuilders "website-builders" {
+        create_account "create-account",
+        get_info "get-info",
+        manage_website "manage-website",
+        change_package "change-package",
+        suspend_account "suspend-account",
+        unsuspend_account "unsuspend-account",
+        delete_account "delete-account",
+    }
+    SoftwareLicenses "software-licenses" {
+        create_license "create-license",
+        reissue_license "reissue-license",
+        get_usage_data "get-usage-data",
+        sync_tracked_product_quantities "sync-tracked-product-quantities",
+        upgrade_downgrade_license "upgrade-downgrade-license",
+        suspend_license "suspend-license",
+        unsuspend_license "unsuspend-license",
+        terminate_license "terminate-license",
+    }
+    Servers "servers" {
+        create_server "create-server",
+        reinstall_server "reinstall-server",
+        resize_server "resize-server",
+        get_info "get-info",
+        get_connection "get-connection",
+        change_root_password "change-root-password",
+        power_on "power-on",
+        shut_down "shut-down",
+        reboot "reboot",
+        suspend "suspend",
+        unsuspend "unsuspend",
+        terminate "terminate",
+    }
+    OfficeTools "office-tools" {
+        create "create",
+        login "login",
+        get_info "get-info",
+        renew "renew",
+        change_package "change-package",
+        suspend "suspend",
+        unsuspend "unsuspend",
+        terminate "terminate",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DECLARED;
+    use crate::catalogue::catalogue;
+
+    #[test]
+    fn the_traits_declare_exactly_the_catalogues_actions() {
+        let catalogued: Vec<(&str, &str)> = catalogue().actions().map(|(b, a)| (b.id, a.id)).collect();
+        assert_eq!(DECLARED, catalogued.as_slice());
+    }
+}
