@@ -44,3 +44,43 @@ impl ActionApi {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::auth::{AuthConfig, Claims, KeySource, Role, now_epoch, sign_hs256};
+    use crate::http::{HttpApiEvent, serve};
+    use crate::secrets::SecretBox;
+    use crate::store::Tables;
+    use std::sync::Arc;
+
+    const SECRET: &[u8] = b"unit-test-secret-at-least-32-bytes!!";
+
+    /// An action Lambda pinned to one action refuses every other before touching any table (its
+    /// DynamoDB client here points nowhere).
+    #[tokio::test]
+    async fn a_pinned_function_refuses_other_actions() {
+        let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into() };
+        let auth = Authenticator::new(config, reqwest::Client::new());
+        let ddb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+                .endpoint_url("http://127.0.0.1:9")
+                .build(),
+        );
+        let tables = Tables { main: "t".into(), logs: "l".into() };
+        let engine = Engine::new(ddb, &tables, Arc::new(SecretBox::from_key(&[7u8; 32]).unwrap()));
+        let api = ActionApi::new(auth, engine, Some("servers/reboot".into()));
+        let token = sign_hs256(SECRET, &Claims { sub: "s".into(), role: Role::Admin, client_id: None, exp: now_epoch() + 60, iss: "i".into(), aud: "a".into() });
+        let event: HttpApiEvent = serde_json::from_value(serde_json::json!({
+            "rawPath": "/contract-products/cp-1/actions/servers/terminate",
+            "headers": { "authorization": format!("Bearer {token}") },
+            "requestContext": { "requestId": "r-1", "http": { "method": "POST" } }
+        }))
+        .unwrap();
+        let response = serve(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()), |r| api.handle(r)).await.unwrap();
+        assert_eq!(response.status_code, 404);
+        assert!(response.body.contains("this function runs servers/reboot only"), "{}", response.body);
+    }
+}

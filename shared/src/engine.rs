@@ -24,7 +24,8 @@ use crate::domain::{Audience, ProductStatus};
 use crate::http::ApiError;
 use crate::http::auth::Caller;
 use crate::ids::{ContractProductId, LogId};
-use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure};
+use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::store::configurations::Configuration;
 use crate::secrets::{self, SecretBox};
 use crate::store::configurations::ConfigurationStore;
 use crate::store::logs::{LogEntry, LogStatus};
@@ -118,11 +119,27 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<Strin
     Value::Object(params)
 }
 
-fn status_for(kind: FailureKind) -> ApiError {
+/// The HTTP error of a provider failure: 504 for a timeout, 502 otherwise.
+fn failure_error(kind: FailureKind, message: String) -> ApiError {
     match kind {
-        FailureKind::Timeout => ApiError::ProviderTimeout(String::new()),
-        _ => ApiError::ProviderError(String::new()),
+        FailureKind::Timeout => ApiError::ProviderTimeout(message),
+        _ => ApiError::ProviderError(message),
     }
+}
+
+/// A provider call under the engine's deadline.
+async fn with_deadline(call: impl std::future::Future<Output = Result<ProviderOutput, ProviderFailure>>) -> Result<ProviderOutput, ProviderFailure> {
+    tokio::time::timeout(PROVIDER_DEADLINE, call)
+        .await
+        .unwrap_or_else(|_| Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }))
+}
+
+/// A configuration's provider: its spec, its settings with secrets opened, its implementation.
+struct Opened {
+    spec: &'static crate::providers::ProviderSpec,
+    settings: Value,
+    actions: crate::providers::blueprints::Implementation,
+    connect: Arc<dyn crate::providers::Connect>,
 }
 
 /// The entry with every secret value masked wherever it appears in what it recorded.
@@ -148,27 +165,29 @@ impl Engine {
         }
     }
 
+    fn open(&self, configuration: &Configuration) -> Result<Opened, ApiError> {
+        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
+        let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, configuration.id.as_str())
+            .map_err(|e| ApiError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
+        let (actions, connect) = self
+            .implementations
+            .get(&configuration.blueprint, &configuration.provider)
+            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+        Ok(Opened { spec, settings, actions, connect })
+    }
+
     /// Checks a configuration's credentials at its third party. Logged like an action, under the
     /// configuration (`contract_product_id` = `configuration:<id>`), so its logs list it.
     pub async fn test_connection(&self, actor: &Actor, configuration_id: &str) -> Result<Outcome, Failure> {
         let not_found = || ApiError::NotFound(format!("no provision configuration {configuration_id:?}"));
         let id = crate::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
         let configuration = self.configurations.get(&id).await?.ok_or_else(not_found)?;
-        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
-        let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, id.as_str())
-            .map_err(|e| ApiError::internal(format!("settings of {id} do not open: {e}")))?;
-        let implementation = self
-            .implementations
-            .get(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+        let opened = self.open(&configuration)?;
         let log_id = LogId::generate();
         let started_at = now_rfc3339();
         let clock = Instant::now();
-        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.1.test_connection(&configuration.blueprint, &settings)).await {
-            Ok(r) => r,
-            Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
-        };
+        let result = with_deadline(opened.connect.test_connection(&configuration.blueprint, &opened.settings)).await;
         let pseudo = ContractProductId::parse(&format!("configuration:{id}")).map_err(ApiError::internal)?;
         let mut entry = LogEntry {
             log_id: log_id.clone(),
@@ -191,22 +210,20 @@ impl Engine {
             Ok(out) => {
                 entry.message = out.message.clone();
                 entry.data = out.data.clone();
-                entry.debug = secrets::mask(&json!({ "type": "array", "items": {} }), &Value::Array(out.debug));
+                entry.debug = Value::Array(out.debug);
                 Ok(json!({ "status": "ok", "message": out.message, "data": out.data, "log_id": log_id }))
             }
             Err(f) => {
                 entry.status = LogStatus::Error;
                 entry.message = f.message.clone();
                 entry.debug = Value::Array(f.debug);
-                let error = status_for(f.kind);
+                let error = failure_error(f.kind, f.message.clone());
                 entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
-                Err(match f.kind {
-                    FailureKind::Timeout => ApiError::ProviderTimeout(f.message),
-                    _ => ApiError::ProviderError(f.message),
-                })
+                Err(error)
             }
         };
-        let entry = scrubbed(entry, &secrets::secret_values(&spec.settings, &settings));
+        // Free-form debug: every secret value of the settings is scrubbed wherever it appears.
+        let entry = scrubbed(entry, &secrets::secret_values(&opened.spec.settings, &opened.settings));
         self.products.record_run(None, &self.logs_table, entry.item()).await.map_err(|e| Failure { error: e.into(), log_id: None })?;
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id }),
@@ -270,14 +287,7 @@ impl Engine {
             .get(&cp.provision_configuration_id)
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
-        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
-        let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, configuration.id.as_str())
-            .map_err(|e| ApiError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
-        let implementation = self
-            .implementations
-            .get(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+        let opened = self.open(&configuration)?;
 
         let log_id = LogId::generate();
         let started_at = now_rfc3339();
@@ -286,14 +296,11 @@ impl Engine {
             blueprint: b,
             action: a,
             configuration_id: &configuration.id,
-            settings: &settings,
+            settings: &opened.settings,
             params: &params,
             service_identifier: cp.service_identifier.as_deref(),
         };
-        let result = match tokio::time::timeout(PROVIDER_DEADLINE, implementation.0.run(call)).await {
-            Ok(r) => r,
-            Err(_) => Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }),
-        };
+        let result = with_deadline(opened.actions.run(call)).await;
         // Results are checked as the framework does: a provider answering out of shape failed.
         let result = result.and_then(|out| {
             let errors = validate(&a.result, &out.data);
@@ -357,20 +364,17 @@ impl Engine {
                 entry.status = LogStatus::Error;
                 entry.message = f.message.clone();
                 entry.debug = secrets::mask(&debug_schema, &Value::Array(f.debug));
-                let error = status_for(f.kind);
+                let error = failure_error(f.kind, f.message.clone());
                 entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
                 if a.id == cp.setup_action && f.kind == FailureKind::Permanent {
                     next.status = ProductStatus::Failed;
                 }
-                Err(match f.kind {
-                    FailureKind::Timeout => ApiError::ProviderTimeout(f.message),
-                    _ => ApiError::ProviderError(f.message),
-                })
+                Err(error)
             }
         };
         // The last guard: any secret value (of the settings or the params) echoed anywhere in the
         // entry, free-form debug included, is masked too.
-        let mut needles = secrets::secret_values(&spec.settings, &settings);
+        let mut needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
         needles.extend(secrets::secret_values(&a.params, &params));
         entry = scrubbed(entry, &needles);
         let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;

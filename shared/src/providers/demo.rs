@@ -40,6 +40,23 @@ fn fail(message: impl Into<String>) -> ProviderFailure {
     ProviderFailure::permanent(message)
 }
 
+/// The expiry in the two forms results use (`Y-m-d H:i:s`, `Y-m-d`).
+fn stamp_expiry(object: &mut Map<String, Value>) {
+    if let Some(ms) = object.get("expires_ms").and_then(Value::as_i64) {
+        object.insert("expires_at".into(), json!(framework_datetime(ms)));
+        object.insert("expiry_date".into(), json!(framework_datetime(ms)[..10].to_owned()));
+    }
+}
+
+/// A DynamoDB error of the simulated service: as a real one down for a moment, worth a retry.
+fn unavailable(e: impl std::error::Error) -> ProviderFailure {
+    ProviderFailure {
+        kind: FailureKind::Transient,
+        message: "the service is unavailable, try again".into(),
+        debug: vec![json!({ "error": crate::store::StoreError::aws(e).to_string() })],
+    }
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
@@ -117,7 +134,7 @@ impl Demo {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({"error": crate::store::StoreError::aws(e).to_string()})] })?;
+            .map_err(unavailable)?;
         Ok(out.item().map(|item| {
             let object = item.get("object").map(from_attr).and_then(|v| v.as_object().cloned()).unwrap_or_default();
             let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -141,7 +158,7 @@ impl Demo {
             if condition_failed(&e) {
                 if version == 0 { fail(format!("{identifier} exists already")) } else { ProviderFailure { kind: FailureKind::Transient, message: format!("{identifier} is being changed by another request, try again"), debug: vec![] } }
             } else {
-                ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({"error": crate::store::StoreError::aws(e).to_string()})] }
+                unavailable(e)
             }
         })
     }
@@ -154,7 +171,7 @@ impl Demo {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({"error": crate::store::StoreError::aws(e).to_string()})] })
+            .map_err(unavailable)
     }
 
     /// A signed single sign-on URL that expires, as panels hand out.
@@ -374,10 +391,7 @@ impl Demo {
             }
             _ => format!("{identifier} read"),
         };
-        if let Some(ms) = object.get("expires_ms").and_then(Value::as_i64) {
-            object.insert("expires_at".into(), json!(framework_datetime(ms)));
-            object.insert("expiry_date".into(), json!(framework_datetime(ms)[..10].to_owned()));
-        }
+        stamp_expiry(&mut object);
         object.insert("updated_at".into(), json!(framework_datetime(now)));
         self.store(&call, &identifier, &object, version).await?;
         if !creates {
@@ -444,10 +458,7 @@ impl Demo {
                 object.insert("expires_ms".into(), json!(now + 365 * DAY_MS));
             }
         }
-        if let Some(ms) = object.get("expires_ms").and_then(Value::as_i64) {
-            object.insert("expires_at".into(), json!(framework_datetime(ms)));
-            object.insert("expiry_date".into(), json!(framework_datetime(ms)[..10].to_owned()));
-        }
+        stamp_expiry(&mut object);
         object
     }
 
