@@ -48,6 +48,20 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, SetupError> {
         .collect()
 }
 
+/// The template's attribute definitions of a table, those `wanted` only.
+fn attribute_definitions(props: &Value, wanted: impl Fn(&str) -> bool) -> Result<Vec<AttributeDefinition>, SetupError> {
+    strings(props, "AttributeDefinitions")
+        .filter(|a| wanted(&scalar(&a["AttributeName"])))
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(scalar(&a["AttributeName"]))
+                .attribute_type(ScalarAttributeType::from(scalar(&a["AttributeType"]).as_str()))
+                .build()
+                .map_err(|e| SetupError::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
 /// Creates (or checks) one table.
 async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<String, SetupError> {
     let name = scalar(&props["TableName"]);
@@ -83,16 +97,7 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
             // An index the template gained since the table was made is added, as CloudFormation
             // would: one UpdateTable each.
             for g in gsis.iter().filter(|g| !have.contains(&g.index_name())) {
-                let definitions = strings(props, "AttributeDefinitions")
-                    .filter(|a| g.key_schema().iter().any(|k| a["AttributeName"] == k.attribute_name()))
-                    .map(|a| {
-                        AttributeDefinition::builder()
-                            .attribute_name(scalar(&a["AttributeName"]))
-                            .attribute_type(ScalarAttributeType::from(scalar(&a["AttributeType"]).as_str()))
-                            .build()
-                            .map_err(|e| SetupError::Invalid(e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let definitions = attribute_definitions(props, |name| g.key_schema().iter().any(|k| k.attribute_name() == name))?;
                 let create = CreateGlobalSecondaryIndexAction::builder()
                     .index_name(g.index_name())
                     .set_key_schema(Some(g.key_schema().to_vec()))
@@ -110,15 +115,7 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
             }
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
-            let definitions = strings(props, "AttributeDefinitions")
-                .map(|a| {
-                    AttributeDefinition::builder()
-                        .attribute_name(scalar(&a["AttributeName"]))
-                        .attribute_type(ScalarAttributeType::from(scalar(&a["AttributeType"]).as_str()))
-                        .build()
-                        .map_err(|e| SetupError::Invalid(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let definitions = attribute_definitions(props, |_| true)?;
             ddb.create_table()
                 .table_name(&name)
                 .billing_mode(BillingMode::from(scalar(&props["BillingMode"]).as_str()))

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, Tr
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, s, to_item};
+use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
 use crate::ids::ConfigurationId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,14 +211,7 @@ impl ConfigurationStore {
 
     /// Replaces a configuration if it is still at `expected_version`, and moves its defaults.
     pub async fn update(&self, c: &Configuration, expected_version: u64, has: Defaults, want: Defaults) -> Result<(), StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.item(c)?))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
-            .build()
-            .expect("table and item set");
-        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        let mut writes = vec![put_if_version(&self.table, self.item(c)?, expected_version)];
         writes.extend(self.default_writes(c, has, want));
         self.transact(writes, &format!("provision configuration {} changed meanwhile; read it again", c.id)).await
     }

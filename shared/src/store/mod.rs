@@ -92,6 +92,18 @@ pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A transaction write of `item` if its record is still at `version` (optimistic locking).
+pub fn put_if_version(table: &str, item: HashMap<String, AttributeValue>, version: u64) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("version = :v")
+        .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+        .build()
+        .expect("table and item set");
+    aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()
+}
+
 /// True when a transaction was cancelled because one of its conditions failed.
 pub fn condition_failed<E: ProvideErrorMetadata>(e: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
     matches!(e.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException"))

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{StoreError, condition_failed, from_item, s, to_item};
+use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
 use crate::domain::ProductStatus;
 use crate::ids::{ConfigurationId, ContractProductId, ProductId};
 
@@ -113,6 +113,12 @@ impl ProductStore {
         TransactWriteItem::builder().update(update.build().expect("table, key and expression set")).build()
     }
 
+    fn product_item(p: &Product) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
+        item.extend(key(format!("PRD#{}", p.id), "PRD"));
+        Ok(item)
+    }
+
     fn put_new(&self, item: HashMap<String, AttributeValue>) -> TransactWriteItem {
         TransactWriteItem::builder()
             .put(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build().expect("table and item set"))
@@ -127,9 +133,7 @@ impl ProductStore {
     }
 
     pub async fn create_product(&self, p: &Product) -> Result<(), StoreError> {
-        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
-        item.extend(key(format!("PRD#{}", p.id), "PRD"));
-        let mut writes = vec![self.put_new(item)];
+        let mut writes = vec![self.put_new(Self::product_item(p)?)];
         if let Deployment::Static { configuration_id } = &p.deployment {
             writes.push(self.use_configuration(configuration_id, &p.blueprint, false));
         }
@@ -210,15 +214,7 @@ impl ProductStore {
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         if let Some((cp, expected_version)) = cp {
-            let item = Self::contract_product_item(cp)?;
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
-                .build()
-                .expect("table and item set");
-            writes.push(TransactWriteItem::builder().put(put).build());
+            writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
         }
         let put_log = Put::builder().table_name(logs_table).set_item(Some(log)).build().expect("table and item set");
         writes.push(TransactWriteItem::builder().put(put_log).build());
@@ -257,16 +253,7 @@ impl ProductStore {
     /// Replaces a product if it is still at `expected_version`, moving the usage count when its
     /// static configuration changes.
     pub async fn update_product(&self, p: &Product, expected_version: u64, old: Option<&ConfigurationId>) -> Result<(), StoreError> {
-        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
-        item.extend(key(format!("PRD#{}", p.id), "PRD"));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
-            .build()
-            .expect("table and item set");
-        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        let mut writes = vec![put_if_version(&self.table, Self::product_item(p)?, expected_version)];
         let new = match &p.deployment {
             Deployment::Static { configuration_id } => Some(configuration_id),
             Deployment::Dynamic => None,
