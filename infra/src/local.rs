@@ -266,14 +266,14 @@ pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, S
     Ok(out)
 }
 
-/// The SSM parameter holding the secrets key, as the template names it.
-pub fn secrets_key_parameter(stack: &Stack) -> String {
-    stack.resolve(&serde_json::json!({ "Ref": "SecretsKeyParameter" })).map(|v| scalar(&v)).unwrap_or_else(|_| "/provisioning/secrets-key".into())
+/// A template parameter's value in this stack (the SSM parameter names, say).
+pub fn parameter_value(stack: &Stack, parameter: &str) -> String {
+    stack.resolve(&serde_json::json!({ "Ref": parameter })).map(|v| scalar(&v)).unwrap_or_default()
 }
 
-/// Puts the local secrets key where the functions read it, as an operator does before deploying
-/// (an existing parameter is left as it is: sealed data must keep opening).
-pub async fn put_secrets_key(ssm: &aws_sdk_ssm::Client, name: &str, key: &str) -> Result<(), SetupError> {
+/// Puts a local secret where the functions read it, as an operator does before deploying (an
+/// existing parameter is left as it is: the secrets key must keep opening sealed data).
+pub async fn put_secure_parameter(ssm: &aws_sdk_ssm::Client, name: &str, key: &str) -> Result<(), SetupError> {
     let result = ssm.put_parameter().name(name).value(key).r#type(aws_sdk_ssm::types::ParameterType::SecureString).overwrite(false).send().await;
     match result {
         Ok(_) => Ok(()),

@@ -112,8 +112,14 @@ async fn run(args: Args) -> Result<(), String> {
             local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
             // The prerequisite an operator creates before deploying: the key in SSM.
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let parameter = local::secrets_key_parameter(&stack);
-            local::put_secrets_key(&aws_sdk_ssm::Client::new(&config), &parameter, &env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)).await.map_err(|e| e.to_string())?;
+            let ssm = aws_sdk_ssm::Client::new(&config);
+            for (parameter, value) in [
+                ("SecretsKeyParameter", env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)),
+                ("WebhookSecretParameter", env_or("WEBHOOK_SECRET", "local-webhook-secret")),
+            ] {
+                let name = local::parameter_value(&stack, parameter);
+                local::put_secure_parameter(&ssm, &name, &value).await.map_err(|e| e.to_string())?;
+            }
             let mut lines = String::new();
             for (k, v) in local::environment(&stack).map_err(|e| e.to_string())? {
                 // Single quotes: the value is taken literally (base64 padding, URLs ...).

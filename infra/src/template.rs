@@ -2,7 +2,7 @@
 //! declares is what the local stack creates: infra::local reads the file back, never this code.
 
 use serde_json::{Map, Value, json};
-use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, ROUTES, TableAccess};
+use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, QueueAccess, ROUTES, TableAccess};
 
 fn r(name: &str) -> Value {
     json!({ "Ref": name })
@@ -63,6 +63,14 @@ fn parameters() -> Value {
         "SecretsKeyParameter": {
             "Type": "String", "Default": "/provisioning/secrets-key", "AllowedPattern": "^/[A-Za-z0-9_./-]+$",
             "Description": "SSM SecureString parameter holding the AES-256 key that seals secret settings at rest (32 random bytes, base64). Create it first: aws ssm put-parameter --type SecureString --name /provisioning/secrets-key --value \"$(openssl rand -base64 32)\""
+        },
+        "WebhookSecretParameter": {
+            "Type": "String", "Default": "/provisioning/webhook-secret", "AllowedPattern": "^/[A-Za-z0-9_./-]+$",
+            "Description": "SSM SecureString parameter holding the billing webhook's HMAC-SHA256 secret (shared with the billing system)"
+        },
+        "RetryBaseSeconds": {
+            "Type": "Number", "Default": 5, "MinValue": 1, "MaxValue": 60,
+            "Description": "First retry delay of a lifecycle event after a transient failure; it doubles each time, with jitter"
         },
         "AlarmTopicArn": {
             "Type": "String", "Default": "",
@@ -190,12 +198,13 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             }));
         }
     }
-    if f.secrets_key {
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": ["ssm:GetParameter"],
-            "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsKeyParameter}")
-        }));
+    let parameters: Vec<&str> = [(f.secrets_key, "SecretsKeyParameter"), (f.webhook_secret, "WebhookSecretParameter")]
+        .into_iter()
+        .filter_map(|(needed, p)| needed.then_some(p))
+        .collect();
+    if !parameters.is_empty() {
+        let arns: Vec<Value> = parameters.iter().map(|p| sub(&format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{p}}}"))).collect();
+        statements.push(json!({ "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": arns }));
         statements.push(json!({
             "Effect": "Allow",
             "Action": ["kms:Decrypt"],
@@ -203,12 +212,31 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             "Condition": { "StringEquals": { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } }
         }));
     }
+    match f.lifecycle_queue {
+        QueueAccess::None => {}
+        QueueAccess::Send => statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn("LifecycleQueue") })),
+        QueueAccess::Consume => {
+            // The event source mapping's own permissions come with the SQS event; the worker also
+            // shortens a failed message's visibility for its backoff.
+            statements.push(json!({ "Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": arn("LifecycleQueue") }));
+            properties["Events"]["Lifecycle"] = json!({
+                "Type": "SQS",
+                "Properties": { "Queue": arn("LifecycleQueue"), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
+            });
+        }
+    }
     if !statements.is_empty() {
         properties["Policies"] = json!([{ "Statement": statements }]);
     }
     let mut env = Map::new();
     if f.secrets_key {
         env.insert("SECRETS_KEY_PARAMETER".into(), r("SecretsKeyParameter"));
+    }
+    if f.webhook_secret {
+        env.insert("WEBHOOK_SECRET_PARAMETER".into(), r("WebhookSecretParameter"));
+    }
+    if f.lifecycle_queue == QueueAccess::Consume {
+        env.insert("RETRY_BASE_SECONDS".into(), r("RetryBaseSeconds"));
     }
     if let Some((b, a)) = pinned {
         env.insert("ACTION_PINNED".into(), json!(format!("{b}/{a}")));

@@ -26,6 +26,7 @@ use crate::http::auth::Caller;
 use crate::ids::{ContractProductId, LogId};
 use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::store::configurations::Configuration;
+use crate::store::events::Completion;
 use crate::secrets::{self, SecretBox};
 use crate::store::configurations::ConfigurationStore;
 use crate::store::logs::{LogEntry, LogStatus};
@@ -62,22 +63,24 @@ pub struct Outcome {
     pub log_id: LogId,
 }
 
-/// A run that failed; `log_id` where it reached the provider and was logged.
+/// A run that failed; `log_id` where it reached the provider and was logged, `kind` where the
+/// provider failed (whether a retry may help).
 #[derive(Debug)]
 pub struct Failure {
     pub error: ApiError,
     pub log_id: Option<LogId>,
+    pub kind: Option<FailureKind>,
 }
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        Failure { error, log_id: None }
+        Failure { error, log_id: None, kind: None }
     }
 }
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure { error: e.into(), log_id: None }
+        Failure { error: e.into(), log_id: None, kind: None }
     }
 }
 
@@ -224,15 +227,29 @@ impl Engine {
         };
         // Free-form debug: every secret value of the settings is scrubbed wherever it appears.
         let entry = scrubbed(entry, &secrets::secret_values(&opened.spec.settings, &opened.settings));
-        self.products.record_run(None, &self.logs_table, entry.item()).await.map_err(|e| Failure { error: e.into(), log_id: None })?;
+        self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id }),
-            Err(error) => Err(Failure { error, log_id: Some(log_id) }),
+            Err(error) => Err(Failure { error, log_id: Some(log_id), kind: None }),
         }
     }
 
     /// Runs `blueprint/action` on a contract product with a request body `{"params": {...}}`.
     pub async fn run(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Outcome, Failure> {
+        self.run_with(actor, product_id, blueprint, action, body, None).await
+    }
+
+    /// [`Engine::run`], completing a lifecycle event in the same transaction as the run's
+    /// product write and log entry.
+    pub async fn run_with(
+        &self,
+        actor: &Actor,
+        product_id: &str,
+        blueprint: &str,
+        action: &str,
+        body: &Value,
+        completion: Option<&Completion>,
+    ) -> Result<Outcome, Failure> {
         let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
         let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
         let (b, a) = catalogue()
@@ -338,6 +355,7 @@ impl Engine {
         let mut next = cp.clone();
         next.version = cp.version + 1;
         next.updated_at = now_rfc3339();
+        let failure_kind = result.as_ref().err().map(|f| f.kind);
         let outcome = match result {
             Ok(out) => {
                 entry.message = out.message.clone();
@@ -379,21 +397,23 @@ impl Engine {
         entry = scrubbed(entry, &needles);
         let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;
         let product_write = changed.then_some((&next, cp.version));
-        match self.products.record_run(product_write, &self.logs_table, entry.item()).await {
+        let also = completion.and_then(|c| c.write(log_id.as_str(), failure_kind));
+        match self.products.record_run(product_write, &self.logs_table, entry.item(), also).await {
             Ok(()) => {}
             Err(StoreError::Conflict(message)) => {
-                // Another run changed the product first: this run is logged, nothing else.
+                // Another run changed the product first: this run is logged, nothing else. A
+                // retry (of a lifecycle event) may succeed: the kind says so.
                 entry.status = LogStatus::Error;
                 entry.error = Some(json!({ "code": "conflict", "message": message }));
-                self.products.record_run(None, &self.logs_table, entry.item()).await.map_err(|e| Failure { error: e.into(), log_id: None })?;
-                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id) });
+                self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
+                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Transient) });
             }
-            Err(e) => return Err(Failure { error: e.into(), log_id: None }),
+            Err(e) => return Err(Failure::from(e)),
         }
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id }),
-            Err(error) => Err(Failure { error, log_id: Some(log_id) }),
+            Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),
         }
     }
 }

@@ -34,6 +34,19 @@ pub struct FunctionSpec {
     pub secrets_key: bool,
     /// In AWS, one Lambda per blueprint action, each pinned to its action (ACTION_PINNED).
     pub per_action: bool,
+    /// What it does with the lifecycle queue.
+    pub lifecycle_queue: QueueAccess,
+    /// Whether it gets the billing webhook's HMAC secret.
+    pub webhook_secret: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueAccess {
+    None,
+    /// Sends messages.
+    Send,
+    /// Is the queue's event source (SQS → Lambda), with partial batch failures.
+    Consume,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +69,8 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logs_table: TableAccess::Write,
         secrets_key: true,
         per_action: false,
+        lifecycle_queue: QueueAccess::None,
+        webhook_secret: false,
     },
     FunctionSpec {
         name: "action",
@@ -67,6 +82,8 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logs_table: TableAccess::Write,
         secrets_key: true,
         per_action: true,
+        lifecycle_queue: QueueAccess::None,
+        webhook_secret: false,
     },
     FunctionSpec {
         name: "logs",
@@ -78,6 +95,34 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logs_table: TableAccess::Read,
         secrets_key: false,
         per_action: false,
+        lifecycle_queue: QueueAccess::None,
+        webhook_secret: false,
+    },
+    FunctionSpec {
+        name: "webhook",
+        logical_id: "WebhookFunction",
+        description: "Billing webhook: verifies the HMAC, claims the event id, queues the event",
+        timeout_seconds: 10,
+        memory_mb: 256,
+        main_table: TableAccess::ReadWrite,
+        logs_table: TableAccess::None,
+        secrets_key: false,
+        per_action: false,
+        lifecycle_queue: QueueAccess::Send,
+        webhook_secret: true,
+    },
+    FunctionSpec {
+        name: "worker",
+        logical_id: "WorkerFunction",
+        description: "Lifecycle worker: runs each billing event's action, in order per contract product",
+        timeout_seconds: 30,
+        memory_mb: 256,
+        main_table: TableAccess::ReadWrite,
+        logs_table: TableAccess::Write,
+        secrets_key: true,
+        per_action: false,
+        lifecycle_queue: QueueAccess::Consume,
+        webhook_secret: false,
     },
 ];
 
@@ -107,6 +152,14 @@ pub const ROUTES: &[ApiRoute] = &[
         operation_id: "runAction",
         summary: "Run one action of the product's blueprint with {\"params\": {...}}; every run is logged",
     },
+    ApiRoute {
+        method: "POST",
+        path: "/webhooks/billing",
+        function: "webhook",
+        operation_id: "billingWebhook",
+        summary: "A billing lifecycle event, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; 202 when queued",
+    },
+    admin("GET", "/lifecycle-events/{id}", "getLifecycleEvent", "A lifecycle event: queued, processing, done or failed, with its log ids"),
     logs("/contract-products/{id}/logs", "productLogs", "A contract product's logs, newest first (?status=&action=&since=&until=&limit=&cursor=); admin or owner"),
     logs("/provision-configurations/{id}/logs", "configurationLogs", "A configuration's logs, newest first; admin"),
     logs("/logs", "systemLogs", "Logs of one status (default error) across the system, newest first, within 31 days; admin"),

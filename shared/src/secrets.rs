@@ -64,20 +64,7 @@ impl SecretBox {
     /// The key of a function: the SSM SecureString parameter SECRETS_KEY_PARAMETER names (read
     /// once per Lambda instance; locally the SQS emulator serves SSM too), else SECRETS_KEY.
     pub async fn load(config: &aws_config::SdkConfig) -> Result<Self, SecretsError> {
-        match std::env::var("SECRETS_KEY_PARAMETER").ok().filter(|n| !n.is_empty()) {
-            Some(name) => {
-                let out = aws_sdk_ssm::Client::new(config)
-                    .get_parameter()
-                    .name(&name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| SecretsError::Parameter(format!("{name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e))))?;
-                let value = out.parameter().and_then(|p| p.value()).ok_or_else(|| SecretsError::Parameter(format!("{name} has no value")))?;
-                Self::from_base64(value)
-            }
-            None => Self::from_env(),
-        }
+        Self::from_base64(&load_secret(config, "SECRETS_KEY_PARAMETER", "SECRETS_KEY").await?)
     }
 
     /// Seals `plaintext`, bound to `context` (the record and field it belongs to), so a sealed
@@ -104,6 +91,24 @@ impl SecretBox {
         let mut body = data.split_off(NONCE_LEN);
         let plain = self.key.open_in_place(nonce, Aad::from(context.as_bytes()), &mut body).map_err(|_| SecretsError::Tampered)?;
         String::from_utf8(plain.to_vec()).map_err(|_| SecretsError::Malformed)
+    }
+}
+
+/// A secret a function needs at start: the SSM SecureString parameter the variable `parameter_var`
+/// names, else the value of `value_var` (tests and tools).
+pub async fn load_secret(config: &aws_config::SdkConfig, parameter_var: &str, value_var: &str) -> Result<String, SecretsError> {
+    match std::env::var(parameter_var).ok().filter(|n| !n.is_empty()) {
+        Some(name) => {
+            let out = aws_sdk_ssm::Client::new(config)
+                .get_parameter()
+                .name(&name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| SecretsError::Parameter(format!("{name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e))))?;
+            out.parameter().and_then(|p| p.value()).map(String::from).ok_or_else(|| SecretsError::Parameter(format!("{name} has no value")))
+        }
+        None => std::env::var(value_var).ok().filter(|v| !v.is_empty()).ok_or(SecretsError::MissingKey),
     }
 }
 

@@ -61,6 +61,8 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::GET, format!("/provision-configurations/{cfg}/logs"), Value::Null, 200, 403, 403),
         (Method::GET, "/logs".into(), Value::Null, 200, 403, 403),
         (Method::GET, format!("/logs/{log}"), Value::Null, 200, 200, 404),
+        (Method::POST, "/webhooks/billing".into(), json!({}), 401, 401, 401),
+        (Method::GET, "/lifecycle-events/evt-unknown".into(), Value::Null, 404, 403, 403),
         (Method::DELETE, format!("/provision-configurations/{spare}"), Value::Null, 200, 403, 403),
     ];
     // Every route of the API is in the matrix.

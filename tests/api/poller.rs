@@ -129,28 +129,24 @@ async fn a_failed_invocation_leaves_the_whole_batch_on_the_queue() {
     assert_eq!(count(&sqs, &url).await, 2, "nothing is lost");
 }
 
-/// The mappings come from the template: an SQS event of a function, resolved to its queue.
+/// The mappings come from the template: the worker's SQS event, resolved to its queue.
 #[tokio::test]
 async fn event_source_mappings_are_read_from_the_template() {
     let config = aws().await;
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let mut doc = Template::load(&infra::generate::workspace_root().join("template.yaml")).unwrap().doc;
-    doc["Resources"]["AdminFunction"]["Properties"]["Events"]["Lifecycle"] = json!({
-        "Type": "SQS",
-        "Properties": { "Queue": { "Fn::GetAtt": ["LifecycleQueue", "Arn"] }, "BatchSize": 5, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
-    });
+    let template = Template::load(&infra::generate::workspace_root().join("template.yaml")).unwrap();
     let name = unique("esm");
-    let mut stack = Stack::new(Template { doc }, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string())].into());
+    let mut stack = Stack::new(template, &name, "us-east-1", LOCAL_ACCOUNT, &[("AuthIssuer".to_string(), "it".to_string())].into());
     local::setup(&mut stack, &ddb, &sqs).await.unwrap();
     let mappings = local::event_source_mappings(&stack).unwrap();
     assert_eq!(
         mappings,
         vec![EventSourceMapping {
-            function: "admin".into(),
+            function: "worker".into(),
             queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-lifecycle.fifo"),
             queue_url: stack.physical["LifecycleQueue"].reference.clone(),
-            batch_size: 5,
+            batch_size: 10,
             report_batch_item_failures: true,
         }]
     );

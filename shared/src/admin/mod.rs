@@ -28,6 +28,8 @@ pub struct Admin {
     products: ProductStore,
     secrets: Arc<SecretBox>,
     engine: Engine,
+    ddb: aws_sdk_dynamodb::Client,
+    main_table: String,
 }
 
 /// The catalogue with each blueprint's providers and their settings schemas.
@@ -60,8 +62,10 @@ impl Admin {
             auth,
             configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
             products: ProductStore::new(ddb.clone(), &tables.main),
-            engine: Engine::new(ddb, tables, secrets.clone()),
+            engine: Engine::new(ddb.clone(), tables, secrets.clone()),
             secrets,
+            ddb,
+            main_table: tables.main.clone(),
         }
     }
 
@@ -82,9 +86,15 @@ impl Admin {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
                 match self.engine.test_connection(&Actor::Caller(caller), id).await {
                     Ok(outcome) => HttpResponse::json(outcome.status, &outcome.body),
-                    Err(Failure { error, log_id: Some(log_id) }) => Ok(error_response_with_log(&error, &request.request_id, log_id.as_str())),
-                    Err(Failure { error, log_id: None }) => Err(error),
+                    Err(Failure { error, log_id: Some(log_id), .. }) => Ok(error_response_with_log(&error, &request.request_id, log_id.as_str())),
+                    Err(Failure { error, log_id: None, .. }) => Err(error),
                 }
+            }
+            "getLifecycleEvent" => {
+                let id = params.get("id").map(String::as_str).unwrap_or_default();
+                let events = crate::store::events::EventStore::new(self.ddb.clone(), &self.main_table);
+                let record = events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
+                HttpResponse::json(200, &record)
             }
             "createProduct" => products.create_product(&request).await,
             "listProducts" => products.list_products().await,

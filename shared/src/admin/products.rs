@@ -160,7 +160,14 @@ impl Products<'_> {
     }
 
     pub async fn create_contract_product(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
-        let body = json_body(request)?;
+        let cp = self.create_contract_product_from(&json_body(request)?).await?;
+        HttpResponse::json(201, &cp_view(&cp))
+    }
+
+    /// Creates a contract product from a body of the POST /contract-products shape (also what an
+    /// order.paid event for an unknown id becomes).
+    pub async fn create_contract_product_from(&self, body: &Value) -> Result<ContractProduct, ApiError> {
+        let body = body.clone();
         check(&contract_product_schema(), &body)?;
         let id = match body["id"].as_str() {
             Some(raw) => ContractProductId::parse(raw).map_err(|e| invalid(vec![field("id", e)]))?,
@@ -232,7 +239,7 @@ impl Products<'_> {
         };
         self.products.create_contract_product(&cp).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
-        HttpResponse::json(201, &cp_view(&cp))
+        Ok(cp)
     }
 
     /// Admins read any contract product; a client only its own (others are 404: nothing leaks).

@@ -2,6 +2,7 @@
 //! attribute values; table names come from the functions' environment (template.yaml).
 
 pub mod configurations;
+pub mod events;
 pub mod logs;
 pub mod products;
 

@@ -211,8 +211,9 @@ impl ProductStore {
         cp: Option<(&ContractProduct, u64)>,
         logs_table: &str,
         log: HashMap<String, AttributeValue>,
+        also: Option<TransactWriteItem>,
     ) -> Result<(), StoreError> {
-        let mut writes = Vec::new();
+        let mut writes: Vec<TransactWriteItem> = also.into_iter().collect();
         if let Some((cp, expected_version)) = cp {
             writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
         }

@@ -1,0 +1,17 @@
+//! The billing webhook function. Builds its clients once, then hands each request to
+//! shared::webhook_api.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::store::Tables;
+use shared::webhook_api::WebhookApi;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secret = shared::secrets::load_secret(&aws, "WEBHOOK_SECRET_PARAMETER", "WEBHOOK_SECRET").await?;
+    let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
+    let tables = Tables::from_env()?;
+    let api = &WebhookApi::new(secret.as_bytes(), aws_sdk_dynamodb::Client::new(&aws), &tables.main, aws_sdk_sqs::Client::new(&aws), queue_url);
+    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
+}

@@ -1,0 +1,22 @@
+//! The lifecycle worker function: the SQS event source of the lifecycle FIFO queue.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::engine::Engine;
+use shared::secrets::SecretBox;
+use shared::store::Tables;
+use shared::worker::{SqsEvent, Worker};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let tables = Tables::from_env()?;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let engine = Engine::new(ddb.clone(), &tables, Arc::new(SecretBox::load(&aws).await?));
+    let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
+    let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let worker = &Worker::new(engine, ddb, &tables, aws_sdk_sqs::Client::new(&aws), queue_url, retry_base);
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(worker.handle(event.payload).await) })).await
+}

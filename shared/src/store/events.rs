@@ -1,0 +1,167 @@
+//! Lifecycle events (billing webhooks) in the main table: `pk = EVT#<id>`, `sk = EVT`. The record
+//! is claimed with a conditional put when the webhook first sees the event (idempotency), and
+//! completed in the same transaction as the action's product write and log entry, so an event's
+//! effect happens once however often SQS delivers it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{StoreError, condition_failed, from_item, s, to_item};
+use crate::providers::FailureKind;
+use crate::time::now_rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Claimed, not yet on the queue.
+    Received,
+    Queued,
+    Processing,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub contract_product_id: String,
+    /// SHA-256 of the raw body: the same id with another body is refused.
+    pub body_sha256: String,
+    pub status: EventStatus,
+    #[serde(default)]
+    pub log_ids: Vec<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+}
+
+pub enum Claim {
+    New,
+    Existing(EventRecord),
+}
+
+fn key(id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), s(format!("EVT#{id}"))), ("sk".into(), s("EVT"))])
+}
+
+/// The write that completes an event with the run that handled it, joined to the engine's
+/// transaction.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub table: String,
+    pub event_id: String,
+}
+
+impl Completion {
+    /// Done on success, failed on a permanent failure; nothing on a transient one (it is retried).
+    pub fn write(&self, log_id: &str, failure: Option<FailureKind>) -> Option<TransactWriteItem> {
+        let status = match failure {
+            None => EventStatus::Done,
+            Some(FailureKind::Permanent) => EventStatus::Failed,
+            Some(_) => return None,
+        };
+        Some(update_status(&self.table, &self.event_id, status, Some(log_id), None))
+    }
+}
+
+fn status_value(status: EventStatus) -> AttributeValue {
+    s(serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+}
+
+fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> TransactWriteItem {
+    let mut expression = "SET #status = :status, updated_at = :now".to_owned();
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(id)))
+        .condition_expression("attribute_exists(pk) AND #status <> :done")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":status", status_value(status))
+        .expression_attribute_values(":done", status_value(EventStatus::Done))
+        .expression_attribute_values(":now", s(now_rfc3339()));
+    if let Some(l) = log_id {
+        expression.push_str(", log_ids = list_append(if_not_exists(log_ids, :empty), :log)");
+        update = update
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":log", AttributeValue::L(vec![s(l)]));
+    }
+    if let Some(e) = error {
+        expression.push_str(", #error = :error");
+        update = update.expression_attribute_names("#error", "error").expression_attribute_values(":error", s(e));
+    }
+    TransactWriteItem::builder().update(update.update_expression(expression).build().expect("table, key and expression set")).build()
+}
+
+#[derive(Clone)]
+pub struct EventStore {
+    ddb: Client,
+    table: String,
+}
+
+impl EventStore {
+    pub fn new(ddb: Client, table: impl Into<String>) -> Self {
+        EventStore { ddb, table: table.into() }
+    }
+
+    pub fn completion(&self, event_id: &str) -> Completion {
+        Completion { table: self.table.clone(), event_id: event_id.to_owned() }
+    }
+
+    /// Claims an event id: a new record, or the one that holds it already (one round trip).
+    pub async fn claim(&self, record: &EventRecord) -> Result<Claim, StoreError> {
+        let Value::Object(mut o) = serde_json::to_value(record).map_err(|e| StoreError::Malformed(e.to_string()))? else {
+            return Err(StoreError::Malformed("an event is not an object".into()));
+        };
+        o.insert("type_of_record".into(), "lifecycle_event".into());
+        let mut item = to_item(&o);
+        item.extend(key(&record.id));
+        let result = self
+            .ddb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                    let old = c.item().ok_or_else(|| StoreError::Malformed("a held event id without its record".into()))?;
+                    Ok(Claim::Existing(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?))
+                }
+                _ => Err(StoreError::aws(e)),
+            },
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<EventRecord>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(|i| serde_json::from_value(Value::Object(from_item(i))).map_err(|e| StoreError::Malformed(e.to_string()))).transpose()
+    }
+
+    /// Moves an event on (never back from done); `log_id` and `error` are recorded with it.
+    pub async fn set_status(&self, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> Result<(), StoreError> {
+        let write = update_status(&self.table, id, status, log_id, error);
+        let update = write.update.expect("an update");
+        self.ddb
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("event {id} is done already")) } else { StoreError::aws(e) })
+    }
+}

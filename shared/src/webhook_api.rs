@@ -1,0 +1,145 @@
+//! `POST /webhooks/billing`: a billing system's lifecycle event, checked and queued.
+//!
+//! The raw body's HMAC-SHA256 (`X-Signature: sha256=<hex>`, WEBHOOK_SECRET) is verified in
+//! constant time before anything else; the body is validated; the contract product must exist
+//! (or the event must say how to make it); the event id is claimed with a conditional put, then
+//! the event goes on the lifecycle FIFO queue (group = contract product, deduplication id = event
+//! id). The same event again gets the same answer and is not queued twice.
+
+use aws_lc_rs::hmac;
+use aws_sdk_sqs::Client as Sqs;
+use serde_json::{Value, json};
+
+use crate::catalogue::validate::{to_details, validate};
+use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
+use crate::ids::ContractProductId;
+use crate::lifecycle::event_schema;
+use crate::store::StoreError;
+use crate::store::events::{Claim, EventRecord, EventStatus, EventStore};
+use crate::store::products::ProductStore;
+use crate::time::now_rfc3339;
+
+#[derive(Clone)]
+pub struct WebhookApi {
+    key: hmac::Key,
+    events: EventStore,
+    products: ProductStore,
+    sqs: Sqs,
+    queue_url: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The signature a body must carry: `sha256=` and the hex HMAC-SHA256 of the raw body.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
+    format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+impl WebhookApi {
+    pub fn new(secret: &[u8], ddb: aws_sdk_dynamodb::Client, main_table: &str, sqs: Sqs, queue_url: String) -> Self {
+        WebhookApi {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            events: EventStore::new(ddb.clone(), main_table),
+            products: ProductStore::new(ddb, main_table),
+            sqs,
+            queue_url,
+        }
+    }
+
+    fn verify(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        let refused = || ApiError::Unauthenticated("missing or wrong X-Signature".into());
+        let header = request.header("x-signature").ok_or_else(refused)?;
+        let tag = header.strip_prefix("sha256=").and_then(hex_decode).ok_or_else(refused)?;
+        hmac::verify(&self.key, request.body.as_deref().unwrap_or_default(), &tag).map_err(|_| refused())
+    }
+
+    async fn enqueue(&self, event: &Value, cp_id: &str, event_id: &str) -> Result<(), ApiError> {
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(event.to_string())
+            .message_group_id(cp_id)
+            .message_deduplication_id(event_id)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(format!("queueing event {event_id}: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+        self.events.set_status(event_id, EventStatus::Queued, None, None).await.or_else(|e| match e {
+            StoreError::Conflict(_) => Ok(()), // a worker finished it already
+            other => Err(ApiError::from(other)),
+        })
+    }
+
+    pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+        request.route("webhook")?;
+        self.verify(&request)?;
+        let event = json_body(&request)?;
+        let errors = validate(&event_schema(), &event);
+        if !errors.is_empty() {
+            return Err(ApiError::validation("the event has invalid fields", to_details(&errors)));
+        }
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        let raw_cp = event["contract_product_id"].as_str().unwrap_or_default();
+        let cp_id = ContractProductId::parse(raw_cp)
+            .map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
+        if self.products.contract_product(&cp_id).await?.is_none() {
+            let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
+            if !creates {
+                return Err(ApiError::NotFound(format!("no contract product {raw_cp:?} (an order.paid event with data.product_id and data.client_id makes it)")));
+            }
+        }
+        let now = now_rfc3339();
+        let record = EventRecord {
+            id: id.clone(),
+            kind,
+            contract_product_id: cp_id.to_string(),
+            body_sha256: sha256_hex(request.body.as_deref().unwrap_or_default()),
+            status: EventStatus::Received,
+            log_ids: Vec::new(),
+            error: None,
+            received_at: now.clone(),
+            updated_at: now,
+        };
+        let status = match self.events.claim(&record).await? {
+            Claim::New => {
+                self.enqueue(&event, cp_id.as_str(), &id).await?;
+                tracing::info!(event_id = %id, contract_product_id = %cp_id, "lifecycle event queued");
+                EventStatus::Queued
+            }
+            Claim::Existing(held) if held.body_sha256 != record.body_sha256 => {
+                return Err(ApiError::Conflict(format!("event id {id} was used for another event")));
+            }
+            Claim::Existing(held) if held.status == EventStatus::Received => {
+                // Claimed before, but queueing failed: queue it now (SQS drops a duplicate).
+                self.enqueue(&event, cp_id.as_str(), &id).await?;
+                EventStatus::Queued
+            }
+            Claim::Existing(held) => held.status,
+        };
+        HttpResponse::json(202, &json!({ "event_id": id, "status": status }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hex_hmac_sha256_of_the_raw_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(sign(b"Jefe", b"what do ya want for nothing?"), "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(hex_decode("0aff"), Some(vec![10, 255]));
+        assert_eq!(hex_decode("0g"), None);
+        assert_eq!(hex_decode("abc"), None);
+    }
+}

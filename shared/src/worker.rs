@@ -1,0 +1,219 @@
+//! The lifecycle worker: the SQS FIFO consumer that runs each billing event's action as the
+//! system. Records are handled in order; at the first record that must be retried, it and every
+//! later record of its message group are reported as failures (ReportBatchItemFailures), so a
+//! group never runs out of order. A transient failure (5xx, timeout, a concurrent change) waits
+//! a growing, jittered visibility timeout and is retried by SQS; a permanent one is recorded and
+//! not retried; after the queue's maxReceiveCount the message goes to the dead-letter queue and
+//! the event is marked failed. An event whose action already ran is not run again.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::admin::products::Products;
+use crate::catalogue::catalogue;
+use crate::engine::{Actor, Engine};
+use crate::providers::FailureKind;
+use crate::store::Tables;
+use crate::store::configurations::ConfigurationStore;
+use crate::store::events::{EventStatus, EventStore};
+use crate::store::products::ProductStore;
+
+/// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
+pub const MAX_RECEIVES: u32 = 5;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsRecord>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsRecord {
+    pub message_id: String,
+    #[serde(default)]
+    pub receipt_handle: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub attributes: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SqsBatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// What became of one record.
+enum Handled {
+    Settled,
+    Retry(String),
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    engine: Engine,
+    events: EventStore,
+    products: ProductStore,
+    configurations: ConfigurationStore,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    retry_base_seconds: u64,
+}
+
+impl Worker {
+    pub fn new(engine: Engine, ddb: aws_sdk_dynamodb::Client, tables: &Tables, sqs: aws_sdk_sqs::Client, queue_url: String, retry_base_seconds: u64) -> Self {
+        Worker {
+            engine,
+            events: EventStore::new(ddb.clone(), &tables.main),
+            products: ProductStore::new(ddb.clone(), &tables.main),
+            configurations: ConfigurationStore::new(ddb, &tables.main),
+            sqs,
+            queue_url,
+            retry_base_seconds,
+        }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        let mut stopped: HashSet<String> = HashSet::new();
+        for record in event.records {
+            let group = record.attributes.get("MessageGroupId").cloned().unwrap_or_default();
+            if stopped.contains(&group) {
+                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+                continue;
+            }
+            let span = tracing::info_span!("message", message_id = %record.message_id, group = %group);
+            let handled = tracing::Instrument::instrument(self.process(&record), span).await;
+            if let Handled::Retry(why) = handled {
+                let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+                tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
+                self.back_off(&record, receives).await;
+                stopped.insert(group);
+                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+            }
+        }
+        response
+    }
+
+    /// A growing, jittered delay before SQS hands the message out again.
+    async fn back_off(&self, record: &SqsRecord, receives: u32) {
+        let mut r = [0u8; 1];
+        let _ = SystemRandom::new().fill(&mut r);
+        let base = self.retry_base_seconds.saturating_mul(1 << receives.min(8));
+        let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
+        if let Err(e) = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&record.receipt_handle)
+            .visibility_timeout(seconds as i32)
+            .send()
+            .await
+        {
+            // The queue's own visibility timeout applies instead: later, but not lost.
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");
+        }
+    }
+
+    async fn settle(&self, id: &str, status: EventStatus, error: Option<&str>) -> Handled {
+        match self.events.set_status(id, status, None, error).await {
+            Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Handled::Settled,
+            Err(e) => Handled::Retry(e.to_string()),
+        }
+    }
+
+    async fn process(&self, record: &SqsRecord) -> Handled {
+        let event: Value = match serde_json::from_str(&record.body) {
+            Ok(v) => v,
+            Err(e) => {
+                // The webhook queues only checked events: this is a bug, kept visible, not retried.
+                tracing::error!(error = %e, body = %record.body, "malformed lifecycle message dropped");
+                return Handled::Settled;
+            }
+        };
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        let kind = event["type"].as_str().unwrap_or_default();
+        let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
+        let data = event.get("data").cloned().unwrap_or(Value::Null);
+        let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        match self.events.get(&id).await {
+            Ok(Some(r)) if matches!(r.status, EventStatus::Done | EventStatus::Failed) => {
+                tracing::info!(event_id = %id, "already handled");
+                return Handled::Settled;
+            }
+            Ok(_) => {}
+            Err(e) => return Handled::Retry(e.to_string()),
+        }
+        if let Err(e) = self.events.set_status(&id, EventStatus::Processing, None, None).await {
+            return match e {
+                crate::store::StoreError::Conflict(_) => Handled::Settled,
+                other => Handled::Retry(other.to_string()),
+            };
+        }
+        let cp_id = match crate::ids::ContractProductId::parse(cp_raw) {
+            Ok(c) => c,
+            Err(e) => return self.settle(&id, EventStatus::Failed, Some(&e)).await,
+        };
+        let cp = match self.products.contract_product(&cp_id).await {
+            Ok(Some(cp)) => cp,
+            Ok(None) if kind == "order.paid" => {
+                // A billing system only ever sends webhooks: the first order of a service makes it.
+                let body = json!({
+                    "id": cp_raw,
+                    "client_id": data["client_id"],
+                    "product_id": data["product_id"],
+                    "service_identifier": data["service_identifier"],
+                    "provision_fields": data["provision_fields"],
+                });
+                let body = Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect());
+                let products = Products { products: &self.products, configurations: &self.configurations };
+                match products.create_contract_product_from(&body).await {
+                    Ok(cp) => cp,
+                    Err(e) if e.status() >= 500 => return Handled::Retry(e.to_string()),
+                    Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the contract product could not be made: {e}"))).await,
+                }
+            }
+            Ok(None) => return self.settle(&id, EventStatus::Failed, Some("no such contract product")).await,
+            Err(e) => return Handled::Retry(e.to_string()),
+        };
+        let Some(b) = catalogue().blueprint(&cp.blueprint) else {
+            return self.settle(&id, EventStatus::Failed, Some("unknown blueprint")).await;
+        };
+        let Some((action, params)) = crate::lifecycle::action_for(kind, b, &cp, &data) else {
+            tracing::info!(event_id = %id, kind, status = cp.status.as_str(), "nothing to do");
+            return self.settle(&id, EventStatus::Done, None).await;
+        };
+        let actor = Actor::System(format!("billing:{id}"));
+        let completion = self.events.completion(&id);
+        let body = json!({ "params": params });
+        match self.engine.run_with(&actor, cp_id.as_str(), b.id, action.id, &body, Some(&completion)).await {
+            Ok(outcome) => {
+                tracing::info!(event_id = %id, action = action.id, log_id = %outcome.log_id, "event handled");
+                Handled::Settled
+            }
+            Err(f) => match f.kind {
+                Some(FailureKind::Permanent) => Handled::Settled, // recorded as failed with the run
+                Some(_) if receives >= MAX_RECEIVES => {
+                    let why = format!("gave up after {receives} attempts: {}", f.error);
+                    let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
+                    tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
+                    Handled::Retry(why)
+                }
+                Some(_) => Handled::Retry(f.error.to_string()),
+                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None => self.settle(&id, EventStatus::Failed, Some(&f.error.to_string())).await,
+            },
+        }
+    }
+}

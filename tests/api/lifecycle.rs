@@ -1,0 +1,165 @@
+//! Billing webhooks end to end: webhook → SQS FIFO (moto) → the local poller → the worker under
+//! cargo lambda watch → the engine → the demo provider.
+
+use std::time::{Duration, Instant};
+
+use e2e::{admin_token, api_url, call, http, unique};
+use serde_json::{Value, json};
+use shared::webhook_api::sign;
+
+fn secret() -> String {
+    std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "local-webhook-secret".into())
+}
+
+/// Posts raw bytes to the webhook with a signature (the right one unless told otherwise).
+async fn post_raw(body: &[u8], signature: Option<String>) -> (u16, Value) {
+    let mut request = http().post(format!("{}/webhooks/billing", api_url())).header("content-type", "application/json").body(body.to_vec());
+    if let Some(s) = signature {
+        request = request.header("x-signature", s);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    e2e::record(&text);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn send(event: &Value) -> (u16, Value) {
+    let body = event.to_string();
+    post_raw(body.as_bytes(), Some(sign(secret().as_bytes(), body.as_bytes()))).await
+}
+
+fn event(id: &str, kind: &str, cp: &str, data: Value) -> Value {
+    json!({ "id": id, "type": kind, "contract_product_id": cp, "occurred_at": "2026-11-23T06:00:00Z", "data": data })
+}
+
+/// Waits until an event is done or failed.
+async fn settled(id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, body) = call(reqwest::Method::GET, &format!("/lifecycle-events/{id}"), Some(&admin_token()), None).await;
+        if status == 200 && ["done", "failed"].contains(&body["status"].as_str().unwrap_or_default()) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "event {id} did not settle: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A hosting product on its own demo configuration, ready for orders.
+async fn product() -> String {
+    let token = admin_token();
+    let (_, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        Some(&token),
+        Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}})),
+    )
+    .await;
+    let (status, product) = call(
+        reqwest::Method::POST,
+        "/products",
+        Some(&token),
+        Some(json!({"name": "Hosting", "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]},
+                    "provision_fields": {"package_name": "starter", "email": "owner@example.com"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{product}");
+    product["id"].as_str().unwrap().to_owned()
+}
+
+async fn logs_of(cp: &str) -> Vec<Value> {
+    let (_, logs) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=200"), Some(&admin_token()), None).await;
+    let mut items = logs["items"].as_array().cloned().unwrap_or_default();
+    items.reverse(); // oldest first
+    items
+}
+
+#[tokio::test]
+async fn an_order_makes_the_service_and_a_burst_of_events_runs_in_order() {
+    let product = product().await;
+    let cp = unique("whmcs:svc");
+    let client = unique("client");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": client}));
+    let (status, answer) = send(&paid).await;
+    assert_eq!((status, answer["status"].as_str()), (202, Some("queued")), "{answer}");
+    let done = settled(paid["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "active", "{state}");
+    assert_eq!(state["client_id"], client.as_str());
+    assert!(state["service_identifier"].is_string());
+    let (status, info) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/get-info"), Some(&admin_token()), Some(json!({}))).await;
+    assert_eq!(status, 200, "the account exists at the demo provider: {info}");
+
+    // overdue → paid → cancelled, in one burst: handled in order.
+    let burst: Vec<Value> = ["invoice.overdue", "invoice.paid", "contract.cancelled"].iter().map(|k| event(&unique("evt"), k, &cp, json!({}))).collect();
+    for e in &burst {
+        assert_eq!(send(e).await.0, 202);
+    }
+    for e in &burst {
+        assert_eq!(settled(e["id"].as_str().unwrap()).await["status"], "done");
+    }
+    let actions: Vec<String> = logs_of(&cp).await.iter().map(|l| l["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actions, ["create-account", "get-info", "suspend-account", "unsuspend-account", "delete-account"]);
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "terminated");
+    let system = logs_of(&cp).await[2]["actor"].clone();
+    assert_eq!(system["role"], "system");
+}
+
+#[tokio::test]
+async fn the_same_event_five_times_makes_one_create() {
+    let product = product().await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    for _ in 0..5 {
+        let (status, answer) = send(&paid).await;
+        assert_eq!((status, answer["event_id"].as_str()), (202, paid["id"].as_str()), "{answer}");
+    }
+    assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
+    for _ in 0..2 {
+        let (status, answer) = send(&paid).await;
+        assert_eq!((status, answer["status"].as_str()), (202, Some("done")), "the same answer, nothing queued: {answer}");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let creates = logs_of(&cp).await.iter().filter(|l| l["action"] == "create-account").count();
+    assert_eq!(creates, 1);
+    // The same id with another body is refused.
+    let mut other = paid.clone();
+    other["data"]["client_id"] = json!("someone-else");
+    assert_eq!(send(&other).await.0, 409);
+}
+
+#[tokio::test]
+async fn bad_webhooks_are_refused_and_nothing_is_queued() {
+    let cp = unique("whmcs:svc");
+    let good = event(&unique("evt"), "invoice.overdue", &cp, json!({}));
+    let body = good.to_string();
+    let cases: Vec<(Vec<u8>, Option<String>, u16)> = vec![
+        (body.clone().into_bytes(), None, 401),
+        (body.clone().into_bytes(), Some("sha256=00".into()), 401),
+        (body.clone().into_bytes(), Some(sign(b"not-the-secret", body.as_bytes())), 401),
+        (b"{not json".to_vec(), Some(sign(secret().as_bytes(), b"{not json")), 400),
+    ];
+    for (raw, signature, want) in cases {
+        let (status, answer) = post_raw(&raw, signature).await;
+        assert_eq!(status, want, "{answer}");
+    }
+    for (e, want) in [
+        (event(&unique("evt"), "order.shipped", &cp, json!({})), 400),
+        (json!({"id": unique("evt"), "type": "invoice.paid"}), 400),
+        (good.clone(), 404),
+        (event(&unique("evt"), "order.paid", &cp, json!({"client_id": "c"})), 404),
+    ] {
+        let (status, answer) = send(&e).await;
+        assert_eq!(status, want, "{e}: {answer}");
+        if let Some(id) = e["id"].as_str() {
+            let (status, _) = call(reqwest::Method::GET, &format!("/lifecycle-events/{id}"), Some(&admin_token()), None).await;
+            assert_eq!(status, 404, "nothing was recorded or queued for {id}");
+        }
+    }
+    let huge = event(&unique("evt"), "invoice.paid", &cp, json!({"params": {"x": "y".repeat(300 * 1024)}})).to_string();
+    let (status, _) = post_raw(huge.as_bytes(), Some(sign(secret().as_bytes(), huge.as_bytes()))).await;
+    assert_eq!(status, 413);
+}
