@@ -48,12 +48,16 @@ async fn settled(id: &str) -> Value {
 
 /// A hosting product on its own demo configuration, ready for orders.
 async fn product() -> String {
+    product_with(json!({"server_hostname": "srv.example.net"})).await
+}
+
+async fn product_with(settings: Value) -> String {
     let token = admin_token();
     let (_, cfg) = call(
         reqwest::Method::POST,
         "/provision-configurations",
         Some(&token),
-        Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}})),
+        Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": settings})),
     )
     .await;
     let (status, product) = call(
@@ -162,4 +166,36 @@ async fn bad_webhooks_are_refused_and_nothing_is_queued() {
     let huge = event(&unique("evt"), "invoice.paid", &cp, json!({"params": {"x": "y".repeat(300 * 1024)}})).to_string();
     let (status, _) = post_raw(huge.as_bytes(), Some(sign(secret().as_bytes(), huge.as_bytes()))).await;
     assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn a_provider_failing_twice_transiently_then_succeeding_ends_in_success_with_the_retries_logged() {
+    let product = product_with(json!({"server_hostname": "srv.example.net", "transient_failures": 2})).await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    assert_eq!(send(&paid).await.0, 202);
+    let done = settled(paid["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let runs: Vec<(String, String)> = logs_of(&cp).await.iter().map(|l| (l["action"].as_str().unwrap().to_owned(), l["status"].as_str().unwrap().to_owned())).collect();
+    let want: Vec<(String, String)> = [("create-account", "error"), ("create-account", "error"), ("create-account", "success")].iter().map(|(a, s)| (a.to_string(), s.to_string())).collect();
+    assert_eq!(runs, want);
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "active");
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_not_retried_and_fails_the_product() {
+    let product = product_with(json!({"server_hostname": "srv.example.net", "api_key": "invalid"})).await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    assert_eq!(send(&paid).await.0, 202);
+    let failed = settled(paid["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["log_ids"].as_array().map(Vec::len), Some(1));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let runs = logs_of(&cp).await;
+    assert_eq!(runs.len(), 1, "not retried");
+    assert!(runs[0]["message"].as_str().unwrap().contains("authentication failed"));
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "failed");
 }

@@ -5,7 +5,9 @@
 //! signed URLs that expire, usage follows the state.
 //!
 //! Settings: `latency_ms` delays each call; an `api_key` of "invalid" fails authentication, as a
-//! revoked credential would; `server_hostname` (web hosting) names the simulated server.
+//! revoked credential would; `transient_failures: n` makes the configuration's first n calls fail
+//! as an overloaded service does (503), to exercise retries; `server_hostname` (web hosting) names
+//! the simulated server.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -174,6 +176,36 @@ impl Demo {
             .map_err(unavailable)
     }
 
+    /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.
+    async fn maybe_overloaded(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
+        let limit = call.settings.get("transient_failures").and_then(Value::as_u64).unwrap_or(0);
+        if limit == 0 {
+            return Ok(());
+        }
+        let counted = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("DEMO#{}#faults", call.configuration_id)))
+            .key("sk", s("faults"))
+            .update_expression("SET failed = if_not_exists(failed, :zero) + :one")
+            .condition_expression("attribute_not_exists(failed) OR failed < :limit")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => Err(ProviderFailure {
+                kind: FailureKind::Transient,
+                message: "the service is overloaded, try again later".into(),
+                debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": { "status": 503 } })],
+            }),
+            Err(e) if condition_failed(&e) => Ok(()), // the simulated outage is over
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// A signed single sign-on URL that expires, as panels hand out.
     fn login_url(call: &ProviderCall<'_>, identifier: &str) -> (String, i64) {
         let expires = now_millis() + LOGIN_TTL_MS;
@@ -192,6 +224,7 @@ impl Demo {
         if str_of(call.settings, "api_key") == Some("invalid") {
             return Err(fail("authentication failed: check the configuration's credentials"));
         }
+        self.maybe_overloaded(&call).await?;
         let action = call.action;
         let p = call.params;
         let now = now_millis();

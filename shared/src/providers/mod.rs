@@ -128,7 +128,8 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
     let mut settings = params()
         .opt("account_label", string_max(100))
         .opt("api_key", secret())
-        .opt("latency_ms", int_range(0, 10_000));
+        .opt("latency_ms", int_range(0, 10_000))
+        .opt("transient_failures", int_range(0, 10));
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }
