@@ -29,7 +29,7 @@ start_sqs "$SQS_PORT" "$DATA_DIR/sqs.log"
 
 say "creating the tables and queues of template.yaml"
 local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; } >> "$DATA_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$DATA_DIR/functions.env"
 
 start "cargo lambda watch" "$DATA_DIR/watch.log" cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file "$DATA_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$DATA_DIR/watch.log"

@@ -32,7 +32,7 @@ start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
 
 # The stack the HTTP tests talk to, made from template.yaml as `make dev` makes it.
 local_stack setup --stack e2e --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; } >> "$RUN_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$RUN_DIR/functions.env"
 start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
 wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
 warm_up "http://127.0.0.1:$API_PORT"

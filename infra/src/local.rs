@@ -62,6 +62,22 @@ fn attribute_definitions(props: &Value, wanted: impl Fn(&str) -> bool) -> Result
         .collect()
 }
 
+/// Waits until a table and its indexes are ACTIVE (one index may be built at a time).
+async fn wait_until_active(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), SetupError> {
+    use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
+    for _ in 0..600 {
+        let t = ddb.describe_table().table_name(name).send().await.map_err(|e| aws_err(name, e))?;
+        let table = t.table().ok_or_else(|| SetupError::Invalid(format!("{name}: empty description")))?;
+        let ready = table.table_status() == Some(&TableStatus::Active)
+            && table.global_secondary_indexes().iter().all(|g| g.index_status() == Some(&IndexStatus::Active));
+        if ready {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(SetupError::Invalid(format!("{name} did not become active within a minute")))
+}
+
 /// Creates (or checks) one table.
 async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<String, SetupError> {
     let name = scalar(&props["TableName"]);
@@ -111,6 +127,7 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
                     .send()
                     .await
                     .map_err(|e| aws_err(&name, e))?;
+                wait_until_active(ddb, &name).await?;
                 eprintln!("[setup] {name}: added index {}", g.index_name());
             }
         }

@@ -212,18 +212,28 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             "Condition": { "StringEquals": { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } }
         }));
     }
-    match f.lifecycle_queue {
-        QueueAccess::None => {}
-        QueueAccess::Send => statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn("LifecycleQueue") })),
-        QueueAccess::Consume => {
-            // The event source mapping's own permissions come with the SQS event; the worker also
-            // shortens a failed message's visibility for its backoff.
-            statements.push(json!({ "Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": arn("LifecycleQueue") }));
-            properties["Events"]["Lifecycle"] = json!({
-                "Type": "SQS",
-                "Properties": { "Queue": arn("LifecycleQueue"), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
-            });
+    for (queue, access, event) in [("LifecycleQueue", f.lifecycle_queue, "Lifecycle"), ("EventsQueue", f.events_queue, "Events")] {
+        match access {
+            QueueAccess::None => {}
+            QueueAccess::Send => statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn(queue) })),
+            QueueAccess::Consume => {
+                // The event source mapping's own permissions come with the SQS event; the consumer
+                // also shortens a failed message's visibility for its backoff.
+                statements.push(json!({ "Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": arn(queue) }));
+                properties["Events"][event] = json!({
+                    "Type": "SQS",
+                    "Properties": { "Queue": arn(queue), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
+                });
+            }
         }
+    }
+    if f.events_queue == QueueAccess::Consume {
+        // Event handlers may target Lambda functions of this account.
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*")
+        }));
     }
     if !statements.is_empty() {
         properties["Policies"] = json!([{ "Statement": statements }]);
@@ -235,7 +245,7 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     if f.webhook_secret {
         env.insert("WEBHOOK_SECRET_PARAMETER".into(), r("WebhookSecretParameter"));
     }
-    if f.lifecycle_queue == QueueAccess::Consume {
+    if f.lifecycle_queue == QueueAccess::Consume || f.events_queue == QueueAccess::Consume {
         env.insert("RETRY_BASE_SECONDS".into(), r("RetryBaseSeconds"));
     }
     if let Some((b, a)) = pinned {

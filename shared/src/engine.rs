@@ -27,6 +27,7 @@ use crate::ids::{ContractProductId, LogId};
 use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::store::configurations::Configuration;
 use crate::store::events::Completion;
+use crate::events_out::{OutgoingEvent, Publisher, event_for};
 use crate::secrets::{self, SecretBox};
 use crate::store::configurations::ConfigurationStore;
 use crate::store::logs::{LogEntry, LogStatus};
@@ -91,6 +92,7 @@ pub struct Engine {
     implementations: Implementations,
     secrets: Arc<SecretBox>,
     logs_table: String,
+    publisher: Option<Publisher>,
 }
 
 /// The identifier fields of a blueprint's params, from the service identifier.
@@ -165,7 +167,14 @@ impl Engine {
             implementations: Implementations::new(ddb, &tables.main),
             secrets,
             logs_table: tables.logs.clone(),
+            publisher: None,
         }
+    }
+
+    /// Emits an event to the events queue after every status change and failure.
+    pub fn with_publisher(mut self, publisher: Option<Publisher>) -> Self {
+        self.publisher = publisher;
+        self
     }
 
     fn open(&self, configuration: &Configuration) -> Result<Opened, ApiError> {
@@ -411,6 +420,25 @@ impl Engine {
             Err(e) => return Err(Failure::from(e)),
         }
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
+        if let Some(publisher) = &self.publisher {
+            let final_status = if changed { next.status } else { cp.status };
+            if let Some(kind) = event_for(a.id, cp.status, final_status, failure_kind.is_some(), a.id == cp.setup_action) {
+                publisher
+                    .publish(&OutgoingEvent {
+                        id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
+                        kind: kind.to_owned(),
+                        contract_product_id: cp.id.to_string(),
+                        client_id: cp.client_id.clone(),
+                        blueprint: b.id.to_owned(),
+                        action: Some(a.id.to_owned()),
+                        log_id: Some(log_id.to_string()),
+                        status: final_status,
+                        message: entry.message.clone(),
+                        occurred_at: now_rfc3339(),
+                    })
+                    .await;
+            }
+        }
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id }),
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),

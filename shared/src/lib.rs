@@ -4,8 +4,10 @@
 pub mod action_api;
 pub mod admin;
 pub mod catalogue;
+pub mod dispatcher;
 pub mod domain;
 pub mod engine;
+pub mod events_out;
 pub mod http;
 pub mod ids;
 pub mod lifecycle;

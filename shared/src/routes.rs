@@ -36,6 +36,8 @@ pub struct FunctionSpec {
     pub per_action: bool,
     /// What it does with the lifecycle queue.
     pub lifecycle_queue: QueueAccess,
+    /// What it does with the events queue (outgoing events).
+    pub events_queue: QueueAccess,
     /// Whether it gets the billing webhook's HMAC secret.
     pub webhook_secret: bool,
 }
@@ -70,6 +72,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: true,
         per_action: false,
         lifecycle_queue: QueueAccess::None,
+        events_queue: QueueAccess::Send,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -83,6 +86,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: true,
         per_action: true,
         lifecycle_queue: QueueAccess::None,
+        events_queue: QueueAccess::Send,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -96,6 +100,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: false,
         per_action: false,
         lifecycle_queue: QueueAccess::None,
+        events_queue: QueueAccess::None,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -109,6 +114,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: false,
         per_action: false,
         lifecycle_queue: QueueAccess::Send,
+        events_queue: QueueAccess::None,
         webhook_secret: true,
     },
     FunctionSpec {
@@ -122,6 +128,21 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: true,
         per_action: false,
         lifecycle_queue: QueueAccess::Consume,
+        events_queue: QueueAccess::Send,
+        webhook_secret: false,
+    },
+    FunctionSpec {
+        name: "dispatcher",
+        logical_id: "DispatcherFunction",
+        description: "Delivers outgoing events to the enabled event handlers, lowest priority number first",
+        timeout_seconds: 30,
+        memory_mb: 256,
+        main_table: TableAccess::ReadWrite,
+        logs_table: TableAccess::None,
+        secrets_key: true,
+        per_action: false,
+        lifecycle_queue: QueueAccess::None,
+        events_queue: QueueAccess::Consume,
         webhook_secret: false,
     },
 ];
@@ -159,6 +180,11 @@ pub const ROUTES: &[ApiRoute] = &[
         operation_id: "billingWebhook",
         summary: "A billing lifecycle event, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; 202 when queued",
     },
+    admin("POST", "/event-handlers", "createEventHandler", "Create an outgoing event handler (URL or Lambda target); a secret it makes is shown this once"),
+    admin("GET", "/event-handlers", "listEventHandlers", "List outgoing event handlers"),
+    admin("GET", "/event-handlers/{id}", "getEventHandler", "One event handler, its secret masked"),
+    admin("PATCH", "/event-handlers/{id}", "updateEventHandler", "Change an event handler (status enabled / disabled / archived, priority, target ...)"),
+    admin("GET", "/event-handlers/{id}/executions", "eventHandlerExecutions", "The deliveries of one handler: status code, duration, response excerpt, error"),
     admin("GET", "/lifecycle-events/{id}", "getLifecycleEvent", "A lifecycle event: queued, processing, done or failed, with its log ids"),
     logs("/contract-products/{id}/logs", "productLogs", "A contract product's logs, newest first (?status=&action=&since=&until=&limit=&cursor=); admin or owner"),
     logs("/provision-configurations/{id}/logs", "configurationLogs", "A configuration's logs, newest first; admin"),

@@ -54,6 +54,18 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
+/// A growing, jittered delay before SQS hands a failed message out again.
+pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, receives: u32, base_seconds: u64) {
+    let mut r = [0u8; 1];
+    let _ = SystemRandom::new().fill(&mut r);
+    let base = base_seconds.saturating_mul(1 << receives.min(8));
+    let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
+    if let Err(e) = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(seconds as i32).send().await {
+        // The queue's own visibility timeout applies instead: later, but not lost.
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");
+    }
+}
+
 /// What became of one record.
 enum Handled {
     Settled,
@@ -98,32 +110,12 @@ impl Worker {
             if let Handled::Retry(why) = handled {
                 let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
                 tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
-                self.back_off(&record, receives).await;
+                back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
                 stopped.insert(group);
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
             }
         }
         response
-    }
-
-    /// A growing, jittered delay before SQS hands the message out again.
-    async fn back_off(&self, record: &SqsRecord, receives: u32) {
-        let mut r = [0u8; 1];
-        let _ = SystemRandom::new().fill(&mut r);
-        let base = self.retry_base_seconds.saturating_mul(1 << receives.min(8));
-        let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
-        if let Err(e) = self
-            .sqs
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(&record.receipt_handle)
-            .visibility_timeout(seconds as i32)
-            .send()
-            .await
-        {
-            // The queue's own visibility timeout applies instead: later, but not lost.
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");
-        }
     }
 
     async fn settle(&self, id: &str, status: EventStatus, error: Option<&str>) -> Handled {

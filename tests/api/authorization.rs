@@ -62,6 +62,11 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::GET, "/logs".into(), Value::Null, 200, 403, 403),
         (Method::GET, format!("/logs/{log}"), Value::Null, 200, 200, 404),
         (Method::POST, "/webhooks/billing".into(), json!({}), 401, 401, 401),
+        (Method::POST, "/event-handlers".into(), json!({}), 400, 403, 403),
+        (Method::GET, "/event-handlers".into(), Value::Null, 200, 403, 403),
+        (Method::GET, "/event-handlers/eh-unknown".into(), Value::Null, 404, 403, 403),
+        (Method::PATCH, "/event-handlers/eh-unknown".into(), json!({}), 404, 403, 403),
+        (Method::GET, "/event-handlers/eh-unknown/executions".into(), Value::Null, 404, 403, 403),
         (Method::GET, "/lifecycle-events/evt-unknown".into(), Value::Null, 404, 403, 403),
         (Method::DELETE, format!("/provision-configurations/{spare}"), Value::Null, 200, 403, 403),
     ];

@@ -6,6 +6,7 @@ mod blueprints;
 mod configurations;
 mod contract_products;
 mod events;
+mod handlers;
 mod lifecycle;
 mod local_stack;
 mod logs;

@@ -129,7 +129,7 @@ async fn a_failed_invocation_leaves_the_whole_batch_on_the_queue() {
     assert_eq!(count(&sqs, &url).await, 2, "nothing is lost");
 }
 
-/// The mappings come from the template: the worker's SQS event, resolved to its queue.
+/// The mappings come from the template: the worker's and the dispatcher's SQS events.
 #[tokio::test]
 async fn event_source_mappings_are_read_from_the_template() {
     let config = aws().await;
@@ -142,12 +142,21 @@ async fn event_source_mappings_are_read_from_the_template() {
     let mappings = local::event_source_mappings(&stack).unwrap();
     assert_eq!(
         mappings,
-        vec![EventSourceMapping {
-            function: "worker".into(),
-            queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-lifecycle.fifo"),
-            queue_url: stack.physical["LifecycleQueue"].reference.clone(),
-            batch_size: 10,
-            report_batch_item_failures: true,
-        }]
+        vec![
+            EventSourceMapping {
+                function: "worker".into(),
+                queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-lifecycle.fifo"),
+                queue_url: stack.physical["LifecycleQueue"].reference.clone(),
+                batch_size: 10,
+                report_batch_item_failures: true,
+            },
+            EventSourceMapping {
+                function: "dispatcher".into(),
+                queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-events"),
+                queue_url: stack.physical["EventsQueue"].reference.clone(),
+                batch_size: 10,
+                report_batch_item_failures: true,
+            },
+        ]
     );
 }

@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?));
+    let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
+    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?)).with_publisher(publisher);
     let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok());
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

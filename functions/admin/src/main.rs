@@ -13,6 +13,7 @@ async fn main() -> Result<(), Error> {
     let tables = Tables::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?);
+    let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
+    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }

@@ -1,6 +1,7 @@
 //! The admin API's handler: routes a request of the admin function to its operation.
 
 pub mod configurations;
+pub mod handlers;
 pub mod products;
 
 use std::sync::{Arc, LazyLock};
@@ -56,13 +57,13 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox) -> Self {
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::events_out::Publisher>) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
             configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
             products: ProductStore::new(ddb.clone(), &tables.main),
-            engine: Engine::new(ddb.clone(), tables, secrets.clone()),
+            engine: Engine::new(ddb.clone(), tables, secrets.clone()).with_publisher(publisher),
             secrets,
             ddb,
             main_table: tables.main.clone(),
@@ -81,6 +82,8 @@ impl Admin {
             _ => caller.require_admin()?,
         }
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
+        let handler_store = crate::store::handlers::HandlerStore::new(self.ddb.clone(), &self.main_table);
+        let handlers = handlers::Handlers { store: &handler_store, secrets: &self.secrets };
         match route.operation_id {
             "testConnection" => {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
@@ -96,6 +99,11 @@ impl Admin {
                 let record = events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
                 HttpResponse::json(200, &record)
             }
+            "createEventHandler" => handlers.create(&request).await,
+            "listEventHandlers" => handlers.list().await,
+            "getEventHandler" => handlers.get(&params).await,
+            "updateEventHandler" => handlers.patch(&request, &params).await,
+            "eventHandlerExecutions" => handlers.executions(&params).await,
             "createProduct" => products.create_product(&request).await,
             "listProducts" => products.list_products().await,
             "getProduct" => products.get_product(&params).await,

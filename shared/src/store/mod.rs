@@ -3,6 +3,7 @@
 
 pub mod configurations;
 pub mod events;
+pub mod handlers;
 pub mod logs;
 pub mod products;
 

@@ -1,0 +1,150 @@
+//! The dispatcher: the events queue's consumer. Each outgoing event goes to the enabled handlers
+//! of its type, lowest priority number first: a URL gets a signed POST (`X-Signature: sha256=<hex
+//! HMAC-SHA256 of the body with the handler's secret>`), a Lambda function is invoked with the
+//! event. Every delivery is recorded as an execution. A failed delivery retries the event later
+//! (growing, jittered delay); handlers it reached already are not called again.
+
+use std::time::{Duration, Instant};
+
+
+
+use crate::admin::handlers::open_secret;
+use crate::events_out::OutgoingEvent;
+use crate::secrets::SecretBox;
+use crate::store::handlers::{EventHandler, Execution, HandlerStore};
+use crate::time::now_rfc3339;
+use crate::webhook_api::sign;
+use crate::worker::{ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off};
+
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    handlers: HandlerStore,
+    secrets: std::sync::Arc<SecretBox>,
+    http: reqwest::Client,
+    lambda: aws_sdk_lambda::Client,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    retry_base_seconds: u64,
+}
+
+impl Dispatcher {
+    pub fn new(
+        handlers: HandlerStore,
+        secrets: std::sync::Arc<SecretBox>,
+        lambda: aws_sdk_lambda::Client,
+        sqs: aws_sdk_sqs::Client,
+        queue_url: String,
+        retry_base_seconds: u64,
+    ) -> Self {
+        let http = reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build().expect("a plain HTTP client builds");
+        Dispatcher { handlers, secrets, http, lambda, sqs, queue_url, retry_base_seconds }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            if let Err(why) = self.process(&record).await {
+                let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+                tracing::warn!(message_id = %record.message_id, receives, reason = %why, "delivery will be retried");
+                back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
+                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+            }
+        }
+        response
+    }
+
+    async fn process(&self, record: &SqsRecord) -> Result<(), String> {
+        let event: OutgoingEvent = match serde_json::from_str(&record.body) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, body = %record.body, "malformed outgoing event dropped");
+                return Ok(());
+            }
+        };
+        let handlers = self.handlers.for_event(&event.kind).await.map_err(|e| e.to_string())?;
+        let mut failures = Vec::new();
+        for h in handlers.iter().filter(|h| h.status == "enabled") {
+            if self.handlers.delivered(&event.id, &h.id).await.map_err(|e| e.to_string())? {
+                continue;
+            }
+            let execution = self.deliver(h, &event, &record.body).await;
+            if let Err(e) = self.handlers.record_execution(&execution).await {
+                tracing::error!(handler_id = %h.id, error = %e, "an execution could not be recorded");
+            }
+            if execution.success {
+                self.handlers.mark_delivered(&event.id, &h.id).await.map_err(|e| e.to_string())?;
+            } else {
+                failures.push(format!("{}: {}", h.id, execution.error.clone().unwrap_or_default()));
+            }
+        }
+        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+    }
+
+    async fn deliver(&self, h: &EventHandler, event: &OutgoingEvent, body: &str) -> Execution {
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let (status_code, excerpt, error) = match h.target["type"].as_str() {
+            Some("url") => self.post(h, event, body).await,
+            Some("lambda") => self.invoke(h, body).await,
+            _ => (None, None, Some("unknown target type".to_owned())),
+        };
+        let success = error.is_none() && status_code.is_some_and(|c| (200..300).contains(&c));
+        Execution {
+            handler_id: h.id.clone(),
+            event_id: event.id.clone(),
+            event: event.kind.clone(),
+            started_at,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            status_code,
+            success,
+            response_excerpt: excerpt,
+            error: if success { None } else { error.or_else(|| Some(format!("status {}", status_code.unwrap_or(0)))) },
+        }
+    }
+
+    async fn post(&self, h: &EventHandler, event: &OutgoingEvent, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
+        let secret = match open_secret(h, &self.secrets) {
+            Ok(s) => s,
+            Err(e) => return (None, None, Some(e.to_string())),
+        };
+        let url = h.target["url"].as_str().unwrap_or_default();
+        let sent = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-signature", sign(secret.as_bytes(), body.as_bytes()))
+            .header("x-event-id", &event.id)
+            .header("x-event-type", &event.kind)
+            .body(body.to_owned())
+            .send()
+            .await;
+        match sent {
+            Ok(r) => {
+                let code = r.status().as_u16();
+                let text: String = r.text().await.unwrap_or_default().chars().take(500).collect();
+                (Some(code), Some(text), None)
+            }
+            Err(e) if e.is_timeout() => (None, None, Some("no answer within 10 s".into())),
+            Err(e) => (None, None, Some(format!("delivery failed: {e}"))),
+        }
+    }
+
+    async fn invoke(&self, h: &EventHandler, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
+        let function = h.target["function"].as_str().unwrap_or_default();
+        let result = self.lambda.invoke().function_name(function).payload(aws_sdk_lambda::primitives::Blob::new(body.as_bytes())).send().await;
+        match result {
+            Ok(out) => {
+                let excerpt: String = out.payload().map(|p| String::from_utf8_lossy(p.as_ref()).chars().take(500).collect()).unwrap_or_default();
+                let code = u16::try_from(out.status_code()).ok();
+                match out.function_error() {
+                    Some(e) => (code, Some(excerpt), Some(format!("the function failed: {e}"))),
+                    None => (code, Some(excerpt), None),
+                }
+            }
+            Err(e) => (None, None, Some(format!("invoke failed: {}", aws_sdk_lambda::error::DisplayErrorContext(e)))),
+        }
+    }
+}
+

@@ -1,0 +1,99 @@
+//! Events out (API.md "Events out"): after each status change or failure the engine puts an
+//! event on the events queue; the dispatcher delivers it to the enabled handlers of its type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ProductStatus;
+
+pub const EVENT_NAMES: [&str; 9] = [
+    "contract_product.created",
+    "contract_product.activated",
+    "contract_product.suspended",
+    "contract_product.unsuspended",
+    "contract_product.renewed",
+    "contract_product.package_changed",
+    "contract_product.terminated",
+    "contract_product.setup_failed",
+    "contract_product.action_failed",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub contract_product_id: String,
+    pub client_id: String,
+    pub blueprint: String,
+    pub action: Option<String>,
+    pub log_id: Option<String>,
+    pub status: ProductStatus,
+    pub message: String,
+    pub occurred_at: String,
+}
+
+/// The event a run makes, if any: by the status it moved the product to, else by the action.
+pub fn event_for(action: &str, before: ProductStatus, after: ProductStatus, failed: bool, setup: bool) -> Option<&'static str> {
+    Some(match (failed, before, after) {
+        (true, _, _) if setup => "contract_product.setup_failed",
+        (true, _, _) => "contract_product.action_failed",
+        (false, ProductStatus::Suspended, ProductStatus::Active) => "contract_product.unsuspended",
+        (false, b, ProductStatus::Active) if b != ProductStatus::Active => "contract_product.activated",
+        (false, b, ProductStatus::Suspended) if b != ProductStatus::Suspended => "contract_product.suspended",
+        (false, b, ProductStatus::Terminated) if b != ProductStatus::Terminated => "contract_product.terminated",
+        _ if action == "renew" => "contract_product.renewed",
+        _ if action == "change-package" || action == "upgrade-downgrade-license" => "contract_product.package_changed",
+        _ => return None,
+    })
+}
+
+/// Puts events on the events queue. A send that fails is retried, then logged as an error with
+/// the whole event, so nothing goes missing unseen.
+#[derive(Clone)]
+pub struct Publisher {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl Publisher {
+    pub fn new(sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        Publisher { sqs, queue_url }
+    }
+
+    pub fn from_env(sqs: aws_sdk_sqs::Client) -> Option<Self> {
+        std::env::var("EVENTS_QUEUE_URL").ok().filter(|u| !u.is_empty()).map(|u| Publisher::new(sqs, u))
+    }
+
+    pub async fn publish(&self, event: &OutgoingEvent) {
+        let body = serde_json::to_string(event).unwrap_or_default();
+        for attempt in 1..=3u64 {
+            match self.sqs.send_message().queue_url(&self.queue_url).message_body(&body).send().await {
+                Ok(_) => return,
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), attempt, "publishing an event failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) => tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), event = %body, "an outgoing event could not be published"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProductStatus::*;
+
+    #[test]
+    fn runs_make_the_events_of_api_md() {
+        assert_eq!(event_for("create-account", Pending, Active, false, true), Some("contract_product.activated"));
+        assert_eq!(event_for("create-account", Pending, Failed, true, true), Some("contract_product.setup_failed"));
+        assert_eq!(event_for("suspend-account", Active, Suspended, false, false), Some("contract_product.suspended"));
+        assert_eq!(event_for("unsuspend-account", Suspended, Active, false, false), Some("contract_product.unsuspended"));
+        assert_eq!(event_for("delete-account", Active, Terminated, false, false), Some("contract_product.terminated"));
+        assert_eq!(event_for("renew", Active, Active, false, false), Some("contract_product.renewed"));
+        assert_eq!(event_for("change-package", Active, Active, false, false), Some("contract_product.package_changed"));
+        assert_eq!(event_for("get-info", Active, Active, false, false), None);
+        assert_eq!(event_for("get-info", Active, Active, true, false), Some("contract_product.action_failed"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Event handlers (outgoing) and their executions in the main table.
+//!
+//! - handler: `pk = EH#<id>`, `sk = EH`; `gsi1pk = EH_EVENT#<event>`, `gsi1sk = <priority:05>#<id>`
+//!   so the handlers of an event come in priority order in one Query; `gsi2pk = EH` lists all;
+//! - execution: `pk = EH#<id>`, `sk = EXEC#<time>#<event id>`, newest last;
+//! - delivered marker: `pk = DELIVERED#<event id>#<handler id>`: a retried event skips the
+//!   handlers it reached already.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{StoreError, condition_failed, from_item, s, to_item};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventHandler {
+    pub id: String,
+    pub name: String,
+    pub event: String,
+    /// `{"type": "url", "url": ...}` or `{"type": "lambda", "function": ...}`
+    pub target: Value,
+    /// enabled | disabled | archived
+    pub status: String,
+    pub priority: u32,
+    /// The signing secret, sealed.
+    pub secret: Value,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub handler_id: String,
+    pub event_id: String,
+    pub event: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub status_code: Option<u16>,
+    pub success: bool,
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+}
+
+fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+#[derive(Clone)]
+pub struct HandlerStore {
+    ddb: Client,
+    table: String,
+}
+
+impl HandlerStore {
+    pub fn new(ddb: Client, table: impl Into<String>) -> Self {
+        HandlerStore { ddb, table: table.into() }
+    }
+
+    /// Writes a handler: new (`expected_version` None) or replacing the one at that version.
+    pub async fn put(&self, h: &EventHandler, expected_version: Option<u64>) -> Result<(), StoreError> {
+        let Value::Object(mut o) = serde_json::to_value(h).map_err(|e| StoreError::Malformed(e.to_string()))? else {
+            return Err(StoreError::Malformed("a handler is not an object".into()));
+        };
+        o.insert("type".into(), "event_handler".into());
+        o.insert("gsi1pk".into(), format!("EH_EVENT#{}", h.event).into());
+        o.insert("gsi1sk".into(), format!("{:05}#{}", h.priority, h.id).into());
+        o.insert("gsi2pk".into(), "EH".into());
+        o.insert("gsi2sk".into(), format!("{}#{}", h.created_at, h.id).into());
+        let mut item = to_item(&o);
+        item.extend(key(format!("EH#{}", h.id), "EH"));
+        let mut put = self.ddb.put_item().table_name(&self.table).set_item(Some(item));
+        put = match expected_version {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        put.send().await.map(|_| ()).map_err(|e| {
+            if condition_failed(&e) { StoreError::Conflict(format!("event handler {} changed meanwhile", h.id)) } else { StoreError::aws(e) }
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<EventHandler>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(format!("EH#{id}"), "EH"))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(parse).transpose()
+    }
+
+    async fn query_all<T: for<'de> Deserialize<'de>>(&self, index: Option<&str>, pk_name: &str, pk: String, sk_prefix: Option<&str>) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(String::from))
+                .key_condition_expression(if sk_prefix.is_some() { "#pk = :pk AND begins_with(sk, :prefix)" } else { "#pk = :pk" })
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start.take());
+            if let Some(p) = sk_prefix {
+                q = q.expression_attribute_values(":prefix", s(p));
+            }
+            let page = q.send().await.map_err(StoreError::aws)?;
+            for item in page.items() {
+                out.push(parse(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn all(&self) -> Result<Vec<EventHandler>, StoreError> {
+        self.query_all(Some("gsi2"), "gsi2pk", "EH".into(), None).await
+    }
+
+    /// The handlers of an event, lowest priority number first (every status; callers filter).
+    pub async fn for_event(&self, event: &str) -> Result<Vec<EventHandler>, StoreError> {
+        self.query_all(Some("gsi1"), "gsi1pk", format!("EH_EVENT#{event}"), None).await
+    }
+
+    pub async fn executions(&self, handler_id: &str) -> Result<Vec<Execution>, StoreError> {
+        self.query_all(None, "pk", format!("EH#{handler_id}"), Some("EXEC#")).await
+    }
+
+    pub async fn record_execution(&self, x: &Execution) -> Result<(), StoreError> {
+        let Value::Object(mut o) = serde_json::to_value(x).map_err(|e| StoreError::Malformed(e.to_string()))? else { unreachable!("a struct is an object") };
+        o.insert("pk".into(), format!("EH#{}", x.handler_id).into());
+        o.insert("sk".into(), format!("EXEC#{}#{}", x.started_at, x.event_id).into());
+        o.insert("expires_at".into(), (crate::http::auth::now_epoch() + 90 * 86_400).into());
+        self.ddb.put_item().table_name(&self.table).set_item(Some(to_item(&o))).send().await.map(|_| ()).map_err(StoreError::aws)
+    }
+
+    pub async fn delivered(&self, event_id: &str, handler_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        Ok(out.item().is_some())
+    }
+
+    pub async fn mark_delivered(&self, event_id: &str, handler_id: &str) -> Result<(), StoreError> {
+        let mut item = key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED");
+        item.insert("expires_at".into(), AttributeValue::N((crate::http::auth::now_epoch() + 14 * 86_400).to_string()));
+        self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(StoreError::aws)
+    }
+}
