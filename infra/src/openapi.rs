@@ -84,6 +84,9 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "createProduct" => products::product_schema(),
         "updateProduct" => products::params_schema_patch(),
         "createContractProduct" => products::contract_product_schema(),
+        "createEventHandler" => shared::admin::handlers::create_schema(),
+        "updateEventHandler" => shared::admin::handlers::patch_schema(),
+        "billingWebhook" => shared::lifecycle::event_schema(),
         _ => return None,
     })
 }

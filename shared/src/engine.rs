@@ -171,6 +171,11 @@ impl Engine {
         }
     }
 
+    /// Where the engine's events go (shared with what creates contract products).
+    pub fn publisher(&self) -> Option<&Publisher> {
+        self.publisher.as_ref()
+    }
+
     /// Emits an event to the events queue after every status change and failure.
     pub fn with_publisher(mut self, publisher: Option<Publisher>) -> Self {
         self.publisher = publisher;

@@ -58,7 +58,7 @@ pub struct ItemFailure {
 pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, receives: u32, base_seconds: u64) {
     let mut r = [0u8; 1];
     let _ = SystemRandom::new().fill(&mut r);
-    let base = base_seconds.saturating_mul(1 << receives.min(8));
+    let base = base_seconds.saturating_mul(1 << receives.saturating_sub(1).min(8));
     let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
     if let Err(e) = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(seconds as i32).send().await {
         // The queue's own visibility timeout applies instead: later, but not lost.
@@ -81,6 +81,7 @@ pub struct Worker {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     retry_base_seconds: u64,
+    logs_table: String,
 }
 
 impl Worker {
@@ -93,6 +94,31 @@ impl Worker {
             sqs,
             queue_url,
             retry_base_seconds,
+            logs_table: tables.logs.clone(),
+        }
+    }
+
+    /// The product's log entry for an event given up on: it goes to the dead-letter queue.
+    async fn log_given_up(&self, cp: &crate::store::products::ContractProduct, action: &str, event_id: &str, why: &str) {
+        let entry = crate::store::logs::LogEntry {
+            log_id: crate::ids::LogId::generate(),
+            contract_product_id: cp.id.clone(),
+            configuration_id: cp.provision_configuration_id.clone(),
+            blueprint: cp.blueprint.clone(),
+            provider: cp.provider.clone(),
+            action: action.to_owned(),
+            actor: json!({ "role": "system", "id": format!("billing:{event_id}") }),
+            started_at: crate::time::now_rfc3339(),
+            duration_ms: 0,
+            status: crate::store::logs::LogStatus::Error,
+            message: format!("{why}; the event is in the dead-letter queue"),
+            params: json!({}),
+            data: Value::Null,
+            error: Some(json!({ "code": "provider_error", "message": why, "kind": "gave_up" })),
+            debug: Value::Null,
+        };
+        if let Err(e) = self.products.record_run(None, &self.logs_table, entry.item(), None).await {
+            tracing::error!(error = %e, event_id, "the give-up entry could not be logged");
         }
     }
 
@@ -169,7 +195,7 @@ impl Worker {
                     "provision_fields": data["provision_fields"],
                 });
                 let body = Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect());
-                let products = Products { products: &self.products, configurations: &self.configurations };
+                let products = Products { products: &self.products, configurations: &self.configurations, publisher: self.engine.publisher() };
                 match products.create_contract_product_from(&body).await {
                     Ok(cp) => cp,
                     Err(e) if e.status() >= 500 => return Handled::Retry(e.to_string()),
@@ -199,6 +225,7 @@ impl Worker {
                 Some(_) if receives >= MAX_RECEIVES => {
                     let why = format!("gave up after {receives} attempts: {}", f.error);
                     let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
+                    self.log_given_up(&cp, action.id, &id, &why).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
                     Handled::Retry(why)
                 }

@@ -35,7 +35,7 @@ fn event(id: &str, kind: &str, cp: &str, data: Value) -> Value {
 
 /// Waits until an event is done or failed.
 async fn settled(id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(150);
     loop {
         let (status, body) = call(reqwest::Method::GET, &format!("/lifecycle-events/{id}"), Some(&admin_token()), None).await;
         if status == 200 && ["done", "failed"].contains(&body["status"].as_str().unwrap_or_default()) {
@@ -198,4 +198,18 @@ async fn a_permanent_failure_is_not_retried_and_fails_the_product() {
     assert!(runs[0]["message"].as_str().unwrap().contains("authentication failed"));
     let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
     assert_eq!(state["status"], "failed");
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_is_given_up_after_five_attempts_with_an_error_logged() {
+    let product = product_with(json!({"server_hostname": "srv.example.net", "transient_failures": 10})).await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    assert_eq!(send(&paid).await.0, 202);
+    let failed = settled(paid["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("gave up after 5 attempts"), "{failed}");
+    let runs = logs_of(&cp).await;
+    assert_eq!(runs.iter().filter(|l| l["status"] == "error").count(), 6, "five attempts and the give-up entry");
+    assert!(runs.last().unwrap()["message"].as_str().unwrap().contains("dead-letter queue"));
 }

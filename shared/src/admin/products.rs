@@ -102,6 +102,8 @@ fn cp_view(cp: &ContractProduct) -> Value {
 pub struct Products<'a> {
     pub products: &'a ProductStore,
     pub configurations: &'a ConfigurationStore,
+    /// Announces each new contract product (contract_product.created).
+    pub publisher: Option<&'a crate::events_out::Publisher>,
 }
 
 impl Products<'_> {
@@ -239,6 +241,21 @@ impl Products<'_> {
         };
         self.products.create_contract_product(&cp).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
+        if let Some(p) = self.publisher {
+            p.publish(&crate::events_out::OutgoingEvent {
+                id: format!("ev-created-{}", cp.id),
+                kind: "contract_product.created".into(),
+                contract_product_id: cp.id.to_string(),
+                client_id: cp.client_id.clone(),
+                blueprint: cp.blueprint.clone(),
+                action: None,
+                log_id: None,
+                status: cp.status,
+                message: format!("contract product {} created", cp.id),
+                occurred_at: cp.created_at.clone(),
+            })
+            .await;
+        }
         Ok(cp)
     }
 
