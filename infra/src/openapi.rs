@@ -154,6 +154,15 @@ pub fn openapi() -> Value {
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
         }
+        if route.operation_id == "billingWebhook" {
+            // Signed by the billing system, not a bearer token.
+            op["security"] = json!([]);
+            op["parameters"] = json!([{ "name": "X-Signature", "in": "header", "required": true,
+                "description": "sha256=<hex HMAC-SHA256 of the raw body with the webhook secret>", "schema": { "type": "string", "pattern": "^sha256=[0-9a-f]{64}$" } }]);
+            op["responses"]["202"] = json!({ "description": "Accepted (or seen before: the same answer)", "content": { "application/json": { "schema": {
+                "type": "object", "properties": { "event_id": { "type": "string" }, "status": { "type": "string", "enum": ["received", "queued", "processing", "done", "failed"] } } } } } });
+            op["responses"].as_object_mut().map(|r| r.remove("200"));
+        }
         if let Some(schema) = request_schema(route.operation_id) {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema } } });
         }
