@@ -170,7 +170,12 @@ impl Worker {
                 tracing::info!(event_id = %id, "already handled");
                 return Handled::Settled;
             }
-            Ok(_) => {}
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                // Only the webhook queues events, after claiming them: kept visible, not retried.
+                tracing::error!(event_id = %id, body = %record.body, "a queued event without its record was dropped");
+                return Handled::Settled;
+            }
             Err(e) => return Handled::Retry(e.to_string()),
         }
         if let Err(e) = self.events.set_status(&id, EventStatus::Processing, None, None).await {
