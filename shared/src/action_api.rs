@@ -14,11 +14,19 @@ pub struct ActionApi {
     engine: Engine,
     /// `blueprint/action` this instance is limited to.
     pinned: Option<String>,
+    /// Where long-running actions go to be finished by the worker.
+    queue: Option<(aws_sdk_sqs::Client, String)>,
 }
 
 impl ActionApi {
     pub fn new(auth: Authenticator, engine: Engine, pinned: Option<String>) -> Self {
-        ActionApi { auth, engine, pinned: pinned.filter(|p| !p.is_empty()) }
+        ActionApi { auth, engine, pinned: pinned.filter(|p| !p.is_empty()), queue: None }
+    }
+
+    /// Long-running actions answer 202 and are finished by the worker from this queue.
+    pub fn with_queue(mut self, sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        self.queue = Some((sqs, queue_url));
+        self
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -35,7 +43,13 @@ impl ActionApi {
             None | Some(b"") => Value::Null,
             Some(_) => json_body(&request)?,
         };
-        match self.engine.run(&Actor::Caller(caller), id, blueprint, action, &body).await {
+        let actor = Actor::Caller(caller);
+        let long_running = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.long_running);
+        let result = match (&self.queue, long_running) {
+            (Some((sqs, url)), true) => self.engine.start(&actor, id, blueprint, action, &body, sqs, url).await,
+            _ => self.engine.run(&actor, id, blueprint, action, &body).await,
+        };
+        match result {
             Ok(outcome) => HttpResponse::json(outcome.status, &outcome.body),
             Err(failure) => match failure.log_id {
                 Some(log_id) => Ok(error_response_with_log(&failure.error, &request.request_id, log_id.as_str())),

@@ -44,16 +44,35 @@ pub enum Actor {
     Caller(Caller),
     /// The lifecycle worker, for a billing event.
     System(String),
+    /// The worker finishing a long-running action someone started: their description is kept.
+    Recorded(Value),
 }
 
 impl Actor {
-    fn describe(&self) -> Value {
+    pub fn describe(&self) -> Value {
         match self {
             Actor::Caller(Caller::Admin { subject }) => json!({ "role": "admin", "id": subject }),
             Actor::Caller(Caller::Client { subject, client_id }) => json!({ "role": "client", "id": subject, "client_id": client_id }),
             Actor::System(source) => json!({ "role": "system", "id": source }),
+            Actor::Recorded(who) => who.clone(),
         }
     }
+}
+
+/// A long-running action in progress: its pending log entry, which the finished run replaces.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub log_id: LogId,
+    pub started_at: String,
+}
+
+/// Everything checked before a provider is called.
+struct Prepared {
+    b: &'static Blueprint,
+    a: &'static Action,
+    cp: ContractProduct,
+    params: Value,
+    configuration: Configuration,
 }
 
 /// A finished run: the HTTP status and body to answer with.
@@ -264,6 +283,70 @@ impl Engine {
         body: &Value,
         completion: Option<&Completion>,
     ) -> Result<Outcome, Failure> {
+        let prepared = self.prepare(actor, product_id, blueprint, action, body).await?;
+        self.execute(actor, prepared, completion, None).await
+    }
+
+    /// Finishes a long-running action in the worker: the same checks, then the run, whose entry
+    /// replaces the pending one. A transient failure keeps it pending (the worker retries).
+    pub async fn finish(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, operation: &Operation) -> Result<Outcome, Failure> {
+        let prepared = self.prepare(actor, product_id, blueprint, action, body).await?;
+        self.execute(actor, prepared, None, Some(operation)).await
+    }
+
+    /// Starts a long-running action: the checks of a run, a pending log entry, and the work
+    /// queued for the worker (on the product's FIFO group, after any earlier event). Secret
+    /// params travel sealed.
+    pub async fn start(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<Outcome, Failure> {
+        let p = self.prepare(actor, product_id, blueprint, action, body).await?;
+        let operation = Operation { log_id: LogId::generate(), started_at: now_rfc3339() };
+        let entry = LogEntry {
+            log_id: operation.log_id.clone(),
+            contract_product_id: p.cp.id.clone(),
+            configuration_id: p.configuration.id.clone(),
+            blueprint: p.b.id.to_owned(),
+            provider: p.configuration.provider.clone(),
+            action: p.a.id.to_owned(),
+            actor: actor.describe(),
+            started_at: operation.started_at.clone(),
+            duration_ms: 0,
+            status: LogStatus::Pending,
+            message: "started; it finishes in the background".into(),
+            params: secrets::mask(&p.a.params, &p.params),
+            data: Value::Null,
+            error: None,
+            debug: Value::Null,
+        };
+        self.products.record_run(None, &self.logs_table, entry.item(), None).await?;
+        let message = json!({
+            "kind": "operation",
+            "log_id": operation.log_id,
+            "started_at": operation.started_at,
+            "contract_product_id": p.cp.id,
+            "blueprint": p.b.id,
+            "action": p.a.id,
+            "actor": actor.describe(),
+            "params": secrets::seal(&p.a.params, &p.params, &self.secrets, operation.log_id.as_str()),
+        });
+        sqs.send_message()
+            .queue_url(queue_url)
+            .message_body(message.to_string())
+            .message_group_id(p.cp.id.as_str())
+            .message_deduplication_id(operation.log_id.as_str())
+            .send()
+            .await
+            .map_err(|e| Failure::from(ApiError::internal(format!("queueing {}: {}", operation.log_id, aws_sdk_sqs::error::DisplayErrorContext(e)))))?;
+        let body = json!({ "status": "pending", "message": format!("{blueprint}/{action} started; follow it at /logs/{}", operation.log_id), "log_id": operation.log_id });
+        Ok(Outcome { status: 202, body, log_id: operation.log_id })
+    }
+
+    /// Opens the sealed params of a queued operation.
+    pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, ApiError> {
+        let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        secrets::open(&a.params, sealed, &self.secrets, log_id).map_err(|e| ApiError::internal(format!("params of {log_id} do not open: {e}")))
+    }
+
+    async fn prepare(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Prepared, Failure> {
         let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
         let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
         let (b, a) = catalogue()
@@ -318,10 +401,17 @@ impl Engine {
             .get(&cp.provision_configuration_id)
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
-        let opened = self.open(&configuration)?;
+        Ok(Prepared { b, a, cp, params, configuration })
+    }
 
-        let log_id = LogId::generate();
-        let started_at = now_rfc3339();
+    async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
+        let Prepared { b, a, cp, params, configuration } = p;
+        let (blueprint, action) = (b.id, a.id);
+        let opened = self.open(&configuration)?;
+        let (log_id, started_at) = match operation {
+            Some(o) => (o.log_id.clone(), o.started_at.clone()),
+            None => (LogId::generate(), now_rfc3339()),
+        };
         let clock = Instant::now();
         let call = ProviderCall {
             blueprint: b,
@@ -411,6 +501,10 @@ impl Engine {
         entry = scrubbed(entry, &needles);
         let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;
         let product_write = changed.then_some((&next, cp.version));
+        if operation.is_some() && matches!(failure_kind, Some(FailureKind::Transient | FailureKind::Timeout)) {
+            entry.status = LogStatus::Pending;
+            entry.message = format!("retrying after: {}", entry.message);
+        }
         let also = completion.and_then(|c| c.write(log_id.as_str(), failure_kind));
         match self.products.record_run(product_write, &self.logs_table, entry.item(), also).await {
             Ok(()) => {}

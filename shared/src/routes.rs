@@ -85,7 +85,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logs_table: TableAccess::Write,
         secrets_key: true,
         per_action: true,
-        lifecycle_queue: QueueAccess::None,
+        lifecycle_queue: QueueAccess::Send,
         events_queue: QueueAccess::Send,
         webhook_secret: false,
     },

@@ -99,16 +99,16 @@ impl Worker {
     }
 
     /// The product's log entry for an event given up on: it goes to the dead-letter queue.
-    async fn log_given_up(&self, cp: &crate::store::products::ContractProduct, action: &str, event_id: &str, why: &str) {
+    async fn log_given_up(&self, cp: &crate::store::products::ContractProduct, action: &str, event_id: &str, why: &str, operation: Option<&crate::engine::Operation>) {
         let entry = crate::store::logs::LogEntry {
-            log_id: crate::ids::LogId::generate(),
+            log_id: operation.map_or_else(crate::ids::LogId::generate, |o| o.log_id.clone()),
             contract_product_id: cp.id.clone(),
             configuration_id: cp.provision_configuration_id.clone(),
             blueprint: cp.blueprint.clone(),
             provider: cp.provider.clone(),
             action: action.to_owned(),
             actor: json!({ "role": "system", "id": format!("billing:{event_id}") }),
-            started_at: crate::time::now_rfc3339(),
+            started_at: operation.map_or_else(crate::time::now_rfc3339, |o| o.started_at.clone()),
             duration_ms: 0,
             status: crate::store::logs::LogStatus::Error,
             message: format!("{why}; the event is in the dead-letter queue"),
@@ -144,6 +144,52 @@ impl Worker {
         response
     }
 
+    /// A long-running action started over HTTP: run it, replacing its pending log entry.
+    async fn finish_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
+        let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
+        let (log_id, started_at, cp, blueprint, action) = (text("log_id"), text("started_at"), text("contract_product_id"), text("blueprint"), text("action"));
+        let Ok(log) = crate::ids::LogId::parse(&log_id) else {
+            tracing::error!(body = %record.body, "a malformed operation was dropped");
+            return Handled::Settled;
+        };
+        // Finished already (a redelivery): nothing to do.
+        match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
+            Ok(Some(status)) if status != "pending" => return Handled::Settled,
+            Ok(_) => {}
+            Err(e) => return Handled::Retry(e.to_string()),
+        }
+        let params = match self.engine.open_operation_params(&blueprint, &action, &message["params"], &log_id) {
+            Ok(p) => p,
+            Err(e) => return Handled::Retry(e.to_string()),
+        };
+        let actor = Actor::Recorded(message["actor"].clone());
+        let operation = crate::engine::Operation { log_id: log, started_at };
+        let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        match self.engine.finish(&actor, &cp, &blueprint, &action, &json!({ "params": params }), &operation).await {
+            Ok(_) => Handled::Settled,
+            Err(f) => match f.kind {
+                Some(FailureKind::Permanent) => Handled::Settled,
+                Some(_) if receives < MAX_RECEIVES => Handled::Retry(f.error.to_string()),
+                Some(_) => {
+                    // Given up: the pending entry becomes the error.
+                    let product = match crate::ids::ContractProductId::parse(&cp) {
+                        Ok(id) => self.products.contract_product(&id).await.ok().flatten(),
+                        Err(_) => None,
+                    };
+                    if let Some(product) = product {
+                        self.log_given_up(&product, &action, &log_id, &format!("gave up after {receives} attempts: {}", f.error), Some(&operation)).await;
+                    }
+                    Handled::Retry(f.error.to_string())
+                }
+                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None => {
+                    tracing::error!(log_id = %log_id, error = %f.error, "a long-running action was refused when it came to run");
+                    Handled::Settled
+                }
+            },
+        }
+    }
+
     async fn settle(&self, id: &str, status: EventStatus, error: Option<&str>) -> Handled {
         match self.events.set_status(id, status, None, error).await {
             Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Handled::Settled,
@@ -160,6 +206,9 @@ impl Worker {
                 return Handled::Settled;
             }
         };
+        if event["kind"] == "operation" {
+            return self.finish_operation(&event, record).await;
+        }
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();
         let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
@@ -230,7 +279,7 @@ impl Worker {
                 Some(_) if receives >= MAX_RECEIVES => {
                     let why = format!("gave up after {receives} attempts: {}", f.error);
                     let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
-                    self.log_given_up(&cp, action.id, &id, &why).await;
+                    self.log_given_up(&cp, action.id, &id, &why, None).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
                     Handled::Retry(why)
                 }

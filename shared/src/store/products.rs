@@ -222,6 +222,22 @@ impl ProductStore {
         self.transact(writes, "the contract product changed while the action ran; nothing was recorded for this run".into()).await
     }
 
+    /// The status of one log entry, if it exists.
+    pub async fn log_status(&self, logs_table: &str, pk: &str, sk: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(logs_table)
+            .set_key(Some(key(pk.to_owned(), sk)))
+            .projection_expression("#s")
+            .expression_attribute_names("#s", "status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        Ok(out.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned())
+    }
+
     /// One page of contract products, newest first: a client's (gsi1), or every one (gsi2).
     pub async fn contract_products_page(
         &self,
