@@ -106,3 +106,29 @@ async fn a_setup_failure_is_delivered_signed_to_enabled_handlers_in_priority_ord
         admin(Method::PATCH, &format!("/event-handlers/{id}"), Some(json!({"status": "archived"}))).await;
     }
 }
+
+/// A Lambda target is invoked with the event (locally through cargo lambda watch's Invoke API;
+/// the admin function stands in for the operator's own function here).
+#[tokio::test]
+async fn a_lambda_target_is_invoked_with_the_event() {
+    let (status, h) = admin(Method::POST, "/event-handlers", Some(json!({"name": "lambda", "event": "contract_product.created", "target": {"type": "lambda", "function": "admin"}}))).await;
+    assert_eq!(status, 201, "{h}");
+    let id = h["id"].as_str().unwrap().to_owned();
+    let (_, cfg) = admin(Method::POST, "/provision-configurations", Some(json!({"name": unique("l"), "blueprint": "seo", "provider": "demo", "settings": {}}))).await;
+    let cp = unique("lambda-cp");
+    let (status, _) = admin(Method::POST, "/contract-products", Some(json!({"id": cp, "client_id": "c-1", "blueprint": "seo", "deployment": {"type": "static", "configuration_id": cfg["id"]}}))).await;
+    assert_eq!(status, 201);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let execution = loop {
+        let (_, executions) = admin(Method::GET, &format!("/event-handlers/{id}/executions"), None).await;
+        let found = executions["items"].as_array().unwrap().iter().find(|x| x["event_id"] == format!("ev-created-{cp}")).cloned();
+        if let Some(x) = found {
+            break x;
+        }
+        assert!(Instant::now() < deadline, "no execution for {cp}: {executions}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!((execution["success"].as_bool(), execution["status_code"].as_u64()), (Some(true), Some(200)), "{execution}");
+    assert!(execution["response_excerpt"].as_str().unwrap().contains("statusCode"), "the function's answer is kept: {execution}");
+    admin(Method::PATCH, &format!("/event-handlers/{id}"), Some(json!({"status": "archived"}))).await;
+}
