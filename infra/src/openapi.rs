@@ -107,13 +107,20 @@ fn action_operations(paths: &mut Map<String, Value>, template: &shared::routes::
                 "properties": { "params": a.params },
                 "description": "params: the blueprint's identifier fields and the product's provision fields are filled in from the contract product; the caller's win"
             }}}},
-            "responses": {
+            "responses": if a.long_running { json!({
+                "202": { "description": "Started: the worker finishes it; GET /logs/{log_id} follows it from pending to success or error (its data then has the result schema below)", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["status", "message", "log_id"],
+                    "properties": { "status": { "const": "pending" }, "message": { "type": "string" }, "log_id": { "type": "string" } },
+                    "x-result-schema": a.result
+                }}}},
+                "default": { "$ref": "#/components/responses/Error" }
+            }) } else { json!({
                 "200": { "description": "Done", "content": { "application/json": { "schema": {
                     "type": "object", "required": ["status", "message", "data", "log_id"],
                     "properties": { "status": { "const": "ok" }, "message": { "type": "string" }, "data": a.result, "log_id": { "type": "string" } }
                 }}}},
                 "default": { "$ref": "#/components/responses/Error" }
-            }
+            }) }
         }}));
     }
 }
