@@ -34,11 +34,10 @@ impl ActionApi {
         let caller = self.auth.authenticate(request.header("authorization")).await?;
         let get = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
         let (id, blueprint, action) = (get("id"), get("blueprint"), get("action"));
-        if let Some(pinned) = &self.pinned {
-            if *pinned != format!("{blueprint}/{action}") {
+        if let Some(pinned) = &self.pinned
+            && *pinned != format!("{blueprint}/{action}") {
                 return Err(ApiError::NotFound(format!("this function runs {pinned} only")));
             }
-        }
         let body = match request.body.as_deref() {
             None | Some(b"") => Value::Null,
             Some(_) => json_body(&request)?,
@@ -46,7 +45,7 @@ impl ActionApi {
         let actor = Actor::Caller(caller);
         let long_running = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.long_running);
         let result = match (&self.queue, long_running) {
-            (Some((sqs, url)), true) => self.engine.start(&actor, id, blueprint, action, &body, sqs, url).await,
+            (Some(queue), true) => self.engine.start(&actor, id, blueprint, action, &body, queue).await,
             _ => self.engine.run(&actor, id, blueprint, action, &body).await,
         };
         match result {

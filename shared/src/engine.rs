@@ -297,7 +297,8 @@ impl Engine {
     /// Starts a long-running action: the checks of a run, a pending log entry, and the work
     /// queued for the worker (on the product's FIFO group, after any earlier event). Secret
     /// params travel sealed.
-    pub async fn start(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<Outcome, Failure> {
+    pub async fn start(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, queue: &(aws_sdk_sqs::Client, String)) -> Result<Outcome, Failure> {
+        let (sqs, queue_url) = queue;
         let p = self.prepare(actor, product_id, blueprint, action, body).await?;
         let operation = Operation { log_id: LogId::generate(), started_at: now_rfc3339() };
         let entry = LogEntry {

@@ -60,17 +60,15 @@ struct Filters {
 
 fn filters(query: &HashMap<String, String>) -> Result<Filters, ApiError> {
     let status = query.get("status").cloned();
-    if let Some(s) = &status {
-        if !["success", "error", "pending"].contains(&s.as_str()) {
+    if let Some(s) = &status
+        && !["success", "error", "pending"].contains(&s.as_str()) {
             return Err(bad("status", "must be success, error or pending"));
         }
-    }
     let action = query.get("action").cloned();
-    if let Some(a) = &action {
-        if a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+    if let Some(a) = &action
+        && (a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '-')) {
             return Err(bad("action", "must be an action id such as suspend-account"));
         }
-    }
     let limit = match query.get("limit") {
         None => DEFAULT_LIMIT,
         Some(l) => l.parse::<i32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| bad("limit", "must be 1 to 200"))?,
@@ -216,11 +214,10 @@ impl LogsApi {
         loop {
             let day_text = format_millis(day)[..10].to_owned();
             let partition = format!("{status}#{day_text}");
-            if let Some(c) = &start {
-                if c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition) {
+            if let Some(c) = &start
+                && c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition) {
                     return Err(bad("cursor", "does not belong to this query"));
                 }
-            }
             let want = f.limit - items.len() as i32;
             let (page, next) = self.page(Some("by_status_day"), "status_day", &partition, &f, start.take(), want).await?;
             items.extend(page);
@@ -289,11 +286,10 @@ impl LogsApi {
                 let not_found = || ApiError::NotFound(format!("no contract product {id:?}"));
                 let cp_id = ContractProductId::parse(&id).map_err(|_| not_found())?;
                 let cp = self.products.contract_product(&cp_id).await?.ok_or_else(not_found)?;
-                if let Caller::Client { client_id, .. } = &caller {
-                    if client_id.as_str() != cp.client_id {
+                if let Caller::Client { client_id, .. } = &caller
+                    && client_id.as_str() != cp.client_id {
                         return Err(not_found());
                     }
-                }
                 self.by_key(None, "pk", cp_id.as_str(), &request.query).await
             }
             "configurationLogs" => {

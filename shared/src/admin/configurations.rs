@@ -139,11 +139,10 @@ impl Configurations<'_> {
 
     pub async fn list(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let blueprint = request.query.get("blueprint").map(String::as_str);
-        if let Some(b) = blueprint {
-            if catalogue().blueprint(b).is_none() {
+        if let Some(b) = blueprint
+            && catalogue().blueprint(b).is_none() {
                 return Err(invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]));
             }
-        }
         let all = self.store.list(blueprint).await?;
         let pairs: Vec<(String, String)> = all.iter().map(|c| (c.blueprint.clone(), c.provider.clone())).collect();
         let defaults = self.store.defaults(&pairs).await?;

@@ -187,11 +187,10 @@ impl Products<'_> {
         // Explicit fields win over the product's.
         let blueprint_id = body["blueprint"].as_str().or(product.as_ref().map(|p| p.blueprint.as_str()));
         let b = blueprint_of(blueprint_id.ok_or_else(|| invalid(vec![field("blueprint", "is required without a product_id")]))?)?;
-        if let Some(p) = &product {
-            if p.blueprint != b.id {
+        if let Some(p) = &product
+            && p.blueprint != b.id {
                 return Err(invalid(vec![field("blueprint", format!("product {} is of blueprint {}", p.id, p.blueprint))]));
             }
-        }
         let provider_id = body["provider"].as_str().or(product.as_ref().and_then(|p| p.provider.as_deref()));
         if let Some(p) = provider_id {
             provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
@@ -265,11 +264,10 @@ impl Products<'_> {
         let not_found = || ApiError::NotFound(format!("no contract product {raw:?}"));
         let id = ContractProductId::parse(raw).map_err(|_| not_found())?;
         let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
-        if let Caller::Client { client_id, .. } = caller {
-            if client_id.as_str() != cp.client_id {
+        if let Caller::Client { client_id, .. } = caller
+            && client_id.as_str() != cp.client_id {
                 return Err(not_found());
             }
-        }
         HttpResponse::json(200, &cp_view(&cp))
     }
 
@@ -323,11 +321,10 @@ impl Products<'_> {
         if !body["deployment"].is_null() {
             next.deployment = parse_deployment(&body["deployment"])?;
         }
-        if let Deployment::Static { configuration_id } = &next.deployment {
-            if next.deployment != current.deployment || next.provider != current.provider {
+        if let Deployment::Static { configuration_id } = &next.deployment
+            && (next.deployment != current.deployment || next.provider != current.provider) {
                 self.check_static(configuration_id, b.id, next.provider.as_deref()).await?;
             }
-        }
         if let Some(a) = body["setup_action"].as_str() {
             next.setup_action = setup_action(b, Some(a))?;
         }

@@ -267,9 +267,7 @@ mod tests {
     #[test]
     fn status_moves_follow_api_md() {
         for (b, a) in catalogue().actions() {
-            let expected = if a.id.starts_with("create") || a.id == "register" || a.id == "transfer" {
-                Some(ProductStatus::Active)
-            } else if a.id.starts_with("unsuspend") {
+            let expected = if a.id.starts_with("create") || a.id == "register" || a.id == "transfer" || a.id.starts_with("unsuspend") {
                 Some(ProductStatus::Active)
             } else if a.id.starts_with("suspend") {
                 Some(ProductStatus::Suspended)

@@ -125,12 +125,11 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
     if value.is_null() {
         return;
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value) {
             let shown: Vec<String> = options.iter().map(|o| o.to_string()).collect();
             fail(format!("must be one of {}", shown.join(", ")));
         }
-    }
     match value {
         Value::String(s) => {
             // One message per field: the first rule it breaks, the most telling first.
@@ -151,16 +150,14 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
         }
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                if x < min {
+            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+                && x < min {
                     fail(format!("must be at least {min}"));
                 }
-            }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                if x > max {
+            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+                && x > max {
                     fail(format!("must be at most {max}"));
                 }
-            }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
