@@ -140,7 +140,40 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<Strin
         params.extend(identifier_params(b, si).into_iter().filter(|(k, _)| takes(k)));
     }
     params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // A create whose identifier the caller may choose (a hosting username) gets one made from the
+    // product when none is given: the same on every try, so a retried create cannot make a second
+    // account under another name.
+    if a.allowed_from.contains(&ProductStatus::Pending) {
+        if let [field] = b.identifier_fields {
+            if takes(field) && params.get(*field).is_none_or(Value::is_null) {
+                let base: String = params
+                    .get("domain")
+                    .or_else(|| params.get("email"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("user")
+                    .chars()
+                    .take_while(|c| *c != '@')
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(8)
+                    .collect::<String>()
+                    .to_lowercase();
+                let base = if base.starts_with(|c: char| c.is_ascii_alphabetic()) { base } else { format!("u{base}") };
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cp.id.as_str().as_bytes());
+                let suffix: String = digest.as_ref().iter().take(2).map(|b| format!("{b:02x}")).collect();
+                params.insert((*field).to_owned(), json!(format!("{base}{}", &suffix[..3])));
+            }
+        }
+    }
     Value::Object(params)
+}
+
+/// The identifier a create's params name, where the caller chooses it (username, domain ...).
+fn create_identifier(b: &Blueprint, params: &Value) -> Option<String> {
+    match b.identifier_fields {
+        ["sld", "tld"] => Some(format!("{}.{}", params["sld"].as_str()?, params["tld"].as_str()?).to_lowercase()),
+        [field] => params[*field].as_str().map(String::from),
+        _ => None,
+    }
 }
 
 /// The HTTP error of a provider failure: 504 for a timeout, 502 otherwise.
@@ -341,6 +374,46 @@ impl Engine {
         Ok(Outcome { status: 202, body, log_id: operation.log_id })
     }
 
+    /// After a create whose answer was lost: asks the provider (get-info) whether the service
+    /// exists. Found: the create is done, nothing is made twice. Not found: None, create it.
+    /// Unreachable: that failure, to retry later.
+    async fn reconcile(
+        &self,
+        b: &'static Blueprint,
+        create: &'static Action,
+        cp: &ContractProduct,
+        configuration: &Configuration,
+        opened: &Opened,
+        identifier: &str,
+    ) -> Option<Result<ProviderOutput, ProviderFailure>> {
+        let info = b.actions.iter().find(|x| x.id == "get-info")?;
+        let mut probe = cp.clone();
+        probe.service_identifier = Some(identifier.to_owned());
+        let params = params_for(b, info, &probe, &Map::new());
+        if !validate(&info.params, &params).is_empty() {
+            return None;
+        }
+        let call = ProviderCall {
+            blueprint: b,
+            action: info,
+            configuration_id: &configuration.id,
+            settings: &opened.settings,
+            params: &params,
+            service_identifier: Some(identifier),
+        };
+        match with_deadline(opened.actions.run(call)).await {
+            Ok(found) if validate(&create.result, &found.data).is_empty() => Some(Ok(ProviderOutput {
+                message: format!("reconciled: {identifier} exists at the provider (the earlier answer was lost); not created again"),
+                data: found.data,
+                service_identifier: Some(identifier.to_owned()),
+                debug: found.debug,
+            })),
+            Ok(_) => None,
+            Err(f) if f.kind == FailureKind::Permanent => None,
+            Err(f) => Some(Err(f)),
+        }
+    }
+
     /// Opens the sealed params of a queued operation.
     pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, ApiError> {
         let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
@@ -422,7 +495,15 @@ impl Engine {
             params: &params,
             service_identifier: cp.service_identifier.as_deref(),
         };
-        let result = with_deadline(opened.actions.run(call)).await;
+        let creates = a.allowed_from.contains(&ProductStatus::Pending);
+        let reconciled = match (&cp.unconfirmed_create, creates) {
+            (Some(identifier), true) => self.reconcile(b, a, &cp, &configuration, &opened, identifier).await,
+            _ => None,
+        };
+        let result = match reconciled {
+            Some(r) => r,
+            None => with_deadline(opened.actions.run(call)).await,
+        };
         // Results are checked as the framework does: a provider answering out of shape failed.
         let result = result.and_then(|out| {
             let errors = validate(&a.result, &out.data);
@@ -472,6 +553,7 @@ impl Engine {
                 if let Some(si) = out.service_identifier {
                     next.service_identifier = Some(si);
                 }
+                next.unconfirmed_create = None;
                 // Provision fields follow what the provider reports, for the fields later actions
                 // of the blueprint take (never a secret, never one-off data such as login links).
                 let secret = secret_paths(&a.result);
@@ -492,6 +574,10 @@ impl Engine {
                 if a.id == cp.setup_action && f.kind == FailureKind::Permanent {
                     next.status = ProductStatus::Failed;
                 }
+                if creates && f.kind == FailureKind::Timeout {
+                    // The provider may have made it: the next try asks before creating.
+                    next.unconfirmed_create = create_identifier(b, &params).or(next.unconfirmed_create.clone());
+                }
                 Err(error)
             }
         };
@@ -500,7 +586,10 @@ impl Engine {
         let mut needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
         needles.extend(secrets::secret_values(&a.params, &params));
         entry = scrubbed(entry, &needles);
-        let changed = next.status != cp.status || next.provision_fields != cp.provision_fields || next.service_identifier != cp.service_identifier;
+        let changed = next.status != cp.status
+            || next.provision_fields != cp.provision_fields
+            || next.service_identifier != cp.service_identifier
+            || next.unconfirmed_create != cp.unconfirmed_create;
         let product_write = changed.then_some((&next, cp.version));
         if operation.is_some() && matches!(failure_kind, Some(FailureKind::Transient | FailureKind::Timeout)) {
             entry.status = LogStatus::Pending;

@@ -213,3 +213,25 @@ async fn an_event_that_keeps_failing_is_given_up_after_five_attempts_with_an_err
     assert_eq!(runs.iter().filter(|l| l["status"] == "error").count(), 6, "five attempts and the give-up entry");
     assert!(runs.last().unwrap()["message"].as_str().unwrap().contains("dead-letter queue"));
 }
+
+/// A create whose answer is lost (the provider made the account, then timed out) is checked at
+/// the provider before it is tried again: one account, the product active.
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_reconciled_not_repeated() {
+    let product = product_with(json!({"server_hostname": "srv.example.net", "lost_answers": 1})).await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    assert_eq!(send(&paid).await.0, 202);
+    let done = settled(paid["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let runs = logs_of(&cp).await;
+    let summary: Vec<(String, String)> = runs.iter().map(|l| (l["action"].as_str().unwrap().to_owned(), l["status"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(summary, [("create-account".to_string(), "error".to_string()), ("create-account".to_string(), "success".to_string())]);
+    assert!(runs[0]["message"].as_str().unwrap().contains("did not answer in time"));
+    assert!(runs[1]["message"].as_str().unwrap().contains("reconciled"), "{}", runs[1]);
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "active");
+    assert!(state.get("unconfirmed_create").is_none(), "{state}");
+    let (status, _) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/get-info"), Some(&admin_token()), Some(json!({}))).await;
+    assert_eq!(status, 200);
+}

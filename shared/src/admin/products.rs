@@ -237,6 +237,7 @@ impl Products<'_> {
             created_at: now.clone(),
             updated_at: now,
             version: 1,
+            unconfirmed_create: None,
         };
         self.products.create_contract_product(&cp).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");

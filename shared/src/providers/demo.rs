@@ -6,8 +6,9 @@
 //!
 //! Settings: `latency_ms` delays each call; an `api_key` of "invalid" fails authentication, as a
 //! revoked credential would; `transient_failures: n` makes the configuration's first n calls fail
-//! as an overloaded service does (503), to exercise retries; `server_hostname` (web hosting) names
-//! the simulated server.
+//! as an overloaded service does (503), to exercise retries; `lost_answers: n` makes its first n
+//! creates succeed but time out before answering, as a slow panel does; `server_hostname` (web
+//! hosting) names the simulated server.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -176,18 +177,17 @@ impl Demo {
             .map_err(unavailable)
     }
 
-    /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.
-    async fn maybe_overloaded(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
-        let limit = call.settings.get("transient_failures").and_then(Value::as_u64).unwrap_or(0);
+    /// Counts one more of a configuration's simulated faults, up to `limit`: true while it may.
+    async fn fault(&self, call: &ProviderCall<'_>, counter: &str, limit: u64) -> Result<bool, ProviderFailure> {
         if limit == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let counted = self
             .ddb
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("DEMO#{}#faults", call.configuration_id)))
-            .key("sk", s("faults"))
+            .key("sk", s(counter))
             .update_expression("SET failed = if_not_exists(failed, :zero) + :one")
             .condition_expression("attribute_not_exists(failed) OR failed < :limit")
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
@@ -196,14 +196,23 @@ impl Demo {
             .send()
             .await;
         match counted {
-            Ok(_) => Err(ProviderFailure {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.
+    async fn maybe_overloaded(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
+        let limit = call.settings.get("transient_failures").and_then(Value::as_u64).unwrap_or(0);
+        if self.fault(call, "faults", limit).await? {
+            return Err(ProviderFailure {
                 kind: FailureKind::Transient,
                 message: "the service is overloaded, try again later".into(),
                 debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": { "status": 503 } })],
-            }),
-            Err(e) if condition_failed(&e) => Ok(()), // the simulated outage is over
-            Err(e) => Err(unavailable(e)),
+            });
         }
+        Ok(())
     }
 
     /// A signed single sign-on URL that expires, as panels hand out.
@@ -429,6 +438,15 @@ impl Demo {
         self.store(&call, &identifier, &object, version).await?;
         if !creates {
             new_identifier = None;
+        }
+        let lost = call.settings.get("lost_answers").and_then(Value::as_u64).unwrap_or(0);
+        if creates && self.fault(&call, "lost", lost).await? {
+            // Made, but the answer never arrives: the caller sees a timeout.
+            return Err(ProviderFailure {
+                kind: FailureKind::Timeout,
+                message: "the provider did not answer in time".into(),
+                debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": null })],
+            });
         }
         Ok(self.output(&call, message, shape(&action.result, &object), new_identifier))
     }

@@ -129,7 +129,8 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
         .opt("account_label", string_max(100))
         .opt("api_key", secret())
         .opt("latency_ms", int_range(0, 10_000))
-        .opt("transient_failures", int_range(0, 10));
+        .opt("transient_failures", int_range(0, 10))
+        .opt("lost_answers", int_range(0, 10));
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }

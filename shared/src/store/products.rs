@@ -61,6 +61,10 @@ pub struct ContractProduct {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// The identifier of a create whose answer was lost (timeout): the next try checks the
+    /// provider for it before creating anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_create: Option<String>,
 }
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
