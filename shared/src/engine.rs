@@ -143,9 +143,9 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<Strin
     // A create whose identifier the caller may choose (a hosting username) gets one made from the
     // product when none is given: the same on every try, so a retried create cannot make a second
     // account under another name.
-    if a.allowed_from.contains(&ProductStatus::Pending) {
-        if let [field] = b.identifier_fields {
-            if takes(field) && params.get(*field).is_none_or(Value::is_null) {
+    if a.allowed_from.contains(&ProductStatus::Pending)
+        && let [field] = b.identifier_fields
+            && takes(field) && params.get(*field).is_none_or(Value::is_null) {
                 let base: String = params
                     .get("domain")
                     .or_else(|| params.get("email"))
@@ -162,8 +162,6 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<Strin
                 let suffix: String = digest.as_ref().iter().take(2).map(|b| format!("{b:02x}")).collect();
                 params.insert((*field).to_owned(), json!(format!("{base}{}", &suffix[..3])));
             }
-        }
-    }
     Value::Object(params)
 }
 
