@@ -98,8 +98,10 @@ impl Worker {
         }
     }
 
-    /// The product's log entry for an event given up on: it goes to the dead-letter queue.
-    async fn log_given_up(&self, cp: &crate::store::products::ContractProduct, action: &str, event_id: &str, why: &str, operation: Option<&crate::engine::Operation>) {
+    /// An error entry on the product for work that ends here: an event given up on (its message
+    /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
+    /// becomes this error).
+    async fn log_failure(&self, cp: &crate::store::products::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
         let entry = crate::store::logs::LogEntry {
             log_id: operation.map_or_else(crate::ids::LogId::generate, |o| o.log_id.clone()),
             contract_product_id: cp.id.clone(),
@@ -107,18 +109,18 @@ impl Worker {
             blueprint: cp.blueprint.clone(),
             provider: cp.provider.clone(),
             action: action.to_owned(),
-            actor: json!({ "role": "system", "id": format!("billing:{event_id}") }),
+            actor: json!({ "role": "system", "id": source }),
             started_at: operation.map_or_else(crate::time::now_rfc3339, |o| o.started_at.clone()),
             duration_ms: 0,
             status: crate::store::logs::LogStatus::Error,
-            message: format!("{why}; the event is in the dead-letter queue"),
+            message: message.to_owned(),
             params: json!({}),
             data: Value::Null,
-            error: Some(json!({ "code": "provider_error", "message": why, "kind": "gave_up" })),
+            error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
             debug: Value::Null,
         };
         if let Err(e) = self.products.record_run(None, &self.logs_table, entry.item(), None).await {
-            tracing::error!(error = %e, event_id, "the give-up entry could not be logged");
+            tracing::error!(error = %e, source, "a failure entry could not be logged");
         }
     }
 
@@ -172,21 +174,28 @@ impl Worker {
                 Some(_) if receives < MAX_RECEIVES => Handled::Retry(f.error.to_string()),
                 Some(_) => {
                     // Given up: the pending entry becomes the error.
-                    let product = match crate::ids::ContractProductId::parse(&cp) {
-                        Ok(id) => self.products.contract_product(&id).await.ok().flatten(),
-                        Err(_) => None,
-                    };
-                    if let Some(product) = product {
-                        self.log_given_up(&product, &action, &log_id, &format!("gave up after {receives} attempts: {}", f.error), Some(&operation)).await;
-                    }
+                    let why = format!("gave up after {receives} attempts: {}; the work is in the dead-letter queue", f.error);
+                    self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
                     Handled::Retry(f.error.to_string())
                 }
                 None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
                 None => {
-                    tracing::error!(log_id = %log_id, error = %f.error, "a long-running action was refused when it came to run");
+                    // Refused when it came to run (the product changed since it started).
+                    self.fail_operation(&cp, &action, &log_id, &format!("refused when it came to run: {}", f.error), &operation).await;
                     Handled::Settled
                 }
             },
+        }
+    }
+
+    async fn fail_operation(&self, cp: &str, action: &str, log_id: &str, message: &str, operation: &crate::engine::Operation) {
+        tracing::error!(log_id, "{message}");
+        let product = match crate::ids::ContractProductId::parse(cp) {
+            Ok(id) => self.products.contract_product(&id).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if let Some(product) = product {
+            self.log_failure(&product, action, &format!("operation:{log_id}"), message, Some(operation)).await;
         }
     }
 
@@ -279,7 +288,7 @@ impl Worker {
                 Some(_) if receives >= MAX_RECEIVES => {
                     let why = format!("gave up after {receives} attempts: {}", f.error);
                     let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
-                    self.log_given_up(&cp, action.id, &id, &why, None).await;
+                    self.log_failure(&cp, action.id, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
                     Handled::Retry(why)
                 }
