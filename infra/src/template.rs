@@ -116,6 +116,7 @@ fn globals() -> Value {
                 "LOGS_TABLE": r("LogsTable"),
                 "LIFECYCLE_QUEUE_URL": r("LifecycleQueue"),
                 "EVENTS_QUEUE_URL": r("EventsQueue"),
+                "OPERATIONS_QUEUE_URL": r("OperationsQueue"),
                 "AUTH_ISSUER": r("AuthIssuer"),
                 "AUTH_AUDIENCE": r("AuthAudience"),
                 "AUTH_JWKS_URL": r("AuthJwksUrl"),
@@ -212,11 +213,17 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             "Condition": { "StringEquals": { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } }
         }));
     }
-    for (queue, access, event) in [("LifecycleQueue", f.lifecycle_queue, "Lifecycle"), ("EventsQueue", f.events_queue, "Events")] {
+    for (queue, access, event) in [
+        ("LifecycleQueue", f.lifecycle_queue, "Lifecycle"),
+        ("EventsQueue", f.events_queue, "Events"),
+        ("OperationsQueue", f.operations_queue, "Operations"),
+    ] {
+        if matches!(access, QueueAccess::Send | QueueAccess::ConsumeAndSend) {
+            statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn(queue) }));
+        }
         match access {
-            QueueAccess::None => {}
-            QueueAccess::Send => statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn(queue) })),
-            QueueAccess::Consume => {
+            QueueAccess::None | QueueAccess::Send => {}
+            QueueAccess::Consume | QueueAccess::ConsumeAndSend => {
                 // The event source mapping's own permissions come with the SQS event; the consumer
                 // also shortens a failed message's visibility for its backoff.
                 statements.push(json!({ "Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": arn(queue) }));
@@ -245,7 +252,7 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     if f.webhook_secret {
         env.insert("WEBHOOK_SECRET_PARAMETER".into(), r("WebhookSecretParameter"));
     }
-    if f.lifecycle_queue == QueueAccess::Consume || f.events_queue == QueueAccess::Consume {
+    if [f.lifecycle_queue, f.events_queue, f.operations_queue].iter().any(|q| matches!(q, QueueAccess::Consume | QueueAccess::ConsumeAndSend)) {
         env.insert("RETRY_BASE_SECONDS".into(), r("RetryBaseSeconds"));
     }
     if let Some((b, a)) = pinned {
@@ -393,6 +400,9 @@ fn resources() -> Value {
     );
     queue_pair(&mut res, "LifecycleQueue", "lifecycle", true);
     queue_pair(&mut res, "EventsQueue", "events", false);
+    // Re-checks of long-running actions a provider reports in progress: delayed messages, which
+    // only a standard queue carries.
+    queue_pair(&mut res, "OperationsQueue", "operations", false);
     Value::Object(res)
 }
 
@@ -407,7 +417,8 @@ fn outputs() -> Value {
         "LifecycleQueueUrl": { "Description": "Lifecycle events FIFO queue", "Value": r("LifecycleQueue") },
         "LifecycleQueueDlqUrl": { "Description": "Lifecycle dead-letter queue", "Value": r("LifecycleQueueDlq") },
         "EventsQueueUrl": { "Description": "Outgoing events queue", "Value": r("EventsQueue") },
-        "EventsQueueDlqUrl": { "Description": "Outgoing events dead-letter queue", "Value": r("EventsQueueDlq") }
+        "EventsQueueDlqUrl": { "Description": "Outgoing events dead-letter queue", "Value": r("EventsQueueDlq") },
+        "OperationsQueueUrl": { "Description": "Re-checks of long-running actions", "Value": r("OperationsQueue") }
     });
     for f in FUNCTIONS.iter().filter(|f| !f.per_action) {
         out[format!("{}Name", f.logical_id)] = json!({ "Description": format!("The {} function", f.name), "Value": r(f.logical_id) });
@@ -473,7 +484,7 @@ mod tests {
     #[test]
     fn queues_have_dlqs_with_redrive_and_long_enough_visibility() {
         let t = template();
-        for q in ["LifecycleQueue", "EventsQueue"] {
+        for q in ["LifecycleQueue", "EventsQueue", "OperationsQueue"] {
             let p = &t["Resources"][q]["Properties"];
             assert_eq!(p["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0], format!("{q}Dlq"));
             assert!(p["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 5);

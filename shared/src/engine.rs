@@ -69,7 +69,10 @@ pub struct Operation {
 /// Everything checked before a provider is called.
 struct Prepared {
     b: &'static Blueprint,
+    /// The action the provider is asked for.
     a: &'static Action,
+    /// The action the run is recorded as (the same, but for a re-check of a long-running one).
+    logged: &'static Action,
     cp: ContractProduct,
     params: Value,
     configuration: Configuration,
@@ -81,6 +84,8 @@ pub struct Outcome {
     pub status: u16,
     pub body: Value,
     pub log_id: LogId,
+    /// A long-running action the provider is still working on.
+    pub in_progress: bool,
 }
 
 /// A run that failed; `log_id` where it reached the provider and was logged, `kind` where the
@@ -293,7 +298,7 @@ impl Engine {
         let entry = scrubbed(entry, &secrets::secret_values(&opened.spec.settings, &opened.settings));
         self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
         match outcome {
-            Ok(body) => Ok(Outcome { status: 200, body, log_id }),
+            Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: false }),
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: None }),
         }
     }
@@ -323,6 +328,16 @@ impl Engine {
     pub async fn finish(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, operation: &Operation) -> Result<Outcome, Failure> {
         let prepared = self.prepare(actor, product_id, blueprint, action, body).await?;
         self.execute(actor, prepared, None, Some(operation)).await
+    }
+
+    /// Re-checks a long-running action the provider reported in progress: asks for the service's
+    /// state (get-info) and records the answer as that action's run, replacing its entry, which
+    /// stays pending while the provider is still at it.
+    pub async fn check(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, operation: &Operation) -> Result<Outcome, Failure> {
+        let (_, logged) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let mut p = self.prepare_with(actor, product_id, blueprint, "get-info", &Value::Null, false).await?;
+        p.logged = logged;
+        self.execute(actor, p, None, Some(operation)).await
     }
 
     /// Starts a long-running action: the checks of a run, a pending log entry, and the work
@@ -369,7 +384,7 @@ impl Engine {
             .await
             .map_err(|e| Failure::from(ApiError::internal(format!("queueing {}: {}", operation.log_id, aws_sdk_sqs::error::DisplayErrorContext(e)))))?;
         let body = json!({ "status": "pending", "message": format!("{blueprint}/{action} started; follow it at /logs/{}", operation.log_id), "log_id": operation.log_id });
-        Ok(Outcome { status: 202, body, log_id: operation.log_id })
+        Ok(Outcome { status: 202, body, log_id: operation.log_id, in_progress: true })
     }
 
     /// After a create whose answer was lost: asks the provider (get-info) whether the service
@@ -419,6 +434,10 @@ impl Engine {
     }
 
     async fn prepare(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Prepared, Failure> {
+        self.prepare_with(actor, product_id, blueprint, action, body, true).await
+    }
+
+    async fn prepare_with(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
         let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
         let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
         let (b, a) = catalogue()
@@ -454,7 +473,7 @@ impl Engine {
             }
             _ => return Err(ApiError::validation("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
         };
-        if !a.allowed_from.contains(&cp.status) {
+        if check_status && !a.allowed_from.contains(&cp.status) {
             let allowed: Vec<&str> = a.allowed_from.iter().map(|s| s.as_str()).collect();
             return Err(ApiError::InvalidState(format!(
                 "{blueprint}/{action} needs the contract product to be {}; it is {}",
@@ -473,12 +492,12 @@ impl Engine {
             .get(&cp.provision_configuration_id)
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
-        Ok(Prepared { b, a, cp, params, configuration })
+        Ok(Prepared { b, a, logged: a, cp, params, configuration })
     }
 
     async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
-        let Prepared { b, a, cp, params, configuration } = p;
-        let (blueprint, action) = (b.id, a.id);
+        let Prepared { b, a, logged, cp, params, configuration } = p;
+        let (blueprint, action) = (b.id, logged.id);
         let opened = self.open(&configuration)?;
         let (log_id, started_at) = match operation {
             Some(o) => (o.log_id.clone(), o.started_at.clone()),
@@ -493,7 +512,7 @@ impl Engine {
             params: &params,
             service_identifier: cp.service_identifier.as_deref(),
         };
-        let creates = a.allowed_from.contains(&ProductStatus::Pending);
+        let creates = logged.allowed_from.contains(&ProductStatus::Pending) && a.id == logged.id;
         let reconciled = match (&cp.unconfirmed_create, creates) {
             (Some(identifier), true) => self.reconcile(b, a, &cp, &configuration, &opened, identifier).await,
             _ => None,
@@ -525,7 +544,7 @@ impl Engine {
             configuration_id: configuration.id.clone(),
             blueprint: b.id.to_owned(),
             provider: configuration.provider.clone(),
-            action: a.id.to_owned(),
+            action: logged.id.to_owned(),
             actor: actor.describe(),
             started_at,
             duration_ms,
@@ -540,12 +559,18 @@ impl Engine {
         next.version = cp.version + 1;
         next.updated_at = now_rfc3339();
         let failure_kind = result.as_ref().err().map(|f| f.kind);
+        // A long-running action the provider is still working on stays pending, its status move
+        // waiting for the re-check that finds it done.
+        let still_running = operation.is_some() && result.as_ref().is_ok_and(|out| in_progress(&out.data));
         let outcome = match result {
             Ok(out) => {
                 entry.message = out.message.clone();
                 entry.data = secrets::mask(&a.result, &out.data);
                 entry.debug = secrets::mask(&debug_schema, &Value::Array(out.debug));
-                if let Some(status) = a.moves_to {
+                if still_running {
+                    entry.status = LogStatus::Pending;
+                    entry.message = format!("in progress at the provider: {}", out.message);
+                } else if let Some(status) = logged.moves_to {
                     next.status = status;
                 }
                 if let Some(si) = out.service_identifier {
@@ -569,7 +594,7 @@ impl Engine {
                 entry.debug = secrets::mask(&debug_schema, &Value::Array(f.debug));
                 let error = failure_error(f.kind, f.message.clone());
                 entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
-                if a.id == cp.setup_action && f.kind == FailureKind::Permanent {
+                if logged.id == cp.setup_action && f.kind == FailureKind::Permanent {
                     next.status = ProductStatus::Failed;
                 }
                 if creates && f.kind == FailureKind::Timeout {
@@ -609,7 +634,7 @@ impl Engine {
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
         if let Some(publisher) = &self.publisher {
             let final_status = if changed { next.status } else { cp.status };
-            if let Some(kind) = event_for(a.id, cp.status, final_status, failure_kind.is_some(), a.id == cp.setup_action) {
+            if let Some(kind) = event_for(logged.id, cp.status, final_status, failure_kind.is_some(), logged.id == cp.setup_action).filter(|_| !still_running) {
                 publisher
                     .publish(&OutgoingEvent {
                         id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
@@ -617,7 +642,7 @@ impl Engine {
                         contract_product_id: cp.id.to_string(),
                         client_id: cp.client_id.clone(),
                         blueprint: b.id.to_owned(),
-                        action: Some(a.id.to_owned()),
+                        action: Some(logged.id.to_owned()),
                         log_id: Some(log_id.to_string()),
                         status: final_status,
                         message: entry.message.clone(),
@@ -627,8 +652,15 @@ impl Engine {
             }
         }
         match outcome {
-            Ok(body) => Ok(Outcome { status: 200, body, log_id }),
+            Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: still_running }),
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),
         }
     }
+}
+
+/// Whether result data says the provider is still working (the framework's operation_status,
+/// a server's transitional state).
+pub fn in_progress(data: &Value) -> bool {
+    data["operation_status"] == "in_progress"
+        || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
 }

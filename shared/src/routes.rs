@@ -38,6 +38,8 @@ pub struct FunctionSpec {
     pub lifecycle_queue: QueueAccess,
     /// What it does with the events queue (outgoing events).
     pub events_queue: QueueAccess,
+    /// What it does with the operations queue (delayed re-checks of long-running actions).
+    pub operations_queue: QueueAccess,
     /// Whether it gets the billing webhook's HMAC secret.
     pub webhook_secret: bool,
 }
@@ -49,6 +51,8 @@ pub enum QueueAccess {
     Send,
     /// Is the queue's event source (SQS → Lambda), with partial batch failures.
     Consume,
+    /// Both: consumes the queue and sends to it (delayed re-checks).
+    ConsumeAndSend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: false,
         lifecycle_queue: QueueAccess::None,
         events_queue: QueueAccess::Send,
+        operations_queue: QueueAccess::None,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -87,6 +92,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: true,
         lifecycle_queue: QueueAccess::Send,
         events_queue: QueueAccess::Send,
+        operations_queue: QueueAccess::None,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -101,6 +107,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: false,
         lifecycle_queue: QueueAccess::None,
         events_queue: QueueAccess::None,
+        operations_queue: QueueAccess::None,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -115,6 +122,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: false,
         lifecycle_queue: QueueAccess::Send,
         events_queue: QueueAccess::None,
+        operations_queue: QueueAccess::None,
         webhook_secret: true,
     },
     FunctionSpec {
@@ -129,6 +137,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: false,
         lifecycle_queue: QueueAccess::Consume,
         events_queue: QueueAccess::Send,
+        operations_queue: QueueAccess::ConsumeAndSend,
         webhook_secret: false,
     },
     FunctionSpec {
@@ -143,6 +152,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         per_action: false,
         lifecycle_queue: QueueAccess::None,
         events_queue: QueueAccess::Consume,
+        operations_queue: QueueAccess::None,
         webhook_secret: false,
     },
 ];

@@ -82,7 +82,12 @@ pub struct Worker {
     queue_url: String,
     retry_base_seconds: u64,
     logs_table: String,
+    /// Where re-checks of long-running actions wait (a standard queue: delayed messages).
+    operations_queue_url: Option<String>,
 }
+
+/// How long a long-running action may stay in progress at the provider.
+pub const OPERATION_DEADLINE_MS: i64 = 30 * 60 * 1000;
 
 impl Worker {
     pub fn new(engine: Engine, ddb: aws_sdk_dynamodb::Client, tables: &Tables, sqs: aws_sdk_sqs::Client, queue_url: String, retry_base_seconds: u64) -> Self {
@@ -95,6 +100,59 @@ impl Worker {
             queue_url,
             retry_base_seconds,
             logs_table: tables.logs.clone(),
+            operations_queue_url: std::env::var("OPERATIONS_QUEUE_URL").ok().filter(|u| !u.is_empty()),
+        }
+    }
+
+    /// Asks again later (a delayed message on the operations queue) about a long-running action.
+    async fn schedule_check(&self, message: &Value, deadline_ms: i64) -> Handled {
+        let Some(url) = &self.operations_queue_url else {
+            return Handled::Retry("OPERATIONS_QUEUE_URL is not set".into());
+        };
+        let mut check = message.clone();
+        check["kind"] = json!("check");
+        check["deadline_ms"] = json!(deadline_ms);
+        check.as_object_mut().map(|o| o.remove("params"));
+        let delay = (self.retry_base_seconds * 2).clamp(1, 900) as i32;
+        match self.sqs.send_message().queue_url(url).message_body(check.to_string()).delay_seconds(delay).send().await {
+            Ok(_) => Handled::Settled,
+            Err(e) => Handled::Retry(format!("scheduling a re-check: {}", aws_sdk_sqs::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// A re-check of a long-running action the provider reported in progress.
+    async fn check_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
+        let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
+        let (log_id, started_at, cp, blueprint, action) = (text("log_id"), text("started_at"), text("contract_product_id"), text("blueprint"), text("action"));
+        let Ok(log) = crate::ids::LogId::parse(&log_id) else {
+            tracing::error!(body = %record.body, "a malformed re-check was dropped");
+            return Handled::Settled;
+        };
+        match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
+            Ok(Some(status)) if status != "pending" => return Handled::Settled,
+            Ok(_) => {}
+            Err(e) => return Handled::Retry(e.to_string()),
+        }
+        let operation = crate::engine::Operation { log_id: log, started_at };
+        let deadline_ms = message["deadline_ms"].as_i64().unwrap_or(0);
+        if crate::time::now_millis() > deadline_ms {
+            let why = format!("{blueprint}/{action} did not finish at the provider within {} minutes", OPERATION_DEADLINE_MS / 60_000);
+            self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
+            return Handled::Settled;
+        }
+        let actor = Actor::Recorded(message["actor"].clone());
+        match self.engine.check(&actor, &cp, &blueprint, &action, &operation).await {
+            Ok(outcome) if outcome.in_progress => self.schedule_check(message, deadline_ms).await,
+            Ok(_) => Handled::Settled,
+            Err(f) => match f.kind {
+                Some(FailureKind::Permanent) => Handled::Settled,
+                Some(_) => Handled::Retry(f.error.to_string()),
+                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None => {
+                    self.fail_operation(&cp, &action, &log_id, &format!("could not be checked: {}", f.error), &operation).await;
+                    Handled::Settled
+                }
+            },
         }
     }
 
@@ -129,7 +187,8 @@ impl Worker {
         let mut stopped: HashSet<String> = HashSet::new();
         for record in event.records {
             let group = record.attributes.get("MessageGroupId").cloned().unwrap_or_default();
-            if stopped.contains(&group) {
+            // Only FIFO records have a group to keep in order.
+            if !group.is_empty() && stopped.contains(&group) {
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
                 continue;
             }
@@ -139,7 +198,9 @@ impl Worker {
                 let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
                 tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
                 back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
-                stopped.insert(group);
+                if !group.is_empty() {
+                    stopped.insert(group);
+                }
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
             }
         }
@@ -168,6 +229,7 @@ impl Worker {
         let operation = crate::engine::Operation { log_id: log, started_at };
         let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         match self.engine.finish(&actor, &cp, &blueprint, &action, &json!({ "params": params }), &operation).await {
+            Ok(outcome) if outcome.in_progress => self.schedule_check(message, crate::time::now_millis() + OPERATION_DEADLINE_MS).await,
             Ok(_) => Handled::Settled,
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
@@ -217,6 +279,9 @@ impl Worker {
         };
         if event["kind"] == "operation" {
             return self.finish_operation(&event, record).await;
+        }
+        if event["kind"] == "check" {
+            return self.check_operation(&event, record).await;
         }
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();

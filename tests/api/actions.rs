@@ -250,3 +250,47 @@ async fn concurrent_runs_on_one_product_lose_no_update() {
     assert_eq!(state["version"].as_u64().unwrap(), version + 1, "exactly one run changed the product");
     assert_eq!(log_items(&cp).await.len(), 1 + wins + logged_failures, "every run that reached the provider is logged once");
 }
+
+/// A long-running action the provider takes a while over: 202, the entry pending "in progress"
+/// while the worker re-checks through delayed messages, then success and the status move.
+#[tokio::test]
+async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("slow"), "blueprint": "servers", "provider": "demo", "settings": {"async_seconds": 3}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    let (_, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": unique("client"), "blueprint": "servers", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
+    let cp = cp["id"].as_str().unwrap().to_owned();
+    let a = catalogue().action("servers", "create-server").unwrap().1;
+    let (status, started) = run(&cp, "servers", "create-server", &admin_token(), example(&a.params, &[])).await;
+    assert_eq!(status, 202, "{started}");
+    let log_id = started["log_id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut saw_in_progress = false;
+    let entry = loop {
+        let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{log_id}"), &admin_token(), None).await;
+        if entry["status"] == "pending" {
+            saw_in_progress |= entry["message"].as_str().unwrap_or_default().contains("in progress at the provider");
+            assert_eq!(product_state(&cp).await["status"], "pending", "the status moves only when the provider is done");
+        } else {
+            break entry;
+        }
+        assert!(std::time::Instant::now() < deadline, "still pending: {entry}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert!(saw_in_progress, "the entry was pending while the provider worked");
+    assert_eq!((entry["status"].as_str(), entry["action"].as_str(), entry["data"]["state"].as_str()), (Some("success"), Some("create-server"), Some("running")), "{entry}");
+    assert_eq!(product_state(&cp).await["status"], "active");
+    let creates = log_items(&cp).await.iter().filter(|l| l["action"] == "create-server").count();
+    assert_eq!(creates, 1, "one entry, from pending to success");
+}

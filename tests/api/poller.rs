@@ -129,7 +129,7 @@ async fn a_failed_invocation_leaves_the_whole_batch_on_the_queue() {
     assert_eq!(count(&sqs, &url).await, 2, "nothing is lost");
 }
 
-/// The mappings come from the template: the worker's and the dispatcher's SQS events.
+/// The mappings come from the template: the worker's two SQS events and the dispatcher's.
 #[tokio::test]
 async fn event_source_mappings_are_read_from_the_template() {
     let config = aws().await;
@@ -147,6 +147,13 @@ async fn event_source_mappings_are_read_from_the_template() {
                 function: "worker".into(),
                 queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-lifecycle.fifo"),
                 queue_url: stack.physical["LifecycleQueue"].reference.clone(),
+                batch_size: 10,
+                report_batch_item_failures: true,
+            },
+            EventSourceMapping {
+                function: "worker".into(),
+                queue_arn: format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-operations"),
+                queue_url: stack.physical["OperationsQueue"].reference.clone(),
                 batch_size: 10,
                 report_batch_item_failures: true,
             },

@@ -7,8 +7,10 @@
 //! Settings: `latency_ms` delays each call; an `api_key` of "invalid" fails authentication, as a
 //! revoked credential would; `transient_failures: n` makes the configuration's first n calls fail
 //! as an overloaded service does (503), to exercise retries; `lost_answers: n` makes its first n
-//! creates succeed but time out before answering, as a slow panel does; `server_hostname` (web
-//! hosting) names the simulated server.
+//! creates succeed but time out before answering, as a slow panel does; `async_seconds: n` makes
+//! long-running actions (server create, rebuild, resize; domain transfer) take n seconds at the
+//! "provider", reported in progress until then; `server_hostname` (web hosting) names the
+//! simulated server.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -41,6 +43,20 @@ fn hex(n: usize) -> String {
 
 fn fail(message: impl Into<String>) -> ProviderFailure {
     ProviderFailure::permanent(message)
+}
+
+/// A long-running change the simulated provider has finished by now.
+fn settle_async(object: &mut Map<String, Value>, now: i64) {
+    if object.get("ready_ms").and_then(Value::as_i64).is_some_and(|ready| ready <= now) {
+        object.remove("ready_ms");
+        if matches!(object.get("state").and_then(Value::as_str), Some("initializing" | "rebuilding" | "resizing")) {
+            object.insert("state".into(), json!("running"));
+        }
+        if object.get("operation_status") == Some(&json!("in_progress")) {
+            object.insert("operation_status".into(), json!("complete"));
+            object.insert("statuses".into(), json!(["clientTransferProhibited"]));
+        }
+    }
 }
 
 /// The expiry in the two forms results use (`Y-m-d H:i:s`, `Y-m-d`).
@@ -251,6 +267,9 @@ impl Demo {
         } else {
             self.load(&call, &identifier).await?.ok_or_else(|| fail(format!("{identifier} does not exist")))?
         };
+        if !creates {
+            settle_async(&mut object, now);
+        }
         let mut new_identifier = creates.then(|| identifier.clone());
         let suspended = object.get("suspended") == Some(&Value::Bool(true));
         let message = match (call.blueprint.id, action.id) {
@@ -434,6 +453,26 @@ impl Demo {
             _ => format!("{identifier} read"),
         };
         stamp_expiry(&mut object);
+        let async_ms = call.settings.get("async_seconds").and_then(Value::as_i64).unwrap_or(0) * 1000;
+        if action.long_running && async_ms > 0 {
+            // The provider takes its time: in progress until ready_ms.
+            object.insert("ready_ms".into(), json!(now + async_ms));
+            let transitional = match action.id {
+                "create-server" => Some("initializing"),
+                "reinstall-server" => Some("rebuilding"),
+                "resize-server" => Some("resizing"),
+                _ => None,
+            };
+            match transitional {
+                Some(state) => {
+                    object.insert("state".into(), json!(state));
+                }
+                None => {
+                    object.insert("operation_status".into(), json!("in_progress"));
+                    object.insert("statuses".into(), json!(["pendingTransfer"]));
+                }
+            }
+        }
         object.insert("updated_at".into(), json!(framework_datetime(now)));
         self.store(&call, &identifier, &object, version).await?;
         if !creates {
