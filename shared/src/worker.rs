@@ -120,20 +120,29 @@ impl Worker {
         }
     }
 
-    /// A re-check of a long-running action the provider reported in progress.
-    async fn check_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
+    /// The long-running action a message is about, if its entry is still pending (a redelivery of
+    /// finished work, or a malformed message, is settled here).
+    async fn pending_operation(&self, message: &Value, record: &SqsRecord) -> Result<(crate::engine::Operation, String, String, String), Handled> {
         let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
-        let (log_id, started_at, cp, blueprint, action) = (text("log_id"), text("started_at"), text("contract_product_id"), text("blueprint"), text("action"));
+        let (log_id, started_at, cp) = (text("log_id"), text("started_at"), text("contract_product_id"));
         let Ok(log) = crate::ids::LogId::parse(&log_id) else {
-            tracing::error!(body = %record.body, "a malformed re-check was dropped");
-            return Handled::Settled;
+            tracing::error!(body = %record.body, "a malformed operation message was dropped");
+            return Err(Handled::Settled);
         };
         match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
-            Ok(Some(status)) if status != "pending" => return Handled::Settled,
-            Ok(_) => {}
-            Err(e) => return Handled::Retry(e.to_string()),
+            Ok(Some(status)) if status != "pending" => Err(Handled::Settled),
+            Ok(_) => Ok((crate::engine::Operation { log_id: log, started_at }, cp, text("blueprint"), text("action"))),
+            Err(e) => Err(Handled::Retry(e.to_string())),
         }
-        let operation = crate::engine::Operation { log_id: log, started_at };
+    }
+
+    /// A re-check of a long-running action the provider reported in progress.
+    async fn check_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
+        let (operation, cp, blueprint, action) = match self.pending_operation(message, record).await {
+            Ok(found) => found,
+            Err(handled) => return handled,
+        };
+        let log_id = operation.log_id.to_string();
         let deadline_ms = message["deadline_ms"].as_i64().unwrap_or(0);
         if crate::time::now_millis() > deadline_ms {
             let why = format!("{blueprint}/{action} did not finish at the provider within {} minutes", OPERATION_DEADLINE_MS / 60_000);
@@ -209,24 +218,16 @@ impl Worker {
 
     /// A long-running action started over HTTP: run it, replacing its pending log entry.
     async fn finish_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
-        let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
-        let (log_id, started_at, cp, blueprint, action) = (text("log_id"), text("started_at"), text("contract_product_id"), text("blueprint"), text("action"));
-        let Ok(log) = crate::ids::LogId::parse(&log_id) else {
-            tracing::error!(body = %record.body, "a malformed operation was dropped");
-            return Handled::Settled;
+        let (operation, cp, blueprint, action) = match self.pending_operation(message, record).await {
+            Ok(found) => found,
+            Err(handled) => return handled,
         };
-        // Finished already (a redelivery): nothing to do.
-        match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
-            Ok(Some(status)) if status != "pending" => return Handled::Settled,
-            Ok(_) => {}
-            Err(e) => return Handled::Retry(e.to_string()),
-        }
+        let log_id = operation.log_id.to_string();
         let params = match self.engine.open_operation_params(&blueprint, &action, &message["params"], &log_id) {
             Ok(p) => p,
             Err(e) => return Handled::Retry(e.to_string()),
         };
         let actor = Actor::Recorded(message["actor"].clone());
-        let operation = crate::engine::Operation { log_id: log, started_at };
         let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         match self.engine.finish(&actor, &cp, &blueprint, &action, &json!({ "params": params }), &operation).await {
             Ok(outcome) if outcome.in_progress => self.schedule_check(message, crate::time::now_millis() + OPERATION_DEADLINE_MS).await,
