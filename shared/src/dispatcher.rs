@@ -59,7 +59,7 @@ impl Dispatcher {
         let event: OutgoingEvent = match serde_json::from_str(&record.body) {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!(error = %e, body = %record.body, "malformed outgoing event dropped");
+                tracing::error!(error = %e, message_id = %record.message_id, bytes = record.body.len(), "malformed outgoing event dropped");
                 return Ok(());
             }
         };

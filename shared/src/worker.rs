@@ -126,7 +126,7 @@ impl Worker {
         let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
         let (log_id, started_at, cp) = (text("log_id"), text("started_at"), text("contract_product_id"));
         let Ok(log) = crate::ids::LogId::parse(&log_id) else {
-            tracing::error!(body = %record.body, "a malformed operation message was dropped");
+            tracing::error!(message_id = %record.message_id, "a malformed operation message was dropped");
             return Err(Handled::Settled);
         };
         match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
@@ -273,8 +273,9 @@ impl Worker {
         let event: Value = match serde_json::from_str(&record.body) {
             Ok(v) => v,
             Err(e) => {
-                // The webhook queues only checked events: this is a bug, kept visible, not retried.
-                tracing::error!(error = %e, body = %record.body, "malformed lifecycle message dropped");
+                // The webhook queues only checked events: this is a bug, kept visible (its id, never its body:
+                // billing data may hold passwords), not retried.
+                tracing::error!(error = %e, message_id = %record.message_id, bytes = record.body.len(), "malformed lifecycle message dropped");
                 return Handled::Settled;
             }
         };
@@ -297,7 +298,7 @@ impl Worker {
             Ok(Some(_)) => {}
             Ok(None) => {
                 // Only the webhook queues events, after claiming them: kept visible, not retried.
-                tracing::error!(event_id = %id, body = %record.body, "a queued event without its record was dropped");
+                tracing::error!(event_id = %id, message_id = %record.message_id, "a queued event without its record was dropped");
                 return Handled::Settled;
             }
             Err(e) => return Handled::Retry(e.to_string()),
