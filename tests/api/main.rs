@@ -2,6 +2,7 @@
 
 mod actions;
 mod authorization;
+mod bad_input;
 mod blueprints;
 mod configurations;
 mod contract_products;
