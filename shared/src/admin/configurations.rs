@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use crate::catalogue::catalogue;
 use crate::catalogue::schema::{any_object, boolean, params, string, string_max};
-use crate::catalogue::validate::{FieldError, to_details, validate};
+use super::{check, field, invalid};
+use crate::catalogue::validate::{FieldError, validate};
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::ids::ConfigurationId;
 use crate::providers::{ProviderSpec, provider};
@@ -36,14 +37,6 @@ pub fn patch_schema() -> Value {
         .opt("default_for_provider", boolean())
         .opt("settings", any_object())
         .build()
-}
-
-fn invalid(errors: Vec<FieldError>) -> ApiError {
-    ApiError::validation("the request has invalid fields", to_details(&errors))
-}
-
-fn field(path: &str, message: &str) -> FieldError {
-    FieldError { path: path.to_owned(), message: message.to_owned() }
 }
 
 /// Settings as the schema sees them: sealed secrets stand as the mask, a valid value.
@@ -103,10 +96,7 @@ impl Configurations<'_> {
 
     pub async fn create(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let body = json_body(request)?;
-        let errors = validate(&create_schema(), &body);
-        if !errors.is_empty() {
-            return Err(invalid(errors));
-        }
+        check(&create_schema(), &body)?;
         let blueprint = body["blueprint"].as_str().unwrap_or_default();
         let provider_id = body["provider"].as_str().unwrap_or_default();
         if catalogue().blueprint(blueprint).is_none() {
@@ -158,10 +148,7 @@ impl Configurations<'_> {
     pub async fn patch(&self, request: &HttpRequest, params: &std::collections::HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let id = parse_id(params)?;
         let body = json_body(request)?;
-        let errors = validate(&patch_schema(), &body);
-        if !errors.is_empty() {
-            return Err(invalid(errors));
-        }
+        check(&patch_schema(), &body)?;
         let (current, has) = self.load(&id).await?;
         let spec = spec_of(&current)?;
         let mut next = current.clone();

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::catalogue::schema::{int_range, one_of, params, secret, string_max};
-use crate::catalogue::validate::{FieldError, to_details, validate};
+use super::{check, field, invalid};
 use crate::events_out::EVENT_NAMES;
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::secrets::{self, MASK, SecretBox};
@@ -46,31 +46,31 @@ fn secret_schema() -> Value {
     params().opt("secret", secret()).build()
 }
 
-fn invalid(path: &str, message: &str) -> ApiError {
-    ApiError::validation("the request has invalid fields", to_details(&[FieldError { path: path.into(), message: message.into() }]))
+fn bad(path: &str, message: &str) -> ApiError {
+    invalid(vec![field(path, message)])
 }
 
 /// A URL target must be https, or plain http to this machine (local development).
 fn check_target(t: &Value) -> Result<(), ApiError> {
     match t["type"].as_str() {
         Some("url") => {
-            let url = t["url"].as_str().ok_or_else(|| invalid("target.url", "is required for a url target"))?;
-            let parsed = reqwest::Url::parse(url).map_err(|_| invalid("target.url", "is not a URL"))?;
+            let url = t["url"].as_str().ok_or_else(|| bad("target.url", "is required for a url target"))?;
+            let parsed = reqwest::Url::parse(url).map_err(|_| bad("target.url", "is not a URL"))?;
             let host = parsed.host_str().unwrap_or_default();
             let bare = host.trim_start_matches('[').trim_end_matches(']');
             let loopback = host == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
             match parsed.scheme() {
                 "https" if !host.is_empty() => Ok(()),
                 "http" if loopback => Ok(()),
-                _ => Err(invalid("target.url", "must be https (plain http only to loopback, for local development)")),
+                _ => Err(bad("target.url", "must be https (plain http only to loopback, for local development)")),
             }
         }
         Some("lambda") => {
-            let f = t["function"].as_str().ok_or_else(|| invalid("target.function", "is required for a lambda target"))?;
+            let f = t["function"].as_str().ok_or_else(|| bad("target.function", "is required for a lambda target"))?;
             let ok = f.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c)) && !f.is_empty();
-            if ok { Ok(()) } else { Err(invalid("target.function", "must be a function name or ARN")) }
+            if ok { Ok(()) } else { Err(bad("target.function", "must be a function name or ARN")) }
         }
-        _ => Err(invalid("target.type", "must be url or lambda")),
+        _ => Err(bad("target.type", "must be url or lambda")),
     }
 }
 
@@ -103,10 +103,7 @@ impl Handlers<'_> {
 
     pub async fn create(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let body = json_body(request)?;
-        let errors = validate(&create_schema(), &body);
-        if !errors.is_empty() {
-            return Err(ApiError::validation("the request has invalid fields", to_details(&errors)));
-        }
+        check(&create_schema(), &body)?;
         check_target(&body["target"])?;
         let id = format!("eh-{}", &random_secret()[..32]);
         let given = body["secret"].as_str().map(String::from);
@@ -144,10 +141,7 @@ impl Handlers<'_> {
 
     pub async fn patch(&self, request: &HttpRequest, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let body = json_body(request)?;
-        let errors = validate(&patch_schema(), &body);
-        if !errors.is_empty() {
-            return Err(ApiError::validation("the request has invalid fields", to_details(&errors)));
-        }
+        check(&patch_schema(), &body)?;
         let current = self.load(&Self::load_id(params)).await?;
         let mut next = current.clone();
         if let Some(v) = body["name"].as_str() {

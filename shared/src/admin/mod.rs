@@ -21,6 +21,21 @@ use crate::store::products::ProductStore;
 use configurations::Configurations;
 use products::Products;
 
+/// A 400 naming the fields that are wrong.
+fn invalid(errors: Vec<crate::catalogue::validate::FieldError>) -> ApiError {
+    ApiError::validation("the request has invalid fields", crate::catalogue::validate::to_details(&errors))
+}
+
+fn field(path: &str, message: impl Into<String>) -> crate::catalogue::validate::FieldError {
+    crate::catalogue::validate::FieldError { path: path.to_owned(), message: message.into() }
+}
+
+/// A body checked against its schema, or the 400 naming every failing field.
+fn check(schema: &Value, body: &Value) -> Result<(), ApiError> {
+    let errors = crate::catalogue::validate::validate(schema, body);
+    if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+}
+
 /// What the admin function holds across invocations.
 #[derive(Clone)]
 pub struct Admin {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
-use crate::catalogue::validate::{FieldError, to_details, validate};
+use super::{check, field, invalid};
 use crate::catalogue::{Blueprint, catalogue};
 use crate::domain::ProductStatus;
 use crate::http::auth::Caller;
@@ -48,19 +48,6 @@ pub fn contract_product_schema() -> Value {
         .opt("setup_action", string())
         .opt("provision_fields", any_object())
         .build()
-}
-
-fn invalid(errors: Vec<FieldError>) -> ApiError {
-    ApiError::validation("the request has invalid fields", to_details(&errors))
-}
-
-fn field(path: &str, message: impl Into<String>) -> FieldError {
-    FieldError { path: path.to_owned(), message: message.into() }
-}
-
-fn check(schema: &Value, body: &Value) -> Result<(), ApiError> {
-    let errors = validate(schema, body);
-    if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
 }
 
 fn blueprint_of(id: &str) -> Result<&'static Blueprint, ApiError> {
