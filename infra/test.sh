@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts DynamoDB Local (in memory), the SQS emulator and
 # cargo lambda watch on free ports, runs every test, stops what it started, and exits non-zero on
-# any failure.
+# any failure. TEST_FILTER=name runs only the tests whose names contain it (while working).
 set -euo pipefail
 STACK_ROLE=test
 source "$(dirname "$0")/stack.sh"
@@ -41,12 +41,12 @@ export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e
 
 failed=0
 say "cargo test (unit, integration over the emulators, HTTP through cargo lambda watch)"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log" || failed=1
+cargo test --workspace --locked --no-fail-fast ${TEST_FILTER:+-- "$TEST_FILTER"} 2>&1 | tee "$RUN_DIR/cargo-test.log" || failed=1
 read -r passed failed_tests < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$RUN_DIR/cargo-test.log")
 
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
-SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd!"
+SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1!"
 for secret in $SECRETS_TO_FIND; do
   for f in "$RUN_DIR/watch.log" "$RUN_DIR/responses.log"; do
     if [ -f "$f" ] && grep -qF -- "$secret" "$f"; then say "secret found in $(basename "$f"): ${secret:0:4}..."; failed=1; fi

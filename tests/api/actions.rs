@@ -294,3 +294,69 @@ async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
     let creates = log_items(&cp).await.iter().filter(|l| l["action"] == "create-server").count();
     assert_eq!(creates, 1, "one entry, from pending to success");
 }
+
+/// The `http` provider end to end: the engine calls the company's own endpoint (here a local
+/// server), signed, and records the answer; the signing secret is in no response and no log.
+#[tokio::test]
+async fn the_http_provider_calls_the_companys_endpoint_signed_and_logs_it() {
+    use wiremock::matchers::{header, header_exists, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const SIGNING: &str = "endpoint-signing-Sup3rSecret";
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/create-account"))
+        .and(header_exists("x-signature"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "message": "account made on panel-7",
+            "service_identifier": "acme01",
+            "data": { "username": "acme01", "domain": "acme.example", "server_hostname": "panel-7.example.net", "package_name": "basic", "suspended": false }
+        })))
+        .expect(1)
+        .mount(&endpoint)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/suspend-account"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({ "error": { "message": "panel-7 is busy" } })))
+        .expect(1)
+        .mount(&endpoint)
+        .await;
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("own"), "blueprint": "web-hosting", "provider": "http", "settings": { "endpoint_url": endpoint.uri(), "signing_secret": SIGNING, "timeout_seconds": 5 }})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    assert!(!cfg.to_string().contains(SIGNING));
+    let (status, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    let cp = cp["id"].as_str().unwrap().to_owned();
+    let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "domain": "acme.example", "email": "ops@acme.example", "password": "Pw-for-acme-1!", "package_name": "basic" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"], "account made on panel-7");
+    let state = product_state(&cp).await;
+    assert_eq!(state["status"], "active");
+    assert_eq!(state["service_identifier"], "acme01");
+    // A write the endpoint refuses with a 503 is a provider error, sent once (no retry of writes).
+    let (status, body) = run(&cp, "web-hosting", "suspend-account", &admin_token(), json!({})).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("panel-7 is busy"), "{body}");
+    assert_eq!(product_state(&cp).await["status"], "active");
+    let requests = endpoint.received_requests().await.unwrap();
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["params"]["password"], "Pw-for-acme-1!", "the endpoint gets what it needs");
+    assert_eq!(sent["service_identifier"], Value::Null);
+    let expected = shared::webhook_api::sign(SIGNING.as_bytes(), &requests[0].body);
+    assert_eq!(requests[0].headers.get("x-signature").unwrap().to_str().unwrap(), expected);
+    let logs = log_items(&cp).await.to_vec();
+    assert_eq!(logs.len(), 2);
+    let text = serde_json::to_string(&logs).unwrap();
+    assert!(!text.contains("Pw-for-acme-1!") && !text.contains(SIGNING), "{text}");
+}

@@ -9,6 +9,7 @@
 
 pub mod blueprints;
 pub mod demo;
+pub mod http;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -80,38 +81,45 @@ pub trait Connect: Send + Sync {
 #[derive(Clone)]
 pub struct Implementations {
     demo: Arc<demo::Demo>,
+    http: Arc<http::Http>,
 }
 
 impl Implementations {
     pub fn new(ddb: aws_sdk_dynamodb::Client, main_table: &str) -> Self {
-        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)) }
+        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)), http: Arc::new(http::Http::new()) }
     }
 
     /// A provider of a blueprint: its actions, and its connection check.
     pub fn get(&self, blueprint: &str, provider_id: &str) -> Option<(blueprints::Implementation, Arc<dyn Connect>)> {
         use blueprints::Implementation as I;
         let spec = provider(blueprint, provider_id)?;
-        match spec.id {
-            "demo" => {
-                let d = self.demo.clone();
+        /// One implementation serving every blueprint.
+        macro_rules! every_blueprint {
+            ($p:expr) => {{
+                let p = $p;
                 let actions = match blueprint {
-                    "web-hosting" => I::WebHosting(d.clone()),
-                    "domain-names" => I::DomainNames(d.clone()),
-                    "auto-login" => I::AutoLogin(d.clone()),
-                    "seo" => I::Seo(d.clone()),
-                    "website-builders" => I::WebsiteBuilders(d.clone()),
-                    "software-licenses" => I::SoftwareLicenses(d.clone()),
-                    "servers" => I::Servers(d.clone()),
-                    "office-tools" => I::OfficeTools(d.clone()),
+                    "web-hosting" => I::WebHosting(p.clone()),
+                    "domain-names" => I::DomainNames(p.clone()),
+                    "auto-login" => I::AutoLogin(p.clone()),
+                    "seo" => I::Seo(p.clone()),
+                    "website-builders" => I::WebsiteBuilders(p.clone()),
+                    "software-licenses" => I::SoftwareLicenses(p.clone()),
+                    "servers" => I::Servers(p.clone()),
+                    "office-tools" => I::OfficeTools(p.clone()),
                     _ => return None,
                 };
-                Some((actions, d))
-            }
+                let connect: Arc<dyn Connect> = p;
+                Some((actions, connect))
+            }};
+        }
+        match spec.id {
+            "demo" => every_blueprint!(self.demo.clone()),
+            "http" => every_blueprint!(self.http.clone()),
             _ => None,
         }
     }
 }
-use crate::catalogue::schema::{domain, int_range, params, secret, string_max};
+use crate::catalogue::schema::{domain, int_range, params, secret, string_max, url};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSpec {
@@ -145,8 +153,24 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
     }
 }
 
+fn http(blueprint: &'static str) -> ProviderSpec {
+    let settings = params()
+        .req("endpoint_url", url())
+        .req("signing_secret", secret())
+        .opt("timeout_seconds", int_range(1, http::MAX_TIMEOUT_SECONDS as i64))
+        .build();
+    ProviderSpec {
+        id: "http",
+        blueprint,
+        name: "Your own HTTP endpoint",
+        description: "Every action is one signed JSON POST to an endpoint of your own system (contract in ARCHITECTURE.md)",
+        settings,
+        supported_actions: catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default(),
+    }
+}
+
 static PROVIDERS: LazyLock<Vec<ProviderSpec>> =
-    LazyLock::new(|| catalogue().blueprints.iter().map(|b| demo(b.id)).collect());
+    LazyLock::new(|| catalogue().blueprints.iter().flat_map(|b| [demo(b.id), http(b.id)]).collect());
 
 /// Every provider of every blueprint.
 pub fn providers() -> &'static [ProviderSpec] {
@@ -169,5 +193,7 @@ mod tests {
             assert_eq!(crate::catalogue::schema::secret_paths(&p.settings), ["api_key"]);
         }
         assert!(provider("web-hosting", "cpanel").is_none());
+        let h = provider("servers", "http").unwrap();
+        assert_eq!(crate::catalogue::schema::secret_paths(&h.settings), ["signing_secret"]);
     }
 }
