@@ -1,9 +1,11 @@
 # The two commands a newcomer needs: `make dev` and `make test`. Both install what is missing.
-.PHONY: dev test template token tools build clean-data help
+.PHONY: dev test bench faults template token tools build clean-data help
 
 help:
 	@echo "make dev       run the local stack in the foreground (Ctrl-C stops it)"
 	@echo "make test      run every test on fresh emulators"
+	@echo "make bench     measure latency, cold start, throughput, log queries into BENCHMARKS.md"
+	@echo "make faults    10,000 lifecycle events with injected faults; counts into BENCHMARKS.md"
 	@echo "make template  regenerate template.yaml, openapi.yaml and the watch router"
 	@echo "make token     print a local token (ROLE=admin|client CLIENT_ID=...)"
 	@echo "make clean-data  forget the local DynamoDB data of make dev"
@@ -13,6 +15,12 @@ dev:
 
 test:
 	@bash infra/test.sh
+
+bench:
+	@bash infra/bench.sh measure
+
+faults:
+	@bash infra/bench.sh faults
 
 tools:
 	@bash infra/tools.sh

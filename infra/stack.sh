@@ -86,3 +86,23 @@ warm_up() {
   done
   say "the API at $url did not answer with JSON"; return 1
 }
+
+# start_api_stack NAME: DynamoDB Local (in memory), moto and cargo lambda watch on free ports, the
+# stack NAME made from template.yaml, and the SQS poller. Sets API_PORT; writes
+# $RUN_DIR/functions.env (the functions' environment).
+start_api_stack() {
+  local name=$1
+  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port)
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+  # moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
+  export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
+  start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
+  start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
+  local_stack setup --stack "$name" --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
+  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$RUN_DIR/functions.env"
+  start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
+  wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
+  warm_up "http://127.0.0.1:$API_PORT"
+  start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$API_PORT"
+}

@@ -22,27 +22,16 @@ say "building everything (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
 build_functions
 
-DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port)
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
-export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
-# moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
-export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
-start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
-start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
-
-# The stack the HTTP tests talk to, made from template.yaml as `make dev` makes it.
-local_stack setup --stack e2e --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$RUN_DIR/functions.env"
-start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
-wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
-warm_up "http://127.0.0.1:$API_PORT"
-start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack e2e --invoke-url "http://127.0.0.1:$API_PORT"
+start_api_stack e2e
 export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e
 
 failed=0
 say "cargo test (unit, integration over the emulators, HTTP through cargo lambda watch)"
 cargo test --workspace --locked --no-fail-fast ${TEST_FILTER:+-- "$TEST_FILTER"} 2>&1 | tee "$RUN_DIR/cargo-test.log" || failed=1
 read -r passed failed_tests < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$RUN_DIR/cargo-test.log")
+
+say "fault run, small: webhook -> queue -> worker with 30% provider faults and duplicate deliveries; nothing lost, nothing made twice"
+( set -a; source "$RUN_DIR/functions.env"; set +a; "$ROOT/target/debug/bench" faults --api "$E2E_API_URL" --events "${FAULT_EVENTS:-200}" ) 2>&1 | tee "$RUN_DIR/faults.log" || failed=1
 
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde_json::{Map, Value, json};
 
 use crate::local::EventSourceMapping;
@@ -25,11 +25,21 @@ pub enum PollError {
     Sqs(String),
 }
 
+/// A function run in this process: takes the `aws:sqs` event, answers its response body.
+pub type InProcess = std::sync::Arc<dyn Fn(Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+
+/// How the poller reaches the function.
+enum Target {
+    /// cargo lambda watch's Invoke API.
+    Http { http: reqwest::Client, invoke_url: String },
+    /// The function's handler in this process (the benchmarks and the fault run).
+    InProcess(InProcess),
+}
+
 pub struct Poller {
     pub mapping: EventSourceMapping,
     sqs: aws_sdk_sqs::Client,
-    http: reqwest::Client,
-    invoke_url: String,
+    target: Target,
     region: String,
     pub wait_seconds: i32,
 }
@@ -72,14 +82,13 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 impl Poller {
     pub fn new(mapping: EventSourceMapping, sqs: aws_sdk_sqs::Client, invoke_url: &str, region: &str) -> Self {
-        Poller {
-            mapping,
-            sqs,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(900)).build().expect("a plain HTTP client builds"),
-            invoke_url: invoke_url.trim_end_matches('/').to_owned(),
-            region: region.to_owned(),
-            wait_seconds: 10,
-        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(900)).build().expect("a plain HTTP client builds");
+        Poller { mapping, sqs, target: Target::Http { http, invoke_url: invoke_url.trim_end_matches('/').to_owned() }, region: region.to_owned(), wait_seconds: 10 }
+    }
+
+    /// A poller handing each batch to a handler in this process.
+    pub fn in_process(mapping: EventSourceMapping, sqs: aws_sdk_sqs::Client, region: &str, handler: InProcess) -> Self {
+        Poller { mapping, sqs, target: Target::InProcess(handler), region: region.to_owned(), wait_seconds: 1 }
     }
 
     /// Which messages of a batch to delete, from the function's answer. `None`: the invocation
@@ -122,9 +131,13 @@ impl Poller {
         Some((0..messages.len()).filter(|i| !failed.contains(i)).collect())
     }
 
-    async fn invoke(&self, event: &Value) -> Result<(u16, bool, String), String> {
-        let url = format!("{}/2015-03-31/functions/{}/invocations", self.invoke_url, self.mapping.function);
-        let response = self.http.post(url).json(event).send().await.map_err(|e| e.to_string())?;
+    async fn invoke(&self, event: Value) -> Result<(u16, bool, String), String> {
+        let (http, invoke_url) = match &self.target {
+            Target::InProcess(handler) => return handler(event).await.map(|body| (200, false, body)),
+            Target::Http { http, invoke_url } => (http, invoke_url),
+        };
+        let url = format!("{invoke_url}/2015-03-31/functions/{}/invocations", self.mapping.function);
+        let response = http.post(url).json(&event).send().await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let function_error = response.headers().contains_key("x-amz-function-error");
         let body = response.text().await.map_err(|e| e.to_string())?;
@@ -149,17 +162,27 @@ impl Poller {
             return Ok(BatchOutcome::default());
         }
         let event = json!({ "Records": messages.iter().map(|m| record(m, &self.mapping, &self.region)).collect::<Vec<_>>() });
-        let response = self.invoke(&event).await;
+        let response = self.invoke(event).await;
         let ok = self.succeeded(messages, response).unwrap_or_default();
-        for &i in &ok {
-            if let Some(handle) = messages[i].receipt_handle() {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.mapping.queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(|e| PollError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        // One DeleteMessageBatch for the batch's successes, as the Lambda service does.
+        let entries: Vec<DeleteMessageBatchRequestEntry> = ok
+            .iter()
+            .filter_map(|&i| messages[i].receipt_handle().map(|h| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| PollError::Sqs(e.to_string()))?;
+        if !entries.is_empty() {
+            let out = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.mapping.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| PollError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            if let Some(f) = out.failed().first() {
+                // Not deleted: the message comes back after its visibility timeout (a duplicate
+                // delivery the function is built to take).
+                tracing::warn!(function = %self.mapping.function, failed = out.failed().len(), code = f.code(), "some messages were not deleted");
             }
         }
         let outcome = BatchOutcome { received: messages.len(), deleted: ok.len(), retained: messages.len() - ok.len() };

@@ -227,6 +227,11 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
                 // The event source mapping's own permissions come with the SQS event; the consumer
                 // also shortens a failed message's visibility for its backoff.
                 statements.push(json!({ "Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": arn(queue) }));
+                if queue == "LifecycleQueue" {
+                    // Given-up work is moved to the dead-letter queue at once, so the rest of its
+                    // message group goes on.
+                    statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn("LifecycleQueueDlq") }));
+                }
                 properties["Events"][event] = json!({
                     "Type": "SQS",
                     "Properties": { "Queue": arn(queue), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
@@ -254,6 +259,9 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     }
     if [f.lifecycle_queue, f.events_queue, f.operations_queue].iter().any(|q| matches!(q, QueueAccess::Consume | QueueAccess::ConsumeAndSend)) {
         env.insert("RETRY_BASE_SECONDS".into(), r("RetryBaseSeconds"));
+    }
+    if matches!(f.lifecycle_queue, QueueAccess::Consume | QueueAccess::ConsumeAndSend) {
+        env.insert("LIFECYCLE_DLQ_URL".into(), r("LifecycleQueueDlq"));
     }
     if let Some((b, a)) = pinned {
         env.insert("ACTION_PINNED".into(), json!(format!("{b}/{a}")));

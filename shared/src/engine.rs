@@ -427,6 +427,37 @@ impl Engine {
         }
     }
 
+    /// After a status move whose answer was lost (a timeout): asks the provider (get-info)
+    /// whether it happened. Done (the service is gone after a delete, suspended after a suspend,
+    /// running again after an unsuspend): that is the answer, nothing is sent twice. Not done, or
+    /// no way to tell: None, send it. Unreachable: that failure, to retry later.
+    async fn reconcile_move(&self, b: &'static Blueprint, a: &'static Action, cp: &ContractProduct, configuration: &Configuration, opened: &Opened) -> Option<Result<ProviderOutput, ProviderFailure>> {
+        let info = b.actions.iter().find(|x| x.id == "get-info")?;
+        let target = a.moves_to?;
+        let identifier = cp.service_identifier.as_deref()?;
+        let params = params_for(b, info, cp, &Map::new());
+        if !validate(&info.params, &params).is_empty() {
+            return None;
+        }
+        let call = ProviderCall { blueprint: b, action: info, configuration_id: &configuration.id, settings: &opened.settings, params: &params, service_identifier: Some(identifier) };
+        let done = |message: String, data: Value, debug: Vec<Value>| {
+            validate(&a.result, &data).is_empty().then_some(Ok(ProviderOutput { message, data, service_identifier: None, debug }))
+        };
+        match (target, with_deadline(opened.actions.run(call)).await) {
+            (ProductStatus::Terminated, Err(f)) if f.kind == FailureKind::Permanent => {
+                done(format!("reconciled: {identifier} is gone at the provider (the earlier answer was lost); not removed again"), json!({}), f.debug)
+            }
+            (ProductStatus::Suspended, Ok(found)) if found.data["suspended"] == true => {
+                done(format!("reconciled: {identifier} is suspended at the provider (the earlier answer was lost); not sent again"), json!({}), found.debug)
+            }
+            (ProductStatus::Active, Ok(found)) if found.data["suspended"] == false => {
+                done(format!("reconciled: {identifier} is active at the provider (the earlier answer was lost); not sent again"), json!({}), found.debug)
+            }
+            (_, Err(f)) if f.kind != FailureKind::Permanent => Some(Err(f)),
+            _ => None,
+        }
+    }
+
     /// Opens the sealed params of a queued operation.
     pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, ApiError> {
         let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
@@ -515,6 +546,7 @@ impl Engine {
         let creates = logged.allowed_from.contains(&ProductStatus::Pending) && a.id == logged.id;
         let reconciled = match (&cp.unconfirmed_create, creates) {
             (Some(identifier), true) => self.reconcile(b, a, &cp, &configuration, &opened, identifier).await,
+            _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &configuration, &opened).await,
             _ => None,
         };
         let result = match reconciled {
@@ -577,6 +609,9 @@ impl Engine {
                     next.service_identifier = Some(si);
                 }
                 next.unconfirmed_create = None;
+                if next.unconfirmed_action.as_deref() == Some(a.id) {
+                    next.unconfirmed_action = None;
+                }
                 // Provision fields follow what the provider reports, for the fields later actions
                 // of the blueprint take (never a secret, never one-off data such as login links).
                 let secret = secret_paths(&a.result);
@@ -600,6 +635,11 @@ impl Engine {
                 if creates && f.kind == FailureKind::Timeout {
                     // The provider may have made it: the next try asks before creating.
                     next.unconfirmed_create = create_identifier(b, &params).or(next.unconfirmed_create.clone());
+                } else if f.kind == FailureKind::Timeout && logged.moves_to.is_some() && operation.is_none() {
+                    // The provider may have done it: the next try of it asks first.
+                    next.unconfirmed_action = Some(a.id.to_owned());
+                } else if f.kind == FailureKind::Permanent && next.unconfirmed_action.as_deref() == Some(a.id) {
+                    next.unconfirmed_action = None;
                 }
                 Err(error)
             }
@@ -612,7 +652,8 @@ impl Engine {
         let changed = next.status != cp.status
             || next.provision_fields != cp.provision_fields
             || next.service_identifier != cp.service_identifier
-            || next.unconfirmed_create != cp.unconfirmed_create;
+            || next.unconfirmed_create != cp.unconfirmed_create
+            || next.unconfirmed_action != cp.unconfirmed_action;
         let product_write = changed.then_some((&next, cp.version));
         if operation.is_some() && matches!(failure_kind, Some(FailureKind::Transient | FailureKind::Timeout)) {
             entry.status = LogStatus::Pending;

@@ -92,7 +92,8 @@ impl WebhookApi {
         let raw_cp = event["contract_product_id"].as_str().unwrap_or_default();
         let cp_id = ContractProductId::parse(raw_cp)
             .map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
-        if self.products.contract_product(&cp_id).await?.is_none() {
+        let unknown = !self.products.known(&cp_id).await?;
+        if unknown {
             let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
             if !creates {
                 return Err(ApiError::NotFound(format!("no contract product {raw_cp:?} (an order.paid event with data.product_id and data.client_id makes it)")));
@@ -112,6 +113,10 @@ impl WebhookApi {
         };
         let status = match self.events.claim(&record).await? {
             Claim::New => {
+                if unknown {
+                    // Known from now on: events sent right after the order are accepted and run after it.
+                    self.products.expect(&cp_id, &id).await?;
+                }
                 self.enqueue(&event, cp_id.as_str(), &id).await?;
                 tracing::info!(event_id = %id, contract_product_id = %cp_id, "lifecycle event queued");
                 EventStatus::Queued
@@ -121,6 +126,9 @@ impl WebhookApi {
             }
             Claim::Existing(held) if held.status == EventStatus::Received => {
                 // Claimed before, but queueing failed: queue it now (SQS drops a duplicate).
+                if unknown {
+                    self.products.expect(&cp_id, &id).await?;
+                }
                 self.enqueue(&event, cp_id.as_str(), &id).await?;
                 EventStatus::Queued
             }

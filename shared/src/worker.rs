@@ -4,9 +4,10 @@
 //! group never runs out of order. A transient failure (5xx, timeout, a concurrent change) waits
 //! a growing, jittered visibility timeout and is retried by SQS; a permanent one is recorded and
 //! not retried; after the queue's maxReceiveCount the message goes to the dead-letter queue and
-//! the event is marked failed. An event whose action already ran is not run again.
+//! the event is marked failed. An event whose action already ran is not run again. The groups of
+//! a batch run side by side.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,21 @@ pub struct SqsRecord {
     pub body: String,
     #[serde(default)]
     pub attributes: HashMap<String, String>,
+    /// The queue's ARN.
+    #[serde(default, rename = "eventSourceARN")]
+    pub event_source_arn: String,
+}
+
+impl SqsRecord {
+    pub fn receives(&self) -> u32 {
+        self.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1)
+    }
+}
+
+/// Whether a queue URL is the queue an ARN names (the name is the last part of both).
+fn same_queue(url: &str, arn: &str) -> bool {
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    !name.is_empty() && url.rsplit('/').next() == Some(name)
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -54,12 +70,18 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// A growing, jittered delay before SQS hands a failed message out again.
-pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, receives: u32, base_seconds: u64) {
+/// A growing, jittered delay before SQS hands a failed message out again: its seconds.
+pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, receives: u32, base_seconds: u64) -> u64 {
     let mut r = [0u8; 1];
     let _ = SystemRandom::new().fill(&mut r);
     let base = base_seconds.saturating_mul(1 << receives.saturating_sub(1).min(8));
     let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
+    hold(sqs, queue_url, record, seconds).await;
+    seconds
+}
+
+/// Makes a received message visible again in `seconds` (rather than the queue's visibility timeout).
+async fn hold(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, seconds: u64) {
     if let Err(e) = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(seconds as i32).send().await {
         // The queue's own visibility timeout applies instead: later, but not lost.
         tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");
@@ -70,6 +92,9 @@ pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRe
 enum Handled {
     Settled,
     Retry(String),
+    /// Given up on, recorded as failed with an error entry: the message goes to the dead-letter
+    /// queue now and the rest of its group goes on.
+    GiveUp(String),
 }
 
 #[derive(Clone)]
@@ -84,6 +109,8 @@ pub struct Worker {
     logs_table: String,
     /// Where re-checks of long-running actions wait (a standard queue: delayed messages).
     operations_queue_url: Option<String>,
+    /// The lifecycle queue's dead-letter queue, where given-up work is moved.
+    dead_letter_url: Option<String>,
 }
 
 /// How long a long-running action may stay in progress at the provider.
@@ -101,7 +128,48 @@ impl Worker {
             retry_base_seconds,
             logs_table: tables.logs.clone(),
             operations_queue_url: std::env::var("OPERATIONS_QUEUE_URL").ok().filter(|u| !u.is_empty()),
+            dead_letter_url: std::env::var("LIFECYCLE_DLQ_URL").ok().filter(|u| !u.is_empty()),
         }
+    }
+
+    /// The URL of the queue a record came from.
+    fn queue_of(&self, record: &SqsRecord) -> &str {
+        match &self.operations_queue_url {
+            Some(url) if same_queue(url, &record.event_source_arn) => url,
+            _ => &self.queue_url,
+        }
+    }
+
+    /// Moves a given-up message to the dead-letter queue (where an operator can redrive it).
+    async fn dead_letter(&self, record: &SqsRecord) -> Result<(), String> {
+        let url = self.dead_letter_url.as_ref().ok_or("LIFECYCLE_DLQ_URL is not set")?;
+        let mut send = self.sqs.send_message().queue_url(url).message_body(&record.body);
+        if let Some(group) = record.attributes.get("MessageGroupId") {
+            send = send.message_group_id(group).message_deduplication_id(&record.message_id);
+        }
+        send.send().await.map(|_| ()).map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+
+    /// Work that failed its last allowed attempt for a reason of its own (not the provider's):
+    /// recorded as failed with an error entry, to go to the dead-letter queue.
+    async fn abandon(&self, record: &SqsRecord, why: &str) -> Handled {
+        let why = format!("gave up after {} attempts: {why}", record.receives());
+        let Ok(message) = serde_json::from_str::<Value>(&record.body) else { return Handled::GiveUp(why) };
+        if message["kind"] == "operation" || message["kind"] == "check" {
+            if let Ok((operation, cp, _, action)) = self.pending_operation(&message, record).await {
+                self.fail_operation(&cp, &action, &operation.log_id.to_string(), &why, &operation).await;
+            }
+            return Handled::GiveUp(why);
+        }
+        let id = message["id"].as_str().unwrap_or_default();
+        let _ = self.events.set_status(id, EventStatus::Failed, None, Some(&why)).await;
+        if let Ok(cp_id) = crate::ids::ContractProductId::parse(message["contract_product_id"].as_str().unwrap_or_default())
+            && let Ok(Some(cp)) = self.products.contract_product(&cp_id).await
+        {
+            let action = format!("lifecycle:{}", message["type"].as_str().unwrap_or_default());
+            self.log_failure(&cp, &action, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
+        }
+        Handled::GiveUp(why)
     }
 
     /// Asks again later (a delayed message on the operations queue) about a long-running action.
@@ -191,29 +259,81 @@ impl Worker {
         }
     }
 
+    /// Runs a batch: the records of one FIFO group in order, one after another; the groups (and
+    /// the records of a standard queue, which have none) side by side.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        let mut stopped: HashSet<String> = HashSet::new();
+        let mut lanes: Vec<(String, Vec<SqsRecord>)> = Vec::new();
         for record in event.records {
             let group = record.attributes.get("MessageGroupId").cloned().unwrap_or_default();
-            // Only FIFO records have a group to keep in order.
-            if !group.is_empty() && stopped.contains(&group) {
-                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
-                continue;
+            match lanes.iter_mut().find(|(g, _)| !g.is_empty() && *g == group) {
+                Some((_, records)) => records.push(record),
+                None => lanes.push((group, vec![record])),
             }
-            let span = tracing::info_span!("message", message_id = %record.message_id, group = %group);
-            let handled = tracing::Instrument::instrument(self.process(&record), span).await;
-            if let Handled::Retry(why) = handled {
-                let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-                tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
-                back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
-                if !group.is_empty() {
-                    stopped.insert(group);
+        }
+        let mut running = Vec::new();
+        for (group, records) in lanes {
+            let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
+            let worker = self.clone();
+            let lane = tracing::Instrument::in_current_span(async move { worker.lane(&group, records).await });
+            running.push((ids, tokio::spawn(lane)));
+        }
+        let mut response = SqsBatchResponse::default();
+        for (ids, task) in running {
+            match task.await {
+                Ok(failures) => response.batch_item_failures.extend(failures),
+                Err(e) => {
+                    // A lane that died: every record of it is tried again.
+                    tracing::error!(error = %e, "a lane of the batch failed");
+                    response.batch_item_failures.extend(ids.into_iter().map(|item_identifier| ItemFailure { item_identifier }));
                 }
-                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
             }
         }
         response
+    }
+
+    /// The records of one group in order: at the first that must be retried, it and the rest
+    /// are reported as failures.
+    async fn lane(&self, group: &str, records: Vec<SqsRecord>) -> Vec<ItemFailure> {
+        let mut failures = Vec::new();
+        let mut stopped: Option<u64> = None;
+        for record in records {
+            if let Some(seconds) = stopped {
+                // Behind a record that waits: it comes back with it, in order (a message of the
+                // group left in flight would hold the whole group for the visibility timeout).
+                hold(&self.sqs, self.queue_of(&record), &record, seconds).await;
+                failures.push(ItemFailure { item_identifier: record.message_id });
+                continue;
+            }
+            let span = tracing::info_span!("message", message_id = %record.message_id, group = %group);
+            let receives = record.receives();
+            let handled = match tracing::Instrument::instrument(self.process(&record), span).await {
+                // The queue would move it to the dead-letter queue on its next receive, unrecorded.
+                Handled::Retry(why) if receives >= MAX_RECEIVES => self.abandon(&record, &why).await,
+                other => other,
+            };
+            let why = match handled {
+                Handled::Settled => continue,
+                // A standard queue's own redrive policy moves it on its next receive.
+                Handled::GiveUp(why) if group.is_empty() => why,
+                Handled::GiveUp(why) => match self.dead_letter(&record).await {
+                    Ok(()) => {
+                        tracing::error!(message_id = %record.message_id, reason = %why, "given up; moved to the dead-letter queue");
+                        continue;
+                    }
+                    // Left to the queue's redrive policy instead.
+                    Err(e) => format!("{why}; moving it to the dead-letter queue failed: {e}"),
+                },
+                Handled::Retry(why) => why,
+            };
+            tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
+            let seconds = back_off(&self.sqs, self.queue_of(&record), &record, receives, self.retry_base_seconds).await;
+            // Only FIFO records have a group to keep in order.
+            if !group.is_empty() {
+                stopped = Some(seconds);
+            }
+            failures.push(ItemFailure { item_identifier: record.message_id });
+        }
+        failures
     }
 
     /// A long-running action started over HTTP: run it, replacing its pending log entry.
@@ -239,7 +359,7 @@ impl Worker {
                     // Given up: the pending entry becomes the error.
                     let why = format!("gave up after {receives} attempts: {}; the work is in the dead-letter queue", f.error);
                     self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
-                    Handled::Retry(f.error.to_string())
+                    Handled::GiveUp(why)
                 }
                 None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
                 None => {
@@ -357,7 +477,7 @@ impl Worker {
                     let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
                     self.log_failure(&cp, action.id, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
-                    Handled::Retry(why)
+                    Handled::GiveUp(why)
                 }
                 Some(_) => Handled::Retry(f.error.to_string()),
                 None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),

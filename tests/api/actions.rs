@@ -360,3 +360,59 @@ async fn the_http_provider_calls_the_companys_endpoint_signed_and_logs_it() {
     let text = serde_json::to_string(&logs).unwrap();
     assert!(!text.contains("Pw-for-acme-1!") && !text.contains(SIGNING), "{text}");
 }
+
+/// A status move whose answer was lost is not sent twice: the next try asks the provider
+/// (get-info) first, and a service already gone counts as deleted.
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_is_checked_before_it_is_sent_again() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let endpoint = MockServer::start().await;
+    let account = json!({ "username": "lost01", "server_hostname": "panel-7.example.net", "package_name": "basic", "suspended": false });
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/create-account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": "made", "service_identifier": "lost01", "data": account })))
+        .mount(&endpoint)
+        .await;
+    // The delete is done, but its answer comes too late.
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/delete-account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": "removed", "data": {} })).set_delay(std::time::Duration::from_millis(2500)))
+        .expect(1)
+        .mount(&endpoint)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/get-info"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "error": { "message": "no account lost01" } })))
+        .expect(1)
+        .mount(&endpoint)
+        .await;
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("own"), "blueprint": "web-hosting", "provider": "http", "settings": { "endpoint_url": endpoint.uri(), "signing_secret": "endpoint-signing-Sup3rSecret", "timeout_seconds": 1 }})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    let (_, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
+    let cp = cp["id"].as_str().unwrap().to_owned();
+    let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "email": "ops@lost.example", "package_name": "basic" })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = run(&cp, "web-hosting", "delete-account", &admin_token(), json!({})).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(product_state(&cp).await["status"], "active");
+    let (status, body) = run(&cp, "web-hosting", "delete-account", &admin_token(), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("reconciled"), "{body}");
+    assert_eq!(product_state(&cp).await["status"], "terminated");
+    // One delete reached the endpoint; the second try only asked.
+    let deletes = endpoint.received_requests().await.unwrap().iter().filter(|r| r.headers.get("x-action").unwrap() == "web-hosting/delete-account").count();
+    assert_eq!(deletes, 1);
+}

@@ -235,3 +235,23 @@ async fn a_create_whose_answer_was_lost_is_reconciled_not_repeated() {
     let (status, _) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/get-info"), Some(&admin_token()), Some(json!({}))).await;
     assert_eq!(status, 200);
 }
+
+/// A billing system may send an order and the service's next events at once: once the order is
+/// accepted, its contract product is known, and the events after it are accepted and run after it.
+#[tokio::test]
+async fn events_sent_right_after_an_order_are_accepted_and_run_after_it() {
+    let product = product().await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+    let overdue = event(&unique("evt"), "invoice.overdue", &cp, json!({}));
+    assert_eq!(send(&paid).await.0, 202);
+    let (status, answer) = send(&overdue).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
+    assert_eq!(settled(overdue["id"].as_str().unwrap()).await["status"], "done");
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "suspended", "{state}");
+    // Another unknown id without an order is still refused.
+    let (status, _) = send(&event(&unique("evt"), "invoice.overdue", &unique("whmcs:none"), json!({}))).await;
+    assert_eq!(status, 404);
+}

@@ -225,6 +225,7 @@ impl Products<'_> {
             updated_at: now,
             version: 1,
             unconfirmed_create: None,
+            unconfirmed_action: None,
         };
         self.products.create_contract_product(&cp).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");

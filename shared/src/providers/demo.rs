@@ -9,8 +9,12 @@
 //! as an overloaded service does (503), to exercise retries; `lost_answers: n` makes its first n
 //! creates succeed but time out before answering, as a slow panel does; `async_seconds: n` makes
 //! long-running actions (server create, rebuild, resize; domain transfer) take n seconds at the
-//! "provider", reported in progress until then; `server_hostname` (web hosting) names the
-//! simulated server.
+//! "provider", reported in progress until then; `fault_rate: p` makes p percent of calls, at
+//! random, fail as real systems do: a 503 before anything is done, no answer before anything is
+//! done, or no answer after the change was made (a slow panel) — the fault run's provider;
+//! `server_hostname` (web hosting) names the simulated server. A create that finds its object
+//! made already is counted (`DEMO#<configuration>#faults` / `duplicates`): at a provider that
+//! did not refuse it, it would have been a second account.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -39,6 +43,25 @@ fn hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     SystemRandom::new().fill(&mut bytes).expect("the system random source works");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The random faults of `fault_rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RandomFault {
+    /// A 503 before anything was done.
+    Unavailable,
+    /// No answer, nothing done.
+    NoAnswer,
+    /// No answer, but the change was made.
+    AnswerLost,
+}
+
+fn no_answer(call: &ProviderCall<'_>) -> ProviderFailure {
+    ProviderFailure {
+        kind: FailureKind::Timeout,
+        message: "the provider did not answer in time".into(),
+        debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": null })],
+    }
 }
 
 fn fail(message: impl Into<String>) -> ProviderFailure {
@@ -231,6 +254,25 @@ impl Demo {
         Ok(())
     }
 
+    /// A random fault, `fault_rate` percent of calls: which one, if any.
+    fn random_fault(call: &ProviderCall<'_>) -> Option<RandomFault> {
+        let rate = call.settings.get("fault_rate").and_then(Value::as_u64).unwrap_or(0);
+        if rate == 0 {
+            return None;
+        }
+        let mut r = [0u8; 4];
+        SystemRandom::new().fill(&mut r).ok()?;
+        let draw = u32::from_le_bytes(r) % 30_000;
+        if u64::from(draw) >= rate * 300 {
+            return None;
+        }
+        Some(match draw % 3 {
+            0 => RandomFault::Unavailable,
+            1 => RandomFault::NoAnswer,
+            _ => RandomFault::AnswerLost,
+        })
+    }
+
     /// A signed single sign-on URL that expires, as panels hand out.
     fn login_url(call: &ProviderCall<'_>, identifier: &str) -> (String, i64) {
         let expires = now_millis() + LOGIN_TTL_MS;
@@ -250,6 +292,18 @@ impl Demo {
             return Err(fail("authentication failed: check the configuration's credentials"));
         }
         self.maybe_overloaded(&call).await?;
+        let random = Self::random_fault(&call);
+        match random {
+            Some(RandomFault::Unavailable) => {
+                return Err(ProviderFailure {
+                    kind: FailureKind::Transient,
+                    message: "the service is unavailable (503), try again later".into(),
+                    debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": { "status": 503 } })],
+                });
+            }
+            Some(RandomFault::NoAnswer) => return Err(no_answer(&call)),
+            _ => {}
+        }
         let action = call.action;
         let p = call.params;
         let now = now_millis();
@@ -261,6 +315,7 @@ impl Demo {
         };
         let (mut object, version) = if creates {
             if self.load(&call, &identifier).await?.is_some() {
+                self.fault(&call, "duplicates", u64::MAX / 2).await?;
                 return Err(fail(format!("{identifier} exists already")));
             }
             (self.created(&call, &identifier, now), 0)
@@ -479,13 +534,9 @@ impl Demo {
             new_identifier = None;
         }
         let lost = call.settings.get("lost_answers").and_then(Value::as_u64).unwrap_or(0);
-        if creates && self.fault(&call, "lost", lost).await? {
+        if (creates && self.fault(&call, "lost", lost).await?) || random == Some(RandomFault::AnswerLost) {
             // Made, but the answer never arrives: the caller sees a timeout.
-            return Err(ProviderFailure {
-                kind: FailureKind::Timeout,
-                message: "the provider did not answer in time".into(),
-                debug: vec![json!({ "request": { "method": "POST", "url": format!("demo://{}/{}", call.blueprint.id, call.action.id) }, "response": null })],
-            });
+            return Err(no_answer(&call));
         }
         Ok(self.output(&call, message, shape(&action.result, &object), new_identifier))
     }

@@ -139,7 +139,8 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
         .opt("latency_ms", int_range(0, 10_000))
         .opt("transient_failures", int_range(0, 10))
         .opt("lost_answers", int_range(0, 10))
-        .opt("async_seconds", int_range(0, 600));
+        .opt("async_seconds", int_range(0, 600))
+        .opt("fault_rate", int_range(0, 100));
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }

@@ -65,6 +65,10 @@ pub struct ContractProduct {
     /// provider for it before creating anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfirmed_create: Option<String>,
+    /// A status move (suspend, unsuspend, delete ...) whose answer was lost: the next try of it
+    /// asks the provider whether it happened before doing it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_action: Option<String>,
 }
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
@@ -200,6 +204,34 @@ impl ProductStore {
         let item = Self::contract_product_item(cp)?;
         let writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
         self.transact(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id)).await
+    }
+
+    /// Whether a contract product exists, or an accepted order.paid will make it (its
+    /// `ORDER` marker, under the same partition key): one Query.
+    pub async fn known(&self, id: &ContractProductId) -> Result<bool, StoreError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("CP#{id}")))
+            .projection_expression("pk")
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        Ok(out.count() > 0)
+    }
+
+    /// Marks a contract product an accepted order.paid will make, so the events a billing system
+    /// sends right after it are accepted too (they run after it, in order).
+    pub async fn expect(&self, id: &ContractProductId, event_id: &str) -> Result<(), StoreError> {
+        let mut item = key(format!("CP#{id}"), "ORDER");
+        item.insert("event_id".into(), s(event_id));
+        item.insert("type".into(), s("order-marker"));
+        self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(StoreError::aws)?;
+        Ok(())
     }
 
     pub async fn contract_product(&self, id: &ContractProductId) -> Result<Option<ContractProduct>, StoreError> {

@@ -1,0 +1,320 @@
+//! `make faults`: lifecycle events through the whole path — the billing webhook (over HTTP), the
+//! lifecycle FIFO queue, the worker — against a demo provider that fails 30% of its calls at
+//! random (a 503, no answer, or no answer after the change was made), with duplicate deliveries
+//! (webhooks sent twice, messages delivered twice). Then it counts what became of every event.
+//! Lost events and duplicates at the provider must be 0.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::common::{Aws, Error, admin_token, env, unique};
+
+const SEQUENCE: [&str; 4] = ["order.paid", "invoice.overdue", "invoice.paid", "contract.cancelled"];
+
+#[derive(Debug, Default, Clone)]
+pub struct FaultReport {
+    pub events: usize,
+    pub products: usize,
+    pub fault_rate: u64,
+    pub accepted: usize,
+    pub refused: usize,
+    pub webhook_repeats: usize,
+    pub message_repeats: usize,
+    pub done: usize,
+    pub failed_with_log: usize,
+    pub failed_without_log: usize,
+    pub in_dlq: usize,
+    pub duplicates_at_provider: u64,
+    pub lost: usize,
+    pub mismatched: usize,
+    pub seconds: f64,
+}
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value, Error> {
+        let r = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token).json(&body).send().await?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await?;
+        if status >= 300 {
+            return Err(format!("{path}: {status} {body}").into());
+        }
+        Ok(body)
+    }
+
+    /// Posts a webhook; its status (retried on a connection failure, as a billing system does).
+    async fn webhook(&self, body: &Value) -> Result<u16, Error> {
+        let text = body.to_string();
+        let signature = shared::webhook_api::sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes());
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let sent = self.http.post(format!("{}/webhooks/billing", self.url)).header("content-type", "application/json").header("x-signature", &signature).body(text.clone()).send().await;
+            match sent {
+                Ok(r) if r.status().as_u16() < 500 || tries >= 5 => return Ok(r.status().as_u16()),
+                Ok(_) | Err(_) if tries < 5 => tokio::time::sleep(Duration::from_millis(200 * tries)).await,
+                Ok(r) => return Ok(r.status().as_u16()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Event records by id, read straight from the main table.
+async fn event_records(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("EVT#{id}"))), ("sk".to_owned(), AttributeValue::S("EVT".into()))])).collect();
+        let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
+        while let Some(keys) = request.take() {
+            let got = aws.ddb.batch_get_item().request_items(table, keys).send().await?;
+            for item in got.responses().and_then(|r| r.get(table)).into_iter().flatten() {
+                if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()) {
+                    out.insert(id.clone(), item.clone());
+                }
+            }
+            request = got.unprocessed_keys().and_then(|u| u.get(table)).cloned().filter(|k| !k.keys().is_empty());
+        }
+    }
+    aws.calls.take();
+    Ok(out)
+}
+
+fn status_of(item: &HashMap<String, AttributeValue>) -> &str {
+    item.get("status").and_then(|v| v.as_s().ok()).map_or("", String::as_str)
+}
+
+pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64) -> Result<FaultReport, Error> {
+    let main = env("MAIN_TABLE")?;
+    let logs = env("LOGS_TABLE")?;
+    let queue_url = env("LIFECYCLE_QUEUE_URL")?;
+    let dlq_url = queue_url.replace("-lifecycle.fifo", "-lifecycle-dlq.fifo");
+    let api = Arc::new(Api { http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?, url: api_url.trim_end_matches('/').to_owned(), token: admin_token()? });
+
+    let cfg = api
+        .admin(
+            reqwest::Method::POST,
+            "/provision-configurations",
+            json!({ "name": unique("faults"), "blueprint": "web-hosting", "provider": "demo", "settings": { "server_hostname": "faults.example.net", "fault_rate": fault_rate } }),
+        )
+        .await?;
+    let cfg_id = cfg["id"].as_str().unwrap_or_default().to_owned();
+    let product = api
+        .admin(
+            reqwest::Method::POST,
+            "/products",
+            json!({ "name": unique("Faulty hosting"), "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id }, "provision_fields": { "package_name": "starter", "email": "owner@example.com" } }),
+        )
+        .await?;
+    let product_id = product["id"].as_str().unwrap_or_default().to_owned();
+
+    // Each contract product gets a prefix of the sequence: 1 to 4 events, in order.
+    let run_id = unique("f");
+    let mut plan: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut total = 0;
+    let mut i = 0;
+    while total < events {
+        let cp = format!("{run_id}-cp{i}");
+        let n = (1 + i % 4).min(events - total);
+        let list = SEQUENCE[..n]
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let mut e = json!({ "id": format!("{cp}-e{k}"), "type": kind, "contract_product_id": cp, "occurred_at": shared::time::now_rfc3339() });
+                if k == 0 {
+                    e["data"] = json!({ "product_id": product_id, "client_id": format!("client-{i}"), "provision_fields": { "domain": format!("site{i}.example.net") } });
+                }
+                e
+            })
+            .collect();
+        plan.push((cp, list));
+        total += n;
+        i += 1;
+    }
+    let mut report = FaultReport { events: total, products: plan.len(), fault_rate, ..FaultReport::default() };
+    eprintln!("[faults] {} events over {} contract products, {fault_rate}% provider faults", total, plan.len());
+
+    let started = Instant::now();
+    // Products side by side (8 at a time), each one's events in order, as a billing system sends.
+    let limit = Arc::new(Semaphore::new(8));
+    let mut senders = tokio::task::JoinSet::new();
+    for (n, (_, list)) in plan.iter().enumerate() {
+        let (api, limit, list) = (api.clone(), limit.clone(), list.clone());
+        let (sqs, queue_url) = (aws.sqs.clone(), queue_url.clone());
+        senders.spawn(async move {
+            let _slot = limit.acquire_owned().await?;
+            let mut out = (0usize, 0usize, 0usize, 0usize, Vec::new());
+            for (k, event) in list.iter().enumerate() {
+                let status = api.webhook(event).await?;
+                if status == 202 || status == 200 {
+                    out.0 += 1;
+                    out.4.push(event["id"].as_str().unwrap_or_default().to_owned());
+                } else {
+                    out.1 += 1;
+                    eprintln!("[faults] refused {}: {status}", event["id"]);
+                }
+                // One event in ten is sent again by the billing system.
+                if (n + k) % 10 == 3 {
+                    api.webhook(event).await?;
+                    out.2 += 1;
+                }
+                // One in twenty is delivered twice by the queue (another message, same event).
+                if (n + k) % 20 == 7 {
+                    let group = event["contract_product_id"].as_str().unwrap_or_default();
+                    sqs.send_message().queue_url(&queue_url).message_body(event.to_string()).message_group_id(group).message_deduplication_id(unique("again")).send().await?;
+                    out.3 += 1;
+                }
+            }
+            Ok::<_, Error>(out)
+        });
+    }
+    let mut accepted_ids = Vec::new();
+    while let Some(done) = senders.join_next().await {
+        let (accepted, refused, repeats, redeliveries, ids) = done??;
+        report.accepted += accepted;
+        report.refused += refused;
+        report.webhook_repeats += repeats;
+        report.message_repeats += redeliveries;
+        accepted_ids.extend(ids);
+    }
+    aws.calls.take();
+    eprintln!("[faults] {} accepted in {:.0} s; waiting for the worker", report.accepted, started.elapsed().as_secs_f64());
+
+    // Until every accepted event is done or failed, or nothing moves for three minutes.
+    let mut last_open = usize::MAX;
+    let mut still = Instant::now();
+    let records = loop {
+        let records = event_records(aws, &main, &accepted_ids).await?;
+        let open = accepted_ids.iter().filter(|id| !matches!(records.get(*id).map(status_of), Some("done" | "failed"))).count();
+        if open == 0 {
+            break records;
+        }
+        if open != last_open {
+            eprintln!("[faults] {open} events still open after {:.0} s", started.elapsed().as_secs_f64());
+            last_open = open;
+            still = Instant::now();
+        } else if still.elapsed() > Duration::from_secs(180) {
+            break records;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    };
+    report.seconds = started.elapsed().as_secs_f64();
+
+    // What became of each event.
+    let mut failed = Vec::new();
+    for id in &accepted_ids {
+        match records.get(id).map(status_of) {
+            Some("done") => report.done += 1,
+            Some("failed") => failed.push(id.clone()),
+            _ => report.lost += 1,
+        }
+    }
+    for id in failed {
+        // The event's contract product holds an error entry of it (the run's, or the give-up's).
+        let cp = id.rsplit_once("-e").map(|(cp, _)| cp.to_owned()).unwrap_or_default();
+        let entries = aws
+            .ddb
+            .query()
+            .table_name(&logs)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("#status = :error AND actor.id = :actor")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", AttributeValue::S(cp))
+            .expression_attribute_values(":error", AttributeValue::S("error".into()))
+            .expression_attribute_values(":actor", AttributeValue::S(format!("billing:{id}")))
+            .send()
+            .await?;
+        if entries.count() > 0 { report.failed_with_log += 1 } else { report.failed_without_log += 1 }
+    }
+    // The dead-letter queue: the events given up on.
+    let dlq = aws.sqs.get_queue_attributes().queue_url(&dlq_url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).send().await?;
+    report.in_dlq = dlq.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)).and_then(|n| n.parse().ok()).unwrap_or(0);
+    // Duplicates at the provider: creates that found their account made already.
+    let counter = aws
+        .ddb
+        .get_item()
+        .table_name(&main)
+        .key("pk", AttributeValue::S(format!("DEMO#{cfg_id}#faults")))
+        .key("sk", AttributeValue::S("duplicates".into()))
+        .consistent_read(true)
+        .send()
+        .await?;
+    report.duplicates_at_provider = counter.item().and_then(|i| i.get("failed")).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    // The provider's accounts against the engine's statuses, for products whose events all ended done.
+    let mut accounts: HashMap<String, bool> = HashMap::new();
+    let mut start = None;
+    loop {
+        let page = aws
+            .ddb
+            .query()
+            .table_name(&main)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("DEMO#{cfg_id}#web-hosting")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in page.items() {
+            let object = item.get("object").map(shared::store::from_attr).unwrap_or(Value::Null);
+            if let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()) {
+                accounts.insert(sk.clone(), object["suspended"] == true);
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    let ended: HashSet<&str> = plan
+        .iter()
+        .filter(|(_, list)| list.iter().all(|e| records.get(e["id"].as_str().unwrap_or_default()).map(status_of) == Some("done")))
+        .map(|(cp, _)| cp.as_str())
+        .collect();
+    let products = event_like_products(aws, &main, &ended.iter().map(|s| s.to_string()).collect::<Vec<_>>()).await?;
+    for (cp, (status, identifier)) in &products {
+        let account = identifier.as_ref().and_then(|i| accounts.get(&i.to_lowercase()));
+        let agrees = match status.as_str() {
+            "active" => account == Some(&false),
+            "suspended" => account == Some(&true),
+            "terminated" | "pending" | "failed" => account.is_none(),
+            _ => false,
+        };
+        if !agrees {
+            report.mismatched += 1;
+            eprintln!("[faults] {cp}: {status} here, {account:?} at the provider");
+        }
+    }
+    Ok(report)
+}
+
+/// Status and service identifier of contract products.
+async fn event_like_products(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap<String, (String, Option<String>)>, Error> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("CP#{id}"))), ("sk".to_owned(), AttributeValue::S("CP".into()))])).collect();
+        let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
+        while let Some(keys) = request.take() {
+            let got = aws.ddb.batch_get_item().request_items(table, keys).send().await?;
+            for item in got.responses().and_then(|r| r.get(table)).into_iter().flatten() {
+                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                if let Some(id) = text("id") {
+                    out.insert(id, (text("status").unwrap_or_default(), text("service_identifier")));
+                }
+            }
+            request = got.unprocessed_keys().and_then(|u| u.get(table)).cloned().filter(|k| !k.keys().is_empty());
+        }
+    }
+    aws.calls.take();
+    Ok(out)
+}

@@ -1,0 +1,86 @@
+//! `bench`: the measures behind `make bench` and the fault run behind `make faults`, written to
+//! BENCHMARKS.md. Run through make (it starts the local stack and sets the environment).
+//!
+//!   bench measure [--release-dir DIR] [--log-rows N] [--iterations N] [--out FILE]
+//!   bench faults --api URL [--events N] [--fault-rate P] [--out FILE]
+//!
+//! Timings are reported, never asserted. `faults` fails (exit 1) when an event was lost or a
+//! service was made twice at the provider: that is correctness, not speed.
+
+mod action;
+mod common;
+mod faults;
+mod init;
+mod logs;
+mod report;
+mod worker;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use common::Error;
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn number(args: &[String], name: &str, default: usize) -> Result<usize, Error> {
+    flag(args, name).map_or(Ok(default), |v| v.replace('_', "").parse().map_err(|_| format!("{name} takes a number").into()))
+}
+
+async fn run(args: Vec<String>) -> Result<bool, Error> {
+    let command = args.first().cloned().unwrap_or_default();
+    let out = PathBuf::from(flag(&args, "--out").unwrap_or_else(|| "BENCHMARKS.md".into()));
+    let invocation = std::env::var("BENCH_COMMAND").unwrap_or_else(|_| format!("bench {}", args.join(" ")));
+    match command.as_str() {
+        "measure" => {
+            let aws = common::Aws::load().await;
+            let iterations = number(&args, "--iterations", 300)?;
+            let release = PathBuf::from(flag(&args, "--release-dir").unwrap_or_else(|| "target/release".into()));
+            let rows = number(&args, "--log-rows", 1_000_000)?;
+            eprintln!("[bench] (b) cold init of every function");
+            let init = init::run(&release, 20).await?;
+            eprintln!("[bench] (a) action latency against its floor");
+            let actions = action::run(&aws, iterations).await?;
+            eprintln!("[bench] (c) worker throughput against a bare loop");
+            let worker = worker::run(&aws, 2_000, 50, 4).await?;
+            eprintln!("[bench] (d) log queries at 1,000 and {rows} rows");
+            let logs = logs::run(&aws, &[1_000, rows], iterations).await?;
+            let text = report::measures(&invocation, &actions, &init, &worker, &logs);
+            report::write_section(&out, "measures", &text)?;
+            println!("{text}");
+            Ok(true)
+        }
+        "faults" => {
+            let aws = common::Aws::load().await;
+            let api = flag(&args, "--api").or_else(|| std::env::var("E2E_API_URL").ok()).ok_or("faults needs --api URL")?;
+            let events = number(&args, "--events", 10_000)?;
+            let rate = number(&args, "--fault-rate", 30)? as u64;
+            let r = faults::run(&aws, &api, events, rate).await?;
+            let text = report::faults(&invocation, &r);
+            if flag(&args, "--out").is_some() || events >= 1_000 {
+                report::write_section(&out, "faults", &text)?;
+            }
+            println!("{text}");
+            let ok = r.lost == 0 && r.duplicates_at_provider == 0 && r.failed_without_log == 0 && r.mismatched == 0 && r.refused == 0;
+            if !ok {
+                eprintln!("[faults] FAILED: lost {}, duplicates {}, failed without a log {}, mismatched {}, refused {}", r.lost, r.duplicates_at_provider, r.failed_without_log, r.mismatched, r.refused);
+            }
+            Ok(ok)
+        }
+        _ => Err("usage: bench measure [--release-dir DIR] [--log-rows N] [--iterations N] | bench faults --api URL [--events N] [--fault-rate P]".into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG").unwrap_or_else(|_| "error".into())).with_writer(std::io::stderr).init();
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

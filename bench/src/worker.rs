@@ -1,0 +1,176 @@
+//! (c) Worker throughput through the SQS emulator: lifecycle events (package changes on demo
+//! hosting accounts, each a real action with its provider state, log entry and event
+//! completion) taken off the lifecycle FIFO queue by pollers that play the event source mapping
+//! and hand each batch to the worker in process; against a bare receive-and-delete loop with
+//! as many pollers on the same queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use serde_json::{Value, json};
+use shared::action_api::ActionApi;
+use shared::admin::Admin;
+use shared::engine::Engine;
+use shared::secrets::SecretBox;
+use shared::store::Tables;
+use shared::webhook_api::{WebhookApi, sign};
+use shared::worker::{SqsEvent, Worker};
+
+use crate::common::{Aws, Error, admin_token, authenticator, env, request, unique};
+
+pub struct WorkerReport {
+    pub events: usize,
+    pub groups: usize,
+    pub pollers: usize,
+    pub worker_per_second: f64,
+    pub bare_per_second: f64,
+}
+
+/// Demo hosting accounts to change packages on, one message group each.
+pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<(String, Vec<String>), Error> {
+    let token = admin_token()?;
+    let admin = Admin::new(authenticator()?, aws.ddb.clone(), tables, SecretBox::load(&aws.config).await?, None);
+    let cfg = admin
+        .handle(request("POST", "/provision-configurations", &token, Some(&json!({ "name": unique("bench-demo"), "blueprint": "web-hosting", "provider": "demo", "settings": settings }))))
+        .await
+        .map_err(|e| e.to_string())?;
+    let cfg: Value = serde_json::from_str(&cfg.body)?;
+    let cfg_id = cfg["id"].as_str().ok_or_else(|| format!("configuration: {cfg}"))?.to_owned();
+    let mut ids = Vec::new();
+    let engine = Engine::new(aws.ddb.clone(), tables, Arc::new(SecretBox::load(&aws.config).await?));
+    let api = ActionApi::new(authenticator()?, engine, None);
+    for _ in 0..count {
+        let cp = admin
+            .handle(request("POST", "/contract-products", &token, Some(&json!({ "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } }))))
+            .await
+            .map_err(|e| e.to_string())?;
+        let cp: Value = serde_json::from_str(&cp.body)?;
+        let id = cp["id"].as_str().ok_or_else(|| format!("contract product: {cp}"))?.to_owned();
+        let path = format!("/contract-products/{id}/actions/web-hosting/create-account");
+        let made = api
+            .handle(request("POST", &path, &token, Some(&json!({ "params": { "email": "bench@example.net", "domain": "bench.example.net", "package_name": "basic" } }))))
+            .await
+            .map_err(|e| e.to_string())?;
+        if made.status != 200 {
+            return Err(format!("create-account: {}", made.body).into());
+        }
+        ids.push(id);
+    }
+    Ok((cfg_id, ids))
+}
+
+/// A webhook request as the billing system sends it, signed.
+pub fn webhook(body: &Value) -> Result<shared::http::HttpRequest, Error> {
+    let text = body.to_string();
+    let mut r = request("POST", "/webhooks/billing", "", Some(body));
+    r.headers.remove("authorization");
+    r.headers.insert("x-signature".into(), sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes()));
+    Ok(r)
+}
+
+pub fn in_process(worker: Worker) -> infra::poller::InProcess {
+    let worker = Arc::new(worker);
+    Arc::new(move |event: Value| {
+        let worker = worker.clone();
+        Box::pin(async move {
+            let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
+            serde_json::to_string(&worker.handle(event).await).map_err(|e| e.to_string())
+        })
+    })
+}
+
+pub fn mapping(queue_url: &str) -> infra::local::EventSourceMapping {
+    infra::local::EventSourceMapping { function: "worker".into(), queue_arn: "arn:aws:sqs:us-east-1:123456789012:bench".into(), queue_url: queue_url.to_owned(), batch_size: 10, report_batch_item_failures: true }
+}
+
+/// Runs `pollers` pollers until `total` messages were deleted; the seconds it took.
+pub async fn drain(aws: &Aws, queue_url: &str, worker: Worker, pollers: usize, total: usize) -> Result<f64, Error> {
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pollers {
+        let poller = infra::poller::Poller::in_process(mapping(queue_url), aws.sqs.clone(), "us-east-1", in_process(worker.clone()));
+        let deleted = deleted.clone();
+        tasks.spawn(async move {
+            while deleted.load(Ordering::Relaxed) < total {
+                match poller.poll_once().await {
+                    Ok(o) => {
+                        deleted.fetch_add(o.deleted, Ordering::Relaxed);
+                    }
+                    Err(e) => return Err::<(), Error>(e.to_string().into()),
+                }
+            }
+            Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Result<WorkerReport, Error> {
+    let tables = Tables::from_env()?;
+    let queue_url = env("LIFECYCLE_QUEUE_URL")?;
+    let (_, products) = accounts(aws, &tables, groups, json!({ "server_hostname": "srv1.example.net" })).await?;
+    let bodies: Vec<(String, Value)> = (0..events)
+        .map(|i| {
+            let cp = &products[i % groups];
+            (cp.clone(), json!({ "id": unique("ev-bench"), "type": "contract.package_changed", "contract_product_id": cp, "occurred_at": shared::time::now_rfc3339(), "data": { "package": format!("plan-{i}") } }))
+        })
+        .collect();
+
+    // The bare loop: the same messages, received and deleted, nothing else.
+    for chunk in bodies.chunks(10) {
+        let entries: Vec<SendMessageBatchRequestEntry> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (cp, b))| SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(b.to_string()).message_group_id(cp).message_deduplication_id(unique("bare")).build())
+            .collect::<Result<_, _>>()?;
+        aws.sqs.send_message_batch().queue_url(&queue_url).set_entries(Some(entries)).send().await?;
+    }
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pollers {
+        let (sqs, url, deleted) = (aws.sqs.clone(), queue_url.clone(), deleted.clone());
+        tasks.spawn(async move {
+            while deleted.load(Ordering::Relaxed) < events {
+                let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await?;
+                let entries: Vec<DeleteMessageBatchRequestEntry> = got
+                    .messages()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(m.receipt_handle().unwrap_or_default()).build())
+                    .collect::<Result<_, _>>()?;
+                if !entries.is_empty() {
+                    let n = entries.len();
+                    sqs.delete_message_batch().queue_url(&url).set_entries(Some(entries)).send().await?;
+                    deleted.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let bare = started.elapsed().as_secs_f64();
+    aws.calls.take();
+
+    // The worker: the same events, accepted by the webhook (claimed and queued), then run.
+    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), aws.ddb.clone(), &tables.main, aws.sqs.clone(), queue_url.clone());
+    for (_, body) in &bodies {
+        let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
+        if answer.status != 202 {
+            return Err(format!("webhook: {} {}", answer.status, answer.body).into());
+        }
+    }
+    let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(SecretBox::load(&aws.config).await?)).with_publisher(shared::events_out::Publisher::from_env(aws.sqs.clone()));
+    let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
+    let seconds = drain(aws, &queue_url, worker, pollers, events).await?;
+    aws.calls.take();
+    Ok(WorkerReport { events, groups, pollers, worker_per_second: events as f64 / seconds, bare_per_second: events as f64 / bare })
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make bench` (bench.sh measure) and `make faults` (bench.sh faults): install what is missing,
+# start the local stack on free ports, run the bench binary, stop everything. The figures go to
+# BENCHMARKS.md. LOG_ROWS (default 1000000) sizes the large logs table; EVENTS (default 10000)
+# the fault run.
+set -euo pipefail
+STACK_ROLE=bench
+source "$(dirname "$0")/stack.sh"
+cd "$ROOT"
+MODE=${1:-measure}
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-bench.XXXXXX")
+export RUN_DIR
+
+bash "$ROOT/infra/tools.sh"
+on_exit() {
+  local rc=$?
+  stop_all
+  if [ "$rc" != 0 ] || [ "${KEEP_BENCH_LOGS:-}" = 1 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+case "$MODE" in
+  measure)
+    say "building the release binaries (functions and bench)"
+    cargo build --release --locked -p admin -p action -p logs -p webhook -p worker -p dispatcher -p bench -p infra
+    DDB_PORT=$(free_port) SQS_PORT=$(free_port)
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+    export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+    export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
+    # On disk: a million log rows would crowd the JVM's heap in memory.
+    mkdir -p "$RUN_DIR/dynamodb"
+    start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -dbPath "$RUN_DIR/dynamodb"
+    start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
+    "$ROOT/target/release/local-stack" setup --stack bench --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
+    set -a; source "$RUN_DIR/functions.env"; set +a
+    BENCH_COMMAND="make bench" "$ROOT/target/release/bench" measure --release-dir "$ROOT/target/release" --log-rows "${LOG_ROWS:-1000000}"
+    ;;
+  faults)
+    say "building the functions and tools"
+    cargo build --locked -p infra -p bench
+    build_functions
+    start_api_stack faults
+    set -a; source "$RUN_DIR/functions.env"; set +a
+    BENCH_COMMAND="make faults" "$ROOT/target/debug/bench" faults --api "http://127.0.0.1:$API_PORT" --events "${EVENTS:-10000}" --out BENCHMARKS.md
+    ;;
+  *) say "usage: bench.sh measure|faults"; exit 2 ;;
+esac
