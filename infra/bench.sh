@@ -2,7 +2,7 @@
 # `make bench` (bench.sh measure) and `make faults` (bench.sh faults): install what is missing,
 # start the local stack on free ports, run the bench binary, stop everything. The figures go to
 # BENCHMARKS.md. LOG_ROWS (default 1000000) sizes the large logs table; EVENTS (default 10000)
-# the fault run.
+# the fault run. BENCH_QUICK=1 tries the measures on debug binaries, small, and writes nothing.
 set -euo pipefail
 STACK_ROLE=bench
 source "$(dirname "$0")/stack.sh"
@@ -22,8 +22,10 @@ trap 'exit 130' INT TERM
 
 case "$MODE" in
   measure)
-    say "building the release binaries (functions and bench)"
-    cargo build --release --locked -p admin -p action -p logs -p webhook -p worker -p dispatcher -p bench -p infra
+    PROFILE=release; OUT=BENCHMARKS.md; EXTRA=()
+    if [ "${BENCH_QUICK:-}" = 1 ]; then PROFILE=debug; OUT="$RUN_DIR/BENCHMARKS.md"; EXTRA=(--iterations 30); LOG_ROWS=${LOG_ROWS:-5000}; fi
+    say "building the $PROFILE binaries (functions and bench)"
+    cargo build --profile "$([ "$PROFILE" = debug ] && echo dev || echo release)" --locked -p admin -p action -p logs -p webhook -p worker -p dispatcher -p bench -p infra
     DDB_PORT=$(free_port) SQS_PORT=$(free_port)
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
     export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
@@ -32,9 +34,9 @@ case "$MODE" in
     mkdir -p "$RUN_DIR/dynamodb"
     start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -dbPath "$RUN_DIR/dynamodb"
     start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
-    "$ROOT/target/release/local-stack" setup --stack bench --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
+    "$ROOT/target/$PROFILE/local-stack" setup --stack bench --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
     set -a; source "$RUN_DIR/functions.env"; set +a
-    BENCH_COMMAND="make bench" "$ROOT/target/release/bench" measure --release-dir "$ROOT/target/release" --log-rows "${LOG_ROWS:-1000000}"
+    BENCH_COMMAND="make bench" "$ROOT/target/$PROFILE/bench" measure --release-dir "$ROOT/target/$PROFILE" --log-rows "${LOG_ROWS:-1000000}" --out "$OUT" "${EXTRA[@]}"
     ;;
   faults)
     say "building the functions and tools"

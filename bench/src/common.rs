@@ -4,10 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde_json::Value;
 use shared::http::HttpRequest;
 use shared::http::auth::{AuthConfig, Authenticator, Claims, Role, now_epoch, sign_hs256};
@@ -33,8 +32,10 @@ impl Intercept for Calls {
         "bench-call-counter"
     }
 
-    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
-        let op = cfg.load::<Metadata>().map(|m| format!("{}.{}", m.service(), m.name())).unwrap_or_default();
+    /// Each request as it goes out (a retry is another round trip): `DynamoDB_20120810.GetItem`,
+    /// `AmazonSQS.SendMessage` ... from the JSON protocols' target header.
+    fn read_before_transmit(&self, context: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+        let op = context.request().headers().get("x-amz-target").unwrap_or("?").replace("DynamoDB_20120810.", "DynamoDB.").replace("AmazonSQS.", "SQS.");
         self.0.lock().expect("not poisoned").push((Instant::now(), op));
         Ok(())
     }

@@ -237,9 +237,22 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64) -> Re
             .await?;
         if entries.count() > 0 { report.failed_with_log += 1 } else { report.failed_without_log += 1 }
     }
-    // The dead-letter queue: the events given up on.
-    let dlq = aws.sqs.get_queue_attributes().queue_url(&dlq_url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).send().await?;
-    report.in_dlq = dlq.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)).and_then(|n| n.parse().ok()).unwrap_or(0);
+    // The dead-letter queue: this run's events given up on (others may share the queue). Read
+    // and left there (they come back into view after 30 s).
+    let mut seen = HashSet::new();
+    loop {
+        let got = aws.sqs.receive_message().queue_url(&dlq_url).max_number_of_messages(10).visibility_timeout(30).wait_time_seconds(1).send().await?;
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).unwrap_or(Value::Null);
+            if body["id"].as_str().is_some_and(|id| id.starts_with(&run_id)) {
+                seen.insert(m.message_id().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    report.in_dlq = seen.len();
     // Duplicates at the provider: creates that found their account made already.
     let counter = aws
         .ddb

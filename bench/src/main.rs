@@ -40,10 +40,18 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             let rows = number(&args, "--log-rows", 1_000_000)?;
             eprintln!("[bench] (b) cold init of every function");
             let init = init::run(&release, 20).await?;
+            for i in &init {
+                eprintln!("[bench]   {}: init p50 {} p99 {}, {} bytes", i.function, common::ms(i.init.p50), common::ms(i.init.p99), i.bytes);
+            }
             eprintln!("[bench] (a) action latency against its floor");
             let actions = action::run(&aws, iterations).await?;
+            for a in &actions {
+                eprintln!("[bench]   {}: handler p50 {} floor p50 {}; round trips {} / {}", a.action, common::ms(a.handler.p50), common::ms(a.floor.p50), a.before, a.after);
+            }
             eprintln!("[bench] (c) worker throughput against a bare loop");
-            let worker = worker::run(&aws, 2_000, 50, 4).await?;
+            // Kept shallow: the emulator's receive slows down with the depth of a FIFO queue.
+            let worker = worker::run(&aws, 500, 50, 4).await?;
+            eprintln!("[bench]   worker {:.0} events/s, bare loop {:.0} messages/s", worker.worker_per_second, worker.bare_per_second);
             eprintln!("[bench] (d) log queries at 1,000 and {rows} rows");
             let logs = logs::run(&aws, &[1_000, rows], iterations).await?;
             let text = report::measures(&invocation, &actions, &init, &worker, &logs);

@@ -440,7 +440,9 @@ impl Engine {
             return None;
         }
         let call = ProviderCall { blueprint: b, action: info, configuration_id: &configuration.id, settings: &opened.settings, params: &params, service_identifier: Some(identifier) };
+        // What the move would have answered: the service as get-info shows it, or nothing.
         let done = |message: String, data: Value, debug: Vec<Value>| {
+            let data = if validate(&a.result, &data).is_empty() { data } else { json!({}) };
             validate(&a.result, &data).is_empty().then_some(Ok(ProviderOutput { message, data, service_identifier: None, debug }))
         };
         match (target, with_deadline(opened.actions.run(call)).await) {
@@ -448,10 +450,10 @@ impl Engine {
                 done(format!("reconciled: {identifier} is gone at the provider (the earlier answer was lost); not removed again"), json!({}), f.debug)
             }
             (ProductStatus::Suspended, Ok(found)) if found.data["suspended"] == true => {
-                done(format!("reconciled: {identifier} is suspended at the provider (the earlier answer was lost); not sent again"), json!({}), found.debug)
+                done(format!("reconciled: {identifier} is suspended at the provider (the earlier answer was lost); not sent again"), found.data, found.debug)
             }
             (ProductStatus::Active, Ok(found)) if found.data["suspended"] == false => {
-                done(format!("reconciled: {identifier} is active at the provider (the earlier answer was lost); not sent again"), json!({}), found.debug)
+                done(format!("reconciled: {identifier} is active at the provider (the earlier answer was lost); not sent again"), found.data, found.debug)
             }
             (_, Err(f)) if f.kind != FailureKind::Permanent => Some(Err(f)),
             _ => None,

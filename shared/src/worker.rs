@@ -19,7 +19,7 @@ use crate::engine::{Actor, Engine};
 use crate::providers::FailureKind;
 use crate::store::Tables;
 use crate::store::configurations::ConfigurationStore;
-use crate::store::events::{EventStatus, EventStore};
+use crate::store::events::{Begin, EventStatus, EventStore};
 use crate::store::products::ProductStore;
 
 /// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
@@ -410,24 +410,18 @@ impl Worker {
         let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
         let data = event.get("data").cloned().unwrap_or(Value::Null);
         let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        match self.events.get(&id).await {
-            Ok(Some(r)) if matches!(r.status, EventStatus::Done | EventStatus::Failed) => {
+        match self.events.begin(&id).await {
+            Ok(Begin::Started) => {}
+            Ok(Begin::Handled) => {
                 tracing::info!(event_id = %id, "already handled");
                 return Handled::Settled;
             }
-            Ok(Some(_)) => {}
-            Ok(None) => {
+            Ok(Begin::Missing) => {
                 // Only the webhook queues events, after claiming them: kept visible, not retried.
                 tracing::error!(event_id = %id, message_id = %record.message_id, "a queued event without its record was dropped");
                 return Handled::Settled;
             }
             Err(e) => return Handled::Retry(e.to_string()),
-        }
-        if let Err(e) = self.events.set_status(&id, EventStatus::Processing, None, None).await {
-            return match e {
-                crate::store::StoreError::Conflict(_) => Handled::Settled,
-                other => Handled::Retry(other.to_string()),
-            };
         }
         let cp_id = match crate::ids::ContractProductId::parse(cp_raw) {
             Ok(c) => c,

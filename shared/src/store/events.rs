@@ -98,6 +98,17 @@ fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str
     TransactWriteItem::builder().update(update.update_expression(expression).build().expect("table, key and expression set")).build()
 }
 
+/// What [`EventStore::begin`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Marked processing: run it.
+    Started,
+    /// Done or failed already.
+    Handled,
+    /// No record.
+    Missing,
+}
+
 #[derive(Clone)]
 pub struct EventStore {
     ddb: Client,
@@ -136,6 +147,35 @@ impl EventStore {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     let old = c.item().ok_or_else(|| StoreError::Malformed("a held event id without its record".into()))?;
                     Ok(Claim::Existing(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?))
+                }
+                _ => Err(StoreError::aws(e)),
+            },
+        }
+    }
+
+    /// Starts handling an event: marks it processing unless it is done or failed already (one
+    /// conditional update, the old record returned on refusal).
+    pub async fn begin(&self, id: &str) -> Result<Begin, StoreError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET #status = :processing, updated_at = :now")
+            .condition_expression("attribute_exists(pk) AND NOT (#status IN (:done, :failed))")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":processing", status_value(EventStatus::Processing))
+            .expression_attribute_values(":done", status_value(EventStatus::Done))
+            .expression_attribute_values(":failed", status_value(EventStatus::Failed))
+            .expression_attribute_values(":now", s(now_rfc3339()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Begin::Started),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(if c.item().is_some() { Begin::Handled } else { Begin::Missing })
                 }
                 _ => Err(StoreError::aws(e)),
             },
