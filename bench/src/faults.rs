@@ -71,14 +71,14 @@ impl Api {
 }
 
 /// Event records by id, read straight from the main table.
-async fn event_records(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+async fn event_records(ddb: &aws_sdk_dynamodb::Client, table: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(100) {
         let keys: Vec<HashMap<String, AttributeValue>> =
             chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("EVT#{id}"))), ("sk".to_owned(), AttributeValue::S("EVT".into()))])).collect();
         let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
         while let Some(keys) = request.take() {
-            let got = aws.ddb.batch_get_item().request_items(table, keys).send().await?;
+            let got = ddb.batch_get_item().request_items(table, keys).send().await?;
             for item in got.responses().and_then(|r| r.get(table)).into_iter().flatten() {
                 if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()) {
                     out.insert(id.clone(), item.clone());
@@ -87,15 +87,21 @@ async fn event_records(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap
             request = got.unprocessed_keys().and_then(|u| u.get(table)).cloned().filter(|k| !k.keys().is_empty());
         }
     }
-    aws.calls.take();
     Ok(out)
+}
+
+/// Whether every one of `ids` is done or failed.
+fn all_ended(records: &HashMap<String, HashMap<String, AttributeValue>>, ids: &[String]) -> bool {
+    ids.iter().all(|id| matches!(records.get(id).map(status_of), Some("done" | "failed")))
 }
 
 fn status_of(item: &HashMap<String, AttributeValue>) -> &str {
     item.get("status").and_then(|v| v.as_s().ok()).map_or("", String::as_str)
 }
 
-pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64) -> Result<FaultReport, Error> {
+/// `window`: how many contract products may have events under way at once (a billing system's
+/// steady flow rather than one burst: the emulator's FIFO receive slows with the queue's depth).
+pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, window: usize) -> Result<FaultReport, Error> {
     let main = env("MAIN_TABLE")?;
     let logs = env("LOGS_TABLE")?;
     let queue_url = env("LIFECYCLE_QUEUE_URL")?;
@@ -146,41 +152,68 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64) -> Re
     eprintln!("[faults] {} events over {} contract products, {fault_rate}% provider faults", total, plan.len());
 
     let started = Instant::now();
-    // Products side by side (8 at a time), each one's events in order, as a billing system sends.
-    let limit = Arc::new(Semaphore::new(8));
+    // Products side by side, each one's events in order, as a billing system sends: 8 posting at
+    // once, `window` with events under way.
+    let posting = Arc::new(Semaphore::new(8));
+    let under_way = Arc::new(Semaphore::new(window.max(1)));
     let mut senders = tokio::task::JoinSet::new();
     for (n, (_, list)) in plan.iter().enumerate() {
-        let (api, limit, list) = (api.clone(), limit.clone(), list.clone());
-        let (sqs, queue_url) = (aws.sqs.clone(), queue_url.clone());
+        let (api, posting, under_way, list) = (api.clone(), posting.clone(), under_way.clone(), list.clone());
+        let (sqs, queue_url, ddb, main) = (aws.sqs.clone(), queue_url.clone(), aws.ddb.clone(), main.clone());
         senders.spawn(async move {
-            let _slot = limit.acquire_owned().await?;
+            let _slot = under_way.acquire_owned().await?;
             let mut out = (0usize, 0usize, 0usize, 0usize, Vec::new());
-            for (k, event) in list.iter().enumerate() {
-                let status = api.webhook(event).await?;
-                if status == 202 || status == 200 {
-                    out.0 += 1;
-                    out.4.push(event["id"].as_str().unwrap_or_default().to_owned());
-                } else {
-                    out.1 += 1;
-                    eprintln!("[faults] refused {}: {status}", event["id"]);
+            {
+                let _posting = posting.acquire_owned().await?;
+                for (k, event) in list.iter().enumerate() {
+                    let status = api.webhook(event).await?;
+                    if status == 202 || status == 200 {
+                        out.0 += 1;
+                        out.4.push(event["id"].as_str().unwrap_or_default().to_owned());
+                    } else {
+                        out.1 += 1;
+                        eprintln!("[faults] refused {}: {status}", event["id"]);
+                    }
+                    // One event in ten is sent again by the billing system.
+                    if (n + k) % 10 == 3 {
+                        api.webhook(event).await?;
+                        out.2 += 1;
+                    }
+                    // One in twenty is delivered twice by the queue (another message, same event).
+                    if (n + k) % 20 == 7 {
+                        let group = event["contract_product_id"].as_str().unwrap_or_default();
+                        sqs.send_message().queue_url(&queue_url).message_body(event.to_string()).message_group_id(group).message_deduplication_id(unique("again")).send().await?;
+                        out.3 += 1;
+                    }
                 }
-                // One event in ten is sent again by the billing system.
-                if (n + k) % 10 == 3 {
-                    api.webhook(event).await?;
-                    out.2 += 1;
+            }
+            // The slot is held until this service's events have ended (or stopped moving).
+            let mut seen = 0;
+            let mut still = Instant::now();
+            loop {
+                let records = event_records(&ddb, &main, &out.4).await?;
+                if all_ended(&records, &out.4) {
+                    break;
                 }
-                // One in twenty is delivered twice by the queue (another message, same event).
-                if (n + k) % 20 == 7 {
-                    let group = event["contract_product_id"].as_str().unwrap_or_default();
-                    sqs.send_message().queue_url(&queue_url).message_body(event.to_string()).message_group_id(group).message_deduplication_id(unique("again")).send().await?;
-                    out.3 += 1;
+                let moved = records.values().map(|r| status_of(r).len()).sum::<usize>();
+                if moved != seen {
+                    (seen, still) = (moved, Instant::now());
+                } else if still.elapsed() > Duration::from_secs(180) {
+                    break;
                 }
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Ok::<_, Error>(out)
         });
     }
     let mut accepted_ids = Vec::new();
+    let mut ended = 0;
     while let Some(done) = senders.join_next().await {
+        ended += 1;
+        if ended % 500 == 0 {
+            aws.calls.take();
+            eprintln!("[faults] {ended} of {} contract products through, {:.0} s", plan.len(), started.elapsed().as_secs_f64());
+        }
         let (accepted, refused, repeats, redeliveries, ids) = done??;
         report.accepted += accepted;
         report.refused += refused;
@@ -189,13 +222,14 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64) -> Re
         accepted_ids.extend(ids);
     }
     aws.calls.take();
-    eprintln!("[faults] {} accepted in {:.0} s; waiting for the worker", report.accepted, started.elapsed().as_secs_f64());
+    eprintln!("[faults] {} accepted; the last under way after {:.0} s", report.accepted, started.elapsed().as_secs_f64());
 
     // Until every accepted event is done or failed, or nothing moves for three minutes.
     let mut last_open = usize::MAX;
     let mut still = Instant::now();
     let records = loop {
-        let records = event_records(aws, &main, &accepted_ids).await?;
+        let records = event_records(&aws.ddb, &main, &accepted_ids).await?;
+        aws.calls.take();
         let open = accepted_ids.iter().filter(|id| !matches!(records.get(*id).map(status_of), Some("done" | "failed"))).count();
         if open == 0 {
             break records;

@@ -2,7 +2,7 @@
 //! BENCHMARKS.md. Run through make (it starts the local stack and sets the environment).
 //!
 //!   bench measure [--release-dir DIR] [--log-rows N] [--iterations N] [--out FILE]
-//!   bench faults --api URL [--events N] [--fault-rate P] [--out FILE]
+//!   bench faults --api URL [--events N] [--fault-rate P] [--window PRODUCTS] [--out FILE]
 //!
 //! Timings are reported, never asserted. `faults` fails (exit 1) when an event was lost or a
 //! service was made twice at the provider: that is correctness, not speed.
@@ -64,7 +64,8 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             let api = flag(&args, "--api").or_else(|| std::env::var("E2E_API_URL").ok()).ok_or("faults needs --api URL")?;
             let events = number(&args, "--events", 10_000)?;
             let rate = number(&args, "--fault-rate", 30)? as u64;
-            let r = faults::run(&aws, &api, events, rate).await?;
+            let window = number(&args, "--window", 200)?;
+            let r = faults::run(&aws, &api, events, rate, window).await?;
             let text = report::faults(&invocation, &r);
             if flag(&args, "--out").is_some() || events >= 1_000 {
                 report::write_section(&out, "faults", &text)?;

@@ -72,6 +72,8 @@ pub fn measures(command: &str, actions: &[ActionReport], init: &[InitReport], wo
         worker.bare_per_second,
         verdict(w >= 0.8)
     ));
+    let calls: Vec<String> = worker.per_event.iter().map(|(op, n)| format!("{op} {n:.2}")).collect();
+    t.push_str(&format!("\nRound trips per event during the worker's run: {}.\n", calls.join(", ")));
     t.push_str("\n### (d) Log queries\n\nThrough the logs handler in process; each query answers a full page (50 entries), newest first. Target: at the large table ≤ 1.2 × at the small one.\n\n| query | ");
     for l in logs {
         t.push_str(&format!("{} rows p50 | p99 | ", l.rows));

@@ -26,6 +26,8 @@ pub struct WorkerReport {
     pub pollers: usize,
     pub worker_per_second: f64,
     pub bare_per_second: f64,
+    /// Round trips per event during the worker's run, by service (DynamoDB, SQS).
+    pub per_event: Vec<(String, f64)>,
 }
 
 /// Demo hosting accounts to change packages on, one message group each.
@@ -170,7 +172,16 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     }
     let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(SecretBox::load(&aws.config).await?)).with_publisher(shared::events_out::Publisher::from_env(aws.sqs.clone()));
     let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
-    let seconds = drain(aws, &queue_url, worker, pollers, events).await?;
     aws.calls.take();
-    Ok(WorkerReport { events, groups, pollers, worker_per_second: events as f64 / seconds, bare_per_second: events as f64 / bare })
+    let seconds = drain(aws, &queue_url, worker, pollers, events).await?;
+    let mut per_event: Vec<(String, f64)> = Vec::new();
+    for (_, op) in aws.calls.take() {
+        match per_event.iter_mut().find(|(name, _)| *name == op) {
+            Some((_, n)) => *n += 1.0,
+            None => per_event.push((op, 1.0)),
+        }
+    }
+    per_event.iter_mut().for_each(|(_, n)| *n /= events as f64);
+    per_event.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(WorkerReport { events, groups, pollers, worker_per_second: events as f64 / seconds, bare_per_second: events as f64 / bare, per_event })
 }

@@ -298,6 +298,14 @@ impl Worker {
         let mut stopped: Option<u64> = None;
         for record in records {
             if let Some(seconds) = stopped {
+                if record.receives() >= MAX_RECEIVES {
+                    // Its last receive went by behind the earlier one: recorded as given up, not
+                    // left for the queue to move unrecorded.
+                    let _ = self.abandon(&record, "it waited behind an earlier event of its service that kept failing").await;
+                    if self.dead_letter(&record).await.is_ok() {
+                        continue;
+                    }
+                }
                 // Behind a record that waits: it comes back with it, in order (a message of the
                 // group left in flight would hold the whole group for the visibility timeout).
                 hold(&self.sqs, self.queue_of(&record), &record, seconds).await;
