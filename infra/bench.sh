@@ -30,9 +30,12 @@ case "$MODE" in
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
     export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
     export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
-    # On disk: a million log rows would crowd the JVM's heap in memory.
-    mkdir -p "$RUN_DIR/dynamodb"
-    start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -dbPath "$RUN_DIR/dynamodb"
+    # On disk (a million log rows would crowd the JVM's heap in memory), and kept: loading them
+    # takes long, so a later run reuses them (rm -rf .local/bench-dynamodb to load afresh).
+    DATA_DIR="$ROOT/.local/bench-dynamodb"
+    if [ "${BENCH_QUICK:-}" = 1 ]; then DATA_DIR="$RUN_DIR/dynamodb"; fi
+    mkdir -p "$DATA_DIR"
+    start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -dbPath "$DATA_DIR"
     start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
     "$ROOT/target/$PROFILE/local-stack" setup --stack bench --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
     set -a; source "$RUN_DIR/functions.env"; set +a

@@ -83,7 +83,9 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG").unwrap_or_else(|_| "error".into())).with_writer(std::io::stderr).init();
+    use tracing_subscriber::layer::SubscriberExt;
+    let filter = std::env::var("BENCH_LOG").ok().and_then(|l| l.parse::<tracing_subscriber::filter::Targets>().ok()).unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::ERROR));
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::fmt().with_writer(std::io::stderr).finish().with(filter));
     match run(std::env::args().skip(1).collect()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

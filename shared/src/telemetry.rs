@@ -1,17 +1,20 @@
 //! Structured JSON logs through tracing: one JSON object per line, with the fields of the current
 //! span (the request id of the invocation) on every line logged inside a request.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 
-/// The level: AWS_LAMBDA_LOG_LEVEL (Lambda's advanced logging controls), then RUST_LOG, else INFO.
-fn filter() -> EnvFilter {
+/// The level: AWS_LAMBDA_LOG_LEVEL (Lambda's advanced logging controls), then RUST_LOG (a level,
+/// or `target=level` directives separated by commas), else INFO. (`Targets` rather than
+/// `EnvFilter`: no regex engine in every bootstrap.)
+pub fn filter() -> Targets {
     std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .map(|l| l.to_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .and_then(|l| EnvFilter::try_new(l).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"))
+        .and_then(|l| l.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// The JSON subscriber every function uses, writing to `writer`.
@@ -21,13 +24,13 @@ where
 {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter())
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .with_writer(writer)
         .finish()
+        .with(filter())
 }
 
 /// Installs the JSON subscriber on stdout. A second call is harmless: the first one stays.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{LazyLock, RwLock};
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::{Map, Value};
 
 /// One field that does not fit its schema.
