@@ -323,6 +323,14 @@ impl Engine {
         self.execute(actor, prepared, completion, None).await
     }
 
+    /// [`Engine::run_with`] on a contract product the caller has just read (the lifecycle worker,
+    /// which reads it to choose the action): one read fewer. A change since is caught by the
+    /// version condition of the run's transaction.
+    pub async fn run_on(&self, actor: &Actor, cp: ContractProduct, blueprint: &str, action: &str, body: &Value, completion: Option<&Completion>) -> Result<Outcome, Failure> {
+        let prepared = self.prepare_on(actor, cp, blueprint, action, body, true).await?;
+        self.execute(actor, prepared, completion, None).await
+    }
+
     /// Finishes a long-running action in the worker: the same checks, then the run, whose entry
     /// replaces the pending one. A transient failure keeps it pending (the worker retries).
     pub async fn finish(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, operation: &Operation) -> Result<Outcome, Failure> {
@@ -473,10 +481,18 @@ impl Engine {
     async fn prepare_with(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
         let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
         let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
+        catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
+        self.prepare_on(actor, cp, blueprint, action, body, check_status).await
+    }
+
+    /// [`Engine::prepare_with`] on a contract product the caller has just read.
+    async fn prepare_on(&self, actor: &Actor, cp: ContractProduct, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
+        let id = cp.id.clone();
+        let not_found = || ApiError::NotFound(format!("no contract product {:?}", id.as_str()));
         let (b, a) = catalogue()
             .action(blueprint, action)
             .ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
-        let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
         if let Actor::Caller(Caller::Client { client_id, .. }) = actor {
             if client_id.as_str() != cp.client_id {
                 return Err(not_found().into()); // another client's product: nothing leaks

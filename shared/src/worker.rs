@@ -467,7 +467,7 @@ impl Worker {
         let actor = Actor::System(format!("billing:{id}"));
         let completion = self.events.completion(&id);
         let body = json!({ "params": params });
-        match self.engine.run_with(&actor, cp_id.as_str(), b.id, action.id, &body, Some(&completion)).await {
+        match self.engine.run_on(&actor, cp.clone(), b.id, action.id, &body, Some(&completion)).await {
             Ok(outcome) => {
                 tracing::info!(event_id = %id, action = action.id, log_id = %outcome.log_id, "event handled");
                 Handled::Settled
