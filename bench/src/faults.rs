@@ -71,11 +71,15 @@ impl Api {
 }
 
 /// Event records by id, read straight from the main table.
-async fn event_records(ddb: &aws_sdk_dynamodb::Client, table: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+/// Records of the main table by id (`pk = <prefix>#<id>`, `sk = <prefix>`), consistent reads,
+/// 100 keys per BatchGetItem.
+async fn records(ddb: &aws_sdk_dynamodb::Client, table: &str, prefix: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(100) {
-        let keys: Vec<HashMap<String, AttributeValue>> =
-            chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("EVT#{id}"))), ("sk".to_owned(), AttributeValue::S("EVT".into()))])).collect();
+        let keys: Vec<HashMap<String, AttributeValue>> = chunk
+            .iter()
+            .map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("{prefix}#{id}"))), ("sk".to_owned(), AttributeValue::S(prefix.to_owned()))]))
+            .collect();
         let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
         while let Some(keys) = request.take() {
             let got = ddb.batch_get_item().request_items(table, keys).send().await?;
@@ -88,6 +92,10 @@ async fn event_records(ddb: &aws_sdk_dynamodb::Client, table: &str, ids: &[Strin
         }
     }
     Ok(out)
+}
+
+async fn event_records(ddb: &aws_sdk_dynamodb::Client, table: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+    records(ddb, table, "EVT", ids).await
 }
 
 /// Whether every one of `ids` is done or failed.
@@ -327,7 +335,7 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
         .filter(|(_, list)| list.iter().all(|e| records.get(e["id"].as_str().unwrap_or_default()).map(status_of) == Some("done")))
         .map(|(cp, _)| cp.as_str())
         .collect();
-    let products = event_like_products(aws, &main, &ended.iter().map(|s| s.to_string()).collect::<Vec<_>>()).await?;
+    let products = product_states(aws, &main, &ended.iter().map(|s| s.to_string()).collect::<Vec<_>>()).await?;
     for (cp, (status, identifier)) in &products {
         let account = identifier.as_ref().and_then(|i| accounts.get(&i.to_lowercase()));
         let agrees = match status.as_str() {
@@ -345,23 +353,9 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
 }
 
 /// Status and service identifier of contract products.
-async fn event_like_products(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap<String, (String, Option<String>)>, Error> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(100) {
-        let keys: Vec<HashMap<String, AttributeValue>> =
-            chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("CP#{id}"))), ("sk".to_owned(), AttributeValue::S("CP".into()))])).collect();
-        let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
-        while let Some(keys) = request.take() {
-            let got = aws.ddb.batch_get_item().request_items(table, keys).send().await?;
-            for item in got.responses().and_then(|r| r.get(table)).into_iter().flatten() {
-                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                if let Some(id) = text("id") {
-                    out.insert(id, (text("status").unwrap_or_default(), text("service_identifier")));
-                }
-            }
-            request = got.unprocessed_keys().and_then(|u| u.get(table)).cloned().filter(|k| !k.keys().is_empty());
-        }
-    }
+async fn product_states(aws: &Aws, table: &str, ids: &[String]) -> Result<HashMap<String, (String, Option<String>)>, Error> {
+    let found = records(&aws.ddb, table, "CP", ids).await?;
     aws.calls.take();
-    Ok(out)
+    let text = |item: &HashMap<String, AttributeValue>, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    Ok(found.into_iter().map(|(id, item)| (id, (text(&item, "status").unwrap_or_default(), text(&item, "service_identifier")))).collect())
 }

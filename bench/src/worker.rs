@@ -30,8 +30,8 @@ pub struct WorkerReport {
     pub per_event: Vec<(String, f64)>,
 }
 
-/// Demo hosting accounts to change packages on, one message group each.
-pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<(String, Vec<String>), Error> {
+/// Demo hosting accounts to change packages on, one message group each: their contract products.
+pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<Vec<String>, Error> {
     let token = admin_token()?;
     let admin = Admin::new(authenticator()?, aws.ddb.clone(), tables, SecretBox::load(&aws.config).await?, None);
     let cfg = admin
@@ -60,7 +60,7 @@ pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value)
         }
         ids.push(id);
     }
-    Ok((cfg_id, ids))
+    Ok(ids)
 }
 
 /// A webhook request as the billing system sends it, signed.
@@ -116,7 +116,7 @@ pub async fn drain(aws: &Aws, queue_url: &str, worker: Worker, pollers: usize, t
 pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Result<WorkerReport, Error> {
     let tables = Tables::from_env()?;
     let queue_url = env("LIFECYCLE_QUEUE_URL")?;
-    let (_, products) = accounts(aws, &tables, groups, json!({ "server_hostname": "srv1.example.net" })).await?;
+    let products = accounts(aws, &tables, groups, json!({ "server_hostname": "srv1.example.net" })).await?;
     let bodies: Vec<(String, Value)> = (0..events)
         .map(|i| {
             let cp = &products[i % groups];

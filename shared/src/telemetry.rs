@@ -8,7 +8,7 @@ use tracing_subscriber::layer::SubscriberExt;
 /// The level: AWS_LAMBDA_LOG_LEVEL (Lambda's advanced logging controls), then RUST_LOG (a level,
 /// or `target=level` directives separated by commas), else INFO. (`Targets` rather than
 /// `EnvFilter`: no regex engine in every bootstrap.)
-pub fn filter() -> Targets {
+fn filter() -> Targets {
     std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .map(|l| l.to_lowercase())
