@@ -295,6 +295,29 @@ async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
     assert_eq!(creates, 1, "one entry, from pending to success");
 }
 
+/// An `http` configuration on a company endpoint (its signing secret never shown back) and a
+/// hosting contract product on it.
+async fn on_own_endpoint(endpoint: &str, signing: &str, timeout_seconds: u64) -> String {
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("own"), "blueprint": "web-hosting", "provider": "http", "settings": { "endpoint_url": endpoint, "signing_secret": signing, "timeout_seconds": timeout_seconds }})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    assert!(!cfg.to_string().contains(signing));
+    let (status, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    cp["id"].as_str().unwrap().to_owned()
+}
+
 /// The `http` provider end to end: the engine calls the company's own endpoint (here a local
 /// server), signed, and records the answer; the signing secret is in no response and no log.
 #[tokio::test]
@@ -320,24 +343,7 @@ async fn the_http_provider_calls_the_companys_endpoint_signed_and_logs_it() {
         .expect(1)
         .mount(&endpoint)
         .await;
-    let (status, cfg) = call(
-        reqwest::Method::POST,
-        "/provision-configurations",
-        &admin_token(),
-        Some(json!({"name": unique("own"), "blueprint": "web-hosting", "provider": "http", "settings": { "endpoint_url": endpoint.uri(), "signing_secret": SIGNING, "timeout_seconds": 5 }})),
-    )
-    .await;
-    assert_eq!(status, 201, "{cfg}");
-    assert!(!cfg.to_string().contains(SIGNING));
-    let (status, cp) = call(
-        reqwest::Method::POST,
-        "/contract-products",
-        &admin_token(),
-        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{cp}");
-    let cp = cp["id"].as_str().unwrap().to_owned();
+    let cp = on_own_endpoint(&endpoint.uri(), SIGNING, 5).await;
     let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "domain": "acme.example", "email": "ops@acme.example", "password": "Pw-for-acme-1!", "package_name": "basic" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["message"], "account made on panel-7");
@@ -387,22 +393,7 @@ async fn a_delete_whose_answer_was_lost_is_checked_before_it_is_sent_again() {
         .expect(1)
         .mount(&endpoint)
         .await;
-    let (status, cfg) = call(
-        reqwest::Method::POST,
-        "/provision-configurations",
-        &admin_token(),
-        Some(json!({"name": unique("own"), "blueprint": "web-hosting", "provider": "http", "settings": { "endpoint_url": endpoint.uri(), "signing_secret": "endpoint-signing-Sup3rSecret", "timeout_seconds": 1 }})),
-    )
-    .await;
-    assert_eq!(status, 201, "{cfg}");
-    let (_, cp) = call(
-        reqwest::Method::POST,
-        "/contract-products",
-        &admin_token(),
-        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
-    )
-    .await;
-    let cp = cp["id"].as_str().unwrap().to_owned();
+    let cp = on_own_endpoint(&endpoint.uri(), "endpoint-signing-Sup3rSecret", 1).await;
     let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "email": "ops@lost.example", "package_name": "basic" })).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = run(&cp, "web-hosting", "delete-account", &admin_token(), json!({})).await;

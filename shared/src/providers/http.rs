@@ -142,31 +142,8 @@ impl Connect for Http {
     }
 }
 
-/// Every action of every blueprint is one call to the endpoint.
-macro_rules! http_implements {
-    ($( $trait:ident { $( $method:ident ),* $(,)? } )*) => {
-        $(
-            impl super::blueprints::$trait for Http {
-                $(
-                    fn $method<'a>(&'a self, call: ProviderCall<'a>) -> super::blueprints::ProviderFuture<'a> {
-                        Box::pin(self.execute(call))
-                    }
-                )*
-            }
-        )*
-    };
-}
-
-http_implements! {
-    WebHosting { create_account, get_info, get_usage_data, login_to_control_panel, make_reseller, revoke_reseller, change_password, change_package, suspend_account, unsuspend_account, delete_account }
-    DomainNames { register, transfer, renew, sync_due_date, get_info, set_lock, update_nameservers, update_registrant, update_registrant_with_default_details, get_epp_code, update_ips_tag, get_verification_status, resend_verification_email, set_glue_record, remove_glue_record }
-    AutoLogin { login, create, renew, suspend, unsuspend, terminate }
-    Seo { login_to_control_panel, create, change_package, suspend, unsuspend, terminate }
-    WebsiteBuilders { create_account, get_info, manage_website, change_package, suspend_account, unsuspend_account, delete_account }
-    SoftwareLicenses { create_license, reissue_license, get_usage_data, sync_tracked_product_quantities, upgrade_downgrade_license, suspend_license, unsuspend_license, terminate_license }
-    Servers { create_server, reinstall_server, resize_server, get_info, get_connection, change_root_password, power_on, shut_down, reboot, suspend, unsuspend, terminate }
-    OfficeTools { create, login, get_info, renew, change_package, suspend, unsuspend, terminate }
-}
+// Every action of every blueprint is one call to the endpoint.
+super::blueprints::every_action_through_execute!(Http);
 
 #[cfg(test)]
 mod tests {
