@@ -12,3 +12,4 @@ mod lifecycle;
 mod local_stack;
 mod logs;
 mod poller;
+mod providers;

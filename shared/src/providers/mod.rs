@@ -8,6 +8,7 @@
 //! with the third party goes into `debug`; the engine masks secrets in it by schema.
 
 pub mod blueprints;
+pub mod cpanel;
 pub mod demo;
 pub mod http;
 
@@ -82,11 +83,12 @@ pub trait Connect: Send + Sync {
 pub struct Implementations {
     demo: Arc<demo::Demo>,
     http: Arc<http::Http>,
+    cpanel: Arc<cpanel::Cpanel>,
 }
 
 impl Implementations {
     pub fn new(ddb: aws_sdk_dynamodb::Client, main_table: &str) -> Self {
-        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)), http: Arc::new(http::Http::new()) }
+        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)), http: Arc::new(http::Http::new()), cpanel: Arc::new(cpanel::Cpanel::new()) }
     }
 
     /// A provider of a blueprint: its actions, and its connection check.
@@ -115,11 +117,12 @@ impl Implementations {
         match spec.id {
             "demo" => every_blueprint!(self.demo.clone()),
             "http" => every_blueprint!(self.http.clone()),
+            "cpanel" if blueprint == "web-hosting" => Some((I::WebHosting(self.cpanel.clone()), self.cpanel.clone() as Arc<dyn Connect>)),
             _ => None,
         }
     }
 }
-use crate::catalogue::schema::{domain, int_range, params, secret, string_max, url};
+use crate::catalogue::schema::{domain, int_range, params, pattern, secret, string_max, url};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSpec {
@@ -170,8 +173,31 @@ fn http(blueprint: &'static str) -> ProviderSpec {
     }
 }
 
-static PROVIDERS: LazyLock<Vec<ProviderSpec>> =
-    LazyLock::new(|| catalogue().blueprints.iter().flat_map(|b| [demo(b.id), http(b.id)]).collect());
+/// cPanel/WHM (web hosting), settings named as the reference framework names them.
+fn cpanel() -> ProviderSpec {
+    let settings = params()
+        .req("hostname", domain())
+        .req("whm_username", pattern("^[A-Za-z0-9_-]{1,64}$"))
+        .req("api_key", secret())
+        // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests):
+        // https, or plain http to this machine only.
+        .opt("api_url", pattern("^(https://[^\\s]+|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/[^\\s]*)?)$"))
+        .build();
+    ProviderSpec {
+        id: "cpanel",
+        blueprint: "web-hosting",
+        name: "cPanel & WHM",
+        description: "Hosting accounts on a cPanel & WHM server through WHM API 1 (an API token of root or a reseller)",
+        settings,
+        supported_actions: catalogue().blueprint("web-hosting").map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default(),
+    }
+}
+
+static PROVIDERS: LazyLock<Vec<ProviderSpec>> = LazyLock::new(|| {
+    let mut all: Vec<ProviderSpec> = catalogue().blueprints.iter().flat_map(|b| [demo(b.id), http(b.id)]).collect();
+    all.push(cpanel());
+    all
+});
 
 /// Every provider of every blueprint.
 pub fn providers() -> &'static [ProviderSpec] {
@@ -193,7 +219,12 @@ mod tests {
             assert_eq!(p.supported_actions.len(), b.actions.len());
             assert_eq!(crate::catalogue::schema::secret_paths(&p.settings), ["api_key"]);
         }
-        assert!(provider("web-hosting", "cpanel").is_none());
+        assert!(provider("domain-names", "cpanel").is_none());
+        let c = provider("web-hosting", "cpanel").unwrap();
+        assert_eq!(crate::catalogue::schema::secret_paths(&c.settings), ["api_key"]);
+        let ok = |url: &str| crate::catalogue::validate::validate(&c.settings, &serde_json::json!({ "hostname": "whm.example.net", "whm_username": "root", "api_key": "k", "api_url": url })).is_empty();
+        assert!(ok("https://whm.example.net:2087") && ok("http://127.0.0.1:8080"));
+        assert!(!ok("http://169.254.169.254/latest") && !ok("http://whm.example.net:2086"));
         let h = provider("servers", "http").unwrap();
         assert_eq!(crate::catalogue::schema::secret_paths(&h.settings), ["signing_secret"]);
     }

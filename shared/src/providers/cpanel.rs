@@ -1,0 +1,431 @@
+//! The `cpanel` provider (web hosting): WHM API 1 over HTTPS.
+//!
+//! Every call is `GET https://<hostname>:2087/json-api/<function>?api.version=1&...` with
+//! `Authorization: whm <whm_username>:<api_key>`; every answer is `{"data": ..., "metadata":
+//! {"result": 1|0, "reason": ...}}` (result 0: refused, `reason` says why, after an
+//! `(XID ...)` prefix that is dropped). Sources: api.docs.cpanel.net/openapi/whm/operation/*,
+//! docs/providers-wave1-research.md.
+//!
+//! Reads are retried once after a transient failure; writes never. A create or suspend that
+//! times out is checked with get-info (accountsummary) by the engine before it is tried again.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::time::framework_datetime;
+
+/// One WHM call may take this long (under the engine's 25 s deadline).
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The functions the API token must be allowed to call (the connection check).
+const NEEDED: [&str; 10] =
+    ["createacct", "setupreseller", "unsetupreseller", "accountsummary", "changepackage", "create_user_session", "suspendacct", "unsuspendacct", "passwd", "removeacct"];
+
+pub struct Cpanel {
+    client: reqwest::Client,
+}
+
+impl Default for Cpanel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A session of calls for one action: where, as whom, and the exchanges for the log's debug.
+struct Whm<'a> {
+    client: &'a reqwest::Client,
+    base: String,
+    auth: String,
+    debug: Vec<Value>,
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// WHM's reason without its `(XID abc123)` prefix.
+fn reason(metadata: &Value) -> String {
+    let raw = metadata["reason"].as_str().unwrap_or("no reason given");
+    let raw = raw.strip_prefix("API failure: ").unwrap_or(raw);
+    let raw = match raw.strip_prefix("(XID ") {
+        Some(rest) => rest.split_once(") ").map_or(rest, |(_, r)| r),
+        None => raw,
+    };
+    raw.chars().take(500).collect()
+}
+
+impl Whm<'_> {
+    /// One WHM API 1 function; its `data` on success.
+    async fn call(&mut self, function: &str, params: &[(&str, String)], read: bool) -> Result<Value, ProviderFailure> {
+        let url = format!("{}/json-api/{function}", self.base);
+        let mut query: Vec<(&str, String)> = vec![("api.version", "1".into())];
+        query.extend(params.iter().cloned());
+        let shown: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        let attempts = if read { 2 } else { 1 };
+        let mut failure = ProviderFailure::permanent(format!("{function} was not sent"));
+        for attempt in 1..=attempts {
+            let request = json!({ "method": "GET", "url": url, "query": shown });
+            let target = reqwest::Url::parse_with_params(&url, query.iter().map(|(k, v)| (*k, v.as_str())))
+                .map_err(|_| ProviderFailure::permanent(format!("the WHM address {} is not a URL", self.base)))?;
+            let sent = self.client.get(target).header("authorization", &self.auth).timeout(CALL_TIMEOUT).send().await;
+            failure = match sent {
+                Err(e) if e.is_timeout() => {
+                    self.debug.push(json!({ "request": request, "response": null, "error": "timeout" }));
+                    ProviderFailure { kind: FailureKind::Timeout, message: format!("WHM did not answer {function} in time"), debug: vec![] }
+                }
+                Err(e) => {
+                    self.debug.push(json!({ "request": request, "response": null, "error": if e.is_connect() { "could not connect" } else { "connection failed" } }));
+                    ProviderFailure { kind: FailureKind::Transient, message: format!("could not reach WHM for {function}"), debug: vec![] }
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body = response.text().await.ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+                    self.debug.push(json!({ "request": request, "response": { "status": status, "body": body.clone().unwrap_or(Value::Null) } }));
+                    match (status, body) {
+                        (401 | 403, _) => ProviderFailure::permanent("WHM refused the credentials: check whm_username and api_key"),
+                        (408 | 429 | 500..=599, _) => ProviderFailure { kind: FailureKind::Transient, message: format!("WHM answered {function} with HTTP {status}"), debug: vec![] },
+                        (200..=299, Some(b)) if b["metadata"]["result"] == 1 => return Ok(b["data"].clone()),
+                        (200..=299, Some(b)) if b["metadata"]["result"] == 0 => ProviderFailure::permanent(format!("WHM refused {function}: {}", reason(&b["metadata"]))),
+                        (200..=299, _) => ProviderFailure::permanent(format!("WHM answered {function} with a malformed body")),
+                        _ => ProviderFailure::permanent(format!("WHM answered {function} with HTTP {status}")),
+                    }
+                }
+            };
+            if failure.kind != FailureKind::Transient || attempt == attempts {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Err(failure)
+    }
+
+    /// The account as get-info reports it (accountsummary, and whether it is a reseller).
+    async fn account(&mut self, username: &str, hostname: &str) -> Result<Value, ProviderFailure> {
+        let data = self.call("accountsummary", &[("user", username.to_owned())], true).await?;
+        let acct = data["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {username}")))?;
+        let resellers = self.call("listresellers", &[], true).await?;
+        let reseller = resellers["reseller"].as_array().is_some_and(|r| r.iter().any(|x| x.as_str() == Some(username)));
+        let suspended = acct["suspended"] == 1 || acct["suspended"] == true;
+        let mut info = json!({
+            "username": str_of(&acct, "user").unwrap_or(username),
+            "server_hostname": hostname,
+            "package_name": str_of(&acct, "plan").unwrap_or("default"),
+            "suspended": suspended,
+            "reseller": reseller,
+        });
+        if let Some(d) = str_of(&acct, "domain") {
+            info["domain"] = json!(d);
+        }
+        if let Some(ip) = str_of(&acct, "ip") {
+            info["ip"] = json!(ip);
+        }
+        if let Some(r) = str_of(&acct, "suspendreason").filter(|r| suspended && *r != "not suspended") {
+            info["suspend_reason"] = json!(r);
+        }
+        Ok(info)
+    }
+}
+
+/// "14M" / "unlimited" → megabytes (None: unlimited or unknown).
+fn megabytes(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim_end_matches('M').parse().ok(),
+        _ => None,
+    }
+}
+
+fn units(used: f64, limit: Option<f64>) -> Value {
+    let mut u = json!({ "used": (used * 100.0).round() / 100.0 });
+    if let Some(l) = limit.filter(|l| *l > 0.0) {
+        u["limit"] = json!(l);
+        u["used_pc"] = json!(format!("{:.2}%", used / l * 100.0));
+    }
+    u
+}
+
+/// A username made from the domain, as cPanel wants one: lowercase letters and digits, a letter
+/// first, at most 8 characters (the engine usually gives one: the same on every try).
+fn username_for(params: &Value) -> String {
+    let base: String = str_of(params, "domain").unwrap_or("user").trim_start_matches("www.").chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+    let base = base.trim_start_matches(|c: char| c.is_ascii_digit());
+    let base = if base.is_empty() { "user" } else { base };
+    base.chars().take(8).collect()
+}
+
+impl Cpanel {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("a plain HTTP client builds");
+        Cpanel { client }
+    }
+
+    fn session<'a>(&'a self, settings: &Value) -> Whm<'a> {
+        let hostname = str_of(settings, "hostname").unwrap_or_default();
+        let base = str_of(settings, "api_url").map_or_else(|| format!("https://{hostname}:2087"), |u| u.trim_end_matches('/').to_owned());
+        let auth = format!("whm {}:{}", str_of(settings, "whm_username").unwrap_or_default(), str_of(settings, "api_key").unwrap_or_default());
+        Whm { client: &self.client, base, auth, debug: Vec::new() }
+    }
+
+    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
+        let mut whm = self.session(call.settings);
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default().to_owned();
+        let result = self.action(&mut whm, &call, &hostname).await;
+        match result {
+            Ok((message, data, service_identifier)) => Ok(ProviderOutput { message, data, service_identifier, debug: whm.debug }),
+            Err(mut f) => {
+                f.debug = whm.debug;
+                Err(f)
+            }
+        }
+    }
+
+    async fn action(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, hostname: &str) -> Result<(String, Value, Option<String>), ProviderFailure> {
+        let p = call.params;
+        let user = str_of(p, "username").map(str::to_owned).or_else(|| call.service_identifier.map(str::to_owned)).unwrap_or_else(|| username_for(p));
+        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
+        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
+        match call.action.id {
+            "create-account" => {
+                whm.call("verify_new_username", &[("user", user.clone())], true).await?;
+                let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| str_of(call.settings, "whm_username").unwrap_or_default().to_owned(), str::to_owned) };
+                let mut params = vec![
+                    ("username", user.clone()),
+                    ("domain", text("domain").trim_start_matches("www.").to_owned()),
+                    ("plan", text("package_name")),
+                    ("contactemail", text("email")),
+                    ("owner", owner),
+                    ("reseller", flag("as_reseller")),
+                ];
+                if let Some(pw) = str_of(p, "password") {
+                    params.push(("password", pw.to_owned()));
+                }
+                if let Some(ip) = str_of(p, "custom_ip") {
+                    params.push(("customip", ip.to_owned()));
+                }
+                whm.call("createacct", &params, false).await?;
+                let info = whm.account(&user, hostname).await?;
+                Ok((format!("account {user} created on {hostname}"), info, Some(user)))
+            }
+            "get-info" => Ok((format!("account {user}"), whm.account(&user, hostname).await?, None)),
+            "get-usage-data" => {
+                let summary = whm.call("accountsummary", &[("user", user.clone())], true).await?;
+                let acct = summary["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {user}")))?;
+                let bw = whm.call("showbw", &[("searchtype", "user".into()), ("search", format!("^{user}$"))], true).await?;
+                let bw = bw["acct"].get(0).cloned().unwrap_or(Value::Null);
+                let mb = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).map(|b| b / 1_048_576.0);
+                let mut usage = json!({ "disk_mb": units(megabytes(&acct["diskused"]).unwrap_or(0.0), megabytes(&acct["disklimit"])) });
+                if let Some(used) = mb(&bw["totalbytes"]) {
+                    usage["bandwidth_mb"] = units(used, mb(&bw["limit"]));
+                }
+                if let Some(used) = acct["inodesused"].as_f64() {
+                    usage["inodes"] = units(used, acct["inodeslimit"].as_f64());
+                }
+                Ok((format!("usage of {user}"), json!({ "usage_data": usage }), None))
+            }
+            "login-to-control-panel" => {
+                let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
+                let data = whm.call("create_user_session", &[("user", user.clone()), ("service", service.into())], false).await?;
+                let url = str_of(&data, "url").ok_or_else(|| ProviderFailure::permanent("WHM answered create_user_session without a URL"))?;
+                let mut out = json!({ "login_url": url, "for_ip": p["user_ip"] });
+                if let Some(expires) = data["expires"].as_i64() {
+                    out["expires"] = json!(framework_datetime(expires * 1000));
+                }
+                Ok((format!("login link for {user}"), out, None))
+            }
+            "make-reseller" => {
+                whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+                Ok((format!("{user} is a reseller"), json!({ "reseller": true }), None))
+            }
+            "revoke-reseller" => {
+                whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
+                Ok((format!("{user} is no longer a reseller"), json!({ "reseller": false }), None))
+            }
+            "change-password" => {
+                if user == "root" {
+                    return Err(ProviderFailure::permanent("the root password is not changed through a hosting account"));
+                }
+                whm.call("passwd", &[("user", user.clone()), ("password", text("password"))], false).await?;
+                Ok((format!("password of {user} changed"), json!({}), None))
+            }
+            "change-package" => {
+                whm.call("changepackage", &[("user", user.clone()), ("pkg", text("package_name"))], false).await?;
+                Ok((format!("{user} moved to {}", text("package_name")), whm.account(&user, hostname).await?, None))
+            }
+            "suspend-account" => {
+                let mut params = vec![("user", user.clone())];
+                if let Some(r) = str_of(p, "reason") {
+                    params.push(("reason", r.to_owned()));
+                }
+                whm.call("suspendacct", &params, false).await?;
+                Ok((format!("{user} suspended"), whm.account(&user, hostname).await?, None))
+            }
+            "unsuspend-account" => {
+                whm.call("unsuspendacct", &[("user", user.clone())], false).await?;
+                Ok((format!("{user} unsuspended"), whm.account(&user, hostname).await?, None))
+            }
+            "delete-account" => {
+                whm.call("removeacct", &[("username", user.clone())], false).await?;
+                Ok((format!("{user} removed from {hostname}"), json!({}), None))
+            }
+            other => Err(ProviderFailure::permanent(format!("web-hosting/{other} is not supported by cpanel"))),
+        }
+    }
+}
+
+impl Connect for Cpanel {
+    fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
+        Box::pin(async move {
+            let mut whm = self.session(settings);
+            let apps = whm.call("applist", &[], true).await;
+            let debug = std::mem::take(&mut whm.debug);
+            let apps = apps.map_err(|mut f| {
+                f.debug = debug.clone();
+                f
+            })?;
+            let allowed: Vec<&str> = apps["app"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let missing: Vec<&str> = NEEDED.iter().copied().filter(|f| !allowed.contains(f)).collect();
+            if !missing.is_empty() {
+                return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("the API token may not call: {}", missing.join(", ")), debug });
+            }
+            Ok(ProviderOutput { message: format!("connected to WHM at {}", str_of(settings, "hostname").unwrap_or_default()), data: json!({ "connected": true }), service_identifier: None, debug })
+        })
+    }
+}
+
+// Every action goes through `execute`, which maps it to its WHM functions.
+super::blueprints::every_action_through_execute!(@ Cpanel; WebHosting { create_account, get_info, get_usage_data, login_to_control_panel, make_reseller, revoke_reseller, change_password, change_package, suspend_account, unsuspend_account, delete_account });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::catalogue;
+    use crate::catalogue::validate::validate;
+    use crate::ids::ConfigurationId;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn ok(data: Value) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(json!({ "data": data, "metadata": { "result": 1, "reason": "OK", "version": 1 } }))
+    }
+
+    fn refused(reason: &str) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(json!({ "metadata": { "result": 0, "reason": reason, "version": 1 } }))
+    }
+
+    async fn whm() -> MockServer {
+        let server = MockServer::start().await;
+        let summary = json!({ "acct": [{ "user": "alice1", "domain": "alice.example", "plan": "basic", "suspended": 0, "suspendreason": "not suspended", "ip": "192.0.2.7", "diskused": "14M", "disklimit": "1024M", "inodesused": 120, "inodeslimit": 5000 }] });
+        Mock::given(path("/json-api/accountsummary")).and(query_param("user", "alice1")).respond_with(ok(summary)).mount(&server).await;
+        Mock::given(path("/json-api/listresellers")).respond_with(ok(json!({ "reseller": ["bob"] }))).mount(&server).await;
+        server
+    }
+
+    async fn run(server: &MockServer, action: &str, params: Value) -> Result<ProviderOutput, ProviderFailure> {
+        let (b, a) = catalogue().action("web-hosting", action).unwrap();
+        let id = ConfigurationId::parse("cfg-whm").unwrap();
+        let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
+        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1") }).await;
+        if let Ok(o) = &out {
+            assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn create_checks_the_name_then_creates_and_reads_the_account_back() {
+        let server = whm().await;
+        Mock::given(method("GET"))
+            .and(path("/json-api/verify_new_username"))
+            .and(query_param("api.version", "1"))
+            .and(header("authorization", "whm reseller1:TOKEN-secret-1"))
+            .respond_with(ok(json!({})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/json-api/createacct"))
+            .and(query_param("username", "alice1"))
+            .and(query_param("domain", "alice.example"))
+            .and(query_param("plan", "basic"))
+            .and(query_param("contactemail", "a@alice.example"))
+            .and(query_param("owner", "reseller1"))
+            .respond_with(ok(json!({})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let out = run(&server, "create-account", json!({ "username": "alice1", "domain": "www.alice.example", "email": "a@alice.example", "package_name": "basic", "password": "Pw-alice-1!" })).await.unwrap();
+        assert_eq!(out.service_identifier.as_deref(), Some("alice1"));
+        assert_eq!(out.data["server_hostname"], "whm.example.net");
+        assert_eq!(out.data["suspended"], false);
+        assert_eq!(out.data["reseller"], false);
+        assert!(!serde_json::to_string(&out.debug).unwrap().contains("TOKEN-secret-1"), "the token is never in debug");
+    }
+
+    #[tokio::test]
+    async fn every_other_action_maps_to_its_whm_function() {
+        let server = whm().await;
+        for f in ["setupreseller", "unsetupreseller", "passwd", "changepackage", "suspendacct", "unsuspendacct", "removeacct"] {
+            Mock::given(path(format!("/json-api/{f}"))).respond_with(ok(json!({}))).expect(1).mount(&server).await;
+        }
+        Mock::given(path("/json-api/create_user_session"))
+            .and(query_param("service", "cpaneld"))
+            .respond_with(ok(json!({ "url": "https://whm.example.net:2083/cpsess123/login/?session=x", "expires": 1_790_000_000 })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/json-api/showbw")).and(query_param("search", "^alice1$")).respond_with(ok(json!({ "acct": [{ "totalbytes": 10_485_760, "limit": 104_857_600 }] }))).mount(&server).await;
+        let u = json!({ "username": "alice1" });
+        assert_eq!(run(&server, "get-info", u.clone()).await.unwrap().data["package_name"], "basic");
+        let usage = run(&server, "get-usage-data", u.clone()).await.unwrap().data;
+        assert_eq!(usage["usage_data"]["disk_mb"], json!({ "used": 14.0, "limit": 1024.0, "used_pc": "1.37%" }));
+        assert_eq!(usage["usage_data"]["bandwidth_mb"]["used"], 10.0);
+        let login = run(&server, "login-to-control-panel", json!({ "username": "alice1", "user_ip": "198.51.100.4" })).await.unwrap().data;
+        assert!(login["login_url"].as_str().unwrap().contains("cpsess"));
+        assert_eq!(run(&server, "make-reseller", u.clone()).await.unwrap().data, json!({ "reseller": true }));
+        assert_eq!(run(&server, "revoke-reseller", u.clone()).await.unwrap().data, json!({ "reseller": false }));
+        run(&server, "change-password", json!({ "username": "alice1", "password": "New-pw-2!" })).await.unwrap();
+        run(&server, "change-package", json!({ "username": "alice1", "package_name": "gold" })).await.unwrap();
+        run(&server, "suspend-account", json!({ "username": "alice1", "reason": "overdue" })).await.unwrap();
+        run(&server, "unsuspend-account", u.clone()).await.unwrap();
+        run(&server, "delete-account", u).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn refusals_auth_failures_outages_and_bad_bodies_are_clear_failures() {
+        let server = whm().await;
+        Mock::given(path("/json-api/suspendacct")).respond_with(refused("(XID 9gk2s) The account “alice1” is already suspended.")).mount(&server).await;
+        let f = run(&server, "suspend-account", json!({ "username": "alice1" })).await.unwrap_err();
+        assert_eq!(f.kind, FailureKind::Permanent);
+        assert_eq!(f.message, "WHM refused suspendacct: The account “alice1” is already suspended.");
+        assert_eq!(f.debug.len(), 1);
+
+        let server = MockServer::start().await;
+        Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
+        let f = run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err();
+        assert_eq!(f.kind, FailureKind::Permanent);
+        assert!(f.message.contains("credentials"), "{}", f.message);
+
+        let server = MockServer::start().await;
+        Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        Mock::given(path("/json-api/removeacct")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        assert_eq!(run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err().kind, FailureKind::Transient);
+        assert_eq!(run(&server, "delete-account", json!({ "username": "alice1" })).await.unwrap_err().kind, FailureKind::Transient);
+        let sent = server.received_requests().await.unwrap();
+        assert_eq!(sent.iter().filter(|r| r.url.path().ends_with("accountsummary")).count(), 2, "a read is tried twice");
+        assert_eq!(sent.iter().filter(|r| r.url.path().ends_with("removeacct")).count(), 1, "a write once");
+
+        let server = MockServer::start().await;
+        Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(200).set_body_string("<html>cPanel</html>")).mount(&server).await;
+        assert!(run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err().message.contains("malformed"));
+    }
+
+    #[tokio::test]
+    async fn the_connection_check_lists_the_functions_the_token_may_not_call() {
+        let server = MockServer::start().await;
+        Mock::given(path("/json-api/applist")).respond_with(ok(json!({ "app": ["accountsummary", "createacct"] }))).mount(&server).await;
+        let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
+        let f = Cpanel::new().test_connection("web-hosting", &settings).await.unwrap_err();
+        assert!(f.message.contains("removeacct"), "{}", f.message);
+        assert_eq!(username_for(&json!({ "domain": "www.9lives-shop.example" })), "livessho");
+    }
+}
