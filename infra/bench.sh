@@ -8,17 +8,7 @@ STACK_ROLE=bench
 source "$(dirname "$0")/stack.sh"
 cd "$ROOT"
 MODE=${1:-measure}
-RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-bench.XXXXXX")
-export RUN_DIR
-
-bash "$ROOT/infra/tools.sh"
-on_exit() {
-  local rc=$?
-  stop_all
-  if [ "$rc" != 0 ] || [ "${KEEP_BENCH_LOGS:-}" = 1 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
+begin_run bench KEEP_BENCH_LOGS
 
 case "$MODE" in
   measure)

@@ -106,3 +106,20 @@ start_api_stack() {
   warm_up "http://127.0.0.1:$API_PORT"
   start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$API_PORT"
 }
+
+# begin_run NAME KEEP_VAR: a temporary run directory ($RUN_DIR), the tools, and exit traps that
+# stop what was started and remove the directory unless the run failed or $KEEP_VAR is 1.
+begin_run() {
+  RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-$1.XXXXXX")
+  KEEP_VAR=$2
+  export RUN_DIR
+  bash "$ROOT/infra/tools.sh"
+  trap on_exit EXIT
+  trap 'exit 130' INT TERM
+}
+
+on_exit() {
+  local rc=$?
+  stop_all
+  if [ "$rc" != 0 ] || [ "${!KEEP_VAR:-}" = 1 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
+}

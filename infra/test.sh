@@ -6,17 +6,7 @@ set -euo pipefail
 STACK_ROLE=test
 source "$(dirname "$0")/stack.sh"
 cd "$ROOT"
-RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/provisioning-test.XXXXXX")
-export RUN_DIR
-
-bash "$ROOT/infra/tools.sh"
-on_exit() {
-  local rc=$?
-  stop_all
-  if [ "$rc" != 0 ] || [ "${KEEP_TEST_LOGS:-}" = 1 ]; then say "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
+begin_run test KEEP_TEST_LOGS
 
 say "building everything (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
