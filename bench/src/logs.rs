@@ -44,7 +44,7 @@ fn entry(i: usize, rows: usize, target_cp: &str, target_cfg: &str, now: i64) -> 
     let products = (rows / 50).max(1);
     let cp = if target { target_cp.to_owned() } else { format!("cp-bulk-{}", i % products) };
     let cfg = if target { target_cfg.to_owned() } else { format!("cfg-bulk-{}", i % 100) };
-    let status = if target || i % 10 == 0 { LogStatus::Error } else if i % 50 == 1 { LogStatus::Pending } else { LogStatus::Success };
+    let status = if target || i.is_multiple_of(10) { LogStatus::Error } else if i % 50 == 1 { LogStatus::Pending } else { LogStatus::Success };
     let started = if target { now - (i as i64) * 1000 } else { now - (i as i64 % 30) * DAY_MS - (i as i64 * 7919) % DAY_MS };
     LogEntry {
         log_id: LogId::generate(),
@@ -52,7 +52,7 @@ fn entry(i: usize, rows: usize, target_cp: &str, target_cfg: &str, now: i64) -> 
         configuration_id: ConfigurationId::parse(&cfg).expect("a valid id"),
         blueprint: "web-hosting".into(),
         provider: "demo".into(),
-        action: if i % 3 == 0 { "get-info".into() } else { "suspend-account".into() },
+        action: if i.is_multiple_of(3) { "get-info".into() } else { "suspend-account".into() },
         actor: json!({ "role": "system", "id": format!("billing:ev-{i}") }),
         started_at: format_millis(started),
         duration_ms: 40 + (i as u64 % 200),

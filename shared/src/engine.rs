@@ -24,7 +24,7 @@ use crate::domain::{Audience, ProductStatus};
 use crate::http::ApiError;
 use crate::http::auth::Caller;
 use crate::ids::{ContractProductId, LogId};
-use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::store::configurations::Configuration;
 use crate::store::events::Completion;
 use crate::events_out::{OutgoingEvent, Publisher, event_for};
@@ -421,6 +421,8 @@ impl Engine {
             settings: &opened.settings,
             params: &params,
             service_identifier: Some(identifier),
+            following: None,
+            contract_product_id: Some(cp.id.as_str()),
         };
         match with_deadline(opened.actions.run(call)).await {
             Ok(found) if validate(&create.result, &found.data).is_empty() => Some(Ok(ProviderOutput {
@@ -447,7 +449,7 @@ impl Engine {
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
-        let call = ProviderCall { blueprint: b, action: info, configuration_id: &configuration.id, settings: &opened.settings, params: &params, service_identifier: Some(identifier) };
+        let call = ProviderCall { blueprint: b, action: info, configuration_id: &configuration.id, settings: &opened.settings, params: &params, service_identifier: Some(identifier), following: None, contract_product_id: Some(cp.id.as_str()) };
         // What the move would have answered: the service as get-info shows it, or nothing.
         let done = |message: String, data: Value, debug: Vec<Value>| {
             let data = if validate(&a.result, &data).is_empty() { data } else { json!({}) };
@@ -548,6 +550,11 @@ impl Engine {
         let Prepared { b, a, logged, cp, params, configuration } = p;
         let (blueprint, action) = (b.id, logged.id);
         let opened = self.open(&configuration)?;
+        if !opened.spec.supported_actions.contains(&a.id) {
+            // Nothing is sent and nothing changes: the third party cannot do it.
+            let message = format!("{blueprint}/{} is not supported by {}", a.id, opened.spec.id);
+            return Err(Failure::from(ApiError::validation(message.clone(), json!({ "fields": { "action": message } }))));
+        }
         let (log_id, started_at) = match operation {
             Some(o) => (o.log_id.clone(), o.started_at.clone()),
             None => (LogId::generate(), now_rfc3339()),
@@ -560,6 +567,8 @@ impl Engine {
             settings: &opened.settings,
             params: &params,
             service_identifier: cp.service_identifier.as_deref(),
+            following: (logged.id != a.id).then_some(logged.id),
+            contract_product_id: Some(cp.id.as_str()),
         };
         let creates = logged.allowed_from.contains(&ProductStatus::Pending) && a.id == logged.id;
         let reconciled = match (&cp.unconfirmed_create, creates) {
@@ -615,8 +624,8 @@ impl Engine {
         let outcome = match result {
             Ok(out) => {
                 entry.message = out.message.clone();
-                entry.data = secrets::mask(&a.result, &out.data);
-                entry.debug = secrets::mask(&debug_schema, &Value::Array(out.debug));
+                entry.data = wire::mask_keys(&secrets::mask(&a.result, &out.data), opened.spec.wire_secrets);
+                entry.debug = wire::mask_keys(&secrets::mask(&debug_schema, &Value::Array(out.debug)), opened.spec.wire_secrets);
                 if still_running {
                     entry.status = LogStatus::Pending;
                     entry.message = format!("in progress at the provider: {}", out.message);
@@ -644,7 +653,7 @@ impl Engine {
             Err(f) => {
                 entry.status = LogStatus::Error;
                 entry.message = f.message.clone();
-                entry.debug = secrets::mask(&debug_schema, &Value::Array(f.debug));
+                entry.debug = wire::mask_keys(&secrets::mask(&debug_schema, &Value::Array(f.debug)), opened.spec.wire_secrets);
                 let error = failure_error(f.kind, f.message.clone());
                 entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
                 if logged.id == cp.setup_action && f.kind == FailureKind::Permanent {

@@ -9,7 +9,8 @@ fn valid(raw: &str) -> bool {
     !raw.is_empty() && raw.len() <= 128 && raw.chars().all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
 }
 
-fn random_hex() -> String {
+/// 32 random hex characters.
+pub fn random_hex() -> String {
     let mut bytes = [0u8; 16];
     SystemRandom::new().fill(&mut bytes).expect("the system random source works");
     bytes.iter().map(|b| format!("{b:02x}")).collect()

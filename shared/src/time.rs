@@ -37,9 +37,68 @@ pub fn format_millis(ms: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Milliseconds since the epoch of a civil date and time (UTC).
+pub fn millis_of(year: i64, month: i64, day: i64, h: i64, m: i64, sec: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + h * 3600 + m * 60 + sec) * 1000
+}
+
+/// A vendor's date or date-time (`2027-04-03`, `2027-04-03 10:00:00`, `2027-04-03T10:00:00Z`,
+/// `2027-04-03T10:00:00.0+02:00`) as milliseconds since the epoch (offsets applied).
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if s.len() == 10 {
+        return Some(millis_of(year, month, day, 0, 0, 0));
+    }
+    if !matches!(s.get(10..11)?, "T" | " ") || s.get(13..14)? != ":" || s.get(16..17)? != ":" {
+        return None;
+    }
+    let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = s.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let minutes = o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?;
+            if o.starts_with('-') { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+    Some(millis_of(year, month, day, h, m, sec) - offset * 60_000)
+}
+
+/// A vendor's date-time as the framework's `Y-m-d H:i:s` (UTC).
+pub fn normalize_datetime(s: &str) -> Option<String> {
+    parse_datetime(s).map(framework_datetime)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_millis;
+
+    #[test]
+    fn parses_vendor_dates() {
+        assert_eq!(super::normalize_datetime("2016-01-30T23:55:00+00:00").as_deref(), Some("2016-01-30 23:55:00"));
+        assert_eq!(super::normalize_datetime("2027-04-03T10:00:00.0Z").as_deref(), Some("2027-04-03 10:00:00"));
+        assert_eq!(super::normalize_datetime("2027-03-01T01:30:00+02:00").as_deref(), Some("2027-02-28 23:30:00"));
+        assert_eq!(super::normalize_datetime("2027-04-03 10:00:00").as_deref(), Some("2027-04-03 10:00:00"));
+        assert_eq!(super::normalize_datetime("2027-04-03").as_deref(), Some("2027-04-03 00:00:00"));
+        assert_eq!(super::normalize_datetime("yesterday"), None);
+        assert_eq!(super::parse_datetime("2026-11-23T00:00:00Z"), Some(1_795_392_000_000));
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -5,6 +5,7 @@ mod authorization;
 mod bad_input;
 mod blueprints;
 mod configurations;
+mod conformance;
 mod contract_products;
 mod events;
 mod handlers;

@@ -146,18 +146,6 @@ blueprint_traits! {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::DECLARED;
-    use crate::catalogue::catalogue;
-
-    #[test]
-    fn the_traits_declare_exactly_the_catalogues_actions() {
-        let catalogued: Vec<(&str, &str)> = catalogue().actions().map(|(b, a)| (b.id, a.id)).collect();
-        assert_eq!(DECLARED, catalogued.as_slice());
-    }
-}
-
 /// Implements every blueprint's trait for a provider whose actions all go through one
 /// `async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure>`
 /// (the demo, the http provider).
@@ -187,3 +175,28 @@ macro_rules! every_action_through_execute {
     };
 }
 pub(crate) use every_action_through_execute;
+
+/// Trait methods (inside an `impl <Blueprint> for <Provider>`) that all go through the
+/// provider's `execute`; the rest of the impl names its unsupported actions.
+macro_rules! methods_through_execute {
+    ($($m:ident),* $(,)?) => {
+        $(
+            fn $m<'a>(&'a self, call: $crate::providers::ProviderCall<'a>) -> $crate::providers::blueprints::ProviderFuture<'a> {
+                Box::pin(self.execute(call))
+            }
+        )*
+    };
+}
+pub(crate) use methods_through_execute;
+
+#[cfg(test)]
+mod tests {
+    use super::DECLARED;
+    use crate::catalogue::catalogue;
+
+    #[test]
+    fn the_traits_declare_exactly_the_catalogues_actions() {
+        let catalogued: Vec<(&str, &str)> = catalogue().actions().map(|(b, a)| (b.id, a.id)).collect();
+        assert_eq!(DECLARED, catalogued.as_slice());
+    }
+}

@@ -23,9 +23,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 const NEEDED: [&str; 10] =
     ["createacct", "setupreseller", "unsetupreseller", "accountsummary", "changepackage", "create_user_session", "suspendacct", "unsuspendacct", "passwd", "removeacct"];
 
-pub struct Cpanel {
-    client: reqwest::Client,
-}
+pub struct Cpanel;
 
 impl Default for Cpanel {
     fn default() -> Self {
@@ -41,9 +39,7 @@ struct Whm<'a> {
     debug: Vec<Value>,
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
+use super::str_of;
 
 /// WHM's reason without its `(XID abc123)` prefix.
 fn reason(metadata: &Value) -> String {
@@ -63,6 +59,7 @@ impl Whm<'_> {
         let mut query: Vec<(&str, String)> = vec![("api.version", "1".into())];
         query.extend(params.iter().cloned());
         let shown: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        super::check_destination(&url)?;
         let attempts = if read { 2 } else { 1 };
         let mut failure = ProviderFailure::permanent(format!("{function} was not sent"));
         for attempt in 1..=attempts {
@@ -81,9 +78,16 @@ impl Whm<'_> {
                 }
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let body = response.text().await.ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+                    let text = response.text().await;
+                    let body = text.as_ref().ok().and_then(|t| serde_json::from_str::<Value>(t).ok());
                     self.debug.push(json!({ "request": request, "response": { "status": status, "body": body.clone().unwrap_or(Value::Null) } }));
                     match (status, body) {
+                        // A write that reached WHM and whose outcome is unknown (its answer broke
+                        // off, or a proxy gave up waiting: 502, 504, Cloudflare's 524): checked
+                        // with get-info by the engine before it is sent again.
+                        (200..=299, None) | (502 | 504 | 524, _) if !read && (text.is_err() || status >= 500) => {
+                            ProviderFailure { kind: FailureKind::Timeout, message: format!("WHM's answer to {function} was lost (HTTP {status})"), debug: vec![] }
+                        }
                         (401 | 403, _) => ProviderFailure::permanent("WHM refused the credentials: check whm_username and api_key"),
                         (408 | 429 | 500..=599, _) => ProviderFailure { kind: FailureKind::Transient, message: format!("WHM answered {function} with HTTP {status}"), debug: vec![] },
                         (200..=299, Some(b)) if b["metadata"]["result"] == 1 => return Ok(b["data"].clone()),
@@ -101,12 +105,59 @@ impl Whm<'_> {
         Err(failure)
     }
 
+    /// The package as WHM knows it: the name given or, for a reseller's own packages, the
+    /// `<owner>_<name>` WHM stores them under.
+    async fn package(&mut self, name: &str, owner: &str) -> Result<String, ProviderFailure> {
+        match self.call("getpkginfo", &[("pkg", name.to_owned())], true).await {
+            Ok(_) => Ok(name.to_owned()),
+            Err(f) if f.kind == FailureKind::Permanent && f.message.starts_with("WHM refused") => {
+                let prefixed = format!("{owner}_{name}");
+                match self.call("getpkginfo", &[("pkg", prefixed.clone())], true).await {
+                    Ok(_) => Ok(prefixed),
+                    Err(g) if g.kind == FailureKind::Permanent && g.message.starts_with("WHM refused") => Err(ProviderFailure::permanent(format!("WHM has no package {name} (nor {prefixed})"))),
+                    Err(g) => Err(g),
+                }
+            }
+            Err(f) => Err(f),
+        }
+    }
+
+    async fn is_reseller(&mut self, username: &str) -> Result<bool, ProviderFailure> {
+        let resellers = self.call("listresellers", &[], true).await?;
+        Ok(resellers["reseller"].as_array().is_some_and(|r| r.iter().any(|x| x.as_str() == Some(username))))
+    }
+
+    /// A reseller's ACL list and limits (the framework's reseller_options), where given.
+    async fn reseller_options(&mut self, username: &str, o: &Value) -> Result<(), ProviderFailure> {
+        if let Some(acl) = str_of(o, "acl_name") {
+            self.call("setacls", &[("reseller", username.to_owned()), ("acllist", acl.to_owned())], false).await?;
+        }
+        let flag = |b: bool| if b { "1".to_owned() } else { "0".to_owned() };
+        let mut limits = vec![("user", username.to_owned())];
+        if let Some(n) = o["account_limit"].as_u64() {
+            limits.extend([("enable_account_limit", "1".to_owned()), ("account_limit", n.to_string())]);
+        }
+        let (disk, bandwidth) = (o["diskspace_mb_limit"].as_u64(), o["bandwidth_mb_limit"].as_u64());
+        if disk.is_some() || bandwidth.is_some() {
+            limits.push(("enable_resource_limits", "1".to_owned()));
+            limits.extend(disk.map(|d| ("diskspace_limit", d.to_string())));
+            limits.extend(bandwidth.map(|b| ("bandwidth_limit", b.to_string())));
+        }
+        let (disk_over, bw_over) = (o["diskspace_overselling"] == true, o["bandwidth_overselling"] == true);
+        if o.get("diskspace_overselling").is_some() || o.get("bandwidth_overselling").is_some() {
+            limits.extend([("enable_overselling", flag(disk_over || bw_over)), ("enable_overselling_diskspace", flag(disk_over)), ("enable_overselling_bandwidth", flag(bw_over))]);
+        }
+        if limits.len() > 1 {
+            self.call("setresellerlimits", &limits, false).await?;
+        }
+        Ok(())
+    }
+
     /// The account as get-info reports it (accountsummary, and whether it is a reseller).
     async fn account(&mut self, username: &str, hostname: &str) -> Result<Value, ProviderFailure> {
         let data = self.call("accountsummary", &[("user", username.to_owned())], true).await?;
         let acct = data["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {username}")))?;
-        let resellers = self.call("listresellers", &[], true).await?;
-        let reseller = resellers["reseller"].as_array().is_some_and(|r| r.iter().any(|x| x.as_str() == Some(username)));
+        let reseller = self.is_reseller(username).await?;
         let suspended = acct["suspended"] == 1 || acct["suspended"] == true;
         let mut info = json!({
             "username": str_of(&acct, "user").unwrap_or(username),
@@ -157,15 +208,14 @@ fn username_for(params: &Value) -> String {
 
 impl Cpanel {
     pub fn new() -> Self {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().expect("a plain HTTP client builds");
-        Cpanel { client }
+        Cpanel
     }
 
     fn session<'a>(&'a self, settings: &Value) -> Whm<'a> {
         let hostname = str_of(settings, "hostname").unwrap_or_default();
         let base = str_of(settings, "api_url").map_or_else(|| format!("https://{hostname}:2087"), |u| u.trim_end_matches('/').to_owned());
         let auth = format!("whm {}:{}", str_of(settings, "whm_username").unwrap_or_default(), str_of(settings, "api_key").unwrap_or_default());
-        Whm { client: &self.client, base, auth, debug: Vec::new() }
+        Whm { client: super::http_client(), base, auth, debug: Vec::new() }
     }
 
     async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
@@ -189,11 +239,13 @@ impl Cpanel {
         match call.action.id {
             "create-account" => {
                 whm.call("verify_new_username", &[("user", user.clone())], true).await?;
-                let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| str_of(call.settings, "whm_username").unwrap_or_default().to_owned(), str::to_owned) };
+                let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
+                let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| whm_user.clone(), str::to_owned) };
+                let plan = whm.package(&text("package_name"), &whm_user).await?;
                 let mut params = vec![
                     ("username", user.clone()),
                     ("domain", text("domain").trim_start_matches("www.").to_owned()),
-                    ("plan", text("package_name")),
+                    ("plan", plan),
                     ("contactemail", text("email")),
                     ("owner", owner),
                     ("reseller", flag("as_reseller")),
@@ -205,7 +257,15 @@ impl Cpanel {
                     params.push(("customip", ip.to_owned()));
                 }
                 whm.call("createacct", &params, false).await?;
-                let info = whm.account(&user, hostname).await?;
+                if p["as_reseller"] == true && p["reseller_options"].is_object()
+                    && let Err(f) = whm.reseller_options(&user, &p["reseller_options"]).await
+                {
+                    // A reseller without its limits is not what was sold: the account goes again.
+                    let removed = whm.call("removeacct", &[("username", user.clone())], false).await.is_ok();
+                    let outcome = if removed { "the new account was removed again" } else { "removing the new account failed too: remove it by hand" };
+                    return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("{} ({outcome})", f.message), debug: vec![] });
+                }
+                let info = whm.account(&user, hostname).await.map_err(super::made_but_unread)?;
                 Ok((format!("account {user} created on {hostname}"), info, Some(user)))
             }
             "get-info" => Ok((format!("account {user}"), whm.account(&user, hostname).await?, None)),
@@ -226,7 +286,15 @@ impl Cpanel {
             }
             "login-to-control-panel" => {
                 let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
-                let data = whm.call("create_user_session", &[("user", user.clone()), ("service", service.into())], false).await?;
+                let mut params = vec![("user", user.clone()), ("service", service.to_owned())];
+                // Softaculous's auto sign-on to an installation's admin, when one is named and
+                // the configuration sends logins there.
+                let install = str_of(&p["software"], "install_id").filter(|_| service == "cpaneld" && str_of(call.settings, "sso_destination").is_some_and(|d| d != "control_panel"));
+                if let Some(insid) = install {
+                    let autoid = crate::ids::random_hex();
+                    params.push(("goto_uri", format!("frontend/jupiter/softaculous/index.live.php?act=sign_on&insid={insid}&autoid={autoid}")));
+                }
+                let data = whm.call("create_user_session", &params, false).await?;
                 let url = str_of(&data, "url").ok_or_else(|| ProviderFailure::permanent("WHM answered create_user_session without a URL"))?;
                 let mut out = json!({ "login_url": url, "for_ip": p["user_ip"] });
                 if let Some(expires) = data["expires"].as_i64() {
@@ -250,23 +318,43 @@ impl Cpanel {
                 Ok((format!("password of {user} changed"), json!({}), None))
             }
             "change-package" => {
-                whm.call("changepackage", &[("user", user.clone()), ("pkg", text("package_name"))], false).await?;
-                Ok((format!("{user} moved to {}", text("package_name")), whm.account(&user, hostname).await?, None))
+                let reseller = whm.is_reseller(&user).await?;
+                if p["as_reseller"] == true {
+                    if !reseller {
+                        whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+                    }
+                    if p["reseller_options"].is_object() {
+                        whm.reseller_options(&user, &p["reseller_options"]).await?;
+                    }
+                } else if p["as_reseller"] == false && reseller {
+                    whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
+                }
+                let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
+                let plan = whm.package(&text("package_name"), &whm_user).await?;
+                whm.call("changepackage", &[("user", user.clone()), ("pkg", plan.clone())], false).await?;
+                Ok((format!("{user} moved to {plan}"), whm.account(&user, hostname).await?, None))
             }
             "suspend-account" => {
+                let reason = str_of(p, "reason").map(str::to_owned);
+                // A reseller is suspended with every account it owns.
+                let function = if whm.is_reseller(&user).await? { "suspendreseller" } else { "suspendacct" };
                 let mut params = vec![("user", user.clone())];
-                if let Some(r) = str_of(p, "reason") {
-                    params.push(("reason", r.to_owned()));
-                }
-                whm.call("suspendacct", &params, false).await?;
+                params.extend(reason.map(|r| ("reason", r)));
+                whm.call(function, &params, false).await?;
                 Ok((format!("{user} suspended"), whm.account(&user, hostname).await?, None))
             }
             "unsuspend-account" => {
-                whm.call("unsuspendacct", &[("user", user.clone())], false).await?;
+                let function = if whm.is_reseller(&user).await? { "unsuspendreseller" } else { "unsuspendacct" };
+                whm.call(function, &[("user", user.clone())], false).await?;
                 Ok((format!("{user} unsuspended"), whm.account(&user, hostname).await?, None))
             }
             "delete-account" => {
-                whm.call("removeacct", &[("username", user.clone())], false).await?;
+                // A reseller is terminated with every account it owns.
+                if whm.is_reseller(&user).await? {
+                    whm.call("terminatereseller", &[("user", user.clone()), ("terminatereseller", "1".into())], false).await?;
+                } else {
+                    whm.call("removeacct", &[("username", user.clone())], false).await?;
+                }
                 Ok((format!("{user} removed from {hostname}"), json!({}), None))
             }
             other => Err(ProviderFailure::permanent(format!("web-hosting/{other} is not supported by cpanel"))),
@@ -319,6 +407,8 @@ mod tests {
         let summary = json!({ "acct": [{ "user": "alice1", "domain": "alice.example", "plan": "basic", "suspended": 0, "suspendreason": "not suspended", "ip": "192.0.2.7", "diskused": "14M", "disklimit": "1024M", "inodesused": 120, "inodeslimit": 5000 }] });
         Mock::given(path("/json-api/accountsummary")).and(query_param("user", "alice1")).respond_with(ok(summary)).mount(&server).await;
         Mock::given(path("/json-api/listresellers")).respond_with(ok(json!({ "reseller": ["bob"] }))).mount(&server).await;
+        Mock::given(path("/json-api/getpkginfo")).and(query_param("pkg", "basic")).respond_with(ok(json!({ "pkg": { "name": "basic" } }))).mount(&server).await;
+        Mock::given(path("/json-api/getpkginfo")).and(query_param("pkg", "gold")).respond_with(ok(json!({ "pkg": { "name": "gold" } }))).mount(&server).await;
         server
     }
 
@@ -326,7 +416,7 @@ mod tests {
         let (b, a) = catalogue().action("web-hosting", action).unwrap();
         let id = ConfigurationId::parse("cfg-whm").unwrap();
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
-        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1") }).await;
+        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -397,7 +487,7 @@ mod tests {
         let f = run(&server, "suspend-account", json!({ "username": "alice1" })).await.unwrap_err();
         assert_eq!(f.kind, FailureKind::Permanent);
         assert_eq!(f.message, "WHM refused suspendacct: The account “alice1” is already suspended.");
-        assert_eq!(f.debug.len(), 1);
+        assert_eq!(f.debug.len(), 2, "listresellers (is it a reseller?), then suspendacct");
 
         let server = MockServer::start().await;
         Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(403)).mount(&server).await;
@@ -408,6 +498,7 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
         Mock::given(path("/json-api/removeacct")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        Mock::given(path("/json-api/listresellers")).respond_with(ok(json!({ "reseller": [] }))).mount(&server).await;
         assert_eq!(run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err().kind, FailureKind::Transient);
         assert_eq!(run(&server, "delete-account", json!({ "username": "alice1" })).await.unwrap_err().kind, FailureKind::Transient);
         let sent = server.received_requests().await.unwrap();
@@ -417,6 +508,56 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(200).set_body_string("<html>cPanel</html>")).mount(&server).await;
         assert!(run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err().message.contains("malformed"));
+    }
+
+    #[tokio::test]
+    async fn reseller_packages_limits_and_reseller_wide_moves_and_softaculous_sign_on() {
+        let server = MockServer::start().await;
+        let summary = json!({ "acct": [{ "user": "alice1", "domain": "alice.example", "plan": "reseller1_starter", "suspended": 0, "suspendreason": "not suspended" }] });
+        Mock::given(path("/json-api/accountsummary")).respond_with(ok(summary)).mount(&server).await;
+        Mock::given(path("/json-api/listresellers")).respond_with(ok(json!({ "reseller": ["alice1"] }))).mount(&server).await;
+        Mock::given(path("/json-api/verify_new_username")).respond_with(ok(json!({}))).mount(&server).await;
+        Mock::given(path("/json-api/getpkginfo")).and(query_param("pkg", "starter")).respond_with(refused("The package “starter” does not exist.")).mount(&server).await;
+        Mock::given(path("/json-api/getpkginfo")).and(query_param("pkg", "reseller1_starter")).respond_with(ok(json!({}))).mount(&server).await;
+        Mock::given(path("/json-api/createacct")).and(query_param("plan", "reseller1_starter")).and(query_param("reseller", "1")).respond_with(ok(json!({}))).expect(2).mount(&server).await;
+        Mock::given(path("/json-api/setacls")).and(query_param("reseller", "alice1")).and(query_param("acllist", "standard")).respond_with(ok(json!({}))).expect(2).mount(&server).await;
+        Mock::given(path("/json-api/setresellerlimits"))
+            .and(query_param("account_limit", "10"))
+            .and(query_param("enable_resource_limits", "1"))
+            .and(query_param("diskspace_limit", "5000"))
+            .and(query_param("enable_overselling_diskspace", "1"))
+            .respond_with(ok(json!({})))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/json-api/setresellerlimits")).respond_with(refused("Invalid limits")).mount(&server).await;
+        Mock::given(path("/json-api/removeacct")).respond_with(ok(json!({}))).expect(1).mount(&server).await;
+        let create = json!({ "username": "alice1", "domain": "alice.example", "email": "a@alice.example", "package_name": "starter", "as_reseller": true,
+            "reseller_options": { "acl_name": "standard", "account_limit": 10, "diskspace_mb_limit": 5000, "diskspace_overselling": true } });
+        let out = run(&server, "create-account", create.clone()).await.unwrap();
+        assert_eq!((out.data["package_name"].as_str(), out.data["reseller"].as_bool()), (Some("reseller1_starter"), Some(true)));
+        // Limits refused: the new account is removed again, and the failure says so.
+        let f = run(&server, "create-account", create).await.unwrap_err();
+        assert_eq!(f.message, "WHM refused setresellerlimits: Invalid limits (the new account was removed again)");
+
+        for function in ["suspendreseller", "unsuspendreseller", "terminatereseller"] {
+            Mock::given(path(format!("/json-api/{function}"))).and(query_param("user", "alice1")).respond_with(ok(json!({}))).expect(1).mount(&server).await;
+        }
+        run(&server, "suspend-account", json!({ "username": "alice1", "reason": "overdue" })).await.unwrap();
+        run(&server, "unsuspend-account", json!({ "username": "alice1" })).await.unwrap();
+        run(&server, "delete-account", json!({ "username": "alice1" })).await.unwrap();
+
+        Mock::given(path("/json-api/create_user_session"))
+            .and(wiremock::matchers::query_param_contains("goto_uri", "softaculous/index.live.php?act=sign_on&insid=26_1&autoid="))
+            .respond_with(ok(json!({ "url": "https://whm.example.net:2083/cpsess1/login/?session=x&goto_uri=soft" })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (b, a) = catalogue().action("web-hosting", "login-to-control-panel").unwrap();
+        let id = ConfigurationId::parse("cfg-whm").unwrap();
+        let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri(), "sso_destination": "softaculous_sso" });
+        let params = json!({ "username": "alice1", "user_ip": "198.51.100.4", "software": { "software_id": "26", "install_id": "26_1" } });
+        Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await.unwrap();
     }
 
     #[tokio::test]

@@ -99,9 +99,7 @@ fn unavailable(e: impl std::error::Error) -> ProviderFailure {
     }
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
+use super::str_of;
 
 /// The remote object's identifier for a create: taken from the params where the real system
 /// lets the caller choose it, made up where the system assigns it.

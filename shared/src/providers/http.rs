@@ -23,9 +23,7 @@ use crate::webhook_api::sign;
 /// The longest a configuration may let one call take (under the engine's deadline).
 pub const MAX_TIMEOUT_SECONDS: u64 = 20;
 
-pub struct Http {
-    client: reqwest::Client,
-}
+pub struct Http;
 
 impl Default for Http {
     fn default() -> Self {
@@ -33,22 +31,9 @@ impl Default for Http {
     }
 }
 
-/// A transient failure (worth a retry) or a permanent one, from an HTTP status.
-fn kind_of(status: u16) -> FailureKind {
-    match status {
-        408 | 429 | 500..=599 => FailureKind::Transient,
-        _ => FailureKind::Permanent,
-    }
-}
-
 impl Http {
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .expect("a plain HTTP client builds");
-        Http { client }
+        Http
     }
 
     /// One signed call; `read` calls are tried once more after a transient failure.
@@ -58,13 +43,13 @@ impl Http {
         let timeout = Duration::from_secs(settings["timeout_seconds"].as_u64().unwrap_or(MAX_TIMEOUT_SECONDS).clamp(1, MAX_TIMEOUT_SECONDS));
         let label = format!("{}/{}", body["blueprint"].as_str().unwrap_or_default(), body["action"].as_str().unwrap_or_default());
         let text = body.to_string();
+        super::check_destination(url)?;
         let mut debug = Vec::new();
         let attempts = if read { 2 } else { 1 };
         let mut last = None;
         for attempt in 1..=attempts {
             let request = json!({ "method": "POST", "url": url, "body": debug_body });
-            let sent = self
-                .client
+            let sent = super::http_client()
                 .post(url)
                 .timeout(timeout)
                 .header("content-type", "application/json")
@@ -99,9 +84,9 @@ impl Http {
                         }
                         Some(a) if !(200..300).contains(&status) => {
                             let said = a["error"]["message"].as_str().unwrap_or("no reason given");
-                            ProviderFailure { kind: kind_of(status), message: format!("{label} refused ({status}): {}", said.chars().take(500).collect::<String>()), debug: vec![] }
+                            ProviderFailure { kind: super::wire::kind_of_status(status), message: format!("{label} refused ({status}): {}", said.chars().take(500).collect::<String>()), debug: vec![] }
                         }
-                        None if !(200..300).contains(&status) => ProviderFailure { kind: kind_of(status), message: format!("{label} failed with HTTP {status}"), debug: vec![] },
+                        None if !(200..300).contains(&status) => ProviderFailure { kind: super::wire::kind_of_status(status), message: format!("{label} failed with HTTP {status}"), debug: vec![] },
                         _ => ProviderFailure { kind: FailureKind::Permanent, message: format!("{label}: the endpoint answered with a malformed body"), debug: vec![] },
                     }
                 }
@@ -162,7 +147,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-http").unwrap();
         let s = settings(&server.uri());
         let params = json!({ "username": "alice1", "password": "pw-not-logged" });
-        Http::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &s, params: &params, service_identifier: Some("alice1") }).await
+        Http::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &s, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await
     }
 
     #[tokio::test]

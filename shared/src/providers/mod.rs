@@ -10,7 +10,12 @@
 pub mod blueprints;
 pub mod cpanel;
 pub mod demo;
+pub mod epp;
+pub mod hetzner;
 pub mod http;
+pub mod ispmanager;
+pub mod openprovider;
+pub mod wire;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +40,12 @@ pub struct ProviderCall<'a> {
     pub params: &'a Value,
     /// The contract product's identifier at the third party (none before a create).
     pub service_identifier: Option<&'a str>,
+    /// When get-info runs to follow a long-running action the provider reported in progress:
+    /// that action's id (a provider may then say how that very operation ended).
+    pub following: Option<&'static str>,
+    /// The contract product the call is for (a provider without a natural key for a create may
+    /// mark what it makes with it, so a create whose answer was lost is found, not made twice).
+    pub contract_product_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +77,123 @@ pub struct ProviderFailure {
     pub debug: Vec<Value>,
 }
 
+/// A non-empty string field of a JSON object (settings, params, a vendor's answer).
+pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The HTTP client every HTTP provider shares, built on first use (not at cold start, where most
+/// functions never call a third party): a connect timeout, pooled connections, and no redirects
+/// (an answer is the third party's own; a redirect could lead a call where it must not go).
+pub fn http_client() -> &'static reqwest::Client {
+    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+        reqwest::Client::builder()
+            .dns_resolver(GuardedResolver)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client builds")
+    });
+    &CLIENT
+}
+
+/// Whether local test doubles may be reached (plain http, loopback): in unit tests, or where the
+/// environment says so (`PROVIDER_TEST_DOUBLES=1`: the local stack, the tests and the bench set
+/// it; a deployed stack never does).
+pub fn test_doubles_allowed() -> bool {
+    cfg!(test) || std::env::var("PROVIDER_TEST_DOUBLES").is_ok_and(|v| v == "1")
+}
+
+/// Whether an address is this machine's or link-local (the Lambda runtime API, a metadata
+/// service).
+pub fn local_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xffc0) == 0xfe80 || ip.to_ipv4_mapped().is_some_and(|v4| local_ip(std::net::IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Whether a host (a name or an address) is this machine or link-local.
+pub fn local_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") || host.parse::<std::net::IpAddr>().is_ok_and(local_ip)
+}
+
+/// The addresses a host name resolved to that a call may use: none of this machine's or
+/// link-local ones (a name pointed there is refused as the address itself would be), unless
+/// `allow_local`.
+pub fn usable_addresses(host: &str, resolved: Vec<std::net::SocketAddr>, allow_local: bool) -> Result<Vec<std::net::SocketAddr>, String> {
+    let usable: Vec<std::net::SocketAddr> = resolved.iter().copied().filter(|a| allow_local || !local_ip(a.ip())).collect();
+    if usable.is_empty() {
+        return Err(if resolved.is_empty() { format!("{host} has no address") } else { format!("{host} resolves to this machine or a link-local address: configurations do not call it") });
+    }
+    Ok(usable)
+}
+
+/// The resolver of the providers' HTTP client: the system's, through [`usable_addresses`].
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let usable = usable_addresses(&host, resolved, test_doubles_allowed())?;
+            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Refuses, before anything is sent, a destination a configuration must not reach: this machine
+/// or a link-local address, unless test doubles are allowed.
+pub fn check_destination(url: &str) -> Result<(), ProviderFailure> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| ProviderFailure::permanent(format!("{url} is not a URL")))?;
+    let host = parsed.host_str().unwrap_or_default();
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(ProviderFailure::permanent(format!("{url}: only https addresses are called")));
+    }
+    if local_host(host) && !test_doubles_allowed() {
+        return Err(ProviderFailure::permanent(format!("{host} is this machine or a link-local address: configurations do not call it (local test doubles only)")));
+    }
+    Ok(())
+}
+
+/// A catalogue phone (`+44.2071234567`, or without the dot) as `+CC.NUMBER` (EPP's form; OpenProvider splits it at the dot).
+pub(crate) fn e164(phone: &str) -> String {
+    if phone.contains('.') {
+        return phone.to_owned();
+    }
+    let digits = phone.trim_start_matches('+');
+    const TWO: [&str; 44] = [
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    let cc = if digits.starts_with('1') || digits.starts_with('7') { 1 } else if TWO.iter().any(|p| digits.starts_with(p)) { 2 } else { 3 };
+    format!("+{}.{}", &digits[..cc.min(digits.len())], &digits[cc.min(digits.len())..])
+}
+
+/// A failure after the action's change was made (reading the result back): a timeout, so the
+/// engine checks with get-info before it would send the change again.
+pub fn made_but_unread(f: ProviderFailure) -> ProviderFailure {
+    ProviderFailure { kind: FailureKind::Timeout, message: format!("done, but reading the result back failed: {}", f.message), debug: f.debug }
+}
+
+/// What an action answered (message, data, new service identifier), with its exchanges.
+pub type Answered = (String, Value, Option<String>);
+
+/// An action's output or failure, each with the exchanges recorded on the way.
+pub fn with_debug(result: Result<Answered, ProviderFailure>, debug: Vec<Value>) -> Result<ProviderOutput, ProviderFailure> {
+    match result {
+        Ok((message, data, service_identifier)) => Ok(ProviderOutput { message, data, service_identifier, debug }),
+        Err(mut f) => {
+            f.debug = debug;
+            Err(f)
+        }
+    }
+}
+
 impl ProviderFailure {
     pub fn permanent(message: impl Into<String>) -> Self {
         ProviderFailure { kind: FailureKind::Permanent, message: message.into(), debug: Vec::new() }
@@ -84,11 +212,23 @@ pub struct Implementations {
     demo: Arc<demo::Demo>,
     http: Arc<http::Http>,
     cpanel: Arc<cpanel::Cpanel>,
+    hetzner: Arc<hetzner::HetznerCloud>,
+    openprovider: Arc<openprovider::OpenProvider>,
+    ispmanager: Arc<ispmanager::Ispmanager>,
+    epp: Arc<epp::Epp>,
 }
 
 impl Implementations {
     pub fn new(ddb: aws_sdk_dynamodb::Client, main_table: &str) -> Self {
-        Implementations { demo: Arc::new(demo::Demo::new(ddb, main_table)), http: Arc::new(http::Http::new()), cpanel: Arc::new(cpanel::Cpanel::new()) }
+        Implementations {
+            demo: Arc::new(demo::Demo::new(ddb, main_table)),
+            http: Arc::new(http::Http::new()),
+            cpanel: Arc::new(cpanel::Cpanel::new()),
+            hetzner: Arc::new(hetzner::HetznerCloud::new()),
+            openprovider: Arc::new(openprovider::OpenProvider::new()),
+            ispmanager: Arc::new(ispmanager::Ispmanager::new()),
+            epp: Arc::new(epp::Epp::new()),
+        }
     }
 
     /// A provider of a blueprint: its actions, and its connection check.
@@ -118,11 +258,15 @@ impl Implementations {
             "demo" => every_blueprint!(self.demo.clone()),
             "http" => every_blueprint!(self.http.clone()),
             "cpanel" if blueprint == "web-hosting" => Some((I::WebHosting(self.cpanel.clone()), self.cpanel.clone() as Arc<dyn Connect>)),
+            hetzner::ID if blueprint == "servers" => Some((I::Servers(self.hetzner.clone()), self.hetzner.clone() as Arc<dyn Connect>)),
+            openprovider::ID if blueprint == "domain-names" => Some((I::DomainNames(self.openprovider.clone()), self.openprovider.clone() as Arc<dyn Connect>)),
+            ispmanager::ID if blueprint == "software-licenses" => Some((I::SoftwareLicenses(self.ispmanager.clone()), self.ispmanager.clone() as Arc<dyn Connect>)),
+            epp::ID if blueprint == "domain-names" => Some((I::DomainNames(self.epp.clone()), self.epp.clone() as Arc<dyn Connect>)),
             _ => None,
         }
     }
 }
-use crate::catalogue::schema::{domain, int_range, params, pattern, secret, string_max, url};
+use crate::catalogue::schema::{boolean, domain, int_range, one_of, params, pattern, secret, string_max, url};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSpec {
@@ -133,6 +277,15 @@ pub struct ProviderSpec {
     /// JSON Schema of a configuration's settings.
     pub settings: Value,
     pub supported_actions: Vec<&'static str>,
+    /// Field names that carry secrets on this provider's wire and in its free-form answers
+    /// (passwords, tokens, auth codes): masked at any depth in the log's debug and data.
+    #[serde(skip)]
+    pub wire_secrets: &'static [&'static str],
+}
+
+/// A blueprint's actions but the given ones.
+fn all_but(blueprint: &str, unsupported: &[&str]) -> Vec<&'static str> {
+    catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).filter(|a| !unsupported.contains(a)).collect()).unwrap_or_default()
 }
 
 fn demo(blueprint: &'static str) -> ProviderSpec {
@@ -153,7 +306,8 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
         name: "Demo",
         description: "A working simulation with its state in DynamoDB: try every action with no third-party account",
         settings: settings.build(),
-        supported_actions: catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default(),
+        supported_actions: all_but(blueprint, &[]),
+        wire_secrets: &[],
     }
 }
 
@@ -169,7 +323,8 @@ fn http(blueprint: &'static str) -> ProviderSpec {
         name: "Your own HTTP endpoint",
         description: "Every action is one signed JSON POST to an endpoint of your own system (contract in ARCHITECTURE.md)",
         settings,
-        supported_actions: catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default(),
+        supported_actions: all_but(blueprint, &[]),
+        wire_secrets: &[],
     }
 }
 
@@ -179,9 +334,11 @@ fn cpanel() -> ProviderSpec {
         .req("hostname", domain())
         .req("whm_username", pattern("^[A-Za-z0-9_-]{1,64}$"))
         .req("api_key", secret())
-        // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests):
-        // https, or plain http to this machine only.
-        .opt("api_url", pattern("^(https://[^\\s]+|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/[^\\s]*)?)$"))
+        // Where a login with a Softaculous installation named lands: its admin (auto sign-on) or
+        // cPanel itself.
+        .opt("sso_destination", one_of(&["control_panel", "softaculous_sso", "auto"]))
+        // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests).
+        .opt("api_url", api_url())
         .build();
     ProviderSpec {
         id: "cpanel",
@@ -189,13 +346,123 @@ fn cpanel() -> ProviderSpec {
         name: "cPanel & WHM",
         description: "Hosting accounts on a cPanel & WHM server through WHM API 1 (an API token of root or a reseller)",
         settings,
-        supported_actions: catalogue().blueprint("web-hosting").map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default(),
+        supported_actions: all_but("web-hosting", &[]),
+        wire_secrets: &["password"],
+    }
+}
+
+/// A vendor API's address, when not its public one (a proxy; a local double in tests): https,
+/// or plain http to this machine (refused at call time unless test doubles are allowed: see
+/// [`check_destination`]); no query or fragment, so the paths appended stay paths.
+fn api_url() -> Value {
+    pattern("^(https://[^\\s?#]+|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/[^\\s?#]*)?)$")
+}
+
+/// Hetzner Cloud (servers).
+fn hetzner_cloud() -> ProviderSpec {
+    let settings = params()
+        .req("api_token", secret())
+        .opt("api_url", api_url())
+        // SSH keys of the project (names or ids, comma-separated) put on every new server.
+        .opt("ssh_keys", string_max(1000))
+        // Whether a resize also grows the disk (a later downgrade is then impossible).
+        .opt("upgrade_disk", boolean())
+        .build();
+    ProviderSpec {
+        id: hetzner::ID,
+        blueprint: "servers",
+        name: "Hetzner Cloud",
+        description: "Cloud servers in a Hetzner Cloud project through its API (a read-write API token of the project)",
+        settings,
+        supported_actions: all_but("servers", hetzner::UNSUPPORTED),
+        wire_secrets: hetzner::WIRE_SECRETS,
+    }
+}
+
+/// OpenProvider (domain names), settings named as the reference framework names them.
+fn openprovider() -> ProviderSpec {
+    let settings = params()
+        .req("username", string_max(255))
+        .req("password", secret())
+        .opt("test_mode", boolean())
+        .opt("disable_whois_privacy", boolean())
+        // The customer handle a registrant is reset to (update-registrant-with-default-details)
+        // and a transfer without contacts is made with.
+        .opt("default_customer_handle", pattern("^[A-Za-z0-9-]{3,32}$"))
+        .opt("api_url", api_url())
+        .build();
+    ProviderSpec {
+        id: openprovider::ID,
+        blueprint: "domain-names",
+        name: "OpenProvider",
+        description: "Domain registrations through an OpenProvider reseller account (REST API v1beta)",
+        settings,
+        supported_actions: all_but("domain-names", openprovider::UNSUPPORTED),
+        wire_secrets: openprovider::WIRE_SECRETS,
+    }
+}
+
+/// ispmanager licences (software licences), settings named as the reference framework names them.
+fn ispmanager() -> ProviderSpec {
+    let settings = params()
+        // The e-mail of the account at eu.ispmanager.com (two-factor authentication off).
+        .req("username", string_max(255))
+        .req("password", secret())
+        // How long a licence that expired while suspended is renewed for when it is activated
+        // again: 1 or 12 months (default 1).
+        .opt("renewal_months", int_range(1, 12))
+        .opt("api_url", api_url())
+        .build();
+    ProviderSpec {
+        id: ispmanager::ID,
+        blueprint: "software-licenses",
+        name: "ispmanager",
+        description: "ispmanager 6 licences bought through an account of the ispmanager billing system (packages are its price lists)",
+        settings,
+        supported_actions: all_but("software-licenses", ispmanager::UNSUPPORTED),
+        wire_secrets: ispmanager::WIRE_SECRETS,
+    }
+}
+
+/// A registry over EPP (domain names), settings named as the reference framework's EPP
+/// providers name them.
+fn epp() -> ProviderSpec {
+    let settings = params()
+        // The registry's EPP host (an IPv4 address or localhost for a registry on this machine).
+        .req("hostname", pattern("^((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63})|localhost|[0-9]{1,3}(\\.[0-9]{1,3}){3})$"))
+        .opt("port", int_range(1, 65535))
+        .req("epp_username", pattern("^[^\\s]{3,16}$"))
+        .req("epp_password", secret())
+        // A TLS client certificate and its key (PEM), for registries that ask for one.
+        .opt("certificate", secret())
+        // The registry's own certificate authority (PEM), when its certificate is not from a public one.
+        .opt("ca_certificate", string_max(20_000))
+        // The contact a registrant is reset to (update-registrant-with-default-details).
+        .opt("default_contact_id", pattern("^[^\\s]{3,16}$"))
+        // update-registrant: a new contact made registrant (default), or the registrant contact
+        // itself changed (registries such as Nominet).
+        .opt("registrant_update", one_of(&["new_contact", "in_place"]))
+        // Plain TCP is refused unless the registry is on this machine (a test double).
+        .opt("tls", boolean())
+        .build();
+    ProviderSpec {
+        id: epp::ID,
+        blueprint: "domain-names",
+        name: "EPP registry",
+        description: "Domain registrations directly at a registry over EPP (RFC 5730-5734) on TLS; Nominet's release for IPS tags",
+        settings,
+        supported_actions: all_but("domain-names", epp::UNSUPPORTED),
+        wire_secrets: &["pw", "newPW", "password"],
     }
 }
 
 static PROVIDERS: LazyLock<Vec<ProviderSpec>> = LazyLock::new(|| {
     let mut all: Vec<ProviderSpec> = catalogue().blueprints.iter().flat_map(|b| [demo(b.id), http(b.id)]).collect();
     all.push(cpanel());
+    all.push(hetzner_cloud());
+    all.push(openprovider());
+    all.push(ispmanager());
+    all.push(epp());
     all
 });
 
@@ -225,6 +492,22 @@ mod tests {
         let ok = |url: &str| crate::catalogue::validate::validate(&c.settings, &serde_json::json!({ "hostname": "whm.example.net", "whm_username": "root", "api_key": "k", "api_url": url })).is_empty();
         assert!(ok("https://whm.example.net:2087") && ok("http://127.0.0.1:8080"));
         assert!(!ok("http://169.254.169.254/latest") && !ok("http://whm.example.net:2086"));
+        assert!(!ok("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next#") && !ok("https://whm.example.net/x?y=1"), "no query or fragment to bend the path");
+        for local in ["localhost", "127.0.0.1", "127.1.2.3", "169.254.169.254", "[::1]", "::ffff:127.0.0.1", "fe80::1", "0.0.0.0", "api.localhost"] {
+            assert!(local_host(local), "{local}");
+        }
+        for remote in ["api.hetzner.cloud", "10.0.0.5", "203.0.113.9", "2001:db8::1"] {
+            assert!(!local_host(remote), "{remote}");
+        }
+        assert!(check_destination("ftp://example.net/").is_err() && check_destination("https://api.hetzner.cloud/v1/servers").is_ok());
+        // A name that resolves to this machine (DNS rebinding) is refused like the address.
+        let at = |ip: &str| std::net::SocketAddr::new(ip.parse().unwrap(), 0);
+        assert!(usable_addresses("evil.example", vec![at("127.0.0.1"), at("169.254.169.254")], false).is_err());
+        assert_eq!(usable_addresses("mixed.example", vec![at("127.0.0.1"), at("203.0.113.9")], false).unwrap(), vec![at("203.0.113.9")]);
+        assert_eq!(usable_addresses("double.test", vec![at("127.0.0.1")], true).unwrap().len(), 1);
+        let e = provider("domain-names", "epp").unwrap();
+        let host_ok = |h: &str| crate::catalogue::validate::validate(&e.settings, &serde_json::json!({ "hostname": h, "epp_username": "ClientX", "epp_password": "pw-123456" })).is_empty();
+        assert!(host_ok("epp.nominet.org.uk") && host_ok("127.0.0.1") && !host_ok("epp.example.net:700") && !host_ok("a b"));
         let h = provider("servers", "http").unwrap();
         assert_eq!(crate::catalogue::schema::secret_paths(&h.settings), ["signing_secret"]);
     }
