@@ -62,20 +62,32 @@ fn attribute_definitions(props: &Value, wanted: impl Fn(&str) -> bool) -> Result
         .collect()
 }
 
-/// Waits until a table and its indexes are ACTIVE (one index may be built at a time).
-async fn wait_until_active(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), SetupError> {
+/// How long a table or a new index may take to become ACTIVE. DynamoDB Local builds an index in
+/// the background, and on a loaded two-core machine (a whole test run beside it) that has taken
+/// more than a minute; AWS itself may take far longer on a full table.
+const ACTIVE_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Waits until a table and its indexes are ACTIVE (one index may be built at a time), and says
+/// how long that took.
+async fn wait_until_active(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<std::time::Duration, SetupError> {
     use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
-    for _ in 0..600 {
+    let started = std::time::Instant::now();
+    loop {
         let t = ddb.describe_table().table_name(name).send().await.map_err(|e| aws_err(name, e))?;
         let table = t.table().ok_or_else(|| SetupError::Invalid(format!("{name}: empty description")))?;
         let ready = table.table_status() == Some(&TableStatus::Active)
             && table.global_secondary_indexes().iter().all(|g| g.index_status() == Some(&IndexStatus::Active));
         if ready {
-            return Ok(());
+            return Ok(started.elapsed());
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if started.elapsed() > ACTIVE_WITHIN {
+            return Err(SetupError::Invalid(format!(
+                "{name} did not become active within {} s",
+                ACTIVE_WITHIN.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    Err(SetupError::Invalid(format!("{name} did not become active within a minute")))
 }
 
 /// Creates (or checks) one table.
@@ -127,8 +139,8 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
                     .send()
                     .await
                     .map_err(|e| aws_err(&name, e))?;
-                wait_until_active(ddb, &name).await?;
-                eprintln!("[setup] {name}: added index {}", g.index_name());
+                let took = wait_until_active(ddb, &name).await?;
+                eprintln!("[setup] {name}: added index {} ({} ms)", g.index_name(), took.as_millis());
             }
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
