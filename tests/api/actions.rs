@@ -278,10 +278,13 @@ async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let mut saw_in_progress = false;
     let entry = loop {
+        // The product is read before the entry: both change in one transaction, so an entry
+        // still pending means the product read just before it had not moved either.
+        let product_status = product_state(&cp).await["status"].clone();
         let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{log_id}"), &admin_token(), None).await;
         if entry["status"] == "pending" {
             saw_in_progress |= entry["message"].as_str().unwrap_or_default().contains("in progress at the provider");
-            assert_eq!(product_state(&cp).await["status"], "pending", "the status moves only when the provider is done");
+            assert_eq!(product_status, "pending", "the status moves only when the provider is done");
         } else {
             break entry;
         }
