@@ -154,6 +154,27 @@ impl Whm<'_> {
     }
 
     /// The account as get-info reports it (accountsummary, and whether it is a reseller).
+    /// A reseller's usage across the accounts it owns: disk and bandwidth from resellerstats
+    /// (megabytes; a limit of 0 is unlimited), the number of accounts from acctcounts (a null
+    /// limit is unlimited).
+    async fn reseller_usage(&mut self, username: &str) -> Result<Value, ProviderFailure> {
+        let stats = self.call("resellerstats", &[("user", username.to_owned())], true).await?;
+        let stats = &stats["reseller"];
+        let counts = self.call("acctcounts", &[("user", username.to_owned())], true).await?;
+        let counts = &counts["reseller"];
+        let mut usage = json!({});
+        if let Some(used) = megabytes(&stats["diskused"]) {
+            usage["disk_mb"] = units(used, megabytes(&stats["diskquota"]));
+        }
+        if let Some(used) = megabytes(&stats["totalbwused"]) {
+            usage["bandwidth_mb"] = units(used, megabytes(&stats["bandwidthlimit"]));
+        }
+        if let Some(accounts) = counts["active"].as_f64() {
+            usage["sub_accounts"] = units(accounts, counts["limit"].as_f64());
+        }
+        Ok(usage)
+    }
+
     async fn account(&mut self, username: &str, hostname: &str) -> Result<Value, ProviderFailure> {
         let data = self.call("accountsummary", &[("user", username.to_owned())], true).await?;
         let acct = data["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {username}")))?;
@@ -282,7 +303,11 @@ impl Cpanel {
                 if let Some(used) = acct["inodesused"].as_f64() {
                     usage["inodes"] = units(used, acct["inodeslimit"].as_f64());
                 }
-                Ok((format!("usage of {user}"), json!({ "usage_data": usage }), None))
+                let mut data = json!({ "usage_data": usage });
+                if whm.is_reseller(&user).await? {
+                    data["reseller_usage_data"] = whm.reseller_usage(&user).await?;
+                }
+                Ok((format!("usage of {user}"), data, None))
             }
             "login-to-control-panel" => {
                 let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
@@ -508,6 +533,32 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(path("/json-api/accountsummary")).respond_with(ResponseTemplate::new(200).set_body_string("<html>cPanel</html>")).mount(&server).await;
         assert!(run(&server, "get-info", json!({ "username": "alice1" })).await.unwrap_err().message.contains("malformed"));
+    }
+
+    #[tokio::test]
+    async fn a_resellers_usage_adds_its_accounts_disk_and_bandwidth_and_an_accounts_does_not() {
+        let server = MockServer::start().await;
+        let summary = json!({ "acct": [{ "user": "bob", "diskused": "300M", "disklimit": "unlimited" }] });
+        Mock::given(path("/json-api/accountsummary")).and(query_param("user", "bob")).respond_with(ok(summary)).mount(&server).await;
+        Mock::given(path("/json-api/showbw")).respond_with(ok(json!({ "acct": [] }))).mount(&server).await;
+        Mock::given(path("/json-api/listresellers")).respond_with(ok(json!({ "reseller": ["bob"] }))).mount(&server).await;
+        // As WHM documents them: megabytes as strings or numbers, 0 for an unlimited limit.
+        let stats = json!({ "reseller": { "user": "bob", "diskused": 5.69, "diskquota": 0, "totalbwused": "512.5", "bandwidthlimit": "2048", "totaldiskalloc": "1100", "acct": [] } });
+        Mock::given(path("/json-api/resellerstats")).and(query_param("user", "bob")).respond_with(ok(stats)).expect(1).mount(&server).await;
+        let counts = json!({ "reseller": { "user": "bob", "active": 9, "suspended": 5, "limit": 25 } });
+        Mock::given(path("/json-api/acctcounts")).and(query_param("user", "bob")).respond_with(ok(counts)).expect(1).mount(&server).await;
+        let data = run(&server, "get-usage-data", json!({ "username": "bob" })).await.unwrap().data;
+        assert_eq!(data["usage_data"]["disk_mb"], json!({ "used": 300.0 }));
+        let r = &data["reseller_usage_data"];
+        assert_eq!(r["disk_mb"], json!({ "used": 5.69 }), "no limit: unlimited");
+        assert_eq!(r["bandwidth_mb"], json!({ "used": 512.5, "limit": 2048.0, "used_pc": "25.02%" }));
+        assert_eq!(r["sub_accounts"], json!({ "used": 9.0, "limit": 25.0, "used_pc": "36.00%" }));
+
+        // An account that is not a reseller has no reseller usage, and no reseller calls.
+        let server = whm().await;
+        Mock::given(path("/json-api/showbw")).respond_with(ok(json!({ "acct": [] }))).mount(&server).await;
+        let plain = run(&server, "get-usage-data", json!({ "username": "alice1" })).await.unwrap().data;
+        assert!(plain.get("reseller_usage_data").is_none(), "{plain}");
     }
 
     #[tokio::test]
