@@ -162,13 +162,14 @@ impl Worker {
             return Handled::GiveUp(why);
         }
         let id = message["id"].as_str().unwrap_or_default();
-        let _ = self.events.set_status(id, EventStatus::Failed, None, Some(&why)).await;
+        // The error entry first: an event shown as failed always has it.
         if let Ok(cp_id) = crate::ids::ContractProductId::parse(message["contract_product_id"].as_str().unwrap_or_default())
             && let Ok(Some(cp)) = self.products.contract_product(&cp_id).await
         {
             let action = format!("lifecycle:{}", message["type"].as_str().unwrap_or_default());
             self.log_failure(&cp, &action, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
         }
+        let _ = self.events.set_status(id, EventStatus::Failed, None, Some(&why)).await;
         Handled::GiveUp(why)
     }
 
@@ -476,8 +477,9 @@ impl Worker {
                 Some(FailureKind::Permanent) => Handled::Settled, // recorded as failed with the run
                 Some(_) if receives >= MAX_RECEIVES => {
                     let why = format!("gave up after {receives} attempts: {}", f.error);
-                    let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
+                    // The error entry first: an event shown as failed always has it.
                     self.log_failure(&cp, action.id, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
+                    let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
                     Handled::GiveUp(why)
                 }
