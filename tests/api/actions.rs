@@ -259,7 +259,7 @@ async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
         reqwest::Method::POST,
         "/provision-configurations",
         &admin_token(),
-        Some(json!({"name": unique("slow"), "blueprint": "servers", "provider": "demo", "settings": {"async_seconds": 3}})),
+        Some(json!({"name": unique("slow"), "blueprint": "servers", "provider": "demo", "settings": {"async_seconds": 12}})),
     )
     .await;
     assert_eq!(status, 201, "{cfg}");
@@ -386,7 +386,7 @@ async fn a_delete_whose_answer_was_lost_is_checked_before_it_is_sent_again() {
     // The delete is done, but its answer comes too late.
     Mock::given(method("POST"))
         .and(header("x-action", "web-hosting/delete-account"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": "removed", "data": {} })).set_delay(std::time::Duration::from_millis(2500)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": "removed", "data": {} })).set_delay(std::time::Duration::from_secs(15)))
         .expect(1)
         .mount(&endpoint)
         .await;
@@ -396,7 +396,7 @@ async fn a_delete_whose_answer_was_lost_is_checked_before_it_is_sent_again() {
         .expect(1)
         .mount(&endpoint)
         .await;
-    let cp = on_own_endpoint(&endpoint.uri(), "endpoint-signing-Sup3rSecret", 1).await;
+    let cp = on_own_endpoint(&endpoint.uri(), "endpoint-signing-Sup3rSecret", 5).await;
     let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "email": "ops@lost.example", "package_name": "basic" })).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = run(&cp, "web-hosting", "delete-account", &admin_token(), json!({})).await;

@@ -8,9 +8,19 @@ use serde_json::Value;
 async fn invoke(function: &str, file: &str) -> Value {
     let event: Value = serde_json::from_str(&std::fs::read_to_string(workspace_root().join("infra/events").join(file)).unwrap()).unwrap();
     let url = format!("{}/2015-03-31/functions/{function}/invocations", api_url());
-    let response = http().post(url).json(&event).send().await.unwrap();
-    assert!(response.status().is_success(), "{file}: {}", response.status());
-    response.json().await.unwrap()
+    for _ in 0..3 {
+        let response = http().post(&url).json(&event).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        // cargo lambda watch's own 500 when it fails to relay a large answer (see e2e::call):
+        // invoke again.
+        if status.as_u16() == 500 && text.contains("httpstatuses.com/500") {
+            continue;
+        }
+        assert!(status.is_success(), "{file}: {status}: {text}");
+        return serde_json::from_str(&text).unwrap();
+    }
+    panic!("{file}: cargo lambda watch failed to relay the answer three times");
 }
 
 #[tokio::test]
