@@ -163,14 +163,15 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     aws.calls.take();
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
-    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), aws.ddb.clone(), &tables.main, aws.sqs.clone(), queue_url.clone());
+    let secrets = Arc::new(SecretBox::load(&aws.config).await?);
+    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), aws.ddb.clone(), &tables.main, aws.sqs.clone(), queue_url.clone(), secrets.clone());
     for (_, body) in &bodies {
         let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
         if answer.status != 202 {
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(SecretBox::load(&aws.config).await?)).with_publisher(shared::events_out::Publisher::from_env(aws.sqs.clone()));
+    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::events_out::Publisher::from_env(aws.sqs.clone()));
     let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
     aws.calls.take();
     let seconds = drain(aws, &queue_url, worker, pollers, events).await?;

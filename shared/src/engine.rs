@@ -74,6 +74,8 @@ struct Prepared {
     /// The action the run is recorded as (the same, but for a re-check of a long-running one).
     logged: &'static Action,
     cp: ContractProduct,
+    /// The contract product's provision fields, secrets opened (for the provider call only).
+    fields: Map<String, Value>,
     params: Value,
     configuration: Configuration,
 }
@@ -135,20 +137,30 @@ fn identifier_params(b: &Blueprint, service_identifier: &str) -> Map<String, Val
     out
 }
 
-/// The params of a run: provision fields and the identifier where the action takes them, then
-/// the caller's own.
-fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<String, Value>) -> Value {
+/// The params of a run. An action that establishes the service (a create, register, transfer)
+/// takes the provision fields, then the caller's own; every other action takes its identifier and
+/// ownership fields from the contract product alone (the service identifier; the provision fields
+/// for `service_identifier` / `customer_identifier`), never from a caller, who is refused before
+/// this for naming one.
+fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, fields: &Map<String, Value>, given: &Map<String, Value>) -> Value {
     let known = a.params.get("properties").and_then(Value::as_object);
     let takes = |k: &str| known.is_some_and(|p| p.contains_key(k));
-    let mut params: Map<String, Value> = cp.provision_fields.iter().filter(|(k, _)| takes(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if let Some(si) = &cp.service_identifier {
-        params.extend(identifier_params(b, si).into_iter().filter(|(k, _)| takes(k)));
+    let establishes = a.establishes_identifier();
+    let identifier = |k: &str| b.identifier_fields.contains(&k);
+    let mut params: Map<String, Value> =
+        fields.iter().filter(|(k, _)| takes(k) && (establishes || !identifier(k))).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if establishes {
+        params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+    } else {
+        params.extend(given.iter().filter(|(k, _)| !b.engine_filled().any(|f| f == k.as_str())).map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(si) = &cp.service_identifier {
+            params.extend(identifier_params(b, si).into_iter().filter(|(k, _)| takes(k)));
+        }
     }
-    params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     // A create whose identifier the caller may choose (a hosting username) gets one made from the
     // product when none is given: the same on every try, so a retried create cannot make a second
     // account under another name.
-    if a.allowed_from.contains(&ProductStatus::Pending)
+    if establishes
         && let [field] = b.identifier_fields
             && takes(field) && params.get(*field).is_none_or(Value::is_null) {
                 let base: String = params
@@ -168,6 +180,28 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, given: &Map<Strin
                 params.insert((*field).to_owned(), json!(format!("{base}{}", &suffix[..3])));
             }
     Value::Object(params)
+}
+
+/// The engine-filled params a request names where it may not: every one for a client, and for
+/// anyone on an action that does not establish the service. Answered 400 naming each field.
+fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<String, Value>) -> Option<ApiError> {
+    let client = matches!(actor, Actor::Caller(Caller::Client { .. }));
+    if a.establishes_identifier() && !client {
+        return None;
+    }
+    let fields: Map<String, Value> = b
+        .engine_filled()
+        .filter(|f| given.contains_key(*f))
+        .map(|f| (f.to_owned(), json!("is filled by the engine from the contract product; a request may not name it")))
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    Some(ApiError::validation(
+        format!("{} of {}/{} come from the contract product, not the request", names.join(", "), b.id, a.id),
+        json!({ "fields": fields }),
+    ))
 }
 
 /// The identifier a create's params name, where the caller chooses it (username, domain ...).
@@ -202,6 +236,21 @@ struct Opened {
     connect: Arc<dyn crate::providers::Connect>,
 }
 
+/// A message with every secret value masked.
+fn scrub_text(message: &str, needles: &[String]) -> String {
+    match secrets::scrub(&Value::String(message.to_owned()), needles) {
+        Value::String(m) => m,
+        _ => message.to_owned(),
+    }
+}
+
+/// Free-form data (a result's `post_fields` or `metadata`, a provider's raw exchanges) with every
+/// field named as a secret masked at any depth: the catalogue's secret names (`password`,
+/// `root_password`, `epp_code` ...) and the provider's wire secrets.
+fn free_form(value: &Value, spec: &crate::providers::ProviderSpec) -> Value {
+    wire::mask_keys(&wire::mask_keys(value, catalogue().secret_names()), spec.wire_secrets)
+}
+
 /// The entry with every secret value masked wherever it appears in what it recorded.
 fn scrubbed(mut entry: LogEntry, needles: &[String]) -> LogEntry {
     entry.params = secrets::scrub(&entry.params, needles);
@@ -224,6 +273,11 @@ impl Engine {
             logs_table: tables.logs.clone(),
             publisher: None,
         }
+    }
+
+    /// The key that seals secrets at rest (shared with what the engine's callers store).
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 
     /// Where the engine's events go (shared with what creates contract products).
@@ -260,7 +314,7 @@ impl Engine {
         let started_at = now_rfc3339();
         let clock = Instant::now();
         let result = with_deadline(opened.connect.test_connection(&configuration.blueprint, &opened.settings)).await;
-        let pseudo = ContractProductId::parse(&format!("configuration:{id}")).map_err(ApiError::internal)?;
+        let pseudo = ContractProductId::for_configuration(&id);
         let mut entry = LogEntry {
             log_id: log_id.clone(),
             contract_product_id: pseudo,
@@ -278,24 +332,26 @@ impl Engine {
             error: None,
             debug: Value::Null,
         };
+        let needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
         let outcome = match result {
             Ok(out) => {
-                entry.message = out.message.clone();
-                entry.data = out.data.clone();
-                entry.debug = Value::Array(out.debug);
-                Ok(json!({ "status": "ok", "message": out.message, "data": out.data, "log_id": log_id }))
+                entry.message = scrub_text(&out.message, &needles);
+                entry.data = secrets::scrub(&free_form(&out.data, opened.spec), &needles);
+                entry.debug = free_form(&Value::Array(out.debug), opened.spec);
+                Ok(json!({ "status": "ok", "message": entry.message, "data": entry.data, "log_id": log_id }))
             }
             Err(f) => {
+                let message = scrub_text(&f.message, &needles);
                 entry.status = LogStatus::Error;
-                entry.message = f.message.clone();
-                entry.debug = Value::Array(f.debug);
-                let error = failure_error(f.kind, f.message.clone());
-                entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
+                entry.message = message.clone();
+                entry.debug = free_form(&Value::Array(f.debug), opened.spec);
+                let error = failure_error(f.kind, message.clone());
+                entry.error = Some(json!({ "code": error.code(), "message": message, "kind": f.kind }));
                 Err(error)
             }
         };
         // Free-form debug: every secret value of the settings is scrubbed wherever it appears.
-        let entry = scrubbed(entry, &secrets::secret_values(&opened.spec.settings, &opened.settings));
+        let entry = scrubbed(entry, &needles);
         self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: false }),
@@ -403,6 +459,7 @@ impl Engine {
         b: &'static Blueprint,
         create: &'static Action,
         cp: &ContractProduct,
+        fields: &Map<String, Value>,
         configuration: &Configuration,
         opened: &Opened,
         identifier: &str,
@@ -410,7 +467,7 @@ impl Engine {
         let info = b.actions.iter().find(|x| x.id == "get-info")?;
         let mut probe = cp.clone();
         probe.service_identifier = Some(identifier.to_owned());
-        let params = params_for(b, info, &probe, &Map::new());
+        let params = params_for(b, info, &probe, fields, &Map::new());
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
@@ -441,11 +498,19 @@ impl Engine {
     /// whether it happened. Done (the service is gone after a delete, suspended after a suspend,
     /// running again after an unsuspend): that is the answer, nothing is sent twice. Not done, or
     /// no way to tell: None, send it. Unreachable: that failure, to retry later.
-    async fn reconcile_move(&self, b: &'static Blueprint, a: &'static Action, cp: &ContractProduct, configuration: &Configuration, opened: &Opened) -> Option<Result<ProviderOutput, ProviderFailure>> {
+    async fn reconcile_move(
+        &self,
+        b: &'static Blueprint,
+        a: &'static Action,
+        cp: &ContractProduct,
+        fields: &Map<String, Value>,
+        configuration: &Configuration,
+        opened: &Opened,
+    ) -> Option<Result<ProviderOutput, ProviderFailure>> {
         let info = b.actions.iter().find(|x| x.id == "get-info")?;
         let target = a.moves_to?;
         let identifier = cp.service_identifier.as_deref()?;
-        let params = params_for(b, info, cp, &Map::new());
+        let params = params_for(b, info, cp, fields, &Map::new());
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
@@ -467,6 +532,16 @@ impl Engine {
             }
             (_, Err(f)) if f.kind != FailureKind::Permanent => Some(Err(f)),
             _ => None,
+        }
+    }
+
+    /// A contract product's provision fields with their secrets opened (they are stored sealed).
+    fn open_fields(&self, cp: &ContractProduct) -> Result<Map<String, Value>, ApiError> {
+        let stored = Value::Object(cp.provision_fields.clone());
+        match secrets::open(catalogue().provision_schema(), &stored, &self.secrets, &secrets::provision_context("cp", cp.id.as_str())) {
+            Ok(Value::Object(fields)) => Ok(fields),
+            Ok(_) => Ok(Map::new()),
+            Err(e) => Err(ApiError::internal(format!("provision fields of {} do not open: {e}", cp.id))),
         }
     }
 
@@ -524,6 +599,9 @@ impl Engine {
             }
             _ => return Err(ApiError::validation("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
         };
+        if let Some(refused) = named_identifiers(b, a, actor, &given) {
+            return Err(refused.into());
+        }
         if check_status && !a.allowed_from.contains(&cp.status) {
             let allowed: Vec<&str> = a.allowed_from.iter().map(|s| s.as_str()).collect();
             return Err(ApiError::InvalidState(format!(
@@ -533,7 +611,11 @@ impl Engine {
             ))
             .into());
         }
-        let params = params_for(b, a, &cp, &given);
+        let fields = self.open_fields(&cp)?;
+        let params = params_for(b, a, &cp, &fields, &given);
+        if !a.establishes_identifier() && cp.service_identifier.is_none() && b.identifier_fields.iter().any(|f| a.params["properties"].get(*f).is_some()) {
+            return Err(ApiError::InvalidState(format!("contract product {id} has no service identifier yet: run its create action first, or set service_identifier")).into());
+        }
         let errors = validate(&a.params, &params);
         if !errors.is_empty() {
             return Err(ApiError::validation(format!("invalid params for {blueprint}/{action}"), to_details(&errors)).into());
@@ -543,11 +625,11 @@ impl Engine {
             .get(&cp.provision_configuration_id)
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
-        Ok(Prepared { b, a, logged: a, cp, params, configuration })
+        Ok(Prepared { b, a, logged: a, cp, fields, params, configuration })
     }
 
     async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
-        let Prepared { b, a, logged, cp, params, configuration } = p;
+        let Prepared { b, a, logged, cp, fields, params, configuration } = p;
         let (blueprint, action) = (b.id, logged.id);
         let opened = self.open(&configuration)?;
         if !opened.spec.supported_actions.contains(&a.id) {
@@ -570,10 +652,10 @@ impl Engine {
             following: (logged.id != a.id).then_some(logged.id),
             contract_product_id: Some(cp.id.as_str()),
         };
-        let creates = logged.allowed_from.contains(&ProductStatus::Pending) && a.id == logged.id;
+        let creates = logged.establishes_identifier() && a.id == logged.id;
         let reconciled = match (&cp.unconfirmed_create, creates) {
-            (Some(identifier), true) => self.reconcile(b, a, &cp, &configuration, &opened, identifier).await,
-            _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &configuration, &opened).await,
+            (Some(identifier), true) => self.reconcile(b, a, &cp, &fields, &configuration, &opened, identifier).await,
+            _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &fields, &configuration, &opened).await,
             _ => None,
         };
         let result = match reconciled {
@@ -618,14 +700,19 @@ impl Engine {
         next.version = cp.version + 1;
         next.updated_at = now_rfc3339();
         let failure_kind = result.as_ref().err().map(|f| f.kind);
+        // Every secret value of the settings and the params: scrubbed from the entry and from a
+        // failure's message wherever it appears (a provider echoing a password in its refusal).
+        let mut needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
+        needles.extend(secrets::secret_values(&a.params, &params));
+        needles.extend(secrets::secret_values(catalogue().provision_schema(), &Value::Object(fields.clone())));
         // A long-running action the provider is still working on stays pending, its status move
         // waiting for the re-check that finds it done.
         let still_running = operation.is_some() && result.as_ref().is_ok_and(|out| in_progress(&out.data));
         let outcome = match result {
             Ok(out) => {
-                entry.message = out.message.clone();
-                entry.data = wire::mask_keys(&secrets::mask(&a.result, &out.data), opened.spec.wire_secrets);
-                entry.debug = wire::mask_keys(&secrets::mask(&debug_schema, &Value::Array(out.debug)), opened.spec.wire_secrets);
+                entry.message = scrub_text(&out.message, &needles);
+                entry.data = free_form(&secrets::mask(&a.result, &out.data), opened.spec);
+                entry.debug = free_form(&secrets::mask(&debug_schema, &Value::Array(out.debug)), opened.spec);
                 if still_running {
                     entry.status = LogStatus::Pending;
                     entry.message = format!("in progress at the provider: {}", out.message);
@@ -634,6 +721,9 @@ impl Engine {
                 }
                 if let Some(si) = out.service_identifier {
                     next.service_identifier = Some(si);
+                } else if creates && !still_running {
+                    // The service is known by what its create named, when the provider said nothing.
+                    next.service_identifier = next.service_identifier.clone().or_else(|| create_identifier(b, &params));
                 }
                 next.unconfirmed_create = None;
                 if next.unconfirmed_action.as_deref() == Some(a.id) {
@@ -648,14 +738,17 @@ impl Engine {
                         next.provision_fields.insert(k.clone(), v.clone());
                     }
                 }
-                Ok(json!({ "status": "ok", "message": out.message, "data": out.data, "log_id": log_id }))
+                // The answer goes whole to the caller who ran the action (a generated password, an
+                // EPP code are why it ran), but never with a credential or stored secret in it.
+                Ok(json!({ "status": "ok", "message": scrub_text(&out.message, &needles), "data": secrets::scrub(&out.data, &needles), "log_id": log_id }))
             }
             Err(f) => {
+                let message = scrub_text(&f.message, &needles);
                 entry.status = LogStatus::Error;
-                entry.message = f.message.clone();
-                entry.debug = wire::mask_keys(&secrets::mask(&debug_schema, &Value::Array(f.debug)), opened.spec.wire_secrets);
-                let error = failure_error(f.kind, f.message.clone());
-                entry.error = Some(json!({ "code": error.code(), "message": f.message, "kind": f.kind }));
+                entry.message = message.clone();
+                entry.debug = free_form(&secrets::mask(&debug_schema, &Value::Array(f.debug)), opened.spec);
+                let error = failure_error(f.kind, message.clone());
+                entry.error = Some(json!({ "code": error.code(), "message": message, "kind": f.kind }));
                 if logged.id == cp.setup_action && f.kind == FailureKind::Permanent {
                     next.status = ProductStatus::Failed;
                 }
@@ -673,8 +766,6 @@ impl Engine {
         };
         // The last guard: any secret value (of the settings or the params) echoed anywhere in the
         // entry, free-form debug included, is masked too.
-        let mut needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
-        needles.extend(secrets::secret_values(&a.params, &params));
         entry = scrubbed(entry, &needles);
         let changed = next.status != cp.status
             || next.provision_fields != cp.provision_fields

@@ -68,6 +68,26 @@ id_type!(ProductId, "prd-", "a product");
 id_type!(ContractProductId, "cp-", "a contract product");
 id_type!(LogId, "log-", "a provision log entry");
 
+/// Prefixes of contract product ids the engine keeps for itself (a configuration's connection
+/// checks are logged under `configuration:<id>`): a caller cannot name a contract product so.
+pub const RESERVED_PREFIXES: [&str; 1] = ["configuration:"];
+
+impl ContractProductId {
+    /// A contract product id a caller gives for a new contract product: [`ContractProductId::parse`],
+    /// and none of the engine's own partitions.
+    pub fn parse_given(raw: &str) -> Result<Self, String> {
+        if RESERVED_PREFIXES.iter().any(|p| raw.len() >= p.len() && raw[..p.len()].eq_ignore_ascii_case(p)) {
+            return Err(format!("a contract product id may not start with {}", RESERVED_PREFIXES.join(" or ")));
+        }
+        Self::parse(raw)
+    }
+
+    /// The pseudo product a configuration's connection checks are logged under.
+    pub fn for_configuration(id: &ConfigurationId) -> Self {
+        ContractProductId(format!("configuration:{id}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +104,8 @@ mod tests {
         let json: ConfigurationId = serde_json::from_str("\"cfg-1\"").unwrap();
         assert_eq!(json.as_str(), "cfg-1");
         assert!(serde_json::from_str::<ConfigurationId>("\"a b\"").is_err());
+        assert!(ContractProductId::parse_given("Configuration:cfg-1").is_err());
+        assert!(ContractProductId::parse_given("whmcs:configuration:1").is_ok());
+        assert_eq!(ContractProductId::for_configuration(&ConfigurationId::parse("cfg-1").unwrap()).as_str(), "configuration:cfg-1");
     }
 }

@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
-use crate::catalogue::{Action, Blueprint};
+use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::http::ApiError;
+use crate::secrets::{self, SecretBox, SecretsError};
 use crate::domain::ProductStatus;
 use crate::store::products::ContractProduct;
 
@@ -13,7 +15,8 @@ pub const EVENT_TYPES: [&str; 6] =
 /// The webhook body.
 pub fn event_schema() -> Value {
     params()
-        .req("id", string_max(128))
+        // SQS's deduplication id: 1-128 printable ASCII characters.
+        .req("id", json!({ "type": "string", "pattern": "^[!-~]{1,128}$" }))
         .req("type", one_of(&EVENT_TYPES))
         .req("contract_product_id", string_max(128))
         .req("occurred_at", string())
@@ -29,6 +32,56 @@ pub fn event_schema() -> Value {
                 .build(),
         )
         .build()
+}
+
+/// The data fields that may hold secrets: sealed on the queue by the catalogue's merged schema.
+const SEALED_DATA: [&str; 2] = ["params", "provision_fields"];
+
+fn data_context(event_id: &str, field: &str) -> String {
+    format!("event:{event_id}:data.{field}")
+}
+
+/// The event as it goes on the lifecycle queue (and so into its dead-letter queue): the secret
+/// fields of `data.params` and `data.provision_fields` sealed to the event.
+pub fn sealed_event(event: &Value, secrets: &SecretBox) -> Value {
+    let mut out = event.clone();
+    let id = event["id"].as_str().unwrap_or_default();
+    for field in SEALED_DATA {
+        if let Some(v) = event["data"].get(field).filter(|v| v.is_object()) {
+            out["data"][field] = secrets::seal(catalogue().provision_schema(), v, secrets, &data_context(id, field));
+        }
+    }
+    out
+}
+
+/// A queued event's data with its sealed fields opened again (in the worker, for the run).
+pub fn opened_data(event: &Value, secrets: &SecretBox) -> Result<Value, SecretsError> {
+    let mut data = event.get("data").cloned().unwrap_or(Value::Null);
+    let id = event["id"].as_str().unwrap_or_default();
+    for field in SEALED_DATA {
+        if let Some(v) = event["data"].get(field).filter(|v| v.is_object()) {
+            data[field] = secrets::open(catalogue().provision_schema(), v, secrets, &data_context(id, field))?;
+        }
+    }
+    Ok(data)
+}
+
+/// Refuses, before it is queued, an event whose `data.params` name a field the engine fills from
+/// the contract product (its identifier, its owner at the third party): only an `order.paid`,
+/// whose setup action establishes the service, may name them. `blueprint` is the contract
+/// product's, where it exists already.
+pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value) -> Result<(), ApiError> {
+    let (Some(b), false) = (blueprint, kind == "order.paid") else { return Ok(()) };
+    let Some(params) = data.get("params").and_then(Value::as_object) else { return Ok(()) };
+    let fields: Map<String, Value> = b
+        .engine_filled()
+        .filter(|f| params.contains_key(*f))
+        .map(|f| (format!("data.params.{f}"), json!("is filled by the engine from the contract product; an event may not name it")))
+        .collect();
+    if fields.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!("a {kind} event may not name the service it acts on"), json!({ "fields": fields })))
 }
 
 fn find<'a>(b: &'a Blueprint, prefixes: &[&str]) -> Option<&'a Action> {

@@ -119,6 +119,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logical_id: "WebhookFunction",
         description: "Billing webhook: verifies the HMAC, claims the event id, queues the event",
         main_table: TableAccess::ReadWrite,
+        secrets_key: true,
         lifecycle_queue: QueueAccess::Send,
         webhook_secret: true,
         ..BASE

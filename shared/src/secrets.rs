@@ -173,6 +173,11 @@ pub fn seal(schema: &Value, value: &Value, secrets: &SecretBox, context: &str) -
     map_secrets(schema, value, &mut seal_one).unwrap_or_else(|e| match e {})
 }
 
+/// The sealing context of a record's provision fields (`kind` is `cp` or `product`).
+pub fn provision_context(kind: &str, id: &str) -> String {
+    format!("{kind}:{id}#provision_fields")
+}
+
 /// The value with every sealed secret opened again (for the provider call only).
 pub fn open(schema: &Value, value: &Value, secrets: &SecretBox, context: &str) -> Result<Value, SecretsError> {
     map_secrets(schema, value, &mut |path, v| match v.get(SEALED).and_then(Value::as_str) {

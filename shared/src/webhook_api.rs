@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use crate::catalogue::validate::{to_details, validate};
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::ids::ContractProductId;
-use crate::lifecycle::event_schema;
+use crate::lifecycle::{event_schema, sealed_event};
+use crate::secrets::SecretBox;
 use crate::store::StoreError;
 use crate::store::events::{Claim, EventRecord, EventStatus, EventStore};
 use crate::store::products::ProductStore;
@@ -26,6 +27,9 @@ pub struct WebhookApi {
     products: ProductStore,
     sqs: Sqs,
     queue_url: String,
+    /// Seals the secret fields of an event's `data.params` and `data.provision_fields` before it
+    /// goes on the queue (and so into its dead-letter queue).
+    secrets: std::sync::Arc<SecretBox>,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -46,8 +50,9 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 }
 
 impl WebhookApi {
-    pub fn new(secret: &[u8], ddb: aws_sdk_dynamodb::Client, main_table: &str, sqs: Sqs, queue_url: String) -> Self {
+    pub fn new(secret: &[u8], ddb: aws_sdk_dynamodb::Client, main_table: &str, sqs: Sqs, queue_url: String, secrets: std::sync::Arc<SecretBox>) -> Self {
         WebhookApi {
+            secrets,
             key: hmac::Key::new(hmac::HMAC_SHA256, secret),
             events: EventStore::new(ddb.clone(), main_table),
             products: ProductStore::new(ddb, main_table),
@@ -89,10 +94,14 @@ impl WebhookApi {
         }
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        let queued = sealed_event(&event, &self.secrets);
         let raw_cp = event["contract_product_id"].as_str().unwrap_or_default();
-        let cp_id = ContractProductId::parse(raw_cp)
+        let cp_id = ContractProductId::parse_given(raw_cp)
             .map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
-        let unknown = !self.products.known(&cp_id).await?;
+        let known = self.products.known_blueprint(&cp_id).await?;
+        let unknown = known.is_none();
+        let blueprint = known.flatten().and_then(|b| crate::catalogue::catalogue().blueprint(&b));
+        crate::lifecycle::check_event_data(&kind, blueprint, &event["data"])?;
         if unknown {
             let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
             if !creates {
@@ -117,7 +126,7 @@ impl WebhookApi {
                     // Known from now on: events sent right after the order are accepted and run after it.
                     self.products.expect(&cp_id, &id).await?;
                 }
-                self.enqueue(&event, cp_id.as_str(), &id).await?;
+                self.enqueue(&queued, cp_id.as_str(), &id).await?;
                 tracing::info!(event_id = %id, contract_product_id = %cp_id, "lifecycle event queued");
                 EventStatus::Queued
             }
@@ -129,7 +138,7 @@ impl WebhookApi {
                 if unknown {
                     self.products.expect(&cp_id, &id).await?;
                 }
-                self.enqueue(&event, cp_id.as_str(), &id).await?;
+                self.enqueue(&queued, cp_id.as_str(), &id).await?;
                 EventStatus::Queued
             }
             Claim::Existing(held) => held.status,

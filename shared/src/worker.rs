@@ -417,7 +417,10 @@ impl Worker {
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();
         let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
-        let data = event.get("data").cloned().unwrap_or(Value::Null);
+        let data = match crate::lifecycle::opened_data(&event, self.engine.secrets()) {
+            Ok(d) => d,
+            Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the event's sealed data does not open: {e}"))).await,
+        };
         let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         match self.events.begin(&id).await {
             Ok(Begin::Started) => {}
@@ -448,7 +451,7 @@ impl Worker {
                     "provision_fields": data["provision_fields"],
                 });
                 let body = Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect());
-                let products = Products { products: &self.products, configurations: &self.configurations, publisher: self.engine.publisher() };
+                let products = Products { products: &self.products, configurations: &self.configurations, secrets: self.engine.secrets(), publisher: self.engine.publisher() };
                 match products.create_contract_product_from(&body).await {
                     Ok(cp) => cp,
                     Err(e) if e.status() >= 500 => return Handled::Retry(e.to_string()),

@@ -15,6 +15,7 @@ use crate::http::auth::Caller;
 use crate::http::{ApiError, HttpRequest, HttpResponse, cursor, json_body};
 use crate::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::providers::provider;
+use crate::secrets::{self, SecretBox};
 use crate::store::configurations::ConfigurationStore;
 use crate::store::products::{ContractProduct, Deployment, Product, ProductStore};
 use crate::time::now_rfc3339;
@@ -82,13 +83,53 @@ fn parse_deployment(v: &Value) -> Result<Deployment, ApiError> {
     }
 }
 
+/// A contract product as answered, to admins and clients alike: provision fields a schema marks
+/// secret are stored sealed and shown masked.
 fn cp_view(cp: &ContractProduct) -> Value {
-    serde_json::to_value(cp).unwrap_or(Value::Null)
+    let mut view = serde_json::to_value(cp).unwrap_or(Value::Null);
+    view["provision_fields"] = masked_fields(&cp.provision_fields);
+    view
+}
+
+fn product_view(p: &Product) -> Value {
+    let mut view = serde_json::to_value(p).unwrap_or(Value::Null);
+    view["provision_fields"] = masked_fields(&p.provision_fields);
+    view
+}
+
+fn masked_fields(fields: &Map<String, Value>) -> Value {
+    secrets::mask(catalogue().provision_schema(), &Value::Object(fields.clone()))
+}
+
+/// Provision fields as stored: every secret field sealed to its record (`kind:id`).
+fn sealed_fields(fields: &Map<String, Value>, secrets: &SecretBox, kind: &str, id: &str) -> Map<String, Value> {
+    match secrets::seal(catalogue().provision_schema(), &Value::Object(fields.clone()), secrets, &secrets::provision_context(kind, id)) {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+/// Refuses a masked value (`********`) given for a secret field where no stored value stands
+/// behind it: it would be stored as the secret itself.
+fn no_masks(fields: &Map<String, Value>, at: &str, keep: &Map<String, Value>) -> Result<(), ApiError> {
+    let schema = catalogue().provision_schema();
+    let masked: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, v)| v.as_str() == Some(secrets::MASK) && schema["properties"][k.as_str()][crate::catalogue::schema::SECRET] == true && !keep.contains_key(k.as_str()))
+        .map(|(k, _)| (format!("{at}.{k}"), "is the mask, not a value: give the secret itself".to_owned()))
+        .collect();
+    if masked.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(masked.iter().map(|(k, m)| field(k, m)).collect()))
 }
 
 pub struct Products<'a> {
     pub products: &'a ProductStore,
     pub configurations: &'a ConfigurationStore,
+    /// Seals secret provision fields (and opens a product's, to seal them again for a contract
+    /// product made from it).
+    pub secrets: &'a SecretBox,
     /// Announces each new contract product (contract_product.created).
     pub publisher: Option<&'a crate::events_out::Publisher>,
 }
@@ -120,32 +161,36 @@ impl Products<'_> {
             self.check_static(configuration_id, b.id, provider_id).await?;
         }
         let now = now_rfc3339();
+        let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
+        no_masks(&given, "provision_fields", &Map::new())?;
+        let id = ProductId::generate();
         let p = Product {
-            id: ProductId::generate(),
+            provision_fields: sealed_fields(&given, self.secrets, "product", id.as_str()),
+            id,
             name: body["name"].as_str().unwrap_or_default().to_owned(),
             blueprint: b.id.to_owned(),
             provider: provider_id.map(String::from),
             deployment,
             setup_action: setup_action(b, body["setup_action"].as_str())?,
-            provision_fields: body["provision_fields"].as_object().cloned().unwrap_or_default(),
             created_at: now.clone(),
             updated_at: now,
             version: 1,
         };
         self.products.create_product(&p).await?;
         tracing::info!(product_id = %p.id, blueprint = %p.blueprint, "product created");
-        HttpResponse::json(201, &p)
+        HttpResponse::json(201, &product_view(&p))
     }
 
     pub async fn list_products(&self) -> Result<HttpResponse, ApiError> {
-        HttpResponse::json(200, &json!({ "items": self.products.products().await? }))
+        let items: Vec<Value> = self.products.products().await?.iter().map(product_view).collect();
+        HttpResponse::json(200, &json!({ "items": items }))
     }
 
     pub async fn get_product(&self, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let raw = params.get("id").map(String::as_str).unwrap_or_default();
         let not_found = || ApiError::NotFound(format!("no product {raw:?}"));
         let id = ProductId::parse(raw).map_err(|_| not_found())?;
-        HttpResponse::json(200, &self.products.product(&id).await?.ok_or_else(not_found)?)
+        HttpResponse::json(200, &product_view(&self.products.product(&id).await?.ok_or_else(not_found)?))
     }
 
     pub async fn create_contract_product(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -159,7 +204,7 @@ impl Products<'_> {
         let body = body.clone();
         check(&contract_product_schema(), &body)?;
         let id = match body["id"].as_str() {
-            Some(raw) => ContractProductId::parse(raw).map_err(|e| invalid(vec![field("id", e)]))?,
+            Some(raw) => ContractProductId::parse_given(raw).map_err(|e| invalid(vec![field("id", e)]))?,
             None => ContractProductId::generate(),
         };
         let client_id = crate::http::auth::ClientId::parse(body["client_id"].as_str().unwrap_or_default())
@@ -206,8 +251,21 @@ impl Products<'_> {
         if !configuration.enabled {
             return Err(ApiError::Conflict(format!("provision configuration {configuration_id} is disabled")));
         }
-        let mut fields: Map<String, Value> = product.as_ref().map(|p| p.provision_fields.clone()).unwrap_or_default();
-        fields.extend(body["provision_fields"].as_object().cloned().unwrap_or_default());
+        // The product's fields (opened, to be sealed again to this contract product), then the
+        // request's.
+        let inherited = match &product {
+            Some(p) => match secrets::open(catalogue().provision_schema(), &Value::Object(p.provision_fields.clone()), self.secrets, &secrets::provision_context("product", p.id.as_str())) {
+                Ok(Value::Object(o)) => o,
+                Ok(_) => Map::new(),
+                Err(e) => return Err(ApiError::internal(format!("provision fields of product {} do not open: {e}", p.id))),
+            },
+            None => Map::new(),
+        };
+        let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
+        no_masks(&given, "provision_fields", &inherited)?;
+        let mut fields = inherited.clone();
+        fields.extend(given.into_iter().filter(|(k, v)| !(v.as_str() == Some(secrets::MASK) && inherited.contains_key(k))));
+        let fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
         let now = now_rfc3339();
         let cp = ContractProduct {
             id,
@@ -318,13 +376,17 @@ impl Products<'_> {
             next.setup_action = setup_action(b, Some(a))?;
         }
         if let Some(changes) = body["provision_fields"].as_object() {
+            no_masks(changes, "provision_fields", &current.provision_fields)?;
             for (k, v) in changes {
                 if v.is_null() {
                     next.provision_fields.remove(k);
+                } else if v.as_str() == Some(secrets::MASK) {
+                    // A masked secret sent back unchanged: the stored value stays.
                 } else {
                     next.provision_fields.insert(k.clone(), v.clone());
                 }
             }
+            next.provision_fields = sealed_fields(&next.provision_fields, self.secrets, "product", id.as_str());
         }
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
@@ -333,7 +395,7 @@ impl Products<'_> {
             Deployment::Dynamic => None,
         };
         self.products.update_product(&next, current.version, old).await?;
-        HttpResponse::json(200, &next)
+        HttpResponse::json(200, &product_view(&next))
     }
 }
 

@@ -58,7 +58,26 @@ pub struct Action {
     pub result: Value,
 }
 
+/// Params that name which account at the third party an action concerns, besides the
+/// blueprint's identifier fields (the framework's `service_identifier` and `customer_identifier`):
+/// filled from the contract product for every action but one that establishes the service.
+pub const OWNERSHIP_FIELDS: [&str; 2] = ["service_identifier", "customer_identifier"];
+
+impl Blueprint {
+    /// The params the engine fills from the contract product and a caller may not give (except
+    /// to an action that establishes the service): the identifier fields and the ownership ones.
+    pub fn engine_filled(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.identifier_fields.iter().copied().chain(OWNERSHIP_FIELDS)
+    }
+}
+
 impl Action {
+    /// Whether this action makes the service and so establishes its identifier (a create, a
+    /// domain's register or transfer): the only ones whose params may name it.
+    pub fn establishes_identifier(&self) -> bool {
+        self.allowed_from.contains(&ProductStatus::Pending)
+    }
+
     /// A new admin-only action that needs an active or suspended product and changes no status.
     fn new(id: &'static str, name: &'static str, description: &'static str) -> Self {
         Action {
@@ -209,9 +228,69 @@ impl Catalogue {
         })
     }
 
+    /// The schema of stored provision fields (a product's, a contract product's, a billing
+    /// event's `data.params` and `data.provision_fields`): every action's params merged, so a
+    /// field any action marks `x-secret` is sealed and masked wherever it is kept.
+    pub fn provision_schema(&self) -> &'static Value {
+        static MERGED: LazyLock<Value> = LazyLock::new(|| {
+            let mut out = json!({ "type": "object", "properties": {} });
+            for (_, a) in catalogue().actions() {
+                merge_schema(&mut out, &a.params);
+            }
+            out
+        });
+        &MERGED
+    }
+
+    /// The name of every field any schema of the catalogue marks secret (params and results, at
+    /// any depth): masked by name wherever free-form data may echo one (a provider's raw answer,
+    /// `post_fields`, `metadata`).
+    pub fn secret_names(&self) -> &'static [&'static str] {
+        static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+            let mut names: Vec<&'static str> = Vec::new();
+            for (_, a) in catalogue().actions() {
+                for path in schema::secret_paths(&a.params).into_iter().chain(schema::secret_paths(&a.result)) {
+                    let last = path.rsplit(['.', '[']).next().unwrap_or_default().trim_end_matches(']').to_owned();
+                    if !last.is_empty() && !names.contains(&last.as_str()) {
+                        names.push(Box::leak(last.into_boxed_str()));
+                    }
+                }
+            }
+            names
+        });
+        &NAMES
+    }
+
     /// Every (blueprint, action) pair, in catalogue order.
     pub fn actions(&self) -> impl Iterator<Item = (&Blueprint, &Action)> {
         self.blueprints.iter().flat_map(|b| b.actions.iter().map(move |a| (b, a)))
+    }
+}
+
+/// Merges `from` into `into`: properties of either, nested objects and array items merged
+/// alike, and a field secret in either is secret in the result.
+fn merge_schema(into: &mut Value, from: &Value) {
+    if from.get(schema::SECRET).and_then(Value::as_bool) == Some(true) {
+        into[schema::SECRET] = json!(true);
+    }
+    if let Some(props) = from.get("properties").and_then(Value::as_object) {
+        if !into.get("properties").is_some_and(Value::is_object) {
+            into["properties"] = json!({});
+        }
+        for (k, v) in props {
+            match into["properties"].get_mut(k) {
+                Some(existing) => merge_schema(existing, v),
+                None => {
+                    into["properties"][k] = v.clone();
+                }
+            }
+        }
+    }
+    if let Some(items) = from.get("items") {
+        match into.get_mut("items") {
+            Some(existing) => merge_schema(existing, items),
+            None => into["items"] = items.clone(),
+        }
     }
 }
 
@@ -341,6 +420,41 @@ mod tests {
         assert_eq!(schema::secret_paths(&a.result), ["epp_code"]);
         let (_, a) = catalogue().action("servers", "change-root-password").unwrap();
         assert_eq!(schema::secret_paths(&a.params), ["root_password"]);
+    }
+
+    /// A field name is secret everywhere or nowhere: the merged provision schema and the masking
+    /// of free-form data by name rely on it.
+    #[test]
+    fn a_field_name_is_secret_in_every_schema_or_in_none() {
+        let names = catalogue().secret_names();
+        assert!(names.contains(&"password") && names.contains(&"epp_code") && names.contains(&"root_password"), "{names:?}");
+        fn walk(schema: &Value, at: &str, names: &[&str]) {
+            for (k, sub) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                let secret = sub.get(schema::SECRET).and_then(Value::as_bool) == Some(true);
+                assert_eq!(secret, names.contains(&k.as_str()), "{at}.{k}: secret in one schema, not in another");
+                walk(sub, &format!("{at}.{k}"), names);
+            }
+            if let Some(items) = schema.get("items") {
+                walk(items, &format!("{at}[]"), names);
+            }
+        }
+        for (b, a) in catalogue().actions() {
+            walk(&a.params, &format!("{}/{} params", b.id, a.id), names);
+            walk(&a.result, &format!("{}/{} result", b.id, a.id), names);
+        }
+        let merged = catalogue().provision_schema();
+        assert_eq!(merged["properties"]["password"][schema::SECRET], true);
+        assert_eq!(merged["properties"]["username"].get(schema::SECRET), None);
+    }
+
+    /// Every non-create action that takes an identifier field is one a caller may not name it to.
+    #[test]
+    fn engine_filled_fields_are_the_identifier_and_ownership_fields() {
+        let b = catalogue().blueprint("domain-names").unwrap();
+        assert_eq!(b.engine_filled().collect::<Vec<_>>(), ["sld", "tld", "service_identifier", "customer_identifier"]);
+        for (b, a) in catalogue().actions() {
+            assert_eq!(a.establishes_identifier(), a.moves_to == Some(ProductStatus::Active) && a.allowed_from.contains(&ProductStatus::Pending), "{}/{}", b.id, a.id);
+        }
     }
 
     #[test]

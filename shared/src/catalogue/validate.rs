@@ -27,11 +27,46 @@ pub fn to_details(errors: &[FieldError]) -> Value {
     serde_json::json!({ "fields": fields })
 }
 
-/// Checks `value` against `schema`; an empty list means it fits.
+/// Checks `value` against `schema`; an empty list means it fits. Every value is also checked
+/// against what the store can keep (see [`storable`]), so free-form data the store would refuse
+/// is a 400 before anything is sent to a third party, never a 500 after.
 pub fn validate(schema: &Value, value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     check(schema, value, "", &mut errors);
+    storable(value, "", 0, &mut errors);
     errors
+}
+
+/// How deep a value accepted from outside may nest: DynamoDB keeps 32 levels in an item, and a
+/// value is stored a few levels down (a log entry's params, an event's data).
+pub const MAX_DEPTH: usize = 16;
+
+/// What DynamoDB's number type holds: 38 significant digits, magnitudes from 1e-130 to below
+/// 1e126. JSON numbers beyond that (1e300, 1e-200) are refused by path.
+fn storable(value: &Value, path: &str, depth: usize, errors: &mut Vec<FieldError>) {
+    let at = |p: &str| if p.is_empty() { "(body)".to_owned() } else { p.to_owned() };
+    match value {
+        Value::Array(_) | Value::Object(_) if depth >= MAX_DEPTH => {
+            errors.push(FieldError { path: at(path), message: format!("nests deeper than {MAX_DEPTH} levels") });
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                storable(v, &format!("{path}[{i}]"), depth + 1, errors);
+            }
+        }
+        Value::Object(o) => {
+            for (k, v) in o {
+                storable(v, &join(path, k), depth + 1, errors);
+            }
+        }
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            let f = n.as_f64().unwrap_or(f64::INFINITY).abs();
+            if f != 0.0 && !(1e-130..1e126).contains(&f) {
+                errors.push(FieldError { path: at(path), message: "is a number beyond what can be stored (magnitudes 1e-130 to 1e125)".into() });
+            }
+        }
+        _ => {}
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -201,6 +236,26 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
                 .collect();
             errors.push(FieldError { path: path.to_owned(), message: format!("needs one of: {}", described.join(", ")) });
         }
+    }
+}
+
+#[cfg(test)]
+mod storable_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deep_nesting_and_unstorable_numbers_are_refused_by_path() {
+        let mut deep = json!("leaf");
+        for _ in 0..20 {
+            deep = json!({ "a": deep });
+        }
+        let schema = json!({ "type": "object" });
+        let errors = validate(&schema, &json!({ "x": deep, "big": 1e300, "tiny": 1e-200, "ok": 1.5, "n": 18446744073709551615u64 }));
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths.len(), 3, "{errors:?}");
+        assert!(paths.contains(&"big") && paths.contains(&"tiny"), "{paths:?}");
+        assert!(paths.iter().any(|p| p.starts_with("x.a.a")), "{paths:?}");
     }
 }
 

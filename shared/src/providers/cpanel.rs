@@ -254,7 +254,11 @@ impl Cpanel {
 
     async fn action(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, hostname: &str) -> Result<(String, Value, Option<String>), ProviderFailure> {
         let p = call.params;
-        let user = str_of(p, "username").map(str::to_owned).or_else(|| call.service_identifier.map(str::to_owned)).unwrap_or_else(|| username_for(p));
+        let user = match call.subject() {
+            Some(user) => user,
+            None if call.action.establishes_identifier() => username_for(p),
+            None => return Err(ProviderFailure::permanent("the hosting account has no username yet: run create-account first")),
+        };
         let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
         let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
         match call.action.id {
@@ -441,7 +445,9 @@ mod tests {
         let (b, a) = catalogue().action("web-hosting", action).unwrap();
         let id = ConfigurationId::parse("cfg-whm").unwrap();
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
-        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await;
+        // As the engine does: the account acted on is the contract product's (here, the params').
+        let si = params["username"].as_str().unwrap_or("alice1").to_owned();
+        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following: None, contract_product_id: None }).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }

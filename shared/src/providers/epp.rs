@@ -610,10 +610,7 @@ impl Epp {
 
 async fn action(conn: &mut Conn<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
     let p = call.params;
-    let name = match (str_of(p, "sld"), str_of(p, "tld")) {
-        (Some(s), Some(t)) => format!("{s}.{}", t.trim_start_matches('.')).to_lowercase(),
-        _ => call.service_identifier.map(str::to_lowercase).ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on"))?,
-    };
+    let name = call.subject().map(|n| n.to_lowercase()).ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on"))?;
     match call.action.id {
         "register" => {
             let check = format!(r#"<check><domain:check xmlns:domain="{NS_DOMAIN}"><domain:name>{}</domain:name></domain:check></check>"#, escape(&name));
@@ -999,7 +996,10 @@ mod tests {
         let (b, a) = catalogue().action("domain-names", action).unwrap();
         let id = ConfigurationId::parse("cfg-epp").unwrap();
         let settings = json!({ "hostname": "127.0.0.1", "port": port, "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD, "default_contact_id": "PRVDEF" });
-        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following, contract_product_id: None }).await;
+        // As the engine does: the domain acted on is the contract product's (here, the params').
+        let named = params["sld"].as_str().zip(params["tld"].as_str()).map(|(s, t)| format!("{s}.{t}"));
+        let si = named.as_deref().unwrap_or("shop.example");
+        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(si), following, contract_product_id: None }).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -1080,7 +1080,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-epp-in-place").unwrap();
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD, "registrant_update": "in_place" });
         let params = json!({ "sld": "shop", "tld": "example", "contact": { "name": "Jo Doe", "email": "jo@shop.example", "phone": "+1.5555550100", "address1": "Main St 1", "city": "Springfield", "postcode": "12345", "country_code": "US" } });
-        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: None }).await.unwrap();
+        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap();
         assert_eq!(out.data["id"], "PRVREG", "the registrant contact itself");
         let frames = r.frames.lock().unwrap().clone();
         assert!(frames.iter().any(|f| f.contains("<contact:update") && f.contains("<contact:id>PRVREG</contact:id>")));
@@ -1124,11 +1124,11 @@ mod tests {
         let params = json!({ "sld": "shop", "tld": "example" });
         let ca = std::fs::read_to_string(format!("{fixtures}/ca.pem")).unwrap();
         let settings = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD, "ca_certificate": ca });
-        let out = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: None }).await.unwrap();
+        let out = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap();
         assert_eq!(out.data["id"], "D58-REP");
         // Without the registry's authority its certificate is not trusted: nothing is sent.
         let untrusted = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &untrusted, params: &params, service_identifier: None, following: None, contract_product_id: None }).await.unwrap_err();
+        let f = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &untrusted, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
         assert!(f.message.contains("TLS handshake failed") && f.debug.is_empty(), "{}", f.message);
     }
 
@@ -1145,10 +1145,10 @@ mod tests {
         let id = ConfigurationId::parse("cfg-epp-bad").unwrap();
         let params = json!({ "sld": "shop", "tld": "example" });
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": "wrong-pw-1" });
-        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: None }).await.unwrap_err();
+        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
         assert_eq!((f.kind, f.message.as_str()), (FailureKind::Permanent, "the registry refused the EPP login: Authentication error (2200)"));
         let remote = json!({ "hostname": "epp.example.net", "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &remote, params: &params, service_identifier: None, following: None, contract_product_id: None }).await.unwrap_err();
+        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &remote, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
         assert!(f.message.contains("without TLS"), "{}", f.message);
 
         // A registry that drops the session after the greeting: a read is tried on a new one,

@@ -249,7 +249,7 @@ fn password_user_data(password: &str) -> String {
 }
 
 fn instance_id(call: &ProviderCall<'_>) -> Result<u64, ProviderFailure> {
-    let raw = str_of(call.params, "instance_id").or(call.service_identifier).unwrap_or_default();
+    let raw = call.subject().unwrap_or_default();
     raw.parse::<u64>().ok().filter(|i| *i > 0).ok_or_else(|| ProviderFailure::permanent(format!("{raw:?} is not a Hetzner Cloud server id (a positive number)")))
 }
 
@@ -501,7 +501,9 @@ mod tests {
         let (b, a) = catalogue().action("servers", action).unwrap();
         let id = ConfigurationId::parse("cfg-hz").unwrap();
         let settings = json!({ "api_token": TOKEN, "api_url": hz.uri(), "ssh_keys": "ops-key, 7" });
-        let out = HetznerCloud::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("42"), following, contract_product_id: None }).await;
+        // As the engine does: the server acted on is the contract product's (here, the params').
+        let si = params["instance_id"].as_str().unwrap_or("42").to_owned();
+        let out = HetznerCloud::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None }).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }

@@ -73,7 +73,7 @@ pub fn price_list(package: &str) -> Option<u32> {
 
 /// The licence id of a licence param: the id itself, or the part of a key before its first `-`.
 fn elid(call: &ProviderCall<'_>) -> Result<String, ProviderFailure> {
-    let raw = call.service_identifier.or_else(|| str_of(call.params, "license_key")).unwrap_or_default();
+    let raw = call.subject().unwrap_or_default();
     let id = raw.split('-').next().unwrap_or_default();
     if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
         Ok(id.to_owned())
@@ -326,7 +326,7 @@ mod tests {
         run_on(&isp, "suspend-license", json!({ "license_key": "3157001" }), Some("3157001")).await.unwrap();
         let resumed = run_on(&isp, "unsuspend-license", json!({ "license_key": "3157001" }), Some("3157001")).await.unwrap();
         assert_eq!(resumed.message, "licence 3157001 renewed for 1 month(s) and activated", "it had expired: prolonged first");
-        run_on(&isp, "terminate-license", json!({ "license_key": "3157001-AbCd" }), None).await.unwrap();
+        run_on(&isp, "terminate-license", json!({ "license_key": "3157001-AbCd" }), Some("3157001-AbCd")).await.unwrap();
         let f = run_on(&isp, "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "ispmanager 5", "ip": "203.0.113.10" }), None).await.unwrap_err();
         assert!(f.message.contains("not an ispmanager 6 price list") && f.debug.is_empty(), "nothing is sent: {}", f.message);
     }

@@ -48,6 +48,23 @@ pub struct ProviderCall<'a> {
     pub contract_product_id: Option<&'a str>,
 }
 
+impl ProviderCall<'_> {
+    /// The service this call acts on, as the third party knows it. Only an action that
+    /// establishes it (a create, a domain's register or transfer) reads it from its params (the
+    /// blueprint's identifier fields: `sld`.`tld` for domains); every other action acts on the
+    /// contract product's service identifier alone, whatever its params say.
+    pub fn subject(&self) -> Option<String> {
+        if !self.action.establishes_identifier() {
+            return self.service_identifier.filter(|s| !s.is_empty()).map(str::to_owned);
+        }
+        match self.blueprint.identifier_fields {
+            ["sld", "tld"] => Some(format!("{}.{}", str_of(self.params, "sld")?, str_of(self.params, "tld")?.trim_start_matches('.')).to_lowercase()),
+            [field] => str_of(self.params, field).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ProviderOutput {
     pub message: String,

@@ -200,14 +200,14 @@ struct Domain {
 }
 
 impl Domain {
-    fn of(p: &Value, identifier: Option<&str>) -> Result<Self, ProviderFailure> {
-        match (str_of(p, "sld"), str_of(p, "tld")) {
-            (Some(s), Some(t)) => Ok(Domain { sld: s.to_lowercase(), tld: t.trim_start_matches('.').to_lowercase() }),
-            _ => identifier
-                .and_then(|i| i.split_once('.'))
-                .map(|(s, t)| Domain { sld: s.to_lowercase(), tld: t.to_lowercase() })
-                .ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on")),
-        }
+    /// The domain a call acts on: [`ProviderCall::subject`] (the contract product's, or a
+    /// register's / transfer's params).
+    fn of(call: &ProviderCall<'_>) -> Result<Self, ProviderFailure> {
+        call.subject()
+            .as_deref()
+            .and_then(|i| i.split_once('.'))
+            .map(|(s, t)| Domain { sld: s.to_lowercase(), tld: t.to_lowercase() })
+            .ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on"))
     }
 
     fn full(&self) -> String {
@@ -365,7 +365,7 @@ impl OpenProvider {
     async fn action(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
         let p = call.params;
         let s = call.settings;
-        let d = Domain::of(p, call.service_identifier)?;
+        let d = Domain::of(call)?;
         let name = d.full();
         let privacy = p["whois_privacy"] == true && s["disable_whois_privacy"] != true;
         let default_handle = str_of(s, "default_customer_handle");
@@ -613,7 +613,10 @@ mod tests {
         let (b, a) = catalogue().action("domain-names", action).unwrap();
         let id = ConfigurationId::parse("cfg-op").unwrap();
         let settings = json!({ "username": "reseller", "password": PASSWORD, "api_url": op.uri(), "default_customer_handle": "DF000001-NL" });
-        let out = provider.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.com"), following, contract_product_id: None }).await;
+        // As the engine does: the domain acted on is the contract product's (here, the params').
+        let named = params["sld"].as_str().zip(params["tld"].as_str()).map(|(s, t)| format!("{s}.{t}"));
+        let si = named.unwrap_or_else(|| "shop.com".to_owned());
+        let out = provider.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None }).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
             let debug = serde_json::to_string(&o.debug).unwrap();

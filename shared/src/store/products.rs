@@ -224,6 +224,24 @@ impl ProductStore {
         Ok(out.count() > 0)
     }
 
+    /// [`ProductStore::known`], with the contract product's blueprint where it exists already
+    /// (None: unknown; Some(None): only an order's marker).
+    pub async fn known_blueprint(&self, id: &ContractProductId) -> Result<Option<Option<String>>, StoreError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("CP#{id}")))
+            .projection_expression("pk, blueprint")
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        Ok(out.items().first().map(|item| item.get("blueprint").and_then(|b| b.as_s().ok()).cloned()))
+    }
+
     /// Marks a contract product an accepted order.paid will make, so the events a billing system
     /// sends right after it are accepted too (they run after it, in order).
     pub async fn expect(&self, id: &ContractProductId, event_id: &str) -> Result<(), StoreError> {
