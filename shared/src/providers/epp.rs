@@ -1031,6 +1031,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Params naming another domain (which the engine refuses before this) never reach the
+    /// registry: every action that does not establish the domain acts on the service identifier.
+    #[tokio::test]
+    async fn params_naming_another_domain_never_reach_the_registry() {
+        let r = registry(true).await;
+        let epp = Epp::new();
+        let id = ConfigurationId::parse("cfg-epp-mallory").unwrap();
+        let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD, "default_contact_id": "PRVDEF" });
+        let b = catalogue().blueprint("domain-names").unwrap();
+        let supported = &crate::providers::provider("domain-names", ID).unwrap().supported_actions;
+        for a in b.actions.iter().filter(|a| !a.establishes_identifier() && supported.contains(&a.id)) {
+            let mut params = crate::catalogue::example::example(&a.params, &[]);
+            params["sld"] = json!("mallory9");
+            params["tld"] = json!("example");
+            let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None };
+            let _ = tokio::time::timeout(Duration::from_secs(10), epp.execute(call)).await;
+        }
+        let frames = r.frames.lock().unwrap().clone();
+        assert!(frames.iter().any(|f| f.contains("shop.example")), "the registry was asked about the service's own domain");
+        assert!(!frames.iter().any(|f| f.contains("mallory9")), "no command named another domain");
+    }
+
     #[tokio::test]
     async fn every_action_speaks_valid_epp_on_one_kept_session() {
         let r = registry(true).await;

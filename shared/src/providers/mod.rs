@@ -496,6 +496,58 @@ pub fn provider(blueprint: &str, id: &str) -> Option<&'static ProviderSpec> {
 mod tests {
     use super::*;
 
+    /// Whatever a call's params say, a real provider acts on the contract product's service
+    /// identifier: params naming another account (which the engine refuses before this) never
+    /// reach the vendor. Every supported action that does not establish the service is run with
+    /// every identifier and ownership field naming "mallory"; no request may name it.
+    #[tokio::test]
+    async fn params_naming_another_account_never_reach_the_vendor() {
+        use blueprints::Implementation as I;
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+        let server = MockServer::start().await;
+        // One answer every vendor reads as success far enough to name what it acts on next.
+        let answer = serde_json::json!({ "code": 0, "data": { "token": "tok-1", "results": [] }, "metadata": { "result": 1, "reason": "OK" }, "doc": {} });
+        Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(answer)).mount(&server).await;
+        let uri = server.uri();
+        let cases: Vec<(&str, I, &str, &str, Value)> = vec![
+            ("web-hosting", I::WebHosting(Arc::new(cpanel::Cpanel::new())), "alice1", "mallory9", serde_json::json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "k-123456", "api_url": uri })),
+            ("servers", I::Servers(Arc::new(hetzner::HetznerCloud::new())), "42", "9990999", serde_json::json!({ "api_token": "t-123456", "api_url": uri })),
+            ("domain-names", I::DomainNames(Arc::new(openprovider::OpenProvider::new())), "shop.com", "mallory9.com", serde_json::json!({ "username": "r", "password": "p-123456", "api_url": uri })),
+            ("software-licenses", I::SoftwareLicenses(Arc::new(ispmanager::Ispmanager::new())), "3157001", "8880888", serde_json::json!({ "username": "r@example.com", "password": "p-123456", "api_url": format!("{uri}/manager/billmgr") })),
+        ];
+        let id = ConfigurationId::parse("cfg-mallory").unwrap();
+        for (blueprint, implementation, legit, mallory, settings) in cases {
+            let b = catalogue().blueprint(blueprint).unwrap();
+            let spec = providers().iter().find(|p| p.blueprint == blueprint && p.id != "demo" && p.id != "http" && p.id != "epp").unwrap();
+            let mut ran = 0;
+            for a in b.actions.iter().filter(|a| !a.establishes_identifier() && spec.supported_actions.contains(&a.id)) {
+                let mut params = crate::catalogue::example::example(&a.params, &[]);
+                let (sld, tld) = mallory.split_once('.').unwrap_or((mallory, ""));
+                for f in b.engine_filled() {
+                    let value = match f {
+                        "sld" => sld,
+                        "tld" => tld,
+                        _ => mallory,
+                    };
+                    if a.params["properties"].get(f).is_some() {
+                        params[f] = serde_json::json!(value);
+                    }
+                }
+                let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(legit), following: None, contract_product_id: Some("cp-1") };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(20), implementation.run(call)).await;
+                ran += 1;
+            }
+            let requests = server.received_requests().await.unwrap_or_default();
+            let named = |r: &wiremock::Request| format!("{} {}", r.url, String::from_utf8_lossy(&r.body));
+            assert!(requests.iter().any(|r| named(r).contains(legit.split('.').next().unwrap_or(legit))), "{blueprint}: no request named {legit} ({ran} actions)");
+            for r in &requests {
+                assert!(!named(r).contains(mallory.split('.').next().unwrap_or(mallory)), "{blueprint}: a request named {mallory}: {}", named(r));
+            }
+            server.reset().await;
+            Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "code": 0, "data": { "token": "tok-1", "results": [] }, "metadata": { "result": 1, "reason": "OK" }, "doc": {} }))).mount(&server).await;
+        }
+    }
+
     #[test]
     fn every_blueprint_has_a_demo_provider_supporting_all_its_actions() {
         for b in &catalogue().blueprints {
