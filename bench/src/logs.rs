@@ -32,7 +32,7 @@ pub struct LogsReport {
 async fn stack_tables(aws: &Aws, name: &str) -> Result<Tables, Error> {
     let root = infra::generate::workspace_root();
     let template = infra::cfn::Template::load(&root.join("template.yaml"))?;
-    let params = [("Stage".to_owned(), "local".to_owned()), ("AuthIssuer".into(), "bench".into()), ("AuthAudience".into(), "bench".into()), ("AuthHs256Secret".into(), "bench".into())].into();
+    let params = [("Stage".to_owned(), "local".to_owned()), ("AuthIssuer".into(), "bench".into()), ("AuthAudience".into(), "bench".into()), ("AuthHs256SecretParameter".into(), "/bench/token-secret".into())].into();
     let mut stack = infra::cfn::Stack::new(template, name, "us-east-1", infra::local::LOCAL_ACCOUNT, &params);
     infra::local::setup(&mut stack, &aws.ddb, &aws.sqs).await?;
     let table = |suffix: &str| stack.physical.values().map(|p| p.reference.clone()).find(|r| r == &format!("{name}-{suffix}"));

@@ -72,7 +72,10 @@ fn local_params(args: &Args) -> Result<HashMap<String, String>, String> {
         ("Stage".to_string(), "local".to_string()),
         ("AuthIssuer".to_string(), env_or("AUTH_ISSUER", "local-dev")),
         ("AuthAudience".to_string(), env_or("AUTH_AUDIENCE", "provisioning-api")),
-        ("AuthHs256Secret".to_string(), env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")),
+        ("AuthHs256SecretParameter".to_string(), "/provisioning/token-secret".to_string()),
+        // Locally the stack's functions are named by their binaries: the admin function stands
+        // in for an operator's own function as an event handler's Lambda target.
+        ("HandlerFunctionPrefix".to_string(), env_or("HANDLER_FUNCTION_PREFIX", "admin")),
     ]
     .into();
     for p in args.flags.get("param").into_iter().flatten() {
@@ -116,6 +119,7 @@ async fn run(args: Args) -> Result<(), String> {
             for (parameter, value) in [
                 ("SecretsKeyParameter", env_or("SECRETS_KEY", LOCAL_SECRETS_KEY)),
                 ("WebhookSecretParameter", env_or("WEBHOOK_SECRET", "local-webhook-secret")),
+                ("AuthHs256SecretParameter", env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")),
             ] {
                 let name = local::parameter_value(&stack, parameter);
                 local::put_secure_parameter(&ssm, &name, &value).await.map_err(|e| e.to_string())?;

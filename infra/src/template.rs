@@ -49,11 +49,15 @@ fn parameters() -> Value {
         },
         "AuthJwksUrl": {
             "Type": "String", "Default": "",
-            "Description": "JWKS URL of the identity provider (RS256). Leave empty to use AuthHs256Secret"
+            "Description": "JWKS URL of the identity provider (RS256). Leave empty to use AuthHs256SecretParameter"
         },
-        "AuthHs256Secret": {
-            "Type": "String", "Default": "", "NoEcho": true,
-            "Description": "Shared HS256 secret (32+ bytes), used only when AuthJwksUrl is empty"
+        "AuthHs256SecretParameter": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|/[A-Za-z0-9_./-]+)$",
+            "Description": "SSM SecureString parameter holding a shared HS256 token secret (32+ bytes), used only when AuthJwksUrl is empty; only the HTTP functions may read it"
+        },
+        "HandlerFunctionPrefix": {
+            "Type": "String", "Default": "", "AllowedPattern": "^[A-Za-z0-9_-]*$",
+            "Description": "Besides this stack's own functions, the name prefix of the Lambda functions outgoing event handlers may invoke (empty: only this stack's)"
         },
         "LogRetentionDays": {
             "Type": "Number", "Default": 30,
@@ -82,7 +86,8 @@ fn parameters() -> Value {
 fn conditions() -> Value {
     json!({
         "UseJwks": { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
-        "HasAlarmTopic": { "Fn::Not": [{ "Fn::Equals": [r("AlarmTopicArn"), ""] }] }
+        "HasAlarmTopic": { "Fn::Not": [{ "Fn::Equals": [r("AlarmTopicArn"), ""] }] },
+        "HasHandlerFunctionPrefix": { "Fn::Not": [{ "Fn::Equals": [r("HandlerFunctionPrefix"), ""] }] }
     })
 }
 
@@ -92,9 +97,9 @@ fn rules() -> Value {
             "Assertions": [{
                 "Assert": { "Fn::Or": [
                     { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
-                    { "Fn::Not": [{ "Fn::Equals": [r("AuthHs256Secret"), ""] }] }
+                    { "Fn::Not": [{ "Fn::Equals": [r("AuthHs256SecretParameter"), ""] }] }
                 ]},
-                "AssertDescription": "Set AuthJwksUrl (RS256) or AuthHs256Secret (HS256)"
+                "AssertDescription": "Set AuthJwksUrl (RS256) or AuthHs256SecretParameter (HS256)"
             }]
         }
     })
@@ -120,7 +125,9 @@ fn globals() -> Value {
                 "AUTH_ISSUER": r("AuthIssuer"),
                 "AUTH_AUDIENCE": r("AuthAudience"),
                 "AUTH_JWKS_URL": r("AuthJwksUrl"),
-                "AUTH_HS256_SECRET": { "Fn::If": ["UseJwks", "", r("AuthHs256Secret")] }
+                // The Lambda functions outgoing event handlers may invoke (the dispatcher's IAM
+                // policy names the same).
+                "HANDLER_FUNCTION_PREFIXES": { "Fn::If": ["HasHandlerFunctionPrefix", sub("${AWS::StackName}-,${HandlerFunctionPrefix}"), sub("${AWS::StackName}-")] }
             }}
         }
     })
@@ -153,6 +160,7 @@ fn table_actions(access: TableAccess) -> &'static [&'static str] {
         TableAccess::None => &[],
         TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
         TableAccess::Write => &["dynamodb:PutItem"],
+        TableAccess::ReadAppend => &["dynamodb:GetItem", "dynamodb:PutItem"],
         TableAccess::ReadWrite => &[
             "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
             "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
@@ -199,12 +207,20 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             }));
         }
     }
-    let parameters: Vec<&str> = [(f.secrets_key, "SecretsKeyParameter"), (f.webhook_secret, "WebhookSecretParameter")]
+    let parameters: Vec<&str> = [(f.secrets_key, "SecretsKeyParameter"), (f.webhook_secret, "WebhookSecretParameter"), (f.token_secret, "AuthHs256SecretParameter")]
         .into_iter()
         .filter_map(|(needed, p)| needed.then_some(p))
         .collect();
     if !parameters.is_empty() {
-        let arns: Vec<Value> = parameters.iter().map(|p| sub(&format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{p}}}"))).collect();
+        let arn_of = |p: &str| sub(&format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{p}}}"));
+        let arns: Vec<Value> = parameters
+            .iter()
+            .map(|p| match *p {
+                // The token secret exists only where HS256 is used.
+                "AuthHs256SecretParameter" => json!({ "Fn::If": ["UseJwks", r("AWS::NoValue"), arn_of(p)] }),
+                _ => arn_of(p),
+            })
+            .collect();
         statements.push(json!({ "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": arns }));
         statements.push(json!({
             "Effect": "Allow",
@@ -240,11 +256,15 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
         }
     }
     if f.events_queue == QueueAccess::Consume {
-        // Event handlers may target Lambda functions of this account.
+        // Event handlers may target this stack's own functions and those under the operator's
+        // prefix, never any function of the account.
         statements.push(json!({
             "Effect": "Allow",
             "Action": ["lambda:InvokeFunction"],
-            "Resource": sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*")
+            "Resource": [
+                sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
+                { "Fn::If": ["HasHandlerFunctionPrefix", sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${HandlerFunctionPrefix}*"), r("AWS::NoValue")] }
+            ]
         }));
     }
     if !statements.is_empty() {
@@ -256,6 +276,9 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     }
     if f.webhook_secret {
         env.insert("WEBHOOK_SECRET_PARAMETER".into(), r("WebhookSecretParameter"));
+    }
+    if f.token_secret {
+        env.insert("AUTH_HS256_SECRET_PARAMETER".into(), json!({ "Fn::If": ["UseJwks", "", r("AuthHs256SecretParameter")] }));
     }
     if [f.lifecycle_queue, f.events_queue, f.operations_queue].iter().any(|q| matches!(q, QueueAccess::Consume | QueueAccess::ConsumeAndSend)) {
         env.insert("RETRY_BASE_SECONDS".into(), r("RetryBaseSeconds"));

@@ -4,9 +4,7 @@
 //! event. Every delivery is recorded as an execution. A failed delivery retries the event later
 //! (growing, jittered delay); handlers it reached already are not called again.
 
-use std::time::{Duration, Instant};
-
-
+use std::time::Instant;
 
 use crate::admin::handlers::open_secret;
 use crate::events_out::OutgoingEvent;
@@ -16,13 +14,23 @@ use crate::time::now_rfc3339;
 use crate::webhook_api::sign;
 use crate::worker::{ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off};
 
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An error and its causes, one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
 
 #[derive(Clone)]
 pub struct Dispatcher {
     handlers: HandlerStore,
     secrets: std::sync::Arc<SecretBox>,
-    http: reqwest::Client,
     lambda: aws_sdk_lambda::Client,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
@@ -38,8 +46,7 @@ impl Dispatcher {
         queue_url: String,
         retry_base_seconds: u64,
     ) -> Self {
-        let http = reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build().expect("a plain HTTP client builds");
-        Dispatcher { handlers, secrets, http, lambda, sqs, queue_url, retry_base_seconds }
+        Dispatcher { handlers, secrets, lambda, sqs, queue_url, retry_base_seconds }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -110,8 +117,11 @@ impl Dispatcher {
             Err(e) => return (None, None, Some(e.to_string())),
         };
         let url = h.target["url"].as_str().unwrap_or_default();
-        let sent = self
-            .http
+        // Checked again at delivery: a handler saved before a rule tightened is held to it too.
+        if let Err(why) = crate::providers::check_handler_url(url) {
+            return (None, None, Some(format!("target.url {why}: not delivered")));
+        }
+        let sent = crate::providers::handler_client()
             .post(url)
             .header("content-type", "application/json")
             .header("x-signature", sign(secret.as_bytes(), body.as_bytes()))
@@ -127,12 +137,16 @@ impl Dispatcher {
                 (Some(code), Some(text), None)
             }
             Err(e) if e.is_timeout() => (None, None, Some("no answer within 10 s".into())),
-            Err(e) => (None, None, Some(format!("delivery failed: {e}"))),
+            // The cause chain (a refused address says so), without the URL, whose query may carry a token.
+            Err(e) => (None, None, Some(format!("delivery failed: {}", error_chain(&e.without_url())))),
         }
     }
 
     async fn invoke(&self, h: &EventHandler, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
         let function = h.target["function"].as_str().unwrap_or_default();
+        if let Err(why) = crate::admin::handlers::allowed_function(function) {
+            return (None, None, Some(format!("target.function {why}: not invoked")));
+        }
         let result = self.lambda.invoke().function_name(function).payload(aws_sdk_lambda::primitives::Blob::new(body.as_bytes())).send().await;
         match result {
             Ok(out) => {

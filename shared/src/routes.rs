@@ -42,6 +42,8 @@ pub struct FunctionSpec {
     pub operations_queue: QueueAccess,
     /// Whether it gets the billing webhook's HMAC secret.
     pub webhook_secret: bool,
+    /// Whether it reads the HS256 token secret (the HTTP functions that verify bearer tokens).
+    pub token_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub enum TableAccess {
     Read,
     /// Put only (append-only records such as log entries).
     Write,
+    /// Get and put (the worker reads a pending entry before it replaces it).
+    ReadAppend,
     ReadWrite,
 }
 
@@ -79,6 +83,7 @@ const BASE: FunctionSpec = FunctionSpec {
     events_queue: QueueAccess::None,
     operations_queue: QueueAccess::None,
     webhook_secret: false,
+    token_secret: false,
 };
 
 pub const FUNCTIONS: &[FunctionSpec] = &[
@@ -90,6 +95,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         main_table: TableAccess::ReadWrite,
         logs_table: TableAccess::Write,
         secrets_key: true,
+        token_secret: true,
         events_queue: QueueAccess::Send,
         ..BASE
     },
@@ -101,6 +107,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         main_table: TableAccess::ReadWrite,
         logs_table: TableAccess::Write,
         secrets_key: true,
+        token_secret: true,
         per_action: true,
         lifecycle_queue: QueueAccess::Send,
         events_queue: QueueAccess::Send,
@@ -112,6 +119,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         description: "Provision log queries: per contract product, per configuration, system-wide by status, one entry",
         main_table: TableAccess::Read,
         logs_table: TableAccess::Read,
+        token_secret: true,
         ..BASE
     },
     FunctionSpec {
@@ -130,7 +138,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         description: "Lifecycle worker: runs each billing event's action, in order per contract product",
         timeout_seconds: 30,
         main_table: TableAccess::ReadWrite,
-        logs_table: TableAccess::Write,
+        logs_table: TableAccess::ReadAppend,
         secrets_key: true,
         lifecycle_queue: QueueAccess::Consume,
         events_queue: QueueAccess::Send,

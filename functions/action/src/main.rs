@@ -12,8 +12,8 @@ use shared::store::Tables;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
     let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
     let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?)).with_publisher(publisher);

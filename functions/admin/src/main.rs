@@ -9,9 +9,9 @@ use shared::store::Tables;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
     let tables = Tables::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
     let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
     let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher);

@@ -8,8 +8,9 @@ use shared::store::Tables;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let auth = Authenticator::new(AuthConfig::from_env()?, reqwest::Client::new());
-    let ddb = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
     let api = &LogsApi::new(auth, ddb, &Tables::from_env()?);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

@@ -55,6 +55,27 @@ fn check_settings(spec: &ProviderSpec, settings: &Value) -> Result<(), ApiError>
     if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
 }
 
+/// Refuses a change of where the credentials are sent (any field the schema marks `x-address`:
+/// host, port, base URL, sandbox switch, trusted CA) that keeps a stored secret: each secret
+/// field must be given again with it, or the stored token would be sent to the new address.
+/// A masked secret sent back is only kept while the address stays.
+fn refuse_moved_secrets(spec: &ProviderSpec, stored: &Value, changes: &Map<String, Value>, secret_fields: &[String]) -> Result<(), ApiError> {
+    let moved: Vec<String> = crate::catalogue::schema::address_fields(&spec.settings)
+        .into_iter()
+        .filter(|k| changes.get(k).is_some_and(|v| stored.get(k).unwrap_or(&Value::Null) != v))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let kept: Vec<FieldError> = secret_fields
+        .iter()
+        .filter(|k| !stored.get(k.as_str()).unwrap_or(&Value::Null).is_null())
+        .filter(|k| changes.get(k.as_str()).is_none_or(|v| v.as_str() == Some(MASK)))
+        .map(|k| FieldError { path: format!("settings.{k}"), message: format!("must be given again: {} changes where it is sent", moved.join(", ")) })
+        .collect();
+    if kept.is_empty() { Ok(()) } else { Err(invalid(kept)) }
+}
+
 fn spec_of(c: &Configuration) -> Result<&'static ProviderSpec, ApiError> {
     provider(&c.blueprint, &c.provider).ok_or_else(|| ApiError::internal(format!("configuration {} names unknown provider {}", c.id, c.provider)))
 }
@@ -104,6 +125,14 @@ impl Configurations<'_> {
         }
         let spec = provider(blueprint, provider_id).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
         check_settings(spec, &body["settings"])?;
+        let masked: Vec<FieldError> = crate::catalogue::schema::secret_paths(&spec.settings)
+            .into_iter()
+            .filter(|k| body["settings"][k.as_str()].as_str() == Some(MASK))
+            .map(|k| FieldError { path: format!("settings.{k}"), message: "is the mask, not a value: give the secret itself".into() })
+            .collect();
+        if !masked.is_empty() {
+            return Err(invalid(masked));
+        }
         let id = ConfigurationId::generate();
         let now = now_rfc3339();
         let c = Configuration {
@@ -161,6 +190,7 @@ impl Configurations<'_> {
         if let Some(changes) = body["settings"].as_object() {
             let mut settings: Map<String, Value> = current.settings.as_object().cloned().unwrap_or_default();
             let secret_fields = crate::catalogue::schema::secret_paths(&spec.settings);
+            refuse_moved_secrets(spec, &current.settings, changes, &secret_fields)?;
             for (k, v) in changes {
                 match v {
                     Value::Null => {

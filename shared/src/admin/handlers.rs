@@ -50,27 +50,44 @@ fn bad(path: &str, message: &str) -> ApiError {
     invalid(vec![field(path, message)])
 }
 
-/// A URL target must be https, or plain http to this machine (local development).
+/// A URL target must be https to a public host (plain http only to this machine, on the local
+/// stack: [`crate::providers::check_handler_url`]); a Lambda target one of the stack's own
+/// functions or one under the configured prefix ([`allowed_function`]).
 fn check_target(t: &Value) -> Result<(), ApiError> {
     match t["type"].as_str() {
         Some("url") => {
             let url = t["url"].as_str().ok_or_else(|| bad("target.url", "is required for a url target"))?;
-            let parsed = reqwest::Url::parse(url).map_err(|_| bad("target.url", "is not a URL"))?;
-            let host = parsed.host_str().unwrap_or_default();
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = host == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-            match parsed.scheme() {
-                "https" if !host.is_empty() => Ok(()),
-                "http" if loopback => Ok(()),
-                _ => Err(bad("target.url", "must be https (plain http only to loopback, for local development)")),
-            }
+            crate::providers::check_handler_url(url).map_err(|why| bad("target.url", &why))
         }
         Some("lambda") => {
             let f = t["function"].as_str().ok_or_else(|| bad("target.function", "is required for a lambda target"))?;
             let ok = f.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c)) && !f.is_empty();
-            if ok { Ok(()) } else { Err(bad("target.function", "must be a function name or ARN")) }
+            if !ok {
+                return Err(bad("target.function", "must be a function name or ARN"));
+            }
+            allowed_function(f).map_err(|why| bad("target.function", &why))
         }
         _ => Err(bad("target.type", "must be url or lambda")),
+    }
+}
+
+/// Whether a Lambda target is one the dispatcher may invoke: its name (of a name, a partial or a
+/// full ARN, with or without a qualifier) starts with one of `HANDLER_FUNCTION_PREFIXES` (the
+/// stack's own `<stack>-` and the operator's `HandlerFunctionPrefix`, which the dispatcher's IAM
+/// policy names too). Never any function of the account.
+pub fn allowed_function(function: &str) -> Result<(), String> {
+    let name = match function.split_once("function:") {
+        Some((_, rest)) => rest,
+        None => function,
+    };
+    let name = name.split(':').next().unwrap_or_default();
+    let prefixes: Vec<String> = std::env::var("HANDLER_FUNCTION_PREFIXES").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
+    if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+        Ok(())
+    } else if prefixes.is_empty() {
+        Err("names no function this stack may invoke (HANDLER_FUNCTION_PREFIXES is empty)".into())
+    } else {
+        Err(format!("must name a function whose name starts with {}", prefixes.join(" or ")))
     }
 }
 

@@ -9,6 +9,27 @@ use serde_json::{Map, Value, json};
 
 /// The marker every secret field carries.
 pub const SECRET: &str = "x-secret";
+/// A settings field that decides where a configuration's credentials are sent (a host, a port, a
+/// base URL, the sandbox switch, the CA trusted): moving it needs every secret given again.
+pub const ADDRESS: &str = "x-address";
+
+/// `schema` marked as an address field (see [`ADDRESS`]).
+pub fn address(mut schema: Value) -> Value {
+    schema[ADDRESS] = Value::Bool(true);
+    schema
+}
+
+/// The top-level fields a schema marks as addresses.
+pub fn address_fields(schema: &Value) -> Vec<String> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, sub)| sub.get(ADDRESS).and_then(Value::as_bool) == Some(true))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
 
 pub fn string() -> Value {
     json!({"type": "string", "minLength": 1})

@@ -19,6 +19,9 @@ const LEEWAY_SECONDS: u64 = 30;
 const JWKS_TTL: Duration = Duration::from_secs(600);
 /// An unknown `kid` refetches the key set at most this often (key rotation without a stampede).
 const JWKS_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+/// How long past its time the last good JWKS is still used while the identity provider cannot
+/// be reached (bounded: a key the provider revoked stops working after this at the latest).
+const JWKS_GRACE: Duration = Duration::from_secs(2 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +127,18 @@ impl AuthConfig {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
+    /// [`AuthConfig::from_env`], with the HS256 secret read from the SSM SecureString parameter
+    /// AUTH_HS256_SECRET_PARAMETER names (once per Lambda instance; only the HTTP functions get
+    /// the variable and the right to read it), else AUTH_HS256_SECRET (tests and tools).
+    pub async fn load(aws: &aws_config::SdkConfig) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if env("AUTH_JWKS_URL").is_some() || env("AUTH_HS256_SECRET_PARAMETER").is_none() {
+            return Ok(Self::from_env()?);
+        }
+        let secret = crate::secrets::load_secret(aws, "AUTH_HS256_SECRET_PARAMETER", "AUTH_HS256_SECRET").await?;
+        Ok(Self::from_lookup(|k| if k == "AUTH_HS256_SECRET" { Some(secret.clone()) } else { env(k) })?)
+    }
+
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {
         let issuer = get("AUTH_ISSUER").ok_or(AuthConfigError::Missing("AUTH_ISSUER"))?;
         let audience = get("AUTH_AUDIENCE").ok_or(AuthConfigError::Missing("AUTH_AUDIENCE"))?;
@@ -143,6 +158,8 @@ impl AuthConfig {
 struct CachedJwks {
     keys: JwkSet,
     fetched: Instant,
+    /// The last time a fetch was tried (failed ones too): refetches are at most this often.
+    tried: Instant,
 }
 
 /// Verifies bearer tokens. Build once per Lambda instance; the JWKS is cached across calls.
@@ -223,20 +240,48 @@ impl Authenticator {
             let cache = self.jwks.read().await;
             if let Some(c) = cache.as_ref() {
                 let fresh = c.fetched.elapsed() < JWKS_TTL;
+                let in_grace = c.fetched.elapsed() < JWKS_TTL + JWKS_GRACE;
+                let tried_lately = c.tried.elapsed() < JWKS_REFRESH_FLOOR;
                 match find(&c.keys) {
-                    Some(key) if fresh => return key.map_err(|_| unauthenticated("signing key unusable")),
-                    None if c.fetched.elapsed() < JWKS_REFRESH_FLOOR => {
-                        return Err(unauthenticated("token signed by an unknown key"));
-                    }
+                    // Stale while the identity provider is out: the last good keys, for a while.
+                    Some(key) if fresh || (in_grace && tried_lately) => return key.map_err(|_| unauthenticated("signing key unusable")),
+                    None if tried_lately => return Err(unauthenticated("token signed by an unknown key")),
                     _ => {}
                 }
             }
         }
-        let keys = self.fetch_jwks().await?;
-        let key = find(&keys);
-        *self.jwks.write().await = Some(CachedJwks { keys, fetched: Instant::now() });
-        key.ok_or_else(|| unauthenticated("token signed by an unknown key"))?
-            .map_err(|_| unauthenticated("signing key unusable"))
+        match self.fetch_jwks().await {
+            Ok(keys) => {
+                let key = find(&keys);
+                let now = Instant::now();
+                *self.jwks.write().await = Some(CachedJwks { keys, fetched: now, tried: now });
+                key.ok_or_else(|| unauthenticated("token signed by an unknown key"))?.map_err(|_| unauthenticated("signing key unusable"))
+            }
+            Err(e) => {
+                // An identity provider outage: the last good keys keep working for JWKS_GRACE
+                // past their time, instead of every request failing; refetches wait the floor.
+                let mut cache = self.jwks.write().await;
+                if let Some(c) = cache.as_mut() {
+                    c.tried = Instant::now();
+                    if c.fetched.elapsed() < JWKS_TTL + JWKS_GRACE
+                        && let Some(key) = find(&c.keys)
+                    {
+                        tracing::warn!(error = %e, age_seconds = c.fetched.elapsed().as_secs(), "the JWKS could not be fetched: the last good keys are used");
+                        return key.map_err(|_| unauthenticated("signing key unusable"));
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes the cached JWKS look fetched `by` ago (tests of expiry and grace).
+    #[cfg(test)]
+    async fn age_jwks(&self, by: Duration) {
+        if let Some(c) = self.jwks.write().await.as_mut() {
+            c.fetched = Instant::now().checked_sub(by).unwrap_or(c.fetched);
+            c.tried = c.fetched;
+        }
     }
 
     async fn fetch_jwks(&self) -> Result<JwkSet, ApiError> {
@@ -393,6 +438,34 @@ mod tests {
         // An HS256 token must not pass where RS256 is configured, whatever its secret.
         let hs = sign_hs256(SECRET.as_bytes(), &claims(Role::Admin, None));
         assert_eq!(check(&auth, Some(&bearer(&hs))).await, Err("token algorithm not accepted".into()));
+    }
+
+    /// An identity provider outage: the last good keys keep working for a bounded grace past
+    /// their time (without a refetch on every request), then tokens are refused.
+    #[tokio::test]
+    async fn the_last_good_jwks_outlives_an_identity_provider_outage_for_a_bounded_grace() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/.well-known/jwks.json"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(include_str!("../../tests/fixtures/rsa-test-jwks.json"), "application/json"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET")).and(path("/.well-known/jwks.json")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        let config = AuthConfig { keys: KeySource::Jwks { url: format!("{}/.well-known/jwks.json", server.uri()) }, ..hs_config() };
+        let auth = Authenticator::new(config, reqwest::Client::new());
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/rsa-test-key.pem")).unwrap();
+        let token = jsonwebtoken::encode(&Header { kid: Some("test-key-1".into()), ..Header::new(Algorithm::RS256) }, &claims(Role::Admin, None), &key).unwrap();
+        assert!(check(&auth, Some(&bearer(&token))).await.is_ok());
+        // Past its time, the provider down: still accepted, and asked again only after the floor.
+        auth.age_jwks(JWKS_TTL + Duration::from_secs(60)).await;
+        for _ in 0..3 {
+            assert!(check(&auth, Some(&bearer(&token))).await.is_ok());
+        }
+        assert_eq!(server.received_requests().await.unwrap().len(), 2, "one refetch, not one per request");
+        // Past the grace: refused (the error is the outage, not a silent pass).
+        auth.age_jwks(JWKS_TTL + JWKS_GRACE + Duration::from_secs(60)).await;
+        assert!(auth.authenticate(Some(&bearer(&token))).await.is_err());
     }
 
     #[test]

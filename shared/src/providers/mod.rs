@@ -105,7 +105,7 @@ pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
         reqwest::Client::builder()
-            .dns_resolver(GuardedResolver)
+            .dns_resolver(GuardedResolver { refused: local_ip })
             .connect_timeout(std::time::Duration::from_secs(10))
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
@@ -133,6 +133,66 @@ pub fn local_ip(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// Whether an address is this machine's, link-local, or of a private network (RFC 1918, shared
+/// address space, ULA, "this network"): where an outgoing event handler must not post, since
+/// its URL is given over the API and the stack may sit inside a VPC.
+pub fn private_ip(ip: std::net::IpAddr) -> bool {
+    if local_ip(ip) {
+        return true;
+    }
+    match ip {
+        std::net::IpAddr::V4(ip) => {
+            let [a, b, ..] = ip.octets();
+            ip.is_private() || a == 0 || (a == 100 && (64..128).contains(&b)) || ip.is_broadcast() || ip.is_multicast()
+        }
+        std::net::IpAddr::V6(ip) => (ip.segments()[0] & 0xfe00) == 0xfc00 || ip.is_multicast() || ip.to_ipv4_mapped().is_some_and(|v4| private_ip(std::net::IpAddr::V4(v4))),
+    }
+}
+
+/// The HTTP client of outgoing event handlers: the providers' guards and stricter, since a
+/// handler's URL is anyone's with an admin token: no redirects, a 10 s timeout, and the resolved
+/// address must not be this machine, link-local (a metadata service) or a private network, unless
+/// test doubles are allowed (the local stack).
+pub fn handler_client() -> &'static reqwest::Client {
+    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+        reqwest::Client::builder()
+            .dns_resolver(GuardedResolver { refused: private_ip })
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client builds")
+    });
+    &CLIENT
+}
+
+/// Whether a handler's URL may be posted to: https to a name or a public address; plain http
+/// only to this machine and only where test doubles are allowed. Checked when a handler is saved
+/// and again before each delivery (the resolved address by [`handler_client`]).
+pub fn check_handler_url(url: &str) -> Result<(), String> {
+    handler_url_ok(url, test_doubles_allowed())
+}
+
+fn handler_url_ok(url: &str, doubles: bool) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL".to_owned())?;
+    let host = parsed.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let literal = bare.parse::<std::net::IpAddr>().ok();
+    let loopback = host.eq_ignore_ascii_case("localhost") || literal.is_some_and(|ip| ip.is_loopback());
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("may not carry credentials".into());
+    }
+    match parsed.scheme() {
+        "https" if host.is_empty() => Err("has no host".into()),
+        "https" | "http" if (literal.is_some_and(private_ip) || local_host(host)) && !doubles => {
+            Err("may not be this machine, a link-local (metadata) or a private network address".into())
+        }
+        "https" => Ok(()),
+        "http" if loopback && doubles => Ok(()),
+        _ => Err("must be https (plain http only to this machine, on the local stack)".into()),
+    }
+}
+
 /// Whether a host (a name or an address) is this machine or link-local.
 pub fn local_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -143,22 +203,31 @@ pub fn local_host(host: &str) -> bool {
 /// link-local ones (a name pointed there is refused as the address itself would be), unless
 /// `allow_local`.
 pub fn usable_addresses(host: &str, resolved: Vec<std::net::SocketAddr>, allow_local: bool) -> Result<Vec<std::net::SocketAddr>, String> {
-    let usable: Vec<std::net::SocketAddr> = resolved.iter().copied().filter(|a| allow_local || !local_ip(a.ip())).collect();
+    usable_addresses_by(host, resolved, allow_local, local_ip)
+}
+
+/// [`usable_addresses`], refusing what `refused` says.
+fn usable_addresses_by(host: &str, resolved: Vec<std::net::SocketAddr>, allow_local: bool, refused: fn(std::net::IpAddr) -> bool) -> Result<Vec<std::net::SocketAddr>, String> {
+    let usable: Vec<std::net::SocketAddr> = resolved.iter().copied().filter(|a| allow_local || !refused(a.ip())).collect();
     if usable.is_empty() {
         return Err(if resolved.is_empty() { format!("{host} has no address") } else { format!("{host} resolves to this machine or a link-local address: configurations do not call it") });
     }
     Ok(usable)
 }
 
-/// The resolver of the providers' HTTP client: the system's, through [`usable_addresses`].
-struct GuardedResolver;
+/// The resolver of the guarded HTTP clients: the system's, through [`usable_addresses`], with
+/// the addresses `refused` names left out.
+struct GuardedResolver {
+    refused: fn(std::net::IpAddr) -> bool,
+}
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
+        let refused = self.refused;
         Box::pin(async move {
             let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let usable = usable_addresses(&host, resolved, test_doubles_allowed())?;
+            let usable = usable_addresses_by(&host, resolved, test_doubles_allowed(), refused)?;
             Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -283,7 +352,7 @@ impl Implementations {
         }
     }
 }
-use crate::catalogue::schema::{boolean, domain, int_range, one_of, params, pattern, secret, string_max, url};
+use crate::catalogue::schema::{address, boolean, domain, int_range, one_of, params, pattern, secret, string_max, url};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSpec {
@@ -330,7 +399,7 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
 
 fn http(blueprint: &'static str) -> ProviderSpec {
     let settings = params()
-        .req("endpoint_url", url())
+        .req("endpoint_url", address(url()))
         .req("signing_secret", secret())
         .opt("timeout_seconds", int_range(1, http::MAX_TIMEOUT_SECONDS as i64))
         .build();
@@ -348,14 +417,14 @@ fn http(blueprint: &'static str) -> ProviderSpec {
 /// cPanel/WHM (web hosting), settings named as the reference framework names them.
 fn cpanel() -> ProviderSpec {
     let settings = params()
-        .req("hostname", domain())
+        .req("hostname", address(domain()))
         .req("whm_username", pattern("^[A-Za-z0-9_-]{1,64}$"))
         .req("api_key", secret())
         // Where a login with a Softaculous installation named lands: its admin (auto sign-on) or
         // cPanel itself.
         .opt("sso_destination", one_of(&["control_panel", "softaculous_sso", "auto"]))
         // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests).
-        .opt("api_url", api_url())
+        .opt("api_url", address(api_url()))
         .build();
     ProviderSpec {
         id: "cpanel",
@@ -379,7 +448,7 @@ fn api_url() -> Value {
 fn hetzner_cloud() -> ProviderSpec {
     let settings = params()
         .req("api_token", secret())
-        .opt("api_url", api_url())
+        .opt("api_url", address(api_url()))
         // SSH keys of the project (names or ids, comma-separated) put on every new server.
         .opt("ssh_keys", string_max(1000))
         // Whether a resize also grows the disk (a later downgrade is then impossible).
@@ -401,12 +470,12 @@ fn openprovider() -> ProviderSpec {
     let settings = params()
         .req("username", string_max(255))
         .req("password", secret())
-        .opt("test_mode", boolean())
+        .opt("test_mode", address(boolean()))
         .opt("disable_whois_privacy", boolean())
         // The customer handle a registrant is reset to (update-registrant-with-default-details)
         // and a transfer without contacts is made with.
         .opt("default_customer_handle", pattern("^[A-Za-z0-9-]{3,32}$"))
-        .opt("api_url", api_url())
+        .opt("api_url", address(api_url()))
         .build();
     ProviderSpec {
         id: openprovider::ID,
@@ -428,7 +497,7 @@ fn ispmanager() -> ProviderSpec {
         // How long a licence that expired while suspended is renewed for when it is activated
         // again: 1 or 12 months (default 1).
         .opt("renewal_months", int_range(1, 12))
-        .opt("api_url", api_url())
+        .opt("api_url", address(api_url()))
         .build();
     ProviderSpec {
         id: ispmanager::ID,
@@ -446,21 +515,21 @@ fn ispmanager() -> ProviderSpec {
 fn epp() -> ProviderSpec {
     let settings = params()
         // The registry's EPP host (an IPv4 address or localhost for a registry on this machine).
-        .req("hostname", pattern("^((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63})|localhost|[0-9]{1,3}(\\.[0-9]{1,3}){3})$"))
-        .opt("port", int_range(1, 65535))
+        .req("hostname", address(pattern("^((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63})|localhost|[0-9]{1,3}(\\.[0-9]{1,3}){3})$")))
+        .opt("port", address(int_range(1, 65535)))
         .req("epp_username", pattern("^[^\\s]{3,16}$"))
         .req("epp_password", secret())
         // A TLS client certificate and its key (PEM), for registries that ask for one.
         .opt("certificate", secret())
         // The registry's own certificate authority (PEM), when its certificate is not from a public one.
-        .opt("ca_certificate", string_max(20_000))
+        .opt("ca_certificate", address(string_max(20_000)))
         // The contact a registrant is reset to (update-registrant-with-default-details).
         .opt("default_contact_id", pattern("^[^\\s]{3,16}$"))
         // update-registrant: a new contact made registrant (default), or the registrant contact
         // itself changed (registries such as Nominet).
         .opt("registrant_update", one_of(&["new_contact", "in_place"]))
         // Plain TCP is refused unless the registry is on this machine (a test double).
-        .opt("tls", boolean())
+        .opt("tls", address(boolean()))
         .build();
     ProviderSpec {
         id: epp::ID,
@@ -577,6 +646,20 @@ mod tests {
         let e = provider("domain-names", "epp").unwrap();
         let host_ok = |h: &str| crate::catalogue::validate::validate(&e.settings, &serde_json::json!({ "hostname": h, "epp_username": "ClientX", "epp_password": "pw-123456" })).is_empty();
         assert!(host_ok("epp.nominet.org.uk") && host_ok("127.0.0.1") && !host_ok("epp.example.net:700") && !host_ok("a b"));
+        for private in ["10.0.0.5", "172.16.3.4", "192.168.1.1", "100.64.0.1", "fd00:ec2::254", "::ffff:10.1.2.3", "169.254.169.254", "0.0.0.0"] {
+            assert!(private_ip(private.parse().unwrap()), "{private}");
+        }
+        assert!(!private_ip("203.0.113.9".parse().unwrap()) && !private_ip("2001:db8::1".parse().unwrap()));
+        // Handler URLs: https to a public host only (unit tests allow test doubles: plain http to loopback).
+        assert!(check_handler_url("https://hooks.example.com/x").is_ok() && check_handler_url("http://127.0.0.1:9/x").is_ok());
+        for bad in ["http://hooks.example.com/x", "ftp://x.example/", "https://user:pw@hooks.example.com/", "not a url"] {
+            assert!(check_handler_url(bad).is_err(), "{bad}");
+        }
+        // Outside the local stack: no loopback, metadata or private address, by any scheme.
+        for bad in ["http://127.0.0.1:9/x", "https://127.0.0.1/x", "https://169.254.169.254/latest/meta-data", "https://10.0.0.5/hook", "https://[fd00:ec2::254]/", "https://localhost/x"] {
+            assert!(handler_url_ok(bad, false).is_err(), "{bad}");
+        }
+        assert!(handler_url_ok("https://hooks.example.com/x", false).is_ok());
         let h = provider("servers", "http").unwrap();
         assert_eq!(crate::catalogue::schema::secret_paths(&h.settings), ["signing_secret"]);
     }
