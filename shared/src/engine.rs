@@ -76,6 +76,9 @@ struct Prepared {
     cp: ContractProduct,
     /// The contract product's provision fields, secrets opened (for the provider call only).
     fields: Map<String, Value>,
+    /// The caller's own params (what a queued long-running action carries to the worker, which
+    /// fills the rest from the contract product again).
+    given: Map<String, Value>,
     params: Value,
     configuration: Configuration,
 }
@@ -437,7 +440,8 @@ impl Engine {
             "blueprint": p.b.id,
             "action": p.a.id,
             "actor": actor.describe(),
-            "params": secrets::seal(&p.a.params, &p.params, &self.secrets, operation.log_id.as_str()),
+            // The caller's own params only: the worker fills the rest from the contract product.
+            "params": secrets::seal(&p.a.params, &Value::Object(p.given.clone()), &self.secrets, operation.log_id.as_str()),
         });
         sqs.send_message()
             .queue_url(queue_url)
@@ -625,11 +629,11 @@ impl Engine {
             .get(&cp.provision_configuration_id)
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
-        Ok(Prepared { b, a, logged: a, cp, fields, params, configuration })
+        Ok(Prepared { b, a, logged: a, cp, fields, given, params, configuration })
     }
 
     async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
-        let Prepared { b, a, logged, cp, fields, params, configuration } = p;
+        let Prepared { b, a, logged, cp, fields, params, configuration, .. } = p;
         let (blueprint, action) = (b.id, logged.id);
         let opened = self.open(&configuration)?;
         if !opened.spec.supported_actions.contains(&a.id) {
@@ -822,4 +826,78 @@ impl Engine {
 pub fn in_progress(data: &Value) -> bool {
     data["operation_status"] == "in_progress"
         || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ConfigurationId;
+
+    fn product(blueprint: &str, service_identifier: Option<&str>, fields: Value) -> ContractProduct {
+        ContractProduct {
+            id: ContractProductId::parse("cp-1").unwrap(),
+            client_id: "client-1".into(),
+            product_id: None,
+            blueprint: blueprint.into(),
+            provider: "demo".into(),
+            provision_configuration_id: ConfigurationId::parse("cfg-1").unwrap(),
+            deployment: "static".into(),
+            service_identifier: service_identifier.map(String::from),
+            provision_fields: fields.as_object().cloned().unwrap_or_default(),
+            setup_action: "create-account".into(),
+            status: ProductStatus::Active,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+            unconfirmed_create: None,
+            unconfirmed_action: None,
+        }
+    }
+
+    fn client() -> Actor {
+        Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::http::auth::ClientId::parse("client-1").unwrap() })
+    }
+
+    fn admin() -> Actor {
+        Actor::Caller(Caller::Admin { subject: "a".into() })
+    }
+
+    /// Identifiers come from the contract product: named by a client always refused, by an admin
+    /// refused but on an action that establishes the service; filled from the service identifier
+    /// (never from a provision field) for every other action.
+    #[test]
+    fn identifiers_come_from_the_contract_product_never_from_a_caller() {
+        let (b, info) = catalogue().action("web-hosting", "get-info").unwrap();
+        let (_, create) = catalogue().action("web-hosting", "create-account").unwrap();
+        let naming = json!({ "username": "victim" }).as_object().cloned().unwrap();
+        for actor in [client(), admin(), Actor::System("billing:e-1".into())] {
+            let refused = named_identifiers(b, info, &actor, &naming).expect("refused");
+            assert_eq!(refused.status(), 400);
+            assert!(refused.to_string().contains("username"), "{refused}");
+        }
+        assert!(named_identifiers(b, create, &admin(), &naming).is_none(), "an admin's create names the new account");
+        assert!(named_identifiers(b, create, &client(), &naming).is_some(), "a client never names one");
+        let (d, renew) = catalogue().action("domain-names", "renew").unwrap();
+        let both = json!({ "sld": "other", "tld": "com", "service_identifier": "x" }).as_object().cloned().unwrap();
+        let refused = named_identifiers(d, renew, &admin(), &both).unwrap();
+        let fields = match &refused {
+            ApiError::Validation { details, .. } => details["fields"].as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
+            other => panic!("{other}"),
+        };
+        assert_eq!(fields, ["sld", "tld", "service_identifier"]);
+
+        // Filled from the service identifier, whatever a provision field says.
+        let cp = product("web-hosting", Some("alice1"), json!({ "username": "stale", "package_name": "gold" }));
+        let params = params_for(b, info, &cp, &cp.provision_fields, &Map::new());
+        assert_eq!(params["username"], "alice1");
+        let cp = product("domain-names", Some("shop.co.uk"), json!({}));
+        let params = params_for(d, renew, &cp, &cp.provision_fields, &json!({ "renew_years": 1 }).as_object().cloned().unwrap());
+        assert_eq!((params["sld"].as_str(), params["tld"].as_str()), (Some("shop"), Some("co.uk")));
+        // A create takes what it is given, and makes a stable username when none is.
+        let cp = product("web-hosting", None, json!({ "package_name": "gold" }));
+        let given = json!({ "domain": "alice.example", "email": "a@alice.example" }).as_object().cloned().unwrap();
+        let first = params_for(b, create, &cp, &cp.provision_fields, &given);
+        assert_eq!(first["username"], params_for(b, create, &cp, &cp.provision_fields, &given)["username"]);
+        assert!(first["username"].as_str().unwrap().starts_with("aliceexa"));
+    }
 }

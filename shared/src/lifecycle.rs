@@ -117,3 +117,38 @@ pub fn action_for(kind: &str, b: &'static Blueprint, cp: &ContractProduct, data:
     }
     Some((action, Value::Object(p)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::validate::validate;
+
+    /// What goes on the queue holds no secret of the event's data in the clear; the worker opens
+    /// it again, and only for this event.
+    #[test]
+    fn an_events_secret_data_is_sealed_for_the_queue_and_opens_for_its_own_event() {
+        let key = SecretBox::from_key(&[3u8; 32]).unwrap();
+        let event = json!({ "id": "evt-1", "type": "order.paid", "contract_product_id": "cp-1", "occurred_at": "2026-11-30T00:00:00Z",
+            "data": { "product_id": "prd-1", "client_id": "c-1", "provision_fields": { "password": "Pw-in-fields-1", "package_name": "gold" }, "params": { "root_password": "Pw-in-params-1", "domain": "a.example" } } });
+        let queued = sealed_event(&event, &key);
+        let text = queued.to_string();
+        assert!(!text.contains("Pw-in-fields-1") && !text.contains("Pw-in-params-1"), "{text}");
+        assert_eq!(queued["data"]["provision_fields"]["package_name"], "gold");
+        assert_eq!(opened_data(&queued, &key).unwrap(), event["data"]);
+        let mut moved = queued.clone();
+        moved["id"] = json!("evt-2");
+        assert!(opened_data(&moved, &key).is_err(), "sealed to its own event");
+    }
+
+    #[test]
+    fn event_ids_are_what_sqs_deduplicates_on_and_events_may_not_name_the_service() {
+        let ok = |id: &str| validate(&event_schema(), &json!({ "id": id, "type": "invoice.paid", "contract_product_id": "cp-1", "occurred_at": "x" })).is_empty();
+        assert!(ok("evt-1") && ok("whmcs:42/paid#1") && ok(&"x".repeat(128)));
+        assert!(!ok("with space") && !ok("ünï") && !ok(&"x".repeat(129)) && !ok(""));
+        let b = catalogue().blueprint("web-hosting").unwrap();
+        let naming = json!({ "params": { "username": "other" } });
+        assert!(check_event_data("invoice.overdue", Some(b), &naming).is_err());
+        assert!(check_event_data("order.paid", Some(b), &naming).is_ok(), "the setup action establishes the service");
+        assert!(check_event_data("invoice.overdue", None, &naming).is_ok(), "unknown yet: the engine refuses it when it runs");
+    }
+}

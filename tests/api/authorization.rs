@@ -90,3 +90,42 @@ async fn every_route_answers_each_role_as_it_should() {
         }
     }
 }
+
+/// The identifier override, for every blueprint: on every action that does not establish the
+/// service, a request naming one of the blueprint's identifier fields (or the ownership fields
+/// `service_identifier` / `customer_identifier`) is a 400 naming it, for the owning client (on the
+/// client actions; the admin-only ones stay 403) and for an admin alike; nothing runs.
+#[tokio::test]
+async fn no_caller_names_the_service_an_action_acts_on() {
+    let admin = admin_token();
+    for b in &catalogue().blueprints {
+        let owner_id = unique("ident");
+        let owner = client_token(&owner_id);
+        let (_, cfg) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("ident"), "blueprint": b.id, "provider": "demo", "settings": example(&shared::providers::provider(b.id, "demo").unwrap().settings, &["api_key"])}))).await;
+        let (status, cp) = call(
+            Method::POST,
+            "/contract-products",
+            Some(&admin),
+            Some(json!({"client_id": owner_id, "blueprint": b.id, "service_identifier": "theirs-1", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{cp}");
+        let cp = cp["id"].as_str().unwrap().to_owned();
+        for a in b.actions.iter().filter(|a| !a.establishes_identifier()) {
+            let path = format!("/contract-products/{cp}/actions/{}/{}", b.id, a.id);
+            for field in b.engine_filled().filter(|f| a.params["properties"].get(*f).is_some()) {
+                let body = json!({"params": {field: "someone-else"}});
+                let client_wants = if a.audience == shared::domain::Audience::Client { 400 } else { 403 };
+                for (who, token, want) in [("owner", owner.as_str(), client_wants), ("admin", admin.as_str(), 400)] {
+                    let (status, answer) = call(Method::POST, &path, Some(token), Some(body.clone())).await;
+                    assert_eq!(status, want, "{who}: {}/{} naming {field}: {answer}", b.id, a.id);
+                    if want == 400 {
+                        assert!(answer["error"]["details"]["fields"][field].is_string(), "{who}: {}/{}: the field is named: {answer}", b.id, a.id);
+                    }
+                }
+            }
+        }
+        let (_, logs) = call(Method::GET, &format!("/contract-products/{cp}/logs"), Some(&admin), None).await;
+        assert_eq!(logs["items"], json!([]), "{}: nothing ran", b.id);
+    }
+}

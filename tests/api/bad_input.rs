@@ -139,6 +139,33 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         case(Method::PUT, "/provision-configurations", Some(admin.clone()), j(json!({})), 404),
         case(Method::DELETE, "/contract-products", Some(admin.clone()), None, 404),
     ];
+    // trust boundaries: identifiers come from the contract product, never from a caller
+    cases.push(case(Method::POST, &action("get-info"), Some(own.clone()), j(json!({"params": {"username": "someone-else"}})), 400));
+    cases.push(case(Method::POST, &action("change-password"), Some(own.clone()), j(json!({"params": {"username": "someone-else", "password": "Takeover-1!"}})), 400));
+    cases.push(case(Method::POST, &action("suspend-account"), Some(admin.clone()), j(json!({"params": {"username": "someone-else"}})), 400));
+    // a contract product may not take an id of the engine's own partitions
+    cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": format!("configuration:{cfg_id}"), "client_id": owner, "blueprint": "web-hosting"})), 400));
+    // a masked secret is not a value
+    cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"password": "********"}})), 400));
+    cases.push(case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "********"}})), 400));
+    // what the store cannot keep: refused before anything is sent
+    let mut deep = json!("leaf");
+    for _ in 0..20 {
+        deep = json!({ "a": deep });
+    }
+    cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"extra": deep}})), 400));
+    cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"quota": 1e300}})), 400));
+    // moving where a configuration's credentials go needs them again (a cPanel configuration)
+    let (_, whm) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("whm"), "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "WHM-token-Sup3rSecret"}}))).await;
+    let whm_path = format!("/provision-configurations/{}", whm["id"].as_str().unwrap());
+    let (_, whm_before) = call(Method::GET, &whm_path, Some(&admin), None).await;
+    cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"hostname": "attacker.example"}})), 400));
+    cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"hostname": "attacker.example", "api_key": "********"}})), 400));
+    cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"api_url": "https://attacker.example:2087"}})), 400));
+    // event handlers: no private, metadata or plain-http address; no Lambda function outside the stack's
+    for target in [json!({"type": "url", "url": "http://hooks.example.com/x"}), json!({"type": "url", "url": "https://user:pw@hooks.example.com/x"}), json!({"type": "lambda", "function": "arn:aws:lambda:eu-west-1:123456789012:function:payroll"})] {
+        cases.push(case(Method::POST, "/event-handlers", Some(admin.clone()), j(json!({"name": marker, "event": "contract_product.activated", "target": target})), 400));
+    }
     // webhooks: signatures
     let event = json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z"}).to_string();
     let secret = std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "local-webhook-secret".into());
@@ -154,6 +181,16 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     }
     let bad_event = json!({"id": marker, "type": "invoice.burned", "contract_product_id": cp_id, "occurred_at": "x"}).to_string();
     cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())), body: Some(bad_event.into_bytes()), status: 400 });
+    // webhooks: an event naming the service it acts on, an id SQS cannot deduplicate on, data the store cannot keep
+    for bad_event in [
+        json!({"id": marker, "type": "invoice.overdue", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"username": "someone-else"}}}),
+        json!({"id": format!("{marker} with spaces"), "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z"}),
+        json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"extra": deep}}}),
+        json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"amount": 1e300}}}),
+    ] {
+        let bad_event = bad_event.to_string();
+        cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())), body: Some(bad_event.into_bytes()), status: 400 });
+    }
     assert!(cases.len() >= 50, "{} cases", cases.len());
 
     for c in &cases {
@@ -170,6 +207,10 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     assert_eq!(cfg_after, cfg_before);
     let (_, cp_after) = call(Method::GET, &format!("/contract-products/{cp_id}"), Some(&admin), None).await;
     assert_eq!(cp_after, cp_before);
+    let (_, whm_after) = call(Method::GET, &whm_path, Some(&admin), None).await;
+    assert_eq!(whm_after, whm_before, "the configuration did not move");
+    let (_, handlers) = call(Method::GET, "/event-handlers", Some(&admin), None).await;
+    assert!(!handlers.to_string().contains(&marker), "no handler was made");
     let (_, listed) = call(Method::GET, "/provision-configurations", Some(&admin), None).await;
     assert!(!listed.to_string().contains(&marker), "no configuration was made");
     let (_, logs) = call(Method::GET, &format!("/contract-products/{cp_id}/logs"), Some(&admin), None).await;

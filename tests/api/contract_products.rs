@@ -187,3 +187,40 @@ async fn a_product_changes_and_moves_its_configuration_usage() {
     let (status, _) = call(reqwest::Method::PATCH, "/products/prd-nope", &admin_token(), Some(json!({}))).await;
     assert_eq!(status, 404);
 }
+
+/// Secret provision fields (a password a product or an admin sets) are stored sealed and shown
+/// masked to admins and clients alike; the create action still gets the value itself, and a
+/// masked value sent back to a product keeps the stored one.
+#[tokio::test]
+async fn secret_provision_fields_are_sealed_and_masked_but_reach_the_provider() {
+    let cfg = configuration("web-hosting", false).await;
+    let (status, product) = post(
+        "/products",
+        json!({"name": "Managed hosting", "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg},
+               "provision_fields": {"package_name": "starter", "password": "Pf-Sealed-Secret1!"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{product}");
+    assert_eq!(product["provision_fields"], json!({"package_name": "starter", "password": "********"}));
+    let product_id = product["id"].as_str().unwrap();
+    let (status, changed) = call(reqwest::Method::PATCH, &format!("/products/{product_id}"), &admin_token(), Some(json!({"provision_fields": {"password": "********", "package_name": "pro"}}))).await;
+    assert_eq!((status, changed["provision_fields"].clone()), (200, json!({"package_name": "pro", "password": "********"})), "{changed}");
+    let client = unique("client");
+    let (status, cp) = post("/contract-products", json!({"client_id": client, "product_id": product_id})).await;
+    assert_eq!(status, 201, "{cp}");
+    assert_eq!(cp["provision_fields"]["password"], "********");
+    let cp_id = cp["id"].as_str().unwrap();
+    let (_, seen) = call(reqwest::Method::GET, &format!("/contract-products/{cp_id}"), &client_token(&client), None).await;
+    assert_eq!(seen["provision_fields"], json!({"package_name": "pro", "password": "********"}), "{seen}");
+    // The create runs with the opened password (the demo's schema check would refuse a sealed one).
+    let (status, made) = call(
+        reqwest::Method::POST,
+        &format!("/contract-products/{cp_id}/actions/web-hosting/create-account"),
+        &admin_token(),
+        Some(json!({"params": {"email": "o@sealed.example", "domain": "sealed.example"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{made}");
+    let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", made["log_id"].as_str().unwrap()), &admin_token(), None).await;
+    assert_eq!(entry["params"]["password"], "********", "{entry}");
+}

@@ -255,3 +255,31 @@ async fn events_sent_right_after_an_order_are_accepted_and_run_after_it() {
     let (status, _) = send(&event(&unique("evt"), "invoice.overdue", &unique("whmcs:none"), json!({}))).await;
     assert_eq!(status, 404);
 }
+
+/// Secrets in a billing event's data travel sealed and are kept sealed: an order whose
+/// `data.provision_fields` and `data.params` carry a password makes the service with it, and the
+/// contract product shows it masked (the end-of-run scan finds it in no record, response or log).
+#[tokio::test]
+async fn an_orders_secret_fields_are_sealed_on_the_queue_and_in_the_product() {
+    let product = product().await;
+    let cp = unique("whmcs:svc");
+    let paid = event(
+        &unique("evt"),
+        "order.paid",
+        &cp,
+        json!({"product_id": product, "client_id": unique("client"), "provision_fields": {"password": "Wh-Sealed-Secret1!"}, "params": {"domain": "sealed.example"}}),
+    );
+    assert_eq!(send(&paid).await.0, 202);
+    assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&admin_token()), None).await;
+    assert_eq!(state["status"], "active", "{state}");
+    assert_eq!(state["provision_fields"]["password"], "********", "{state}");
+    let client = e2e::client_token(state["client_id"].as_str().unwrap());
+    let (_, seen) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&client), None).await;
+    assert_eq!(seen["provision_fields"]["password"], "********", "{seen}");
+    // A later event may not name the service: refused before it is queued.
+    let named = event(&unique("evt"), "invoice.overdue", &cp, json!({"params": {"username": "someone-else"}}));
+    let (status, refused) = send(&named).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["details"]["fields"]["data.params.username"].is_string(), "{refused}");
+}

@@ -70,6 +70,15 @@ async fn cpanel_runs_a_hosting_life_on_whm_and_logs_it_without_the_token() {
     assert_eq!(made["data"]["server_hostname"], "whm.example.net");
     let (status, login) = run("login-to-control-panel", json!({ "user_ip": "198.51.100.4" })).await;
     assert_eq!(status, 200, "{login}");
+    // The client's own service, another client's account named: refused, never sent to WHM.
+    for (action, params) in [
+        ("get-info", json!({ "username": "victim9" })),
+        ("change-password", json!({ "username": "victim9", "password": "Takeover-pw-1!" })),
+        ("login-to-control-panel", json!({ "username": "victim9", "user_ip": "198.51.100.4" })),
+    ] {
+        foreign_identifier_is_refused(&cp, "web-hosting", action, params, "username").await;
+    }
+    assert!(!double_saw(&server, "victim9").await, "WHM was never asked about another account");
     assert!(login["data"]["login_url"].as_str().unwrap().contains("cpsess9"));
     let (status, suspended) = run("suspend-account", json!({ "reason": "overdue" })).await;
     assert_eq!(status, 200, "{suspended}");
@@ -181,6 +190,33 @@ async fn assert_failed_cleanly(cp: &str, blueprint: &str, action: &str, params: 
     assert_eq!((after["status"].clone(), after["service_identifier"].clone(), after["version"].clone()), (before["status"].clone(), before["service_identifier"].clone(), before["version"].clone()), "nothing changed");
 }
 
+/// The owning client, then an admin, naming another account in an action's params: each a 400
+/// naming the field, nothing run, nothing logged; the caller of the test then checks that the
+/// vendor's double never saw the foreign identifier.
+async fn foreign_identifier_is_refused(cp: &str, blueprint: &str, action: &str, params: Value, field: &str) {
+    let product = status_of(cp).await;
+    let owner = e2e::client_token(product["client_id"].as_str().unwrap());
+    let (_, logs_before) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=100"), None).await;
+    let path = format!("/contract-products/{cp}/actions/{blueprint}/{action}");
+    let client_action = shared::catalogue::catalogue().action(blueprint, action).unwrap().1.audience == shared::domain::Audience::Client;
+    for (token, want) in [(owner, if client_action { 400 } else { 403 }), (admin_token(), 400)] {
+        let (status, body) = e2e::call(reqwest::Method::POST, &path, Some(&token), Some(json!({ "params": params }))).await;
+        assert_eq!(status, want, "{blueprint}/{action} naming another account: {body}");
+        if want == 400 {
+            assert!(body["error"]["details"]["fields"][field].is_string(), "the field is named: {body}");
+        }
+        assert!(body.get("log_id").is_none(), "refused before any run: {body}");
+    }
+    let (_, logs_after) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=100"), None).await;
+    assert_eq!(logs_after["items"], logs_before["items"], "nothing ran");
+    assert_eq!(status_of(cp).await, product, "nothing changed");
+}
+
+/// Whether any request a vendor double received names `what` (its URL or its body).
+async fn double_saw(double: &MockServer, what: &str) -> bool {
+    double.received_requests().await.unwrap().iter().any(|r| r.url.as_str().contains(what) || String::from_utf8_lossy(&r.body).contains(what))
+}
+
 /// Waits for a long-running action's entry to leave pending.
 async fn settled(log_id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
@@ -266,6 +302,9 @@ async fn hetzner_cloud_creates_a_server_follows_it_to_running_and_runs_its_life(
     assert_eq!((entry["status"].as_str(), entry["data"]["state"].as_str()), (Some("success"), Some("running")), "{entry}");
     let state = status_of(&cp).await;
     assert_eq!((state["status"].as_str(), state["service_identifier"].as_str()), (Some("active"), Some("4711")));
+    foreign_identifier_is_refused(&cp, "servers", "get-info", json!({ "instance_id": "31337" }), "instance_id").await;
+    foreign_identifier_is_refused(&cp, "servers", "get-connection", json!({ "instance_id": "31337" }), "instance_id").await;
+    assert!(!double_saw(&hz, "31337").await, "Hetzner was never asked about another server");
     let (status, on) = act(&cp, "servers", "power-on", json!({})).await;
     assert_eq!((status, on["data"]["metadata"]["hetzner_action"]["status"].as_str()), (200, Some("success")), "{on}");
     let (status, reset) = act(&cp, "servers", "change-root-password", json!({ "root_password": "Chosen-root-1" })).await;
@@ -311,6 +350,9 @@ async fn openprovider_registers_a_domain_and_answers_its_epp_code_without_loggin
     assert_eq!(status, 200, "{made}");
     assert_eq!((made["data"]["expires_at"].as_str(), made["data"]["locked"].as_bool()), (Some("2027-11-23 10:00:00"), Some(true)));
     assert_eq!(status_of(&cp).await["service_identifier"], "shop-e2e.com");
+    foreign_identifier_is_refused(&cp, "domain-names", "get-info", json!({ "sld": "victim9", "tld": "com" }), "sld").await;
+    foreign_identifier_is_refused(&cp, "domain-names", "get-epp-code", json!({ "sld": "victim9", "tld": "com" }), "tld").await;
+    assert!(!double_saw(&op, "victim9").await, "OpenProvider was never asked about another domain");
     let (status, code) = act(&cp, "domain-names", "get-epp-code", json!({})).await;
     assert_eq!((status, code["data"]["epp_code"].as_str()), (200, Some("Op-auth-C0de")));
     assert_failed_cleanly(&cp, "domain-names", "renew", json!({ "renew_years": 1 }), 502, "OpenProvider's rate limit was reached on RenewDomain: try later").await;
@@ -350,6 +392,8 @@ async fn ispmanager_orders_suspends_activates_and_deletes_a_licence_and_a_refusa
     let (status, made) = act(&cp, "software-licenses", "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "55227", "ip": "203.0.113.10" })).await;
     assert_eq!((status, made["data"]["license_key"].as_str()), (200, Some("3157009-Key")), "{made}");
     assert_eq!(status_of(&cp).await["service_identifier"], "3157009");
+    foreign_identifier_is_refused(&cp, "software-licenses", "get-usage-data", json!({ "license_key": "9990999" }), "license_key").await;
+    assert!(!double_saw(&isp, "9990999").await, "ispmanager was never asked about another licence");
     let (status, _) = act(&cp, "software-licenses", "suspend-license", json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(status_of(&cp).await["status"], "suspended");
@@ -413,6 +457,7 @@ async fn epp_registers_at_a_registry_and_answers_its_epp_code_without_logging_an
         "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } })).await;
     assert_eq!(status, 200, "{made}");
     assert_eq!((made["data"]["id"].as_str(), made["data"]["expires_at"].as_str()), (Some("D77-REP"), Some("2027-11-23 10:00:00")));
+    foreign_identifier_is_refused(&cp, "domain-names", "get-info", json!({ "sld": "victim9", "tld": "example" }), "sld").await;
     let (status, code) = act(&cp, "domain-names", "get-epp-code", json!({})).await;
     assert_eq!((status, code["data"]["epp_code"].as_str()), (200, Some("Epp-auth-C0de")));
     let (status, refused) = act(&cp, "domain-names", "get-verification-status", json!({})).await;
