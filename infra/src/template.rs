@@ -17,8 +17,9 @@ fn sub(text: &str) -> Value {
 }
 
 /// Seconds a lifecycle or events message stays invisible while a worker has it: 6 × the longest
-/// consumer timeout (AWS's rule for SQS event sources), with 30 s consumers as the design sets.
-pub const QUEUE_VISIBILITY_SECONDS: u32 = 180;
+/// consumer timeout (AWS's rule for SQS event sources): the worker's 120 s. A failed record is
+/// made visible again sooner by the consumer itself (its backoff), so this only bounds a crash.
+pub const QUEUE_VISIBILITY_SECONDS: u32 = 720;
 /// Receives before a message is parked in its DLQ (AWS guidance: at least 5).
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 const FOURTEEN_DAYS: u32 = 1_209_600;
@@ -266,6 +267,9 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
                 { "Fn::If": ["HasHandlerFunctionPrefix", sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${HandlerFunctionPrefix}*"), r("AWS::NoValue")] }
             ]
         }));
+    }
+    if let Some((rate, input)) = f.schedule {
+        properties["Events"]["Sweep"] = json!({ "Type": "Schedule", "Properties": { "Schedule": rate, "Input": input } });
     }
     if !statements.is_empty() {
         properties["Policies"] = json!([{ "Statement": statements }]);

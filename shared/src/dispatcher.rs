@@ -12,7 +12,10 @@ use crate::secrets::SecretBox;
 use crate::store::handlers::{EventHandler, Execution, HandlerStore};
 use crate::time::now_rfc3339;
 use crate::webhook_api::sign;
-use crate::worker::{ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off};
+use crate::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off};
+
+/// The longest one delivery may take (the handler client's timeout and the records around it).
+pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
 
 
 /// An error and its causes, one line.
@@ -50,9 +53,22 @@ impl Dispatcher {
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_within(event, None).await
+    }
+
+    /// [`Dispatcher::handle`] before `deadline`: a record is started only while
+    /// [`DELIVERY_BUDGET`] fits; the rest go back to the queue at once (handlers already reached
+    /// are not called again).
+    pub async fn handle_within(&self, event: SqsEvent, deadline: Option<Deadline>) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for record in event.records {
-            if let Err(why) = self.process(&record).await {
+            if deadline.is_some_and(|d| !d.fits(DELIVERY_BUDGET)) {
+                tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");
+                let _ = self.sqs.change_message_visibility().queue_url(&self.queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(0).send().await;
+                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+                continue;
+            }
+            if let Err(why) = self.process(&record, deadline).await {
                 let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
                 tracing::warn!(message_id = %record.message_id, receives, reason = %why, "delivery will be retried");
                 back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
@@ -62,7 +78,7 @@ impl Dispatcher {
         response
     }
 
-    async fn process(&self, record: &SqsRecord) -> Result<(), String> {
+    async fn process(&self, record: &SqsRecord, deadline: Option<Deadline>) -> Result<(), String> {
         let event: OutgoingEvent = match serde_json::from_str(&record.body) {
             Ok(e) => e,
             Err(e) => {
@@ -75,6 +91,10 @@ impl Dispatcher {
         for h in handlers.iter().filter(|h| h.status == "enabled") {
             if self.handlers.delivered(&event.id, &h.id).await.map_err(|e| e.to_string())? {
                 continue;
+            }
+            if deadline.is_some_and(|d| !d.fits(DELIVERY_BUDGET)) {
+                failures.push(format!("{}: not reached before the invocation's deadline", h.id));
+                break;
             }
             let execution = self.deliver(h, &event, &record.body).await;
             if let Err(e) = self.handlers.record_execution(&execution).await {

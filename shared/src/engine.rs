@@ -549,6 +549,55 @@ impl Engine {
         }
     }
 
+    /// After a version conflict on a run whose change must stand (the provider carried it out):
+    /// the product is read again and this run's change applied onto it (what another run changed
+    /// meanwhile stands too), with the log entry and the event's completion, a few times at most.
+    /// A status the other run moved elsewhere stands, and this run's move is left as
+    /// `unconfirmed_action`, so its next try asks the provider (get-info) before sending it.
+    /// None: nothing could be applied (the product is gone, or it kept changing).
+    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, entry: &LogEntry, also: Option<aws_sdk_dynamodb::types::TransactWriteItem>) -> Result<Option<ContractProduct>, StoreError> {
+        for _ in 0..3 {
+            let Some(fresh) = self.products.contract_product(&cp.id).await? else { return Ok(None) };
+            let mut merged = fresh.clone();
+            let mut unconfirmed = next.unconfirmed_action.clone();
+            if next.status != cp.status && fresh.status != next.status {
+                if fresh.status == cp.status {
+                    merged.status = next.status;
+                } else if logged.moves_to.is_some() {
+                    unconfirmed = Some(logged.id.to_owned());
+                }
+            }
+            if next.service_identifier != cp.service_identifier {
+                merged.service_identifier = next.service_identifier.clone();
+            }
+            for (k, v) in &next.provision_fields {
+                if cp.provision_fields.get(k) != Some(v) {
+                    merged.provision_fields.insert(k.clone(), v.clone());
+                }
+            }
+            if next.unconfirmed_create != cp.unconfirmed_create {
+                merged.unconfirmed_create = next.unconfirmed_create.clone();
+            }
+            if unconfirmed != cp.unconfirmed_action {
+                merged.unconfirmed_action = unconfirmed;
+            }
+            merged.version = fresh.version + 1;
+            merged.updated_at = now_rfc3339();
+            let same = merged.status == fresh.status
+                && merged.service_identifier == fresh.service_identifier
+                && merged.provision_fields == fresh.provision_fields
+                && merged.unconfirmed_create == fresh.unconfirmed_create
+                && merged.unconfirmed_action == fresh.unconfirmed_action;
+            let write = (!same).then_some((&merged, fresh.version));
+            match self.products.record_run(write, &self.logs_table, entry.item(), also.clone()).await {
+                Ok(()) => return Ok(Some(if same { fresh } else { merged })),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
     /// Opens the sealed params of a queued operation.
     pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, ApiError> {
         let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
@@ -782,7 +831,17 @@ impl Engine {
             entry.message = format!("retrying after: {}", entry.message);
         }
         let also = completion.and_then(|c| c.write(log_id.as_str(), failure_kind));
-        match self.products.record_run(product_write, &self.logs_table, entry.item(), also).await {
+        let mut written = self.products.record_run(product_write, &self.logs_table, entry.item(), also.clone()).await;
+        if changed && matches!(written, Err(StoreError::Conflict(_))) {
+            // Another run changed the product while the provider carried this one out: its
+            // change is applied onto the product as it is now, not lost and not sent again.
+            if let Some(merged) = self.reapply(&cp, &next, logged, &entry, also).await.map_err(Failure::from)? {
+                tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
+                next = merged;
+                written = Ok(());
+            }
+        }
+        match written {
             Ok(()) => {}
             Err(StoreError::Conflict(message)) => {
                 // Another run changed the product first: this run is logged, nothing else. A

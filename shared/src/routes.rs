@@ -44,6 +44,9 @@ pub struct FunctionSpec {
     pub webhook_secret: bool,
     /// Whether it reads the HS256 token secret (the HTTP functions that verify bearer tokens).
     pub token_secret: bool,
+    /// A schedule it runs on besides its events (an EventBridge rate expression) and the input
+    /// it is invoked with then.
+    pub schedule: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,7 @@ const BASE: FunctionSpec = FunctionSpec {
     operations_queue: QueueAccess::None,
     webhook_secret: false,
     token_secret: false,
+    schedule: None,
 };
 
 pub const FUNCTIONS: &[FunctionSpec] = &[
@@ -136,11 +140,15 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         name: "worker",
         logical_id: "WorkerFunction",
         description: "Lifecycle worker: runs each billing event's action, in order per contract product",
-        timeout_seconds: 30,
+        // Room for a few records of a batch (each at most the provider's deadline and its
+        // writes); the rest go back to the queue before the deadline (worker::RECORD_BUDGET).
+        timeout_seconds: 120,
         main_table: TableAccess::ReadWrite,
         logs_table: TableAccess::ReadAppend,
         secrets_key: true,
-        lifecycle_queue: QueueAccess::Consume,
+        // Consumes it, and the sweep queues claims the webhook left unqueued.
+        lifecycle_queue: QueueAccess::ConsumeAndSend,
+        schedule: Some(("rate(5 minutes)", r#"{"sweep": "received-events"}"#)),
         events_queue: QueueAccess::Send,
         operations_queue: QueueAccess::ConsumeAndSend,
         ..BASE
@@ -149,7 +157,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         name: "dispatcher",
         logical_id: "DispatcherFunction",
         description: "Delivers outgoing events to the enabled event handlers, lowest priority number first",
-        timeout_seconds: 30,
+        timeout_seconds: 60,
         main_table: TableAccess::ReadWrite,
         secrets_key: true,
         events_queue: QueueAccess::Consume,

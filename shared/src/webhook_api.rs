@@ -32,6 +32,29 @@ pub struct WebhookApi {
     secrets: std::sync::Arc<SecretBox>,
 }
 
+/// The canonical text of a JSON value: object keys sorted at every depth, no whitespace. A
+/// billing system that sends the same event again with its keys in another order or spaced
+/// otherwise sends the same event.
+pub fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&o[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+/// What a claim holds of its event: the SHA-256 of its canonical text.
+pub fn event_hash(event: &Value) -> String {
+    sha256_hex(canonical(event).as_bytes())
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -113,14 +136,17 @@ impl WebhookApi {
             id: id.clone(),
             kind,
             contract_product_id: cp_id.to_string(),
-            body_sha256: sha256_hex(request.body.as_deref().unwrap_or_default()),
+            body_sha256: event_hash(&event),
             status: EventStatus::Received,
             log_ids: Vec::new(),
             error: None,
             received_at: now.clone(),
             updated_at: now,
         };
-        let status = match self.events.claim(&record).await? {
+        let queued_text = queued.to_string();
+        // Records claimed before the canonical form held the raw body's hash: both count.
+        let raw_sha256 = sha256_hex(request.body.as_deref().unwrap_or_default());
+        let status = match self.events.claim(&record, Some(&queued_text)).await? {
             Claim::New => {
                 if unknown {
                     // Known from now on: events sent right after the order are accepted and run after it.
@@ -130,18 +156,20 @@ impl WebhookApi {
                 tracing::info!(event_id = %id, contract_product_id = %cp_id, "lifecycle event queued");
                 EventStatus::Queued
             }
-            Claim::Existing(held) if held.body_sha256 != record.body_sha256 => {
+            Claim::Existing(held, _) if held.body_sha256 != record.body_sha256 && held.body_sha256 != raw_sha256 => {
                 return Err(ApiError::Conflict(format!("event id {id} was used for another event")));
             }
-            Claim::Existing(held) if held.status == EventStatus::Received => {
-                // Claimed before, but queueing failed: queue it now (SQS drops a duplicate).
+            Claim::Existing(held, stored) if held.status == EventStatus::Received => {
+                // Claimed before, but queueing failed: queue it now (SQS drops a duplicate), as
+                // it was claimed (the stored event), else as sent now.
                 if unknown {
                     self.products.expect(&cp_id, &id).await?;
                 }
-                self.enqueue(&queued, cp_id.as_str(), &id).await?;
+                let stored: Option<Value> = stored.and_then(|b| serde_json::from_str(&b).ok());
+                self.enqueue(stored.as_ref().unwrap_or(&queued), cp_id.as_str(), &id).await?;
                 EventStatus::Queued
             }
-            Claim::Existing(held) => held.status,
+            Claim::Existing(held, _) => held.status,
         };
         HttpResponse::json(202, &json!({ "event_id": id, "status": status }))
     }
@@ -158,5 +186,14 @@ mod tests {
         assert_eq!(hex_decode("0aff"), Some(vec![10, 255]));
         assert_eq!(hex_decode("0g"), None);
         assert_eq!(hex_decode("abc"), None);
+    }
+
+    #[test]
+    fn the_canonical_form_ignores_key_order_and_spacing_but_not_values() {
+        let a: Value = serde_json::from_str(r#"{"id":"e-1","data":{"b":1,"a":[{"y":2,"x":1}]},"type":"invoice.paid"}"#).unwrap();
+        let b: Value = serde_json::from_str("{ \"type\": \"invoice.paid\",\n \"data\": { \"a\": [ { \"x\": 1, \"y\": 2 } ], \"b\": 1 }, \"id\": \"e-1\" }").unwrap();
+        assert_eq!(event_hash(&a), event_hash(&b));
+        let c: Value = serde_json::from_str(r#"{"id":"e-1","data":{"b":2,"a":[{"y":2,"x":1}]},"type":"invoice.paid"}"#).unwrap();
+        assert_ne!(event_hash(&a), event_hash(&c));
     }
 }

@@ -58,6 +58,19 @@ fn same_queue(url: &str, arn: &str) -> bool {
     !name.is_empty() && url.rsplit('/').next() == Some(name)
 }
 
+/// What the worker function is invoked with: a batch of its queues, or the schedule's sweep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum WorkerInput {
+    /// `{"sweep": "received-events"}`: the schedule (template.yaml) every few minutes.
+    Sweep { sweep: String },
+    Batch(SqsEvent),
+}
+
+/// How long a claim may stay `received` before the sweep queues it (the webhook sends right after
+/// claiming; this leaves a request in flight alone).
+pub const SWEEP_AFTER_MS: i64 = 2 * 60 * 1000;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SqsBatchResponse {
     #[serde(rename = "batchItemFailures")]
@@ -111,6 +124,26 @@ pub struct Worker {
     operations_queue_url: Option<String>,
     /// The lifecycle queue's dead-letter queue, where given-up work is moved.
     dead_letter_url: Option<String>,
+}
+
+/// The longest one record may take: the provider's deadline and the store writes around it.
+pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(crate::engine::PROVIDER_DEADLINE.as_secs() + 5);
+
+/// When a Lambda invocation ends (its context's deadline, ms since the epoch).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub u64);
+
+impl Deadline {
+    /// The context's deadline; None where there is none (0).
+    pub fn of(deadline_ms: u64) -> Option<Self> {
+        (deadline_ms > 0).then_some(Deadline(deadline_ms))
+    }
+
+    /// Whether `budget` still fits before the deadline.
+    pub fn fits(&self, budget: std::time::Duration) -> bool {
+        let now = crate::time::now_millis().max(0) as u64;
+        self.0.saturating_sub(now) >= budget.as_millis() as u64
+    }
 }
 
 /// How long a long-running action may stay in progress at the provider.
@@ -260,9 +293,57 @@ impl Worker {
         }
     }
 
-    /// Runs a batch: the records of one FIFO group in order, one after another; the groups (and
-    /// the records of a standard queue, which have none) side by side.
+    /// The sweep: claims the webhook made but did not get onto the queue (it stopped between the
+    /// two) and the billing system has not sent again are queued now, as they were claimed.
+    pub async fn sweep(&self) -> Value {
+        let cutoff = crate::time::format_millis(crate::time::now_millis() - SWEEP_AFTER_MS);
+        let stuck = match self.events.stuck_received(&cutoff, 100).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "the sweep could not list received events");
+                return json!({ "swept": 0, "error": e.to_string() });
+            }
+        };
+        let mut queued = 0;
+        for (id, cp, body) in &stuck {
+            let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(body).message_group_id(cp).message_deduplication_id(id).send().await;
+            match sent {
+                Ok(_) => {
+                    queued += 1;
+                    tracing::warn!(event_id = %id, contract_product_id = %cp, "a claimed event left unqueued was queued by the sweep");
+                    if let Err(e) = self.events.set_status(id, EventStatus::Queued, None, None).await {
+                        tracing::warn!(event_id = %id, error = %e, "a swept event's status stays received (queued again next time; SQS and the worker drop the duplicate)");
+                    }
+                }
+                Err(e) => tracing::error!(event_id = %id, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "the sweep could not queue an event"),
+            }
+        }
+        json!({ "swept": queued, "found": stuck.len() })
+    }
+
+    /// Runs what the function was invoked with: a batch (before `deadline`) or the sweep.
+    pub async fn invoked(&self, input: WorkerInput, deadline: Option<Deadline>) -> Value {
+        match input {
+            WorkerInput::Sweep { sweep } if sweep == "received-events" => self.sweep().await,
+            WorkerInput::Sweep { sweep } => {
+                tracing::error!(sweep, "an unknown sweep was asked for");
+                json!({ "swept": 0, "error": format!("no sweep {sweep:?}") })
+            }
+            WorkerInput::Batch(event) => serde_json::to_value(self.handle_within(event, deadline).await).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Runs a batch with no deadline (tools and benchmarks).
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_within(event, None).await
+    }
+
+    /// Runs a batch: the records of one FIFO group in order, one after another; the groups (and
+    /// the records of a standard queue, which have none) side by side. `deadline` is when the
+    /// invocation ends (the Lambda context's, ms since the epoch): a record is started only while
+    /// [`RECORD_BUDGET`] still fits before it, so an invocation is never killed mid-record; the
+    /// records not started go back to the queue at once, in order.
+    pub async fn handle_within(&self, event: SqsEvent, deadline: Option<Deadline>) -> SqsBatchResponse {
         let mut lanes: Vec<(String, Vec<SqsRecord>)> = Vec::new();
         for record in event.records {
             let group = record.attributes.get("MessageGroupId").cloned().unwrap_or_default();
@@ -275,7 +356,7 @@ impl Worker {
         for (group, records) in lanes {
             let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
             let worker = self.clone();
-            let lane = tracing::Instrument::in_current_span(async move { worker.lane(&group, records).await });
+            let lane = tracing::Instrument::in_current_span(async move { worker.lane(&group, records, deadline).await });
             running.push((ids, tokio::spawn(lane)));
         }
         let mut response = SqsBatchResponse::default();
@@ -294,10 +375,16 @@ impl Worker {
 
     /// The records of one group in order: at the first that must be retried, it and the rest
     /// are reported as failures.
-    async fn lane(&self, group: &str, records: Vec<SqsRecord>) -> Vec<ItemFailure> {
+    async fn lane(&self, group: &str, records: Vec<SqsRecord>, deadline: Option<Deadline>) -> Vec<ItemFailure> {
         let mut failures = Vec::new();
         let mut stopped: Option<u64> = None;
         for record in records {
+            if stopped.is_none() && deadline.is_some_and(|d| !d.fits(RECORD_BUDGET)) {
+                // Not enough time left for one more: this record and the rest of its group go
+                // back to the queue now, in order, rather than be cut off mid-run.
+                tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");
+                stopped = Some(0);
+            }
             if let Some(seconds) = stopped {
                 if record.receives() >= MAX_RECEIVES {
                     // Its last receive went by behind the earlier one: recorded as given up, not

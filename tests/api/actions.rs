@@ -251,6 +251,49 @@ async fn concurrent_runs_on_one_product_lose_no_update() {
     assert_eq!(log_items(&cp).await.len(), 1 + wins + logged_failures, "every run that reached the provider is logged once");
 }
 
+/// Two runs that both reached the provider meet in the store: the later one's change is applied
+/// onto the product as the first left it (not refused with a 409 that would send it again), and
+/// the provider was asked once per run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_that_meets_a_concurrent_change_applies_its_own_on_top() {
+    use shared::engine::{Actor, Engine};
+    use shared::http::auth::Caller;
+    let (_, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin_token(),
+        Some(json!({"name": unique("slowish"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv1.example.net", "latency_ms": 1500}})),
+    )
+    .await;
+    let (_, cp) = call(reqwest::Method::POST, "/contract-products", &admin_token(), Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}}))).await;
+    let cp = cp["id"].as_str().unwrap().to_owned();
+    let (status, made) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({"email": "o@race.example", "domain": "race.example", "package_name": "basic"})).await;
+    assert_eq!(status, 200, "{made}");
+    let version = product_state(&cp).await["version"].as_u64().unwrap();
+
+    let stack = std::env::var("E2E_STACK").unwrap();
+    let tables = shared::store::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
+    let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
+    let engine = Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
+    let actor = Actor::Caller(Caller::Admin { subject: "e2e".into() });
+    // Both read the product before either writes; the provider takes each in turn.
+    let first = {
+        let (engine, actor, cp) = (engine.clone(), actor.clone(), cp.clone());
+        tokio::spawn(async move { engine.run(&actor, &cp, "web-hosting", "change-package", &json!({"params": {"package_name": "gold"}})).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let second = engine.run(&actor, &cp, "web-hosting", "change-package", &json!({"params": {"package_name": "platinum"}})).await;
+    let first = first.await.unwrap();
+    assert!(first.is_ok(), "{:?}", first.err());
+    assert!(second.is_ok(), "the later run is applied, not refused: {:?}", second.err().map(|f| f.error.to_string()));
+    let state = product_state(&cp).await;
+    assert_eq!(state["provision_fields"]["package_name"], "platinum", "{state}");
+    assert_eq!(state["version"].as_u64().unwrap(), version + 2, "both changes were written");
+    let changes: Vec<Value> = log_items(&cp).await.into_iter().filter(|e| e["action"] == "change-package").collect();
+    assert_eq!(changes.len(), 2, "one entry per run, each sent once");
+    assert!(changes.iter().all(|e| e["status"] == "success"), "{changes:?}");
+}
+
 /// A long-running action the provider takes a while over: 202, the entry pending "in progress"
 /// while the worker re-checks through delayed messages, then success and the status move.
 #[tokio::test]

@@ -283,3 +283,50 @@ async fn an_orders_secret_fields_are_sealed_on_the_queue_and_in_the_product() {
     assert_eq!(status, 400, "{refused}");
     assert!(refused["error"]["details"]["fields"]["data.params.username"].is_string(), "{refused}");
 }
+
+/// A claim the webhook made but never queued (it stopped between the two): the billing system's
+/// retry queues it even with its keys in another order and spaced otherwise, and the schedule's
+/// sweep queues one nobody sends again. Each then runs once.
+#[tokio::test]
+async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
+    use shared::store::events::{EventRecord, EventStatus, EventStore};
+    let product = product().await;
+    let stack = std::env::var("E2E_STACK").unwrap();
+    let store = EventStore::new(aws_sdk_dynamodb::Client::new(&e2e::aws().await), format!("{stack}-main"));
+    let stuck = |minutes_ago: i64| {
+        let cp = unique("whmcs:svc");
+        let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
+        let at = shared::time::format_millis(shared::time::now_millis() - minutes_ago * 60_000);
+        let record = EventRecord {
+            id: paid["id"].as_str().unwrap().to_owned(),
+            kind: "order.paid".into(),
+            contract_product_id: cp,
+            body_sha256: shared::webhook_api::event_hash(&paid),
+            status: EventStatus::Received,
+            log_ids: vec![],
+            error: None,
+            received_at: at.clone(),
+            updated_at: at,
+        };
+        (paid, record)
+    };
+    // The retry: the same event, its keys reordered and spaced.
+    let (paid, record) = stuck(0);
+    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::store::events::Claim::New));
+    let mut reordered = String::from("{\n  \"occurred_at\": \"2026-11-23T06:00:00Z\",\n  \"data\": ");
+    reordered.push_str(&serde_json::to_string_pretty(&paid["data"]).unwrap());
+    reordered.push_str(&format!(",\n  \"contract_product_id\": \"{}\",\n  \"type\": \"order.paid\",\n  \"id\": \"{}\"\n}}", paid["contract_product_id"].as_str().unwrap(), paid["id"].as_str().unwrap()));
+    let (status, answer) = post_raw(reordered.as_bytes(), Some(sign(secret().as_bytes(), reordered.as_bytes()))).await;
+    assert_eq!((status, answer["status"].as_str()), (202, Some("queued")), "{answer}");
+    assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
+
+    // The sweep: a claim left received for ten minutes is queued by the worker's schedule.
+    let (paid, record) = stuck(10);
+    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::store::events::Claim::New));
+    let url = format!("{}/2015-03-31/functions/worker/invocations", api_url());
+    let swept: Value = http().post(&url).json(&json!({"sweep": "received-events"})).send().await.unwrap().json().await.unwrap();
+    assert!(swept["swept"].as_u64().unwrap_or(0) >= 1, "{swept}");
+    assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
+    let cp = paid["contract_product_id"].as_str().unwrap();
+    assert_eq!(logs_of(cp).await.iter().filter(|l| l["action"] == "create-account").count(), 1, "made once");
+}

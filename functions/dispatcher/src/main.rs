@@ -19,5 +19,5 @@ async fn main() -> Result<(), Error> {
     let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let dispatcher = &Dispatcher::new(handlers, secrets, aws_sdk_lambda::Client::new(&aws), aws_sdk_sqs::Client::new(&aws), queue_url, retry_base);
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(dispatcher.handle(event.payload).await) })).await
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(dispatcher.handle_within(event.payload, shared::worker::Deadline::of(event.context.deadline)).await) })).await
 }

@@ -6,7 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::engine::Engine;
 use shared::secrets::SecretBox;
 use shared::store::Tables;
-use shared::worker::{SqsEvent, Worker};
+use shared::worker::{Deadline, Worker, WorkerInput};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,5 +19,5 @@ async fn main() -> Result<(), Error> {
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let worker = &Worker::new(engine, ddb, &tables, aws_sdk_sqs::Client::new(&aws), queue_url, retry_base);
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(worker.handle(event.payload).await) })).await
+    run(service_fn(move |event: LambdaEvent<WorkerInput>| async move { Ok::<_, Error>(worker.invoked(event.payload, Deadline::of(event.context.deadline)).await) })).await
 }

@@ -44,8 +44,12 @@ pub struct EventRecord {
 
 pub enum Claim {
     New,
-    Existing(EventRecord),
+    /// The record holding the id, and the event as it was queued (sealed), where it was kept.
+    Existing(EventRecord, Option<String>),
 }
+
+/// The sparse index entry of a claim not yet on the queue (gsi2): what the sweep finds.
+const RECEIVED_INDEX: &str = "EVT#RECEIVED";
 
 fn key(id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(format!("EVT#{id}"))), ("sk".into(), s("EVT"))])
@@ -77,6 +81,7 @@ fn status_value(status: EventStatus) -> AttributeValue {
 
 fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> TransactWriteItem {
     let mut expression = "SET #status = :status, updated_at = :now".to_owned();
+    let remove = if status == EventStatus::Received { "" } else { " REMOVE gsi2pk, gsi2sk, queued_body" };
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(key(id)))
@@ -95,6 +100,7 @@ fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str
         expression.push_str(", #error = :error");
         update = update.expression_attribute_names("#error", "error").expression_attribute_values(":error", s(e));
     }
+    expression.push_str(remove);
     TransactWriteItem::builder().update(update.update_expression(expression).build().expect("table, key and expression set")).build()
 }
 
@@ -125,13 +131,21 @@ impl EventStore {
     }
 
     /// Claims an event id: a new record, or the one that holds it already (one round trip).
-    pub async fn claim(&self, record: &EventRecord) -> Result<Claim, StoreError> {
+    /// `queued_body` is the event as it goes on the queue (secrets sealed), kept until it is
+    /// queued so a retry or the sweep can send it again.
+    pub async fn claim(&self, record: &EventRecord, queued_body: Option<&str>) -> Result<Claim, StoreError> {
         let Value::Object(mut o) = serde_json::to_value(record).map_err(|e| StoreError::Malformed(e.to_string()))? else {
             return Err(StoreError::Malformed("an event is not an object".into()));
         };
         o.insert("type_of_record".into(), "lifecycle_event".into());
         let mut item = to_item(&o);
         item.extend(key(&record.id));
+        // Until it is queued: listed for the sweep, with the event as it goes on the queue.
+        item.insert("gsi2pk".into(), s(RECEIVED_INDEX));
+        item.insert("gsi2sk".into(), s(format!("{}#{}", record.received_at, record.id)));
+        if let Some(body) = queued_body {
+            item.insert("queued_body".into(), s(body));
+        }
         let result = self
             .ddb
             .put_item()
@@ -146,7 +160,8 @@ impl EventStore {
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     let old = c.item().ok_or_else(|| StoreError::Malformed("a held event id without its record".into()))?;
-                    Ok(Claim::Existing(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?))
+                    let body = old.get("queued_body").and_then(|b| b.as_s().ok()).cloned();
+                    Ok(Claim::Existing(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?, body))
                 }
                 _ => Err(StoreError::aws(e)),
             },
@@ -185,6 +200,32 @@ impl EventStore {
     pub async fn get(&self, id: &str) -> Result<Option<EventRecord>, StoreError> {
         let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
         out.item().map(|i| serde_json::from_value(Value::Object(from_item(i))).map_err(|e| StoreError::Malformed(e.to_string()))).transpose()
+    }
+
+    /// Claims left `received` since before `cutoff` (RFC 3339): the webhook claimed them but
+    /// did not get them onto the queue, and the billing system did not send them again. Each with
+    /// its contract product and the event as it was to be queued.
+    pub async fn stuck_received(&self, cutoff: &str, limit: i32) -> Result<Vec<(String, String, String)>, StoreError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :cutoff")
+            .expression_attribute_values(":pk", s(RECEIVED_INDEX))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|i| {
+                let text = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+                Some((text("id")?, text("contract_product_id")?, text("queued_body")?))
+            })
+            .collect())
     }
 
     /// Moves an event on (never back from done); `log_id` and `error` are recorded with it.
