@@ -12,6 +12,8 @@ say "building everything (functions, tools, tests)"
 cargo build --workspace --all-targets --locked
 build_functions
 
+# Every AWS call the functions make is recorded (shared::aws), to be held to template.yaml's IAM.
+export AWS_CALL_LOG="$RUN_DIR/aws-calls.jsonl"
 start_api_stack e2e
 export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e
 # The vendors' own API descriptions as mock servers: the providers' conformance tests.
@@ -53,6 +55,9 @@ print(f"[test] scanned e2e-main and e2e-logs: {found} secrets found", file=sys.s
 sys.exit(1 if found else 0)
 PY
 [ -s "$RUN_DIR/responses.log" ] || { say "no response was recorded: the secret scan saw nothing"; failed=1; }
+
+say "every AWS call a function made is allowed by its policy in template.yaml"
+local_stack iam-check --stack e2e --calls "$AWS_CALL_LOG" || failed=1
 
 say "cfn-lint template.yaml"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1

@@ -3,6 +3,7 @@
 
 pub mod cfn;
 pub mod generate;
+pub mod iam;
 pub mod local;
 pub mod openapi;
 pub mod poller;

@@ -22,6 +22,8 @@ const HELP: &str = "usage: local-stack <command> [options]
                             cargo lambda watch's Invoke API until stopped
   seed --api URL            make one enabled demo configuration per blueprint, its default,
                             through the API (skipped where the blueprint has a default already)
+  iam-check --calls PATH    hold every AWS call the functions made (the AWS_CALL_LOG file) to
+                            their policies in template.yaml, resolved for this stack
   token --role admin|client [--client-id ID] [--sub SUB] [--ttl SECONDS]
                             print a local HS256 token (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE)
 common: --stack NAME (default local), --template PATH, --param Key=Value (template parameter)";
@@ -136,6 +138,25 @@ async fn run(args: Args) -> Result<(), String> {
             let mut names: Vec<_> = stack.physical.values().map(|p| p.reference.clone()).collect();
             names.sort();
             eprintln!("[setup] stack {}: {}", stack.name, names.join(", "));
+        }
+        "iam-check" => {
+            let calls = args.one("calls").ok_or("iam-check needs --calls PATH")?;
+            let log = std::fs::read_to_string(calls).map_err(|e| format!("{calls}: {e}"))?;
+            let (mut stack, ddb, sqs) = stack(&args).await?;
+            // The tables' and queues' ARNs: setup finds the existing ones.
+            local::setup(&mut stack, &ddb, &sqs).await.map_err(|e| e.to_string())?;
+            let report = infra::iam::check(&stack, &log);
+            for ((function, action), n) in &report.calls {
+                eprintln!("[iam-check] {function}: {action} x{n}");
+            }
+            if report.calls.is_empty() {
+                return Err(format!("{calls} holds no call: nothing was checked"));
+            }
+            if !report.violations.is_empty() {
+                let lines: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+                return Err(format!("{} calls the policies do not allow:\n{}", lines.len(), lines.join("\n")));
+            }
+            eprintln!("[iam-check] {} kinds of call, each allowed by its function's policy", report.calls.len());
         }
         "poll" => {
             let invoke_url = args.one("invoke-url").ok_or("poll needs --invoke-url URL")?;

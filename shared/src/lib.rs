@@ -2,6 +2,7 @@
 //! only build configuration and clients, then hand a small handler to the runtime.
 
 pub mod action_api;
+pub mod aws;
 pub mod admin;
 pub mod catalogue;
 pub mod dispatcher;

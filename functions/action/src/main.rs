@@ -14,10 +14,10 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
+    let ddb = shared::aws::dynamodb(&aws);
+    let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
     let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?)).with_publisher(publisher);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok()).with_queue(aws_sdk_sqs::Client::new(&aws), queue_url);
+    let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok()).with_queue(shared::aws::sqs(&aws), queue_url);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

@@ -12,8 +12,8 @@ async fn main() -> Result<(), Error> {
     let tables = Tables::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
+    let ddb = shared::aws::dynamodb(&aws);
+    let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
     let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }

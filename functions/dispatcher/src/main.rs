@@ -14,10 +14,10 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
-    let handlers = HandlerStore::new(aws_sdk_dynamodb::Client::new(&aws), &tables.main);
+    let handlers = HandlerStore::new(shared::aws::dynamodb(&aws), &tables.main);
     let secrets = Arc::new(SecretBox::load(&aws).await?);
     let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let dispatcher = &Dispatcher::new(handlers, secrets, aws_sdk_lambda::Client::new(&aws), aws_sdk_sqs::Client::new(&aws), queue_url, retry_base);
+    let dispatcher = &Dispatcher::new(handlers, secrets, shared::aws::lambda(&aws), shared::aws::sqs(&aws), queue_url, retry_base);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(dispatcher.handle_within(event.payload, shared::worker::Deadline::of(event.context.deadline)).await) })).await
 }

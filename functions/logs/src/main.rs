@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let ddb = shared::aws::dynamodb(&aws);
     let api = &LogsApi::new(auth, ddb, &Tables::from_env()?);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

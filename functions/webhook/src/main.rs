@@ -13,6 +13,6 @@ async fn main() -> Result<(), Error> {
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let tables = Tables::from_env()?;
     let secrets = std::sync::Arc::new(shared::secrets::SecretBox::load(&aws).await?);
-    let api = &WebhookApi::new(secret.as_bytes(), aws_sdk_dynamodb::Client::new(&aws), &tables.main, aws_sdk_sqs::Client::new(&aws), queue_url, secrets);
+    let api = &WebhookApi::new(secret.as_bytes(), shared::aws::dynamodb(&aws), &tables.main, shared::aws::sqs(&aws), queue_url, secrets);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
 }

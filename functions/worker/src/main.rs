@@ -13,11 +13,11 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    let publisher = shared::events_out::Publisher::from_env(aws_sdk_sqs::Client::new(&aws));
+    let ddb = shared::aws::dynamodb(&aws);
+    let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
     let engine = Engine::new(ddb.clone(), &tables, Arc::new(SecretBox::load(&aws).await?)).with_publisher(publisher);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let worker = &Worker::new(engine, ddb, &tables, aws_sdk_sqs::Client::new(&aws), queue_url, retry_base);
+    let worker = &Worker::new(engine, ddb, &tables, shared::aws::sqs(&aws), queue_url, retry_base);
     run(service_fn(move |event: LambdaEvent<WorkerInput>| async move { Ok::<_, Error>(worker.invoked(event.payload, Deadline::of(event.context.deadline)).await) })).await
 }
