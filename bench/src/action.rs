@@ -86,7 +86,12 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let cfg_id = cfg["id"].as_str().unwrap_or_default().to_owned();
     let cp = ok(
         admin
-            .handle(request("POST", "/contract-products", &token, Some(&json!({ "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } }))))
+            .handle(request(
+                "POST",
+                "/contract-products",
+                &token,
+                Some(&json!({ "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } })),
+            ))
             .await,
         "contract product",
     )
@@ -101,7 +106,10 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
 
     let http = reqwest::Client::new();
     let mut reports = Vec::new();
-    for (label, actions) in [("web-hosting/get-info (log write)", vec!["get-info"]), ("web-hosting/suspend-account + unsuspend-account (status change: product + log + event)", vec!["suspend-account", "unsuspend-account"])] {
+    for (label, actions) in [
+        ("web-hosting/get-info (log write)", vec!["get-info"]),
+        ("web-hosting/suspend-account + unsuspend-account (status change: product + log + event)", vec!["suspend-account", "unsuspend-account"]),
+    ] {
         let (mut handler, mut floor) = (Vec::new(), Vec::new());
         let (mut before, mut after, mut after_ops) = (0, 0, Vec::new());
         let (mut floor_before, mut floor_after) = (0, 0);
@@ -128,8 +136,10 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
             let entry = last_log(aws, &tables.logs, &cp_id, &log_id).await?;
             endpoint.arrivals.lock().expect("not poisoned").clear();
             let started = Instant::now();
-            let product = aws.ddb.get_item().table_name(&tables.main).key("pk", AttributeValue::S(format!("CP#{cp_id}"))).key("sk", AttributeValue::S("CP".into())).consistent_read(true).send().await?;
-            let _configuration = aws.ddb.get_item().table_name(&tables.main).key("pk", AttributeValue::S(format!("CFG#{cfg_id}"))).key("sk", AttributeValue::S("CFG".into())).consistent_read(true).send().await?;
+            let product =
+                aws.ddb.get_item().table_name(&tables.main).key("pk", AttributeValue::S(format!("CP#{cp_id}"))).key("sk", AttributeValue::S("CP".into())).consistent_read(true).send().await?;
+            let _configuration =
+                aws.ddb.get_item().table_name(&tables.main).key("pk", AttributeValue::S(format!("CFG#{cfg_id}"))).key("sk", AttributeValue::S("CFG".into())).consistent_read(true).send().await?;
             let call = json!({ "blueprint": "web-hosting", "action": action, "configuration_id": cfg_id, "service_identifier": "benchuser", "params": { "username": "benchuser" } }).to_string();
             let answered: Value = http.post(server.uri()).header("x-action", format!("web-hosting/{action}")).body(call).send().await?.json().await?;
             let mut log = entry.clone();

@@ -41,7 +41,6 @@ impl Intercept for Calls {
     }
 }
 
-
 pub struct Aws {
     pub config: aws_config::SdkConfig,
     pub ddb: aws_sdk_dynamodb::Client,
@@ -60,14 +59,7 @@ impl Aws {
 }
 
 pub fn admin_token() -> Result<String, Error> {
-    let claims = Claims {
-        sub: "bench".into(),
-        role: Role::Admin,
-        client_id: None,
-        exp: now_epoch() + 86_400,
-        iss: env("AUTH_ISSUER")?,
-        aud: env("AUTH_AUDIENCE")?,
-    };
+    let claims = Claims { sub: "bench".into(), role: Role::Admin, client_id: None, exp: now_epoch() + 86_400, iss: env("AUTH_ISSUER")?, aud: env("AUTH_AUDIENCE")? };
     Ok(sign_hs256(env("AUTH_HS256_SECRET")?.as_bytes(), &claims))
 }
 

@@ -76,10 +76,8 @@ impl Api {
 async fn records(ddb: &aws_sdk_dynamodb::Client, table: &str, prefix: &str, ids: &[String]) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(100) {
-        let keys: Vec<HashMap<String, AttributeValue>> = chunk
-            .iter()
-            .map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("{prefix}#{id}"))), ("sk".to_owned(), AttributeValue::S(prefix.to_owned()))]))
-            .collect();
+        let keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|id| HashMap::from([("pk".to_owned(), AttributeValue::S(format!("{prefix}#{id}"))), ("sk".to_owned(), AttributeValue::S(prefix.to_owned()))])).collect();
         let mut request = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build()?);
         while let Some(keys) = request.take() {
             let got = ddb.batch_get_item().request_items(table, keys).send().await?;
@@ -296,15 +294,8 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
     }
     report.in_dlq = seen.len();
     // Duplicates at the provider: creates that found their account made already.
-    let counter = aws
-        .ddb
-        .get_item()
-        .table_name(&main)
-        .key("pk", AttributeValue::S(format!("DEMO#{cfg_id}#faults")))
-        .key("sk", AttributeValue::S("duplicates".into()))
-        .consistent_read(true)
-        .send()
-        .await?;
+    let counter =
+        aws.ddb.get_item().table_name(&main).key("pk", AttributeValue::S(format!("DEMO#{cfg_id}#faults"))).key("sk", AttributeValue::S("duplicates".into())).consistent_read(true).send().await?;
     report.duplicates_at_provider = counter.item().and_then(|i| i.get("failed")).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
     // The provider's accounts against the engine's statuses, for products whose events all ended done.
     let mut accounts: HashMap<String, bool> = HashMap::new();
@@ -330,11 +321,8 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
             break;
         }
     }
-    let ended: HashSet<&str> = plan
-        .iter()
-        .filter(|(_, list)| list.iter().all(|e| records.get(e["id"].as_str().unwrap_or_default()).map(status_of) == Some("done")))
-        .map(|(cp, _)| cp.as_str())
-        .collect();
+    let ended: HashSet<&str> =
+        plan.iter().filter(|(_, list)| list.iter().all(|e| records.get(e["id"].as_str().unwrap_or_default()).map(status_of) == Some("done"))).map(|(cp, _)| cp.as_str()).collect();
     let products = product_states(aws, &main, &ended.iter().map(|s| s.to_string()).collect::<Vec<_>>()).await?;
     for (cp, (status, identifier)) in &products {
         let account = identifier.as_ref().and_then(|i| accounts.get(&i.to_lowercase()));

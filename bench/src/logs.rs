@@ -32,7 +32,9 @@ pub struct LogsReport {
 async fn stack_tables(aws: &Aws, name: &str) -> Result<Tables, Error> {
     let root = infra::generate::workspace_root();
     let template = infra::cfn::Template::load(&root.join("template.yaml"))?;
-    let params = [("Stage".to_owned(), "local".to_owned()), ("AuthIssuer".into(), "bench".into()), ("AuthAudience".into(), "bench".into()), ("AuthHs256SecretParameter".into(), "/bench/token-secret".into())].into();
+    let params =
+        [("Stage".to_owned(), "local".to_owned()), ("AuthIssuer".into(), "bench".into()), ("AuthAudience".into(), "bench".into()), ("AuthHs256SecretParameter".into(), "/bench/token-secret".into())]
+            .into();
     let mut stack = infra::cfn::Stack::new(template, name, "us-east-1", infra::local::LOCAL_ACCOUNT, &params);
     infra::local::setup(&mut stack, &aws.ddb, &aws.sqs).await?;
     let table = |suffix: &str| stack.physical.values().map(|p| p.reference.clone()).find(|r| r == &format!("{name}-{suffix}"));
@@ -44,7 +46,13 @@ fn entry(i: usize, rows: usize, target_cp: &str, target_cfg: &str, now: i64) -> 
     let products = (rows / 50).max(1);
     let cp = if target { target_cp.to_owned() } else { format!("cp-bulk-{}", i % products) };
     let cfg = if target { target_cfg.to_owned() } else { format!("cfg-bulk-{}", i % 100) };
-    let status = if target || i.is_multiple_of(10) { LogStatus::Error } else if i % 50 == 1 { LogStatus::Pending } else { LogStatus::Success };
+    let status = if target || i.is_multiple_of(10) {
+        LogStatus::Error
+    } else if i % 50 == 1 {
+        LogStatus::Pending
+    } else {
+        LogStatus::Success
+    };
     let started = if target { now - (i as i64) * 1000 } else { now - (i as i64 % 30) * DAY_MS - (i as i64 * 7919) % DAY_MS };
     LogEntry {
         log_id: LogId::generate(),
@@ -122,13 +130,23 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
             Ok(r) if r.status == 200 => return Err(format!("{} holds {held} rows of an unfinished load: remove the bench's DynamoDB data (.local/bench-dynamodb)", tables.logs).into()),
             _ => {
                 let created = admin
-                    .handle(request("POST", "/provision-configurations", &token, Some(&json!({ "name": "bulk", "blueprint": "web-hosting", "provider": "demo", "settings": { "server_hostname": "srv1.example.net" } }))))
+                    .handle(request(
+                        "POST",
+                        "/provision-configurations",
+                        &token,
+                        Some(&json!({ "name": "bulk", "blueprint": "web-hosting", "provider": "demo", "settings": { "server_hostname": "srv1.example.net" } })),
+                    ))
                     .await
                     .map_err(|e| e.to_string())?;
                 let cfg: Value = serde_json::from_str(&created.body)?;
                 let cfg_id = cfg["id"].as_str().ok_or_else(|| format!("configuration: {}", created.body))?.to_owned();
                 let made = admin
-                    .handle(request("POST", "/contract-products", &token, Some(&json!({ "id": cp_id, "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } }))))
+                    .handle(request(
+                        "POST",
+                        "/contract-products",
+                        &token,
+                        Some(&json!({ "id": cp_id, "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } })),
+                    ))
                     .await
                     .map_err(|e| e.to_string())?;
                 if made.status != 201 {
@@ -173,4 +191,3 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
     }
     Ok(reports)
 }
-

@@ -73,7 +73,10 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             println!("{text}");
             let ok = r.lost == 0 && r.duplicates_at_provider == 0 && r.failed_without_log == 0 && r.mismatched == 0 && r.refused == 0;
             if !ok {
-                eprintln!("[faults] FAILED: lost {}, duplicates {}, failed without a log {}, mismatched {}, refused {}", r.lost, r.duplicates_at_provider, r.failed_without_log, r.mismatched, r.refused);
+                eprintln!(
+                    "[faults] FAILED: lost {}, duplicates {}, failed without a log {}, mismatched {}, refused {}",
+                    r.lost, r.duplicates_at_provider, r.failed_without_log, r.mismatched, r.refused
+                );
             }
             Ok(ok)
         }
@@ -84,7 +87,10 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
 #[tokio::main]
 async fn main() -> ExitCode {
     use tracing_subscriber::layer::SubscriberExt;
-    let filter = std::env::var("BENCH_LOG").ok().and_then(|l| l.parse::<tracing_subscriber::filter::Targets>().ok()).unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::ERROR));
+    let filter = std::env::var("BENCH_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::ERROR));
     let _ = tracing::subscriber::set_global_default(tracing_subscriber::fmt().with_writer(std::io::stderr).finish().with(filter));
     match run(std::env::args().skip(1).collect()).await {
         Ok(true) => ExitCode::SUCCESS,

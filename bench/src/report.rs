@@ -14,8 +14,12 @@ fn sh(cmd: &str, args: &[&str]) -> String {
 }
 
 pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_owned())).unwrap_or_default();
-    let memory = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0) / 1_048_576)).unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_default();
+    let memory =
+        std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0) / 1_048_576)).unwrap_or(0);
     format!(
         "{} · {} cores ({cpu}) · {memory} GiB · {} · {}",
         sh("uname", &["-srm"]),
@@ -74,7 +78,9 @@ pub fn measures(command: &str, actions: &[ActionReport], init: &[InitReport], wo
     ));
     let calls: Vec<String> = worker.per_event.iter().map(|(op, n)| format!("{op} {n:.2}")).collect();
     t.push_str(&format!("\nRound trips per event during the worker's run: {}.\n", calls.join(", ")));
-    t.push_str("\n### (d) Log queries\n\nThrough the logs handler in process; each query answers a full page (50 entries), newest first. Target: at the large table ≤ 1.2 × at the small one.\n\n| query | ");
+    t.push_str(
+        "\n### (d) Log queries\n\nThrough the logs handler in process; each query answers a full page (50 entries), newest first. Target: at the large table ≤ 1.2 × at the small one.\n\n| query | ",
+    );
     for l in logs {
         t.push_str(&format!("{} rows p50 | p99 | ", l.rows));
     }

@@ -45,7 +45,12 @@ pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value)
     let api = ActionApi::new(authenticator()?, engine, None);
     for _ in 0..count {
         let cp = admin
-            .handle(request("POST", "/contract-products", &token, Some(&json!({ "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } }))))
+            .handle(request(
+                "POST",
+                "/contract-products",
+                &token,
+                Some(&json!({ "client_id": "bench-client", "blueprint": "web-hosting", "deployment": { "type": "static", "configuration_id": cfg_id } })),
+            ))
             .await
             .map_err(|e| e.to_string())?;
         let cp: Value = serde_json::from_str(&cp.body)?;
@@ -84,7 +89,13 @@ pub fn in_process(worker: Worker) -> infra::poller::InProcess {
 }
 
 pub fn mapping(queue_url: &str) -> infra::local::EventSourceMapping {
-    infra::local::EventSourceMapping { function: "worker".into(), queue_arn: "arn:aws:sqs:us-east-1:123456789012:bench".into(), queue_url: queue_url.to_owned(), batch_size: 10, report_batch_item_failures: true }
+    infra::local::EventSourceMapping {
+        function: "worker".into(),
+        queue_arn: "arn:aws:sqs:us-east-1:123456789012:bench".into(),
+        queue_url: queue_url.to_owned(),
+        batch_size: 10,
+        report_batch_item_failures: true,
+    }
 }
 
 /// Runs `pollers` pollers until `total` messages were deleted; the seconds it took.

@@ -36,12 +36,7 @@ impl Template {
 
     /// (logical id, resource) of every resource of a type, in template order.
     pub fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        self.doc["Resources"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(move |(_, r)| r["Type"] == kind)
-            .map(|(id, r)| (id.as_str(), r))
+        self.doc["Resources"].as_object().into_iter().flatten().filter(move |(_, r)| r["Type"] == kind).map(|(id, r)| (id.as_str(), r))
     }
 }
 
@@ -96,11 +91,7 @@ impl Stack {
     }
 
     fn attribute(&self, resource: &str, attribute: &str) -> Result<String, CfnError> {
-        self.physical
-            .get(resource)
-            .and_then(|p| p.attributes.get(attribute))
-            .cloned()
-            .ok_or_else(|| CfnError::Unresolved(format!("Fn::GetAtt {resource}.{attribute}")))
+        self.physical.get(resource).and_then(|p| p.attributes.get(attribute)).cloned().ok_or_else(|| CfnError::Unresolved(format!("Fn::GetAtt {resource}.{attribute}")))
     }
 
     fn sub(&self, text: &str) -> Result<String, CfnError> {
@@ -171,9 +162,7 @@ impl Stack {
                 }
             }
             Value::Object(map) => self.resolve_map(map),
-            Value::Array(items) => Ok(Value::Array(
-                items.iter().map(|i| self.resolve(i)).collect::<Result<Vec<_>, _>>()?.into_iter().filter(|i| !is_no_value(i)).collect(),
-            )),
+            Value::Array(items) => Ok(Value::Array(items.iter().map(|i| self.resolve(i)).collect::<Result<Vec<_>, _>>()?.into_iter().filter(|i| !is_no_value(i)).collect())),
             other => Ok(other.clone()),
         }
     }
@@ -192,10 +181,7 @@ impl Stack {
     /// The environment of a function: Globals.Function.Environment merged with its own.
     pub fn function_environment(&self, logical_id: &str) -> Result<Vec<(String, String)>, CfnError> {
         let mut vars = Map::new();
-        for source in [
-            &self.template.doc["Globals"]["Function"]["Environment"]["Variables"],
-            &self.template.doc["Resources"][logical_id]["Properties"]["Environment"]["Variables"],
-        ] {
+        for source in [&self.template.doc["Globals"]["Function"]["Environment"]["Variables"], &self.template.doc["Resources"][logical_id]["Properties"]["Environment"]["Variables"]] {
             if let Value::Object(o) = self.resolve(source)? {
                 vars.extend(o);
             }
@@ -245,10 +231,7 @@ Globals:
         let mut stack = Stack::new(Template::parse(T).unwrap(), "local", "us-east-1", "123456789012", &HashMap::new());
         let props = stack.resolve(&stack.template.doc["Resources"]["Q"]["Properties"]).unwrap();
         assert_eq!(props["QueueName"], "local-q");
-        stack.physical.insert(
-            "Q".into(),
-            Physical { reference: "http://q/url".into(), attributes: [("Arn".to_string(), "arn:q".to_string())].into() },
-        );
+        stack.physical.insert("Q".into(), Physical { reference: "http://q/url".into(), attributes: [("Arn".to_string(), "arn:q".to_string())].into() });
         let env: HashMap<_, _> = stack.function_environment("Fn").unwrap().into_iter().collect();
         assert_eq!(env["STAGE"], "prod");
         assert_eq!(env["QUEUE"], "http://q/url");

@@ -17,14 +17,11 @@ pub fn router_block() -> String {
     let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
     paths.dedup();
     let entry = |path: &str, f: &dyn Fn(&str) -> &'static str| {
-        let targets: Vec<String> =
-            METHODS.iter().map(|m| format!("{{ method = \"{m}\", function = \"{}\" }}", f(m))).collect();
+        let targets: Vec<String> = METHODS.iter().map(|m| format!("{{ method = \"{m}\", function = \"{}\" }}", f(m))).collect();
         format!("\"{path}\" = [{}]\n", targets.join(", "))
     };
     for path in paths {
-        out.push_str(&entry(path, &|m| {
-            ROUTES.iter().find(|r| r.path == path && r.method == m).map_or(FALLBACK_FUNCTION, |r| r.function)
-        }));
+        out.push_str(&entry(path, &|m| ROUTES.iter().find(|r| r.path == path && r.method == m).map_or(FALLBACK_FUNCTION, |r| r.function)));
     }
     out.push_str(&entry("/", &|_| FALLBACK_FUNCTION));
     out.push_str(&entry("/{*unknown}", &|_| FALLBACK_FUNCTION));
@@ -43,20 +40,12 @@ pub fn cargo_toml_with_router(current: &str) -> Result<String, String> {
 pub fn generated_files(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let cargo = root.join("Cargo.toml");
     let current = std::fs::read_to_string(&cargo).map_err(|e| format!("{}: {e}", cargo.display()))?;
-    Ok(vec![
-        (root.join("template.yaml"), crate::template::template_yaml()),
-        (root.join("openapi.yaml"), crate::openapi::openapi_yaml()),
-        (cargo, cargo_toml_with_router(&current)?),
-    ])
+    Ok(vec![(root.join("template.yaml"), crate::template::template_yaml()), (root.join("openapi.yaml"), crate::openapi::openapi_yaml()), (cargo, cargo_toml_with_router(&current)?)])
 }
 
 /// The files whose committed content differs from the generator's.
 pub fn drifted(root: &Path) -> Result<Vec<PathBuf>, String> {
-    Ok(generated_files(root)?
-        .into_iter()
-        .filter(|(path, wanted)| std::fs::read_to_string(path).ok().as_deref() != Some(wanted.as_str()))
-        .map(|(path, _)| path)
-        .collect())
+    Ok(generated_files(root)?.into_iter().filter(|(path, wanted)| std::fs::read_to_string(path).ok().as_deref() != Some(wanted.as_str())).map(|(path, _)| path).collect())
 }
 
 pub fn write_all(root: &Path) -> Result<Vec<PathBuf>, String> {

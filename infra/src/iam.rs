@@ -49,11 +49,12 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// Whether some Allow statement of a resolved policy list covers the action on the ARN.
 pub fn allowed(policies: &Value, action: &str, arn: &str) -> bool {
-    policies.as_array().into_iter().flatten().flat_map(|p| p["Statement"].as_array().cloned().unwrap_or_default()).any(|s| {
-        s["Effect"] == "Allow"
-            && strings(&s["Action"]).iter().any(|a| a.eq_ignore_ascii_case(action) || glob(a, action))
-            && strings(&s["Resource"]).iter().any(|r| glob(r, arn))
-    })
+    policies
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["Statement"].as_array().cloned().unwrap_or_default())
+        .any(|s| s["Effect"] == "Allow" && strings(&s["Action"]).iter().any(|a| a.eq_ignore_ascii_case(action) || glob(a, action)) && strings(&s["Resource"]).iter().any(|r| glob(r, arn)))
 }
 
 /// The ARN a recorded resource stands for in this stack: tables and queues by the ARNs the
@@ -134,12 +135,30 @@ mod tests {
     #[test]
     fn a_call_the_functions_policy_misses_is_a_violation() {
         let template = Template { doc: crate::template::template() };
-        let mut stack = Stack::new(template, "s", "us-east-1", "123456789012", &HashMap::from([("AuthIssuer".to_string(), "i".to_string()), ("AuthHs256SecretParameter".to_string(), "/provisioning/token-secret".to_string())]));
+        let mut stack = Stack::new(
+            template,
+            "s",
+            "us-east-1",
+            "123456789012",
+            &HashMap::from([("AuthIssuer".to_string(), "i".to_string()), ("AuthHs256SecretParameter".to_string(), "/provisioning/token-secret".to_string())]),
+        );
         for (logical, name) in [("MainTable", "s-main"), ("LogsTable", "s-logs")] {
-            stack.physical.insert(logical.into(), Physical { reference: name.into(), attributes: HashMap::from([("Arn".to_string(), format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"))]) });
+            stack
+                .physical
+                .insert(logical.into(), Physical { reference: name.into(), attributes: HashMap::from([("Arn".to_string(), format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"))]) });
         }
-        for (logical, name) in [("LifecycleQueue", "s-lifecycle.fifo"), ("LifecycleQueueDlq", "s-lifecycle-dlq.fifo"), ("EventsQueue", "s-events"), ("EventsQueueDlq", "s-events-dlq"), ("OperationsQueue", "s-operations"), ("OperationsQueueDlq", "s-operations-dlq")] {
-            stack.physical.insert(logical.into(), Physical { reference: format!("http://q/123456789012/{name}"), attributes: HashMap::from([("Arn".to_string(), format!("arn:aws:sqs:us-east-1:123456789012:{name}"))]) });
+        for (logical, name) in [
+            ("LifecycleQueue", "s-lifecycle.fifo"),
+            ("LifecycleQueueDlq", "s-lifecycle-dlq.fifo"),
+            ("EventsQueue", "s-events"),
+            ("EventsQueueDlq", "s-events-dlq"),
+            ("OperationsQueue", "s-operations"),
+            ("OperationsQueueDlq", "s-operations-dlq"),
+        ] {
+            stack.physical.insert(
+                logical.into(),
+                Physical { reference: format!("http://q/123456789012/{name}"), attributes: HashMap::from([("Arn".to_string(), format!("arn:aws:sqs:us-east-1:123456789012:{name}"))]) },
+            );
         }
         let log = [
             r#"{"function": "worker", "action": "dynamodb:GetItem", "resource": "s-logs"}"#,

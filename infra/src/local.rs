@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
@@ -39,11 +39,7 @@ fn strings<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> + 'a 
 fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, SetupError> {
     strings(v, "KeySchema")
         .map(|k| {
-            KeySchemaElement::builder()
-                .attribute_name(scalar(&k["AttributeName"]))
-                .key_type(KeyType::from(scalar(&k["KeyType"]).as_str()))
-                .build()
-                .map_err(|e| SetupError::Invalid(e.to_string()))
+            KeySchemaElement::builder().attribute_name(scalar(&k["AttributeName"])).key_type(KeyType::from(scalar(&k["KeyType"]).as_str())).build().map_err(|e| SetupError::Invalid(e.to_string()))
         })
         .collect()
 }
@@ -75,16 +71,12 @@ async fn wait_until_active(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result
     loop {
         let t = ddb.describe_table().table_name(name).send().await.map_err(|e| aws_err(name, e))?;
         let table = t.table().ok_or_else(|| SetupError::Invalid(format!("{name}: empty description")))?;
-        let ready = table.table_status() == Some(&TableStatus::Active)
-            && table.global_secondary_indexes().iter().all(|g| g.index_status() == Some(&IndexStatus::Active));
+        let ready = table.table_status() == Some(&TableStatus::Active) && table.global_secondary_indexes().iter().all(|g| g.index_status() == Some(&IndexStatus::Active));
         if ready {
             return Ok(started.elapsed());
         }
         if started.elapsed() > ACTIVE_WITHIN {
-            return Err(SetupError::Invalid(format!(
-                "{name} did not become active within {} s",
-                ACTIVE_WITHIN.as_secs()
-            )));
+            return Err(SetupError::Invalid(format!("{name} did not become active within {} s", ACTIVE_WITHIN.as_secs())));
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
@@ -98,17 +90,10 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
     for g in strings(props, "GlobalSecondaryIndexes") {
         let projection = Projection::builder()
             .projection_type(ProjectionType::from(scalar(&g["Projection"]["ProjectionType"]).as_str()))
-            .set_non_key_attributes(
-                g["Projection"]["NonKeyAttributes"].as_array().map(|a| a.iter().map(scalar).collect()),
-            )
+            .set_non_key_attributes(g["Projection"]["NonKeyAttributes"].as_array().map(|a| a.iter().map(scalar).collect()))
             .build();
         gsis.push(
-            GlobalSecondaryIndex::builder()
-                .index_name(scalar(&g["IndexName"]))
-                .set_key_schema(Some(key_schema(g)?))
-                .projection(projection)
-                .build()
-                .map_err(|e| SetupError::Invalid(e.to_string()))?,
+            GlobalSecondaryIndex::builder().index_name(scalar(&g["IndexName"])).set_key_schema(Some(key_schema(g)?)).projection(projection).build().map_err(|e| SetupError::Invalid(e.to_string()))?,
         );
     }
     match ddb.describe_table().table_name(&name).send().await {
@@ -186,13 +171,7 @@ pub fn queue_attributes(props: &Value) -> HashMap<QueueAttributeName, String> {
 
 async fn ensure_queue(sqs: &aws_sdk_sqs::Client, props: &Value) -> Result<(String, String), SetupError> {
     let name = scalar(&props["QueueName"]);
-    let out = sqs
-        .create_queue()
-        .queue_name(&name)
-        .set_attributes(Some(queue_attributes(props)))
-        .send()
-        .await
-        .map_err(|e| aws_err(&name, e))?;
+    let out = sqs.create_queue().queue_name(&name).set_attributes(Some(queue_attributes(props))).send().await.map_err(|e| aws_err(&name, e))?;
     let url = out.queue_url().ok_or_else(|| SetupError::Invalid(format!("{name}: no queue URL")))?.to_owned();
     Ok((name, url))
 }
@@ -277,12 +256,8 @@ pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, S
             }
             let props = stack.resolve(&event["Properties"])?;
             let queue_arn = scalar(&props["Queue"]);
-            let queue_url = stack
-                .physical
-                .values()
-                .find(|p| p.attributes.get("Arn") == Some(&queue_arn))
-                .map(|p| p.reference.clone())
-                .ok_or_else(|| SetupError::Invalid(format!("{id}: no queue {queue_arn}")))?;
+            let queue_url =
+                stack.physical.values().find(|p| p.attributes.get("Arn") == Some(&queue_arn)).map(|p| p.reference.clone()).ok_or_else(|| SetupError::Invalid(format!("{id}: no queue {queue_arn}")))?;
             out.push(EventSourceMapping {
                 function: function.clone(),
                 queue_arn,

@@ -201,14 +201,7 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn local_token(role: Role, client_id: Option<String>, sub: &str, ttl: u64) -> String {
-    let claims = Claims {
-        sub: sub.to_owned(),
-        role,
-        client_id,
-        exp: now_epoch() + ttl,
-        iss: env_or("AUTH_ISSUER", "local-dev"),
-        aud: env_or("AUTH_AUDIENCE", "provisioning-api"),
-    };
+    let claims = Claims { sub: sub.to_owned(), role, client_id, exp: now_epoch() + ttl, iss: env_or("AUTH_ISSUER", "local-dev"), aud: env_or("AUTH_AUDIENCE", "provisioning-api") };
     sign_hs256(env_or("AUTH_HS256_SECRET", "local-dev-secret-not-for-production").as_bytes(), &claims)
 }
 
@@ -218,15 +211,8 @@ async fn seed(api: &str) -> Result<(), String> {
     let http = reqwest::Client::new();
     let token = local_token(Role::Admin, None, "local-seed", 600);
     for b in &shared::catalogue::catalogue().blueprints {
-        let listed: serde_json::Value = http
-            .get(format!("{api}/provision-configurations?blueprint={}", b.id))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let listed: serde_json::Value =
+            http.get(format!("{api}/provision-configurations?blueprint={}", b.id)).bearer_auth(&token).send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
         let items = listed["items"].as_array().ok_or_else(|| format!("listing {}: {listed}", b.id))?;
         if items.iter().any(|c| c["default_for_blueprint"] == true) {
             continue;

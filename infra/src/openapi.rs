@@ -126,7 +126,12 @@ fn action_operations(paths: &mut Map<String, Value>, template: &shared::routes::
 }
 
 fn pascal(id: &str) -> String {
-    id.split('-').map(|w| { let mut c = w.chars(); c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default() }).collect()
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 fn camel(id: &str) -> String {

@@ -162,10 +162,7 @@ fn table_actions(access: TableAccess) -> &'static [&'static str] {
         TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
         TableAccess::Write => &["dynamodb:PutItem"],
         TableAccess::ReadAppend => &["dynamodb:GetItem", "dynamodb:PutItem"],
-        TableAccess::ReadWrite => &[
-            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
-            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-        ],
+        TableAccess::ReadWrite => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
     }
 }
 
@@ -177,10 +174,7 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             Some((b, a)) => route.path.replace("{blueprint}", b).replace("{action}", a),
             None => route.path.to_owned(),
         };
-        events.insert(
-            pascal(route.operation_id),
-            json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi"), "Method": route.method, "Path": path } }),
-        );
+        events.insert(pascal(route.operation_id), json!({ "Type": "HttpApi", "Properties": { "ApiId": r("HttpApi"), "Method": route.method, "Path": path } }));
     }
     if f.name == FALLBACK_FUNCTION {
         // An HttpApi event with no path and method is API Gateway's `$default` route.
@@ -230,11 +224,7 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
             "Condition": { "StringEquals": { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } }
         }));
     }
-    for (queue, access, event) in [
-        ("LifecycleQueue", f.lifecycle_queue, "Lifecycle"),
-        ("EventsQueue", f.events_queue, "Events"),
-        ("OperationsQueue", f.operations_queue, "Operations"),
-    ] {
+    for (queue, access, event) in [("LifecycleQueue", f.lifecycle_queue, "Lifecycle"), ("EventsQueue", f.events_queue, "Events"), ("OperationsQueue", f.operations_queue, "Operations")] {
         if matches!(access, QueueAccess::Send | QueueAccess::ConsumeAndSend) {
             statements.push(json!({ "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn(queue) }));
         }
@@ -412,11 +402,7 @@ fn resources() -> Value {
     // gsi2 the lists of one kind of record across the system (every contract product ...).
     res.insert(
         "MainTable".into(),
-        table(
-            "main",
-            &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"],
-            json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL"), index("gsi2", "gsi2pk", Some("gsi2sk"), "ALL")]),
-        ),
+        table("main", &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"], json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL"), index("gsi2", "gsi2pk", Some("gsi2sk"), "ALL")])),
     );
     // Provision logs: pk = contract product id, sk = started_at#log_id (newest first by a reverse
     // Query). Indexes: a configuration's logs by time, logs of one status on one day by time, and
@@ -426,11 +412,7 @@ fn resources() -> Value {
         table(
             "logs",
             &["pk", "sk", "configuration_id", "status_day", "log_id"],
-            json!([
-                index("by_configuration", "configuration_id", Some("sk"), "ALL"),
-                index("by_status_day", "status_day", Some("sk"), "ALL"),
-                index("by_log_id", "log_id", None, "KEYS_ONLY")
-            ]),
+            json!([index("by_configuration", "configuration_id", Some("sk"), "ALL"), index("by_status_day", "status_day", Some("sk"), "ALL"), index("by_log_id", "log_id", None, "KEYS_ONLY")]),
         ),
     );
     queue_pair(&mut res, "LifecycleQueue", "lifecycle", true);

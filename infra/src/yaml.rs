@@ -99,13 +99,7 @@ const RESERVED: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "
 fn string_text(s: &str) -> String {
     let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '$' || c == '_');
     let rest_ok = s.chars().all(|c| c.is_ascii_alphanumeric() || " _-./:$(){}*+,".contains(c));
-    let plain = first_ok
-        && rest_ok
-        && !s.ends_with(' ')
-        && !s.ends_with(':')
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
+    let plain = first_ok && rest_ok && !s.ends_with(' ') && !s.ends_with(':') && !s.contains(": ") && !s.contains(" #") && !RESERVED.contains(&s.to_ascii_lowercase().as_str());
     if plain { s.to_owned() } else { Value::String(s.to_owned()).to_string() }
 }
 

@@ -35,9 +35,10 @@ impl ActionApi {
         let get = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
         let (id, blueprint, action) = (get("id"), get("blueprint"), get("action"));
         if let Some(pinned) = &self.pinned
-            && *pinned != format!("{blueprint}/{action}") {
-                return Err(ApiError::NotFound(format!("this function runs {pinned} only")));
-            }
+            && *pinned != format!("{blueprint}/{action}")
+        {
+            return Err(ApiError::NotFound(format!("this function runs {pinned} only")));
+        }
         let body = match request.body.as_deref() {
             None | Some(b"") => Value::Null,
             Some(_) => json_body(&request)?,
@@ -76,11 +77,7 @@ mod tests {
         let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into() };
         let auth = Authenticator::new(config, reqwest::Client::new());
         let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-                .endpoint_url("http://127.0.0.1:9")
-                .build(),
+            aws_sdk_dynamodb::Config::builder().behavior_version_latest().region(aws_sdk_dynamodb::config::Region::new("us-east-1")).endpoint_url("http://127.0.0.1:9").build(),
         );
         let tables = Tables { main: "t".into(), logs: "l".into() };
         let engine = Engine::new(ddb, &tables, Arc::new(SecretBox::from_key(&[7u8; 32]).unwrap()));

@@ -17,7 +17,6 @@ use crate::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord
 /// The longest one delivery may take (the handler client's timeout and the records around it).
 pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
 
-
 /// An error and its causes, one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -41,14 +40,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(
-        handlers: HandlerStore,
-        secrets: std::sync::Arc<SecretBox>,
-        lambda: aws_sdk_lambda::Client,
-        sqs: aws_sdk_sqs::Client,
-        queue_url: String,
-        retry_base_seconds: u64,
-    ) -> Self {
+    pub fn new(handlers: HandlerStore, secrets: std::sync::Arc<SecretBox>, lambda: aws_sdk_lambda::Client, sqs: aws_sdk_sqs::Client, queue_url: String, retry_base_seconds: u64) -> Self {
         Dispatcher { handlers, secrets, lambda, sqs, queue_url, retry_base_seconds }
     }
 
@@ -181,4 +173,3 @@ impl Dispatcher {
         }
     }
 }
-

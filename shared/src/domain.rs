@@ -14,13 +14,7 @@ pub enum ProductStatus {
 }
 
 impl ProductStatus {
-    pub const ALL: [ProductStatus; 5] = [
-        ProductStatus::Pending,
-        ProductStatus::Active,
-        ProductStatus::Suspended,
-        ProductStatus::Terminated,
-        ProductStatus::Failed,
-    ];
+    pub const ALL: [ProductStatus; 5] = [ProductStatus::Pending, ProductStatus::Active, ProductStatus::Suspended, ProductStatus::Terminated, ProductStatus::Failed];
 
     pub fn as_str(self) -> &'static str {
         match self {

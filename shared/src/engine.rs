@@ -21,15 +21,15 @@ use crate::catalogue::schema::secret_paths;
 use crate::catalogue::validate::{to_details, validate};
 use crate::catalogue::{Action, Blueprint, catalogue};
 use crate::domain::{Audience, ProductStatus};
+use crate::events_out::{OutgoingEvent, Publisher, event_for};
 use crate::http::ApiError;
 use crate::http::auth::Caller;
 use crate::ids::{ContractProductId, LogId};
 use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
-use crate::store::configurations::Configuration;
-use crate::store::events::Completion;
-use crate::events_out::{OutgoingEvent, Publisher, event_for};
 use crate::secrets::{self, SecretBox};
+use crate::store::configurations::Configuration;
 use crate::store::configurations::ConfigurationStore;
+use crate::store::events::Completion;
 use crate::store::logs::{LogEntry, LogStatus};
 use crate::store::products::{ContractProduct, ProductStore};
 use crate::store::{StoreError, Tables};
@@ -150,8 +150,7 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, fields: &Map<Stri
     let takes = |k: &str| known.is_some_and(|p| p.contains_key(k));
     let establishes = a.establishes_identifier();
     let identifier = |k: &str| b.identifier_fields.contains(&k);
-    let mut params: Map<String, Value> =
-        fields.iter().filter(|(k, _)| takes(k) && (establishes || !identifier(k))).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut params: Map<String, Value> = fields.iter().filter(|(k, _)| takes(k) && (establishes || !identifier(k))).map(|(k, v)| (k.clone(), v.clone())).collect();
     if establishes {
         params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     } else {
@@ -165,23 +164,25 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, fields: &Map<Stri
     // account under another name.
     if establishes
         && let [field] = b.identifier_fields
-            && takes(field) && params.get(*field).is_none_or(Value::is_null) {
-                let base: String = params
-                    .get("domain")
-                    .or_else(|| params.get("email"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("user")
-                    .chars()
-                    .take_while(|c| *c != '@')
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(8)
-                    .collect::<String>()
-                    .to_lowercase();
-                let base = if base.starts_with(|c: char| c.is_ascii_alphabetic()) { base } else { format!("u{base}") };
-                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cp.id.as_str().as_bytes());
-                let suffix: String = digest.as_ref().iter().take(2).map(|b| format!("{b:02x}")).collect();
-                params.insert((*field).to_owned(), json!(format!("{base}{}", &suffix[..3])));
-            }
+        && takes(field)
+        && params.get(*field).is_none_or(Value::is_null)
+    {
+        let base: String = params
+            .get("domain")
+            .or_else(|| params.get("email"))
+            .and_then(Value::as_str)
+            .unwrap_or("user")
+            .chars()
+            .take_while(|c| *c != '@')
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect::<String>()
+            .to_lowercase();
+        let base = if base.starts_with(|c: char| c.is_ascii_alphabetic()) { base } else { format!("u{base}") };
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cp.id.as_str().as_bytes());
+        let suffix: String = digest.as_ref().iter().take(2).map(|b| format!("{b:02x}")).collect();
+        params.insert((*field).to_owned(), json!(format!("{base}{}", &suffix[..3])));
+    }
     Value::Object(params)
 }
 
@@ -192,19 +193,13 @@ fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<Strin
     if a.establishes_identifier() && !client {
         return None;
     }
-    let fields: Map<String, Value> = b
-        .engine_filled()
-        .filter(|f| given.contains_key(*f))
-        .map(|f| (f.to_owned(), json!("is filled by the engine from the contract product; a request may not name it")))
-        .collect();
+    let fields: Map<String, Value> =
+        b.engine_filled().filter(|f| given.contains_key(*f)).map(|f| (f.to_owned(), json!("is filled by the engine from the contract product; a request may not name it"))).collect();
     if fields.is_empty() {
         return None;
     }
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-    Some(ApiError::validation(
-        format!("{} of {}/{} come from the contract product, not the request", names.join(", "), b.id, a.id),
-        json!({ "fields": fields }),
-    ))
+    Some(ApiError::validation(format!("{} of {}/{} come from the contract product, not the request", names.join(", "), b.id, a.id), json!({ "fields": fields })))
 }
 
 /// The identifier a create's params name, where the caller chooses it (username, domain ...).
@@ -226,9 +221,7 @@ fn failure_error(kind: FailureKind, message: String) -> ApiError {
 
 /// A provider call under the engine's deadline.
 async fn with_deadline(call: impl std::future::Future<Output = Result<ProviderOutput, ProviderFailure>>) -> Result<ProviderOutput, ProviderFailure> {
-    tokio::time::timeout(PROVIDER_DEADLINE, call)
-        .await
-        .unwrap_or_else(|_| Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }))
+    tokio::time::timeout(PROVIDER_DEADLINE, call).await.unwrap_or_else(|_| Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }))
 }
 
 /// A configuration's provider: its spec, its settings with secrets opened, its implementation.
@@ -295,14 +288,11 @@ impl Engine {
     }
 
     fn open(&self, configuration: &Configuration) -> Result<Opened, ApiError> {
-        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
+        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider).ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
         let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, configuration.id.as_str())
             .map_err(|e| ApiError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
-        let (actions, connect) = self
-            .implementations
-            .get(&configuration.blueprint, &configuration.provider)
-            .ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+        let (actions, connect) =
+            self.implementations.get(&configuration.blueprint, &configuration.provider).ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
         Ok(Opened { spec, settings, actions, connect })
     }
 
@@ -369,15 +359,7 @@ impl Engine {
 
     /// [`Engine::run`], completing a lifecycle event in the same transaction as the run's
     /// product write and log entry.
-    pub async fn run_with(
-        &self,
-        actor: &Actor,
-        product_id: &str,
-        blueprint: &str,
-        action: &str,
-        body: &Value,
-        completion: Option<&Completion>,
-    ) -> Result<Outcome, Failure> {
+    pub async fn run_with(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, completion: Option<&Completion>) -> Result<Outcome, Failure> {
         let prepared = self.prepare(actor, product_id, blueprint, action, body).await?;
         self.execute(actor, prepared, completion, None).await
     }
@@ -518,7 +500,16 @@ impl Engine {
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
-        let call = ProviderCall { blueprint: b, action: info, configuration_id: &configuration.id, settings: &opened.settings, params: &params, service_identifier: Some(identifier), following: None, contract_product_id: Some(cp.id.as_str()) };
+        let call = ProviderCall {
+            blueprint: b,
+            action: info,
+            configuration_id: &configuration.id,
+            settings: &opened.settings,
+            params: &params,
+            service_identifier: Some(identifier),
+            following: None,
+            contract_product_id: Some(cp.id.as_str()),
+        };
         // What the move would have answered: the service as get-info shows it, or nothing.
         let done = |message: String, data: Value, debug: Vec<Value>| {
             let data = if validate(&a.result, &data).is_empty() { data } else { json!({}) };
@@ -555,7 +546,14 @@ impl Engine {
     /// A status the other run moved elsewhere stands, and this run's move is left as
     /// `unconfirmed_action`, so its next try asks the provider (get-info) before sending it.
     /// None: nothing could be applied (the product is gone, or it kept changing).
-    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, entry: &LogEntry, also: Option<aws_sdk_dynamodb::types::TransactWriteItem>) -> Result<Option<ContractProduct>, StoreError> {
+    async fn reapply(
+        &self,
+        cp: &ContractProduct,
+        next: &ContractProduct,
+        logged: &Action,
+        entry: &LogEntry,
+        also: Option<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<Option<ContractProduct>, StoreError> {
         for _ in 0..3 {
             let Some(fresh) = self.products.contract_product(&cp.id).await? else { return Ok(None) };
             let mut merged = fresh.clone();
@@ -620,9 +618,7 @@ impl Engine {
     async fn prepare_on(&self, actor: &Actor, cp: ContractProduct, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
         let id = cp.id.clone();
         let not_found = || ApiError::NotFound(format!("no contract product {:?}", id.as_str()));
-        let (b, a) = catalogue()
-            .action(blueprint, action)
-            .ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let (b, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
         if let Actor::Caller(Caller::Client { client_id, .. }) = actor {
             if client_id.as_str() != cp.client_id {
                 return Err(not_found().into()); // another client's product: nothing leaks
@@ -657,12 +653,7 @@ impl Engine {
         }
         if check_status && !a.allowed_from.contains(&cp.status) {
             let allowed: Vec<&str> = a.allowed_from.iter().map(|s| s.as_str()).collect();
-            return Err(ApiError::InvalidState(format!(
-                "{blueprint}/{action} needs the contract product to be {}; it is {}",
-                allowed.join(" or "),
-                cp.status.as_str()
-            ))
-            .into());
+            return Err(ApiError::InvalidState(format!("{blueprint}/{action} needs the contract product to be {}; it is {}", allowed.join(" or "), cp.status.as_str())).into());
         }
         let fields = self.open_fields(&cp)?;
         let params = params_for(b, a, &cp, &fields, &given);
@@ -673,11 +664,8 @@ impl Engine {
         if !errors.is_empty() {
             return Err(ApiError::validation(format!("invalid params for {blueprint}/{action}"), to_details(&errors)).into());
         }
-        let configuration = self
-            .configurations
-            .get(&cp.provision_configuration_id)
-            .await?
-            .ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
+        let configuration =
+            self.configurations.get(&cp.provision_configuration_id).await?.ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
         Ok(Prepared { b, a, logged: a, cp, fields, given, params, configuration })
     }
 
@@ -883,8 +871,7 @@ impl Engine {
 /// Whether result data says the provider is still working (the framework's operation_status,
 /// a server's transitional state).
 pub fn in_progress(data: &Value) -> bool {
-    data["operation_status"] == "in_progress"
-        || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
+    data["operation_status"] == "in_progress" || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
 }
 
 #[cfg(test)]

@@ -25,11 +25,7 @@ macro_rules! id_type {
 
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, String> {
-                if valid(raw) {
-                    Ok($name(raw.to_owned()))
-                } else {
-                    Err(format!("{} must be 1-128 letters, digits or ._:- characters", $what))
-                }
+                if valid(raw) { Ok($name(raw.to_owned())) } else { Err(format!("{} must be 1-128 letters, digits or ._:- characters", $what)) }
             }
 
             /// A fresh random id.

@@ -2,8 +2,8 @@
 //! only build configuration and clients, then hand a small handler to the runtime.
 
 pub mod action_api;
-pub mod aws;
 pub mod admin;
+pub mod aws;
 pub mod catalogue;
 pub mod dispatcher;
 pub mod domain;

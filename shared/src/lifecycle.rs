@@ -4,13 +4,12 @@ use serde_json::{Map, Value, json};
 
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::domain::ProductStatus;
 use crate::http::ApiError;
 use crate::secrets::{self, SecretBox, SecretsError};
-use crate::domain::ProductStatus;
 use crate::store::products::ContractProduct;
 
-pub const EVENT_TYPES: [&str; 6] =
-    ["order.paid", "contract.renewed", "invoice.overdue", "invoice.paid", "contract.cancelled", "contract.package_changed"];
+pub const EVENT_TYPES: [&str; 6] = ["order.paid", "contract.renewed", "invoice.overdue", "invoice.paid", "contract.cancelled", "contract.package_changed"];
 
 /// The webhook body.
 pub fn event_schema() -> Value {
@@ -73,11 +72,8 @@ pub fn opened_data(event: &Value, secrets: &SecretBox) -> Result<Value, SecretsE
 pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value) -> Result<(), ApiError> {
     let (Some(b), false) = (blueprint, kind == "order.paid") else { return Ok(()) };
     let Some(params) = data.get("params").and_then(Value::as_object) else { return Ok(()) };
-    let fields: Map<String, Value> = b
-        .engine_filled()
-        .filter(|f| params.contains_key(*f))
-        .map(|f| (format!("data.params.{f}"), json!("is filled by the engine from the contract product; an event may not name it")))
-        .collect();
+    let fields: Map<String, Value> =
+        b.engine_filled().filter(|f| params.contains_key(*f)).map(|f| (format!("data.params.{f}"), json!("is filled by the engine from the contract product; an event may not name it"))).collect();
     if fields.is_empty() {
         return Ok(());
     }
@@ -97,12 +93,8 @@ pub fn action_for(kind: &str, b: &'static Blueprint, cp: &ContractProduct, data:
         "contract.renewed" if matches!(status, ProductStatus::Active | ProductStatus::Suspended) => find(b, &["renew"])?,
         "invoice.overdue" if status == ProductStatus::Active => find(b, &["suspend"])?,
         "invoice.paid" if status == ProductStatus::Suspended => find(b, &["unsuspend"])?,
-        "contract.cancelled" if matches!(status, ProductStatus::Active | ProductStatus::Suspended | ProductStatus::Failed) => {
-            find(b, &["terminate", "delete"])?
-        }
-        "contract.package_changed" if matches!(status, ProductStatus::Active | ProductStatus::Suspended) => {
-            find(b, &["change-package", "upgrade-downgrade-license"])?
-        }
+        "contract.cancelled" if matches!(status, ProductStatus::Active | ProductStatus::Suspended | ProductStatus::Failed) => find(b, &["terminate", "delete"])?,
+        "contract.package_changed" if matches!(status, ProductStatus::Active | ProductStatus::Suspended) => find(b, &["change-package", "upgrade-downgrade-license"])?,
         _ => return None,
     };
     let mut p: Map<String, Value> = data.get("params").and_then(Value::as_object).cloned().unwrap_or_default();

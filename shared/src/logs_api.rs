@@ -38,11 +38,7 @@ fn instant(query: &HashMap<String, String>, name: &str) -> Result<Option<String>
     match query.get(name) {
         None => Ok(None),
         Some(v) => {
-            let ok = v.len() >= 10
-                && v.len() <= 30
-                && v.as_bytes()[4] == b'-'
-                && v.as_bytes()[7] == b'-'
-                && v.chars().all(|c| c.is_ascii_digit() || "-:TZ.+".contains(c));
+            let ok = v.len() >= 10 && v.len() <= 30 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-' && v.chars().all(|c| c.is_ascii_digit() || "-:TZ.+".contains(c));
             if ok { Ok(Some(v.clone())) } else { Err(bad(name, "must be an RFC 3339 date or time, e.g. 2026-11-23T00:00:00Z")) }
         }
     }
@@ -61,14 +57,16 @@ struct Filters {
 fn filters(query: &HashMap<String, String>) -> Result<Filters, ApiError> {
     let status = query.get("status").cloned();
     if let Some(s) = &status
-        && !["success", "error", "pending"].contains(&s.as_str()) {
-            return Err(bad("status", "must be success, error or pending"));
-        }
+        && !["success", "error", "pending"].contains(&s.as_str())
+    {
+        return Err(bad("status", "must be success, error or pending"));
+    }
     let action = query.get("action").cloned();
     if let Some(a) = &action
-        && (a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '-')) {
-            return Err(bad("action", "must be an action id such as suspend-account"));
-        }
+        && (a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+    {
+        return Err(bad("action", "must be an action id such as suspend-account"));
+    }
     let limit = match query.get("limit") {
         None => DEFAULT_LIMIT,
         Some(l) => l.parse::<i32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| bad("limit", "must be 1 to 200"))?,
@@ -148,11 +146,7 @@ impl LogsApi {
         }
         let out = q.key_condition_expression(key_condition).send().await.map_err(|e| {
             let e = StoreError::aws(e);
-            if e.to_string().contains("starting key") || e.to_string().contains("ExclusiveStartKey") {
-                bad("cursor", "does not belong to this query")
-            } else {
-                e.into()
-            }
+            if e.to_string().contains("starting key") || e.to_string().contains("ExclusiveStartKey") { bad("cursor", "does not belong to this query") } else { e.into() }
         })?;
         let items = out.items().iter().map(LogEntry::from_item).collect::<Result<Vec<_>, _>>()?;
         Ok((items, out.last_evaluated_key().cloned()))
@@ -215,9 +209,10 @@ impl LogsApi {
             let day_text = format_millis(day)[..10].to_owned();
             let partition = format!("{status}#{day_text}");
             if let Some(c) = &start
-                && c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition) {
-                    return Err(bad("cursor", "does not belong to this query"));
-                }
+                && c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition)
+            {
+                return Err(bad("cursor", "does not belong to this query"));
+            }
             let want = f.limit - items.len() as i32;
             let (page, next) = self.page(Some("by_status_day"), "status_day", &partition, &f, start.take(), want).await?;
             items.extend(page);
@@ -287,9 +282,10 @@ impl LogsApi {
                 let cp_id = ContractProductId::parse(&id).map_err(|_| not_found())?;
                 let cp = self.products.contract_product(&cp_id).await?.ok_or_else(not_found)?;
                 if let Caller::Client { client_id, .. } = &caller
-                    && client_id.as_str() != cp.client_id {
-                        return Err(not_found());
-                    }
+                    && client_id.as_str() != cp.client_id
+                {
+                    return Err(not_found());
+                }
                 self.by_key(None, "pk", cp_id.as_str(), &request.query).await
             }
             "configurationLogs" => {

@@ -243,10 +243,7 @@ pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>>
 
 /// The route of `function` for a method and path.
 pub fn find(function: &str, method: &str, path: &str) -> Option<(&'static ApiRoute, HashMap<String, String>)> {
-    ROUTES
-        .iter()
-        .filter(|r| r.function == function && r.method.eq_ignore_ascii_case(method))
-        .find_map(|r| match_path(r.path, path).map(|params| (r, params)))
+    ROUTES.iter().filter(|r| r.function == function && r.method.eq_ignore_ascii_case(method)).find_map(|r| match_path(r.path, path).map(|params| (r, params)))
 }
 
 #[cfg(test)]

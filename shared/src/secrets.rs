@@ -73,9 +73,7 @@ impl SecretBox {
         let mut nonce = [0u8; NONCE_LEN];
         self.random.fill(&mut nonce).expect("the system random source works");
         let mut data = plaintext.as_bytes().to_vec();
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut data)
-            .expect("AES-GCM sealing of a bounded buffer cannot fail");
+        self.key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut data).expect("AES-GCM sealing of a bounded buffer cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
         format!("{VERSION}{}", STANDARD.encode(out))
@@ -114,11 +112,7 @@ pub async fn load_secret(config: &aws_config::SdkConfig, parameter_var: &str, va
 
 /// Applies `f` to every value of `value` that `schema` marks secret, through nested objects and
 /// arrays. `f` gets the field's dot path and the value, and returns the replacement.
-pub fn map_secrets<E>(
-    schema: &Value,
-    value: &Value,
-    f: &mut impl FnMut(&str, &Value) -> Result<Value, E>,
-) -> Result<Value, E> {
+pub fn map_secrets<E>(schema: &Value, value: &Value, f: &mut impl FnMut(&str, &Value) -> Result<Value, E>) -> Result<Value, E> {
     fn walk<E>(schema: &Value, value: &Value, path: &str, f: &mut impl FnMut(&str, &Value) -> Result<Value, E>) -> Result<Value, E> {
         if schema.get(SECRET).and_then(Value::as_bool) == Some(true) && !value.is_null() {
             return f(path, value);
@@ -130,20 +124,18 @@ pub fn map_secrets<E>(
                 for (k, v) in map {
                     let sub = props.and_then(|p| p.get(k));
                     let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    out.insert(k.clone(), match sub {
-                        Some(sub) => walk(sub, v, &child, f)?,
-                        None => v.clone(),
-                    });
+                    out.insert(
+                        k.clone(),
+                        match sub {
+                            Some(sub) => walk(sub, v, &child, f)?,
+                            None => v.clone(),
+                        },
+                    );
                 }
                 Ok(Value::Object(out))
             }
             Value::Array(items) => match schema.get("items") {
-                Some(item_schema) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| walk(item_schema, v, &format!("{path}[{i}]"), f))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Value::Array),
+                Some(item_schema) => items.iter().enumerate().map(|(i, v)| walk(item_schema, v, &format!("{path}[{i}]"), f)).collect::<Result<Vec<_>, _>>().map(Value::Array),
                 None => Ok(value.clone()),
             },
             other => Ok(other.clone()),
@@ -254,11 +246,7 @@ mod tests {
 
     #[test]
     fn schemas_drive_sealing_masking_and_opening() {
-        let schema = params()
-            .req("hostname", string())
-            .req("api_token", secret())
-            .opt("extra", params().opt("password", secret()).build())
-            .build();
+        let schema = params().req("hostname", string()).req("api_token", secret()).opt("extra", params().opt("password", secret()).build()).build();
         let value = json!({"hostname": "whm.example.com", "api_token": "tok-123", "extra": {"password": "pw"}});
         let sealed = seal(&schema, &value, &key(), "cfg-1");
         let text = sealed.to_string();

@@ -22,15 +22,7 @@ pub fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_target(false)
-        .with_writer(writer)
-        .finish()
-        .with(filter())
+    tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).flatten_event(true).with_target(false).with_writer(writer).finish().with(filter())
 }
 
 /// Installs the JSON subscriber on stdout. A second call is harmless: the first one stays.
@@ -74,15 +66,16 @@ mod tests {
                 }))
                 .unwrap();
                 let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
-                runtime.block_on(serve(event, move |_| async move {
-                    tracing::info!("handler ran");
-                    match (fail, id) {
-                        (false, _) => Ok(HttpResponse::raw_json(200, "{}".into())),
-                        (true, "req-err") => Err(ApiError::NotFound("nope".into())),
-                        _ => Err(ApiError::internal("database on fire")),
-                    }
-                }))
-                .unwrap();
+                runtime
+                    .block_on(serve(event, move |_| async move {
+                        tracing::info!("handler ran");
+                        match (fail, id) {
+                            (false, _) => Ok(HttpResponse::raw_json(200, "{}".into())),
+                            (true, "req-err") => Err(ApiError::NotFound("nope".into())),
+                            _ => Err(ApiError::internal("database on fire")),
+                        }
+                    }))
+                    .unwrap();
             }
         });
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();

@@ -74,14 +74,7 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 
 impl WebhookApi {
     pub fn new(secret: &[u8], ddb: aws_sdk_dynamodb::Client, main_table: &str, sqs: Sqs, queue_url: String, secrets: std::sync::Arc<SecretBox>) -> Self {
-        WebhookApi {
-            secrets,
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
-            events: EventStore::new(ddb.clone(), main_table),
-            products: ProductStore::new(ddb, main_table),
-            sqs,
-            queue_url,
-        }
+        WebhookApi { secrets, key: hmac::Key::new(hmac::HMAC_SHA256, secret), events: EventStore::new(ddb.clone(), main_table), products: ProductStore::new(ddb, main_table), sqs, queue_url }
     }
 
     fn verify(&self, request: &HttpRequest) -> Result<(), ApiError> {
@@ -119,8 +112,7 @@ impl WebhookApi {
         let kind = event["type"].as_str().unwrap_or_default().to_owned();
         let queued = sealed_event(&event, &self.secrets);
         let raw_cp = event["contract_product_id"].as_str().unwrap_or_default();
-        let cp_id = ContractProductId::parse_given(raw_cp)
-            .map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
+        let cp_id = ContractProductId::parse_given(raw_cp).map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
         let known = self.products.known_blueprint(&cp_id).await?;
         let unknown = known.is_none();
         let blueprint = known.flatten().and_then(|b| crate::catalogue::catalogue().blueprint(&b));

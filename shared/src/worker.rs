@@ -63,7 +63,9 @@ fn same_queue(url: &str, arn: &str) -> bool {
 #[serde(untagged)]
 pub enum WorkerInput {
     /// `{"sweep": "received-events"}`: the schedule (template.yaml) every few minutes.
-    Sweep { sweep: String },
+    Sweep {
+        sweep: String,
+    },
     Batch(SqsEvent),
 }
 

@@ -20,21 +20,12 @@ async fn product(blueprint: &str, client: &str, api_key: &str) -> String {
     if blueprint == "web-hosting" {
         settings["server_hostname"] = json!("srv1.example.net");
     }
-    let (status, cfg) = call(
-        reqwest::Method::POST,
-        "/provision-configurations",
-        &admin_token(),
-        Some(json!({"name": unique("demo"), "blueprint": blueprint, "provider": "demo", "settings": settings})),
-    )
-    .await;
+    let (status, cfg) =
+        call(reqwest::Method::POST, "/provision-configurations", &admin_token(), Some(json!({"name": unique("demo"), "blueprint": blueprint, "provider": "demo", "settings": settings}))).await;
     assert_eq!(status, 201, "{cfg}");
-    let (status, cp) = call(
-        reqwest::Method::POST,
-        "/contract-products",
-        &admin_token(),
-        Some(json!({"client_id": client, "blueprint": blueprint, "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
-    )
-    .await;
+    let (status, cp) =
+        call(reqwest::Method::POST, "/contract-products", &admin_token(), Some(json!({"client_id": client, "blueprint": blueprint, "deployment": {"type": "static", "configuration_id": cfg["id"]}})))
+            .await;
     assert_eq!(status, 201, "{cp}");
     cp["id"].as_str().unwrap().to_owned()
 }
@@ -265,7 +256,13 @@ async fn a_run_that_meets_a_concurrent_change_applies_its_own_on_top() {
         Some(json!({"name": unique("slowish"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv1.example.net", "latency_ms": 1500}})),
     )
     .await;
-    let (_, cp) = call(reqwest::Method::POST, "/contract-products", &admin_token(), Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}}))).await;
+    let (_, cp) = call(
+        reqwest::Method::POST,
+        "/contract-products",
+        &admin_token(),
+        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}})),
+    )
+    .await;
     let cp = cp["id"].as_str().unwrap().to_owned();
     let (status, made) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({"email": "o@race.example", "domain": "race.example", "package_name": "basic"})).await;
     assert_eq!(status, 200, "{made}");
@@ -298,13 +295,9 @@ async fn a_run_that_meets_a_concurrent_change_applies_its_own_on_top() {
 /// while the worker re-checks through delayed messages, then success and the status move.
 #[tokio::test]
 async fn a_slow_long_running_action_is_followed_until_the_provider_finishes() {
-    let (status, cfg) = call(
-        reqwest::Method::POST,
-        "/provision-configurations",
-        &admin_token(),
-        Some(json!({"name": unique("slow"), "blueprint": "servers", "provider": "demo", "settings": {"async_seconds": 12}})),
-    )
-    .await;
+    let (status, cfg) =
+        call(reqwest::Method::POST, "/provision-configurations", &admin_token(), Some(json!({"name": unique("slow"), "blueprint": "servers", "provider": "demo", "settings": {"async_seconds": 12}})))
+            .await;
     assert_eq!(status, 201, "{cfg}");
     let (_, cp) = call(
         reqwest::Method::POST,
@@ -390,7 +383,8 @@ async fn the_http_provider_calls_the_companys_endpoint_signed_and_logs_it() {
         .mount(&endpoint)
         .await;
     let cp = on_own_endpoint(&endpoint.uri(), SIGNING, 5).await;
-    let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "domain": "acme.example", "email": "ops@acme.example", "password": "Pw-for-acme-1!", "package_name": "basic" })).await;
+    let (status, body) =
+        run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "domain": "acme.example", "email": "ops@acme.example", "password": "Pw-for-acme-1!", "package_name": "basic" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["message"], "account made on panel-7");
     let state = product_state(&cp).await;

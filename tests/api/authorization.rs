@@ -25,13 +25,8 @@ async fn every_route_answers_each_role_as_it_should() {
     let cfg = cfg["id"].as_str().unwrap().to_owned();
     let (_, product) = call(Method::POST, "/products", Some(&admin), Some(json!({"name": "p", "blueprint": "web-hosting", "deployment": {"type": "dynamic"}}))).await;
     let product = product["id"].as_str().unwrap().to_owned();
-    let (_, cp) = call(
-        Method::POST,
-        "/contract-products",
-        Some(&admin),
-        Some(json!({"client_id": owner_id, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}})),
-    )
-    .await;
+    let (_, cp) =
+        call(Method::POST, "/contract-products", Some(&admin), Some(json!({"client_id": owner_id, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}}))).await;
     let cp = cp["id"].as_str().unwrap().to_owned();
     let create = catalogue().action("web-hosting", "create-account").unwrap().1;
     let (_, run) = call(Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/create-account"), Some(&admin), Some(json!({"params": example(&create.params, &[])}))).await;
@@ -101,7 +96,13 @@ async fn no_caller_names_the_service_an_action_acts_on() {
     for b in &catalogue().blueprints {
         let owner_id = unique("ident");
         let owner = client_token(&owner_id);
-        let (_, cfg) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("ident"), "blueprint": b.id, "provider": "demo", "settings": example(&shared::providers::provider(b.id, "demo").unwrap().settings, &["api_key"])}))).await;
+        let (_, cfg) = call(
+            Method::POST,
+            "/provision-configurations",
+            Some(&admin),
+            Some(json!({"name": unique("ident"), "blueprint": b.id, "provider": "demo", "settings": example(&shared::providers::provider(b.id, "demo").unwrap().settings, &["api_key"])})),
+        )
+        .await;
         let (status, cp) = call(
             Method::POST,
             "/contract-products",

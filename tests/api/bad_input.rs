@@ -48,10 +48,17 @@ fn j(v: Value) -> Option<Vec<u8>> {
 async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     let admin = admin_token();
     // Things the cases aim at, and their state before.
-    let (_, cfg) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("target"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}}))).await;
+    let (_, cfg) = call(
+        Method::POST,
+        "/provision-configurations",
+        Some(&admin),
+        Some(json!({"name": unique("target"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}})),
+    )
+    .await;
     let cfg_id = cfg["id"].as_str().unwrap().to_owned();
     let owner = unique("owner");
-    let (_, cp) = call(Method::POST, "/contract-products", Some(&admin), Some(json!({"client_id": owner, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id}}))).await;
+    let (_, cp) =
+        call(Method::POST, "/contract-products", Some(&admin), Some(json!({"client_id": owner, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id}}))).await;
     let cp_id = cp["id"].as_str().unwrap().to_owned();
     let (_, cfg_before) = call(Method::GET, &format!("/provision-configurations/{cfg_id}"), Some(&admin), None).await;
     let (_, cp_before) = call(Method::GET, &format!("/contract-products/{cp_id}"), Some(&admin), None).await;
@@ -104,7 +111,13 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"blueprint": "seo", "provider": "demo", "settings": {}})), 400),
         case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": marker, "blueprint": "seo", "provider": "demo", "settings": {}, "id": "cfg-mine"})), 400),
         case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "demo", "settings": {}})), 400),
-        case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net", "extra": 1}})), 400),
+        case(
+            Method::POST,
+            "/provision-configurations",
+            Some(admin.clone()),
+            create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net", "extra": 1}})),
+            400,
+        ),
         case(Method::PATCH, &cfg_path, Some(admin.clone()), j(json!({"blueprint": "seo"})), 400),
         case(Method::PATCH, &cfg_path, Some(admin.clone()), j(json!({"settings": {"server_hostname": null}})), 400),
         case(Method::POST, "/products", Some(admin.clone()), j(json!({"name": marker, "blueprint": "web-hosting"})), 400),
@@ -146,8 +159,20 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     // a contract product may not take an id of the engine's own partitions
     cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": format!("configuration:{cfg_id}"), "client_id": owner, "blueprint": "web-hosting"})), 400));
     // a masked secret is not a value
-    cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"password": "********"}})), 400));
-    cases.push(case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "********"}})), 400));
+    cases.push(case(
+        Method::POST,
+        "/contract-products",
+        Some(admin.clone()),
+        j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"password": "********"}})),
+        400,
+    ));
+    cases.push(case(
+        Method::POST,
+        "/provision-configurations",
+        Some(admin.clone()),
+        create_cfg(json!({"name": marker, "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "********"}})),
+        400,
+    ));
     // what the store cannot keep: refused before anything is sent
     let mut deep = json!("leaf");
     for _ in 0..20 {
@@ -156,14 +181,24 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"extra": deep}})), 400));
     cases.push(case(Method::POST, "/contract-products", Some(admin.clone()), j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"quota": 1e300}})), 400));
     // moving where a configuration's credentials go needs them again (a cPanel configuration)
-    let (_, whm) = call(Method::POST, "/provision-configurations", Some(&admin), Some(json!({"name": unique("whm"), "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "WHM-token-Sup3rSecret"}}))).await;
+    let (_, whm) = call(
+        Method::POST,
+        "/provision-configurations",
+        Some(&admin),
+        Some(json!({"name": unique("whm"), "blueprint": "web-hosting", "provider": "cpanel", "settings": {"hostname": "whm.example.net", "whm_username": "root", "api_key": "WHM-token-Sup3rSecret"}})),
+    )
+    .await;
     let whm_path = format!("/provision-configurations/{}", whm["id"].as_str().unwrap());
     let (_, whm_before) = call(Method::GET, &whm_path, Some(&admin), None).await;
     cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"hostname": "attacker.example"}})), 400));
     cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"hostname": "attacker.example", "api_key": "********"}})), 400));
     cases.push(case(Method::PATCH, &whm_path, Some(admin.clone()), j(json!({"settings": {"api_url": "https://attacker.example:2087"}})), 400));
     // event handlers: no private, metadata or plain-http address; no Lambda function outside the stack's
-    for target in [json!({"type": "url", "url": "http://hooks.example.com/x"}), json!({"type": "url", "url": "https://user:pw@hooks.example.com/x"}), json!({"type": "lambda", "function": "arn:aws:lambda:eu-west-1:123456789012:function:payroll"})] {
+    for target in [
+        json!({"type": "url", "url": "http://hooks.example.com/x"}),
+        json!({"type": "url", "url": "https://user:pw@hooks.example.com/x"}),
+        json!({"type": "lambda", "function": "arn:aws:lambda:eu-west-1:123456789012:function:payroll"}),
+    ] {
         cases.push(case(Method::POST, "/event-handlers", Some(admin.clone()), j(json!({"name": marker, "event": "contract_product.activated", "target": target})), 400));
     }
     // webhooks: signatures
@@ -180,7 +215,14 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, body: Some(event.clone().into_bytes()), signature, status });
     }
     let bad_event = json!({"id": marker, "type": "invoice.burned", "contract_product_id": cp_id, "occurred_at": "x"}).to_string();
-    cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())), body: Some(bad_event.into_bytes()), status: 400 });
+    cases.push(Case {
+        method: Method::POST,
+        path: "/webhooks/billing".into(),
+        bearer: None,
+        signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())),
+        body: Some(bad_event.into_bytes()),
+        status: 400,
+    });
     // webhooks: an event naming the service it acts on, an id SQS cannot deduplicate on, data the store cannot keep
     for bad_event in [
         json!({"id": marker, "type": "invoice.overdue", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"username": "someone-else"}}}),
@@ -189,7 +231,14 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"amount": 1e300}}}),
     ] {
         let bad_event = bad_event.to_string();
-        cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())), body: Some(bad_event.into_bytes()), status: 400 });
+        cases.push(Case {
+            method: Method::POST,
+            path: "/webhooks/billing".into(),
+            bearer: None,
+            signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())),
+            body: Some(bad_event.into_bytes()),
+            status: 400,
+        });
     }
     assert!(cases.len() >= 50, "{} cases", cases.len());
 

@@ -16,14 +16,7 @@ async fn admin(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16
 /// The configuration's item as stored, straight from DynamoDB.
 async fn stored(id: &str) -> Option<Value> {
     let ddb = aws_sdk_dynamodb::Client::new(&aws().await);
-    let out = ddb
-        .get_item()
-        .table_name(main_table())
-        .key("pk", AttributeValue::S(format!("CFG#{id}")))
-        .key("sk", AttributeValue::S("CFG".into()))
-        .send()
-        .await
-        .unwrap();
+    let out = ddb.get_item().table_name(main_table()).key("pk", AttributeValue::S(format!("CFG#{id}"))).key("sk", AttributeValue::S("CFG".into())).send().await.unwrap();
     out.item().map(|i| Value::Object(shared::store::from_item(i)))
 }
 
@@ -103,14 +96,7 @@ async fn bad_configurations_are_refused_field_by_field_and_nothing_is_written() 
         want.sort_unstable();
         assert_eq!(named, want, "{answer}");
     }
-    let response = http()
-        .post(format!("{}/provision-configurations", api_url()))
-        .bearer_auth(admin_token())
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(format!("{}/provision-configurations", api_url())).bearer_auth(admin_token()).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
     assert!(!names_listed("web-hosting").await.contains(&name), "nothing was written");
 

@@ -17,7 +17,15 @@ fn prism(var: &str) -> String {
 
 /// Runs one action (for a contract product when `product` is given); answers what it did and
 /// every exchange.
-async fn run(implementation: &Implementation, blueprint: &str, action: &str, settings: &Value, params: Value, identifier: Option<&str>, product: Option<&str>) -> (Result<ProviderOutput, ProviderFailure>, Vec<Value>) {
+async fn run(
+    implementation: &Implementation,
+    blueprint: &str,
+    action: &str,
+    settings: &Value,
+    params: Value,
+    identifier: Option<&str>,
+    product: Option<&str>,
+) -> (Result<ProviderOutput, ProviderFailure>, Vec<Value>) {
     let (b, a) = catalogue().action(blueprint, action).unwrap();
     let id = ConfigurationId::parse("cfg-conformance").unwrap();
     let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings, params: &params, service_identifier: identifier, following: None, contract_product_id: product };
@@ -98,7 +106,12 @@ async fn openprovider_requests_conform_to_openproviders_swagger_description() {
     };
     let contact = json!({ "register": { "name": "Jo Doe", "organisation": "Shop Ltd", "email": "jo@shop.com", "phone": "+44.2071234567", "address1": "High St 1", "city": "London", "state": "London", "postcode": "N1 1AA", "country_code": "GB" } });
     let cases: Vec<(&str, Value)> = vec![
-        ("register", with(json!({ "renew_years": 1, "whois_privacy": true, "registrant": contact, "admin": { "id": "XX123456-XX" }, "tech": contact, "billing": contact, "nameservers": { "ns1": { "host": "ns1.host.example", "ip": "192.0.2.53" }, "ns2": { "host": "ns2.host.example" } } }))),
+        (
+            "register",
+            with(
+                json!({ "renew_years": 1, "whois_privacy": true, "registrant": contact, "admin": { "id": "XX123456-XX" }, "tech": contact, "billing": contact, "nameservers": { "ns1": { "host": "ns1.host.example", "ip": "192.0.2.53" }, "ns2": { "host": "ns2.host.example" } } }),
+            ),
+        ),
         ("transfer", with(json!({ "epp_code": "Epp-code-1", "registrant": contact }))),
         ("renew", with(json!({ "renew_years": 2 }))),
         ("sync-due-date", d.clone()),

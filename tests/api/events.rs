@@ -25,11 +25,7 @@ async fn invoke(function: &str, file: &str) -> Value {
 
 #[tokio::test]
 async fn sample_events_give_the_documented_answers() {
-    for (file, status, code) in [
-        ("admin-list-blueprints.json", 200, None),
-        ("admin-no-token.json", 401, Some("unauthenticated")),
-        ("admin-unknown-route.json", 404, Some("not_found")),
-    ] {
+    for (file, status, code) in [("admin-list-blueprints.json", 200, None), ("admin-no-token.json", 401, Some("unauthenticated")), ("admin-unknown-route.json", 404, Some("not_found"))] {
         let response = invoke("admin", file).await;
         assert_eq!(response["statusCode"], status, "{file}: {response}");
         let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();

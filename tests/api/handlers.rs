@@ -16,7 +16,8 @@ async fn admin(m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
 
 #[tokio::test]
 async fn handlers_are_made_checked_and_shown_without_their_secret() {
-    let (status, made) = admin(Method::POST, "/event-handlers", Some(json!({"name": "crm", "event": "contract_product.activated", "target": {"type": "url", "url": "https://crm.example.com/hook"}}))).await;
+    let (status, made) =
+        admin(Method::POST, "/event-handlers", Some(json!({"name": "crm", "event": "contract_product.activated", "target": {"type": "url", "url": "https://crm.example.com/hook"}}))).await;
     assert_eq!(status, 201, "{made}");
     let secret = made["secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 48, "a made secret is shown once");
@@ -61,19 +62,14 @@ async fn a_setup_failure_is_delivered_signed_to_enabled_handlers_in_priority_ord
     }
 
     // A product whose setup fails at the provider (revoked credentials), ordered by webhook.
-    let (_, cfg) = admin(Method::POST, "/provision-configurations", Some(json!({"name": unique("bad"), "blueprint": "software-licenses", "provider": "demo", "settings": {"api_key": "invalid"}}))).await;
+    let (_, cfg) =
+        admin(Method::POST, "/provision-configurations", Some(json!({"name": unique("bad"), "blueprint": "software-licenses", "provider": "demo", "settings": {"api_key": "invalid"}}))).await;
     let (_, product) = admin(Method::POST, "/products", Some(json!({"name": "Licence", "blueprint": "software-licenses", "deployment": {"type": "static", "configuration_id": cfg["id"]}, "provision_fields": {"customer_name": "Ann", "customer_email": "ann@example.com"}}))).await;
     let cp = unique("whmcs:svc");
     let event = json!({"id": unique("evt"), "type": "order.paid", "contract_product_id": cp, "occurred_at": "2026-11-23T06:00:00Z", "data": {"product_id": product["id"], "client_id": "c-9"}});
     let body = event.to_string();
     let secret = std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "local-webhook-secret".into());
-    let response = http()
-        .post(format!("{}/webhooks/billing", api_url()))
-        .header("x-signature", sign(secret.as_bytes(), body.as_bytes()))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(format!("{}/webhooks/billing", api_url())).header("x-signature", sign(secret.as_bytes(), body.as_bytes())).body(body).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 202);
 
     // Deliveries for this product (other tests' events reach these handlers too).

@@ -53,13 +53,8 @@ async fn product() -> String {
 
 async fn product_with(settings: Value) -> String {
     let token = admin_token();
-    let (_, cfg) = call(
-        reqwest::Method::POST,
-        "/provision-configurations",
-        Some(&token),
-        Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": settings})),
-    )
-    .await;
+    let (_, cfg) =
+        call(reqwest::Method::POST, "/provision-configurations", Some(&token), Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": settings}))).await;
     let (status, product) = call(
         reqwest::Method::POST,
         "/products",
@@ -315,7 +310,11 @@ async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
     assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::store::events::Claim::New));
     let mut reordered = String::from("{\n  \"occurred_at\": \"2026-11-23T06:00:00Z\",\n  \"data\": ");
     reordered.push_str(&serde_json::to_string_pretty(&paid["data"]).unwrap());
-    reordered.push_str(&format!(",\n  \"contract_product_id\": \"{}\",\n  \"type\": \"order.paid\",\n  \"id\": \"{}\"\n}}", paid["contract_product_id"].as_str().unwrap(), paid["id"].as_str().unwrap()));
+    reordered.push_str(&format!(
+        ",\n  \"contract_product_id\": \"{}\",\n  \"type\": \"order.paid\",\n  \"id\": \"{}\"\n}}",
+        paid["contract_product_id"].as_str().unwrap(),
+        paid["id"].as_str().unwrap()
+    ));
     let (status, answer) = post_raw(reordered.as_bytes(), Some(sign(secret().as_bytes(), reordered.as_bytes()))).await;
     assert_eq!((status, answer["status"].as_str()), (202, Some("queued")), "{answer}");
     assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");

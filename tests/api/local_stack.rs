@@ -40,11 +40,7 @@ async fn tables_and_queues_are_exactly_those_of_the_template() {
     // Tables: the same set, keys, indexes (keys and projection) and TTL.
     let tables = ddb.list_tables().send().await.unwrap();
     let ours: BTreeSet<&str> = tables.table_names().iter().map(String::as_str).filter(|t| t.starts_with(&format!("{name}-"))).collect();
-    let declared: Vec<(&str, Value)> = stack
-        .template
-        .resources_of("AWS::DynamoDB::Table")
-        .map(|(_, r)| ("", stack.resolve(&r["Properties"]).unwrap()))
-        .collect();
+    let declared: Vec<(&str, Value)> = stack.template.resources_of("AWS::DynamoDB::Table").map(|(_, r)| ("", stack.resolve(&r["Properties"]).unwrap())).collect();
     let declared_names: BTreeSet<&str> = declared.iter().map(|(_, p)| p["TableName"].as_str().unwrap()).collect();
     assert_eq!(ours, declared_names);
     assert_eq!(declared_names, BTreeSet::from([format!("{name}-main").as_str(), format!("{name}-logs").as_str()]));

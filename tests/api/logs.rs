@@ -22,13 +22,9 @@ async fn product_with_runs(client: &str, api_key: &str, runs: usize) -> (String,
     )
     .await;
     let cfg_id = cfg["id"].as_str().unwrap().to_owned();
-    let (_, cp) = call(
-        reqwest::Method::POST,
-        "/contract-products",
-        Some(&token),
-        Some(json!({"client_id": client, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id}})),
-    )
-    .await;
+    let (_, cp) =
+        call(reqwest::Method::POST, "/contract-products", Some(&token), Some(json!({"client_id": client, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id}})))
+            .await;
     let cp_id = cp["id"].as_str().unwrap().to_owned();
     let create = catalogue().action("web-hosting", "create-account").unwrap().1;
     let path = |a: &str| format!("/contract-products/{cp_id}/actions/web-hosting/{a}");

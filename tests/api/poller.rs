@@ -22,13 +22,7 @@ struct FailingFunction {
 impl Respond for FailingFunction {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let event: Value = serde_json::from_slice(&request.body).unwrap();
-        let failures: Vec<Value> = event["Records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["body"] == "fail")
-            .map(|r| json!({ "itemIdentifier": r["messageId"] }))
-            .collect();
+        let failures: Vec<Value> = event["Records"].as_array().unwrap().iter().filter(|r| r["body"] == "fail").map(|r| json!({ "itemIdentifier": r["messageId"] })).collect();
         self.events.lock().unwrap().push(event);
         ResponseTemplate::new(200).set_body_json(json!({ "batchItemFailures": failures }))
     }
@@ -39,16 +33,8 @@ async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, max_receive: u32) -> (String,
     let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
     let dlq_arn = format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}-dlq");
     let redrive = json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive }).to_string();
-    let url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "1")
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let url =
+        sqs.create_queue().queue_name(&name).attributes(QueueAttributeName::VisibilityTimeout, "1").attributes(QueueAttributeName::RedrivePolicy, redrive).send().await.unwrap().queue_url.unwrap();
     (url, format!("arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}"), dlq)
 }
 
@@ -62,8 +48,7 @@ async fn count(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
         .await
         .unwrap();
     let a = a.attributes().unwrap();
-    a[&QueueAttributeName::ApproximateNumberOfMessages].parse::<usize>().unwrap()
-        + a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible].parse::<usize>().unwrap()
+    a[&QueueAttributeName::ApproximateNumberOfMessages].parse::<usize>().unwrap() + a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible].parse::<usize>().unwrap()
 }
 
 #[tokio::test]
@@ -110,10 +95,7 @@ async fn a_failed_invocation_leaves_the_whole_batch_on_the_queue() {
     let sqs = aws_sdk_sqs::Client::new(&aws().await);
     let (url, arn, _) = queue_with_dlq(&sqs, 5).await;
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).insert_header("X-Amz-Function-Error", "Unhandled").set_body_json(json!({"errorMessage": "boom"})))
-        .mount(&server)
-        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).insert_header("X-Amz-Function-Error", "Unhandled").set_body_json(json!({"errorMessage": "boom"}))).mount(&server).await;
     for body in ["a", "b"] {
         sqs.send_message().queue_url(&url).message_body(body).send().await.unwrap();
     }

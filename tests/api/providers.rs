@@ -154,7 +154,9 @@ async fn product_on(blueprint: &str, provider: &str, settings: Value, secret: &s
     let (status, cfg) = call(reqwest::Method::POST, "/provision-configurations", Some(json!({ "name": unique(provider), "blueprint": blueprint, "provider": provider, "settings": settings }))).await;
     assert_eq!(status, 201, "{cfg}");
     assert!(!cfg.to_string().contains(secret), "the secret is never shown back");
-    let (status, cp) = call(reqwest::Method::POST, "/contract-products", Some(json!({ "client_id": unique("client"), "blueprint": blueprint, "deployment": { "type": "static", "configuration_id": cfg["id"] } }))).await;
+    let (status, cp) =
+        call(reqwest::Method::POST, "/contract-products", Some(json!({ "client_id": unique("client"), "blueprint": blueprint, "deployment": { "type": "static", "configuration_id": cfg["id"] } })))
+            .await;
     assert_eq!(status, 201, "{cp}");
     cp["id"].as_str().unwrap().to_owned()
 }
@@ -187,7 +189,11 @@ async fn assert_failed_cleanly(cp: &str, blueprint: &str, action: &str, params: 
     let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", body["log_id"].as_str().unwrap()), None).await;
     assert_eq!((entry["status"].as_str(), entry["action"].as_str(), entry["error"]["message"].as_str()), (Some("error"), Some(action), Some(message)), "{entry}");
     let after = status_of(cp).await;
-    assert_eq!((after["status"].clone(), after["service_identifier"].clone(), after["version"].clone()), (before["status"].clone(), before["service_identifier"].clone(), before["version"].clone()), "nothing changed");
+    assert_eq!(
+        (after["status"].clone(), after["service_identifier"].clone(), after["version"].clone()),
+        (before["status"].clone(), before["service_identifier"].clone(), before["version"].clone()),
+        "nothing changed"
+    );
 }
 
 /// The owning client, then an admin, naming another account in an action's params: each a 400
@@ -282,18 +288,39 @@ async fn hetzner_cloud_creates_a_server_follows_it_to_running_and_runs_its_life(
     Mock::given(path("/servers"))
         .and(wiremock::matchers::method("GET"))
         .and(wiremock::matchers::query_param_contains("label_selector", "provisioning-product=="))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "servers": [], "meta": { "pagination": { "page": 1, "per_page": 25, "previous_page": null, "next_page": null, "last_page": 1, "total_entries": 0 } } })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "servers": [], "meta": { "pagination": { "page": 1, "per_page": 25, "previous_page": null, "next_page": null, "last_page": 1, "total_entries": 0 } } })),
+        )
         .expect(1)
         .mount(&hz)
         .await;
     Mock::given(path("/servers/4711")).and(wiremock::matchers::method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(server("running"))).mount(&hz).await;
     // Followed: the create runs at first, then is done.
-    Mock::given(path("/servers/4711/actions")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(1, "create_server", "running")], "meta": {} }))).up_to_n_times(1).with_priority(1).mount(&hz).await;
-    Mock::given(path("/servers/4711/actions")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(2, "start_server", "success"), action(1, "create_server", "success")], "meta": {} }))).mount(&hz).await;
+    Mock::given(path("/servers/4711/actions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(1, "create_server", "running")], "meta": {} })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&hz)
+        .await;
+    Mock::given(path("/servers/4711/actions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(2, "start_server", "success"), action(1, "create_server", "success")], "meta": {} })))
+        .mount(&hz)
+        .await;
     Mock::given(path("/servers/4711/actions/poweron")).respond_with(ResponseTemplate::new(201).set_body_json(json!({ "action": action(3, "start_server", "success") }))).mount(&hz).await;
-    Mock::given(path("/servers/4711/actions/reset_password")).respond_with(ResponseTemplate::new(201).set_body_json(json!({ "root_password": HZ_GENERATED, "action": action(4, "reset_password", "success") }))).mount(&hz).await;
-    Mock::given(path("/servers/4711/actions/reboot")).respond_with(ResponseTemplate::new(423).set_body_json(json!({ "error": { "code": "locked", "message": "server is locked", "details": null } }))).mount(&hz).await;
-    Mock::given(path("/servers/4711")).and(wiremock::matchers::method("DELETE")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "action": action(5, "delete_server", "success") }))).mount(&hz).await;
+    Mock::given(path("/servers/4711/actions/reset_password"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "root_password": HZ_GENERATED, "action": action(4, "reset_password", "success") })))
+        .mount(&hz)
+        .await;
+    Mock::given(path("/servers/4711/actions/reboot"))
+        .respond_with(ResponseTemplate::new(423).set_body_json(json!({ "error": { "code": "locked", "message": "server is locked", "details": null } })))
+        .mount(&hz)
+        .await;
+    Mock::given(path("/servers/4711"))
+        .and(wiremock::matchers::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "action": action(5, "delete_server", "success") })))
+        .mount(&hz)
+        .await;
 
     let cp = product_on("servers", "hetzner-cloud", json!({ "api_token": HZ_TOKEN, "api_url": hz.uri() }), HZ_TOKEN).await;
     let (status, started) = act(&cp, "servers", "create-server", json!({ "email": "o@example.com", "label": "web-1", "location": "fsn1", "image": "ubuntu-24.04", "size": "cpx22" })).await;
@@ -333,7 +360,13 @@ async fn openprovider_registers_a_domain_and_answers_its_epp_code_without_loggin
     let ok = |data: Value| ResponseTemplate::new(200).set_body_json(json!({ "code": 0, "desc": "", "data": data }));
     Mock::given(path("/v1beta/auth/login")).respond_with(ok(json!({ "token": "op-bearer-Tok3n", "reseller_id": 1 }))).mount(&op).await;
     Mock::given(path("/v1beta/domains/check")).respond_with(ok(json!({ "results": [{ "domain": "shop-e2e.com", "status": "free" }] }))).mount(&op).await;
-    Mock::given(path("/v1beta/domains")).and(wiremock::matchers::method("POST")).and(header("authorization", "Bearer op-bearer-Tok3n")).respond_with(ok(json!({ "id": 9001, "status": "ACT" }))).expect(1).mount(&op).await;
+    Mock::given(path("/v1beta/domains"))
+        .and(wiremock::matchers::method("POST"))
+        .and(header("authorization", "Bearer op-bearer-Tok3n"))
+        .respond_with(ok(json!({ "id": 9001, "status": "ACT" })))
+        .expect(1)
+        .mount(&op)
+        .await;
     Mock::given(path("/v1beta/domains"))
         .and(wiremock::matchers::method("GET"))
         .and(query_param("full_name", "shop-e2e.com"))
@@ -345,8 +378,14 @@ async fn openprovider_registers_a_domain_and_answers_its_epp_code_without_loggin
     Mock::given(path("/v1beta/domains/9001/authcode")).respond_with(ok(json!({ "auth_code": "Op-auth-C0de", "success": true }))).mount(&op).await;
     let cp = product_on("domain-names", "openprovider", json!({ "username": "reseller", "password": OP_PASSWORD, "api_url": op.uri() }), OP_PASSWORD).await;
     let contact = json!({ "id": "JD000001-US" });
-    let (status, made) = act(&cp, "domain-names", "register", json!({ "sld": "shop-e2e", "tld": "com", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
-        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } })).await;
+    let (status, made) = act(
+        &cp,
+        "domain-names",
+        "register",
+        json!({ "sld": "shop-e2e", "tld": "com", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
+        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } }),
+    )
+    .await;
     assert_eq!(status, 200, "{made}");
     assert_eq!((made["data"]["expires_at"].as_str(), made["data"]["locked"].as_bool()), (Some("2027-11-23 10:00:00"), Some(true)));
     assert_eq!(status_of(&cp).await["service_identifier"], "shop-e2e.com");
@@ -385,11 +424,18 @@ async fn ispmanager_orders_suspends_activates_and_deletes_a_licence_and_a_refusa
     Mock::given(func("soft.order.param")).respond_with(doc(json!({ "id": { "$": "3157009" } }))).expect(1).mount(&isp).await;
     Mock::given(func("soft.edit")).respond_with(doc(json!({ "model": { "lickey": { "$": "3157009-Key" }, "status": { "$": "2" } } }))).mount(&isp).await;
     Mock::given(func("soft.suspend")).respond_with(doc(json!({ "ok": {} }))).expect(1).mount(&isp).await;
-    Mock::given(func("soft.resume")).respond_with(doc(json!({ "error": { "type": "access", "msg": { "$": "The licence is blocked by the vendor" } } }))).up_to_n_times(1).with_priority(1).mount(&isp).await;
+    Mock::given(func("soft.resume"))
+        .respond_with(doc(json!({ "error": { "type": "access", "msg": { "$": "The licence is blocked by the vendor" } } })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&isp)
+        .await;
     Mock::given(func("soft.resume")).respond_with(doc(json!({ "ok": {} }))).mount(&isp).await;
     Mock::given(func("soft.delete")).respond_with(doc(json!({ "ok": {} }))).expect(1).mount(&isp).await;
-    let cp = product_on("software-licenses", "ispmanager", json!({ "username": "reseller@example.com", "password": ISP_PASSWORD, "api_url": format!("{}/manager/billmgr", isp.uri()) }), ISP_PASSWORD).await;
-    let (status, made) = act(&cp, "software-licenses", "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "55227", "ip": "203.0.113.10" })).await;
+    let cp =
+        product_on("software-licenses", "ispmanager", json!({ "username": "reseller@example.com", "password": ISP_PASSWORD, "api_url": format!("{}/manager/billmgr", isp.uri()) }), ISP_PASSWORD).await;
+    let (status, made) =
+        act(&cp, "software-licenses", "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "55227", "ip": "203.0.113.10" })).await;
     assert_eq!((status, made["data"]["license_key"].as_str()), (200, Some("3157009-Key")), "{made}");
     assert_eq!(status_of(&cp).await["service_identifier"], "3157009");
     foreign_identifier_is_refused(&cp, "software-licenses", "get-usage-data", json!({ "license_key": "9990999" }), "license_key").await;
@@ -423,7 +469,9 @@ async fn epp_registry() -> u16 {
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let greeting = format!("{EPP}<greeting><svID>Local</svID><svDate>2026-11-23T10:00:00.0Z</svDate><svcMenu><version>1.0</version><lang>en</lang><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI><objURI>urn:ietf:params:xml:ns:contact-1.0</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI></svcMenu></greeting></epp>");
+                let greeting = format!(
+                    "{EPP}<greeting><svID>Local</svID><svDate>2026-11-23T10:00:00.0Z</svDate><svcMenu><version>1.0</version><lang>en</lang><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI><objURI>urn:ietf:params:xml:ns:contact-1.0</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI></svcMenu></greeting></epp>"
+                );
                 send_frame(&mut s, &greeting).await.unwrap();
                 while let Ok(cmd) = receive_frame(&mut s).await {
                     let d = r#"xmlns:domain="urn:ietf:params:xml:ns:domain-1.0""#;
@@ -432,9 +480,17 @@ async fn epp_registry() -> u16 {
                     } else if cmd.contains("<domain:check") {
                         reply(1000, &format!(r#"<resData><domain:chkData {d}><domain:cd><domain:name avail="1">shop-epp.example</domain:name></domain:cd></domain:chkData></resData>"#))
                     } else if cmd.contains("<host:check") {
-                        reply(1000, r#"<resData><host:chkData xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:cd><host:name avail="0">ns1.host.example</host:name></host:cd></host:chkData></resData>"#)
+                        reply(
+                            1000,
+                            r#"<resData><host:chkData xmlns:host="urn:ietf:params:xml:ns:host-1.0"><host:cd><host:name avail="0">ns1.host.example</host:name></host:cd></host:chkData></resData>"#,
+                        )
                     } else if cmd.contains("<domain:info") {
-                        reply(1000, &format!(r#"<resData><domain:infData {d}><domain:name>shop-epp.example</domain:name><domain:roid>D77-REP</domain:roid><domain:status s="ok"/><domain:registrant>PRVREG1</domain:registrant><domain:ns><domain:hostObj>ns1.host.example</domain:hostObj><domain:hostObj>ns2.host.example</domain:hostObj></domain:ns><domain:clID>ClientX</domain:clID><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate><domain:authInfo><domain:pw>Epp-auth-C0de</domain:pw></domain:authInfo></domain:infData></resData>"#))
+                        reply(
+                            1000,
+                            &format!(
+                                r#"<resData><domain:infData {d}><domain:name>shop-epp.example</domain:name><domain:roid>D77-REP</domain:roid><domain:status s="ok"/><domain:registrant>PRVREG1</domain:registrant><domain:ns><domain:hostObj>ns1.host.example</domain:hostObj><domain:hostObj>ns2.host.example</domain:hostObj></domain:ns><domain:clID>ClientX</domain:clID><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate><domain:authInfo><domain:pw>Epp-auth-C0de</domain:pw></domain:authInfo></domain:infData></resData>"#
+                            ),
+                        )
                     } else {
                         reply(1000, "")
                     };
@@ -453,8 +509,14 @@ async fn epp_registers_at_a_registry_and_answers_its_epp_code_without_logging_an
     let port = epp_registry().await;
     let cp = product_on("domain-names", "epp", json!({ "hostname": "127.0.0.1", "port": port, "tls": false, "epp_username": "ClientX", "epp_password": EPP_PASSWORD }), EPP_PASSWORD).await;
     let contact = json!({ "id": "PRVREG1" });
-    let (status, made) = act(&cp, "domain-names", "register", json!({ "sld": "shop-epp", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
-        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } })).await;
+    let (status, made) = act(
+        &cp,
+        "domain-names",
+        "register",
+        json!({ "sld": "shop-epp", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
+        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } }),
+    )
+    .await;
     assert_eq!(status, 200, "{made}");
     assert_eq!((made["data"]["id"].as_str(), made["data"]["expires_at"].as_str()), (Some("D77-REP"), Some("2027-11-23 10:00:00")));
     foreign_identifier_is_refused(&cp, "domain-names", "get-info", json!({ "sld": "victim9", "tld": "example" }), "sld").await;
@@ -467,8 +529,14 @@ async fn epp_registers_at_a_registry_and_answers_its_epp_code_without_logging_an
     assert!(!text.contains(EPP_PASSWORD) && !text.contains("Epp-auth-C0de"), "no password or auth code in any log");
     // A wrong password: a clear refusal, nothing changes.
     let cp = product_on("domain-names", "epp", json!({ "hostname": "127.0.0.1", "port": port, "tls": false, "epp_username": "ClientX", "epp_password": "Wrong-pw-1" }), "Wrong-pw-1").await;
-    let (status, refused) = act(&cp, "domain-names", "register", json!({ "sld": "shop-epp", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
-        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } })).await;
+    let (status, refused) = act(
+        &cp,
+        "domain-names",
+        "register",
+        json!({ "sld": "shop-epp", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
+        "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } }),
+    )
+    .await;
     assert_eq!((status, refused["error"]["message"].as_str()), (502, Some("the registry refused the EPP login: done (2200)")), "{refused}");
     assert!(status_of(&cp).await["service_identifier"].is_null());
 }
@@ -480,7 +548,12 @@ async fn an_openprovider_transfer_is_requested_and_followed_by_the_worker_until_
     let listed = |status: &str| json!({ "results": [{ "id": 9101, "domain": { "name": "moving", "extension": "com" }, "status": status, "owner_handle": "DF000001-NL", "creation_date": "2020-01-01 10:00:00", "expiration_date": "2027-01-01 10:00:00" }] });
     Mock::given(path("/v1beta/auth/login")).respond_with(ok(json!({ "token": "op-bearer-Tok3n" }))).mount(&op).await;
     Mock::given(path("/v1beta/customers/DF000001-NL")).respond_with(ok(json!({ "handle": "DF000001-NL", "name": { "full_name": "Default Owner" }, "email": "owner@example.com" }))).mount(&op).await;
-    Mock::given(path("/v1beta/domains/transfer")).and(wiremock::matchers::body_partial_json(json!({ "owner_handle": "DF000001-NL", "auth_code": "Op-auth-C0de" }))).respond_with(ok(json!({ "id": 9101, "status": "REQ" }))).expect(1).mount(&op).await;
+    Mock::given(path("/v1beta/domains/transfer"))
+        .and(wiremock::matchers::body_partial_json(json!({ "owner_handle": "DF000001-NL", "auth_code": "Op-auth-C0de" })))
+        .respond_with(ok(json!({ "id": 9101, "status": "REQ" })))
+        .expect(1)
+        .mount(&op)
+        .await;
     // The domain as each read finds it: not in the account, requested (twice), then active.
     let find = || Mock::given(path("/v1beta/domains")).and(wiremock::matchers::method("GET")).and(query_param("full_name", "moving.com"));
     find().respond_with(ok(json!({ "results": [] }))).with_priority(1).up_to_n_times(1).mount(&op).await;

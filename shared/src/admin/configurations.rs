@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::{check, field, invalid};
 use crate::catalogue::catalogue;
 use crate::catalogue::schema::{any_object, boolean, params, string, string_max};
-use super::{check, field, invalid};
 use crate::catalogue::validate::{FieldError, validate};
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::ids::ConfigurationId;
@@ -30,21 +30,13 @@ pub fn create_schema() -> Value {
 
 /// The body of PATCH /provision-configurations/{id}.
 pub fn patch_schema() -> Value {
-    params()
-        .opt("name", string_max(100))
-        .opt("enabled", boolean())
-        .opt("default_for_blueprint", boolean())
-        .opt("default_for_provider", boolean())
-        .opt("settings", any_object())
-        .build()
+    params().opt("name", string_max(100)).opt("enabled", boolean()).opt("default_for_blueprint", boolean()).opt("default_for_provider", boolean()).opt("settings", any_object()).build()
 }
 
 /// Settings as the schema sees them: sealed secrets stand as the mask, a valid value.
 fn checkable(spec: &ProviderSpec, settings: &Value) -> Value {
-    secrets::map_secrets::<std::convert::Infallible>(&spec.settings, settings, &mut |_, v| {
-        Ok(if v.get(SEALED).is_some() { Value::String(MASK.into()) } else { v.clone() })
-    })
-    .unwrap_or_else(|e| match e {})
+    secrets::map_secrets::<std::convert::Infallible>(&spec.settings, settings, &mut |_, v| Ok(if v.get(SEALED).is_some() { Value::String(MASK.into()) } else { v.clone() }))
+        .unwrap_or_else(|e| match e {})
 }
 
 fn check_settings(spec: &ProviderSpec, settings: &Value) -> Result<(), ApiError> {
@@ -60,10 +52,7 @@ fn check_settings(spec: &ProviderSpec, settings: &Value) -> Result<(), ApiError>
 /// field must be given again with it, or the stored token would be sent to the new address.
 /// A masked secret sent back is only kept while the address stays.
 fn refuse_moved_secrets(spec: &ProviderSpec, stored: &Value, changes: &Map<String, Value>, secret_fields: &[String]) -> Result<(), ApiError> {
-    let moved: Vec<String> = crate::catalogue::schema::address_fields(&spec.settings)
-        .into_iter()
-        .filter(|k| changes.get(k).is_some_and(|v| stored.get(k).unwrap_or(&Value::Null) != v))
-        .collect();
+    let moved: Vec<String> = crate::catalogue::schema::address_fields(&spec.settings).into_iter().filter(|k| changes.get(k).is_some_and(|v| stored.get(k).unwrap_or(&Value::Null) != v)).collect();
     if moved.is_empty() {
         return Ok(());
     }
@@ -147,10 +136,7 @@ impl Configurations<'_> {
             version: 1,
             usage_count: 0,
         };
-        let defaults = Defaults {
-            for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(false),
-            for_provider: body["default_for_provider"].as_bool().unwrap_or(false),
-        };
+        let defaults = Defaults { for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(false), for_provider: body["default_for_provider"].as_bool().unwrap_or(false) };
         self.store.create(&c, defaults).await?;
         tracing::info!(configuration_id = %c.id, blueprint = %c.blueprint, provider = %c.provider, "provision configuration created");
         HttpResponse::json(201, &view(&c, defaults)?)
@@ -159,9 +145,10 @@ impl Configurations<'_> {
     pub async fn list(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let blueprint = request.query.get("blueprint").map(String::as_str);
         if let Some(b) = blueprint
-            && catalogue().blueprint(b).is_none() {
-                return Err(invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]));
-            }
+            && catalogue().blueprint(b).is_none()
+        {
+            return Err(invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]));
+        }
         let all = self.store.list(blueprint).await?;
         let pairs: Vec<(String, String)> = all.iter().map(|c| (c.blueprint.clone(), c.provider.clone())).collect();
         let defaults = self.store.defaults(&pairs).await?;
@@ -207,10 +194,7 @@ impl Configurations<'_> {
             check_settings(spec, &next.settings)?;
             next.settings = secrets::seal(&spec.settings, &next.settings, self.secrets, id.as_str());
         }
-        let want = Defaults {
-            for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(has.for_blueprint),
-            for_provider: body["default_for_provider"].as_bool().unwrap_or(has.for_provider),
-        };
+        let want = Defaults { for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(has.for_blueprint), for_provider: body["default_for_provider"].as_bool().unwrap_or(has.for_provider) };
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
         self.store.update(&next, current.version, has, want).await?;

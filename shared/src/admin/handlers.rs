@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::catalogue::schema::{int_range, one_of, params, secret, string_max};
 use super::{check, field, invalid};
+use crate::catalogue::schema::{int_range, one_of, params, secret, string_max};
 use crate::events_out::EVENT_NAMES;
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::secrets::{self, MASK, SecretBox};
@@ -194,7 +194,6 @@ impl Handlers<'_> {
 
 /// The plain signing secret of a handler (for the dispatcher).
 pub fn open_secret(h: &EventHandler, secrets_box: &SecretBox) -> Result<String, ApiError> {
-    let opened = secrets::open(&secret_schema(), &json!({ "secret": h.secret }), secrets_box, &h.id)
-        .map_err(|e| ApiError::internal(format!("secret of handler {} does not open: {e}", h.id)))?;
+    let opened = secrets::open(&secret_schema(), &json!({ "secret": h.secret }), secrets_box, &h.id).map_err(|e| ApiError::internal(format!("secret of handler {} does not open: {e}", h.id)))?;
     Ok(opened["secret"].as_str().unwrap_or_default().to_owned())
 }

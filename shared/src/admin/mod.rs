@@ -9,12 +9,12 @@ use std::sync::{Arc, LazyLock};
 use serde_json::Value;
 
 use crate::catalogue::catalogue;
-use crate::http::auth::Authenticator;
 use crate::engine::{Actor, Engine, Failure};
+use crate::http::auth::Authenticator;
 use crate::http::{ApiError, HttpRequest, HttpResponse, error_response_with_log};
-use crate::store::Tables;
 use crate::providers::providers;
 use crate::secrets::SecretBox;
+use crate::store::Tables;
 use crate::store::configurations::ConfigurationStore;
 use crate::store::products::ProductStore;
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use super::{check, field, invalid};
+use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Blueprint, catalogue};
 use crate::domain::ProductStatus;
 use crate::http::auth::Caller;
@@ -62,20 +62,13 @@ fn setup_action(b: &Blueprint, asked: Option<&str>) -> Result<String, ApiError> 
     match asked {
         Some(a) if creates(a) => Ok(a.to_owned()),
         Some(_) => Err(invalid(vec![field("setup_action", format!("must be a create action of {}", b.id))])),
-        None => b
-            .actions
-            .iter()
-            .find(|a| a.allowed_from.contains(&ProductStatus::Pending))
-            .map(|a| a.id.to_owned())
-            .ok_or_else(|| ApiError::internal(format!("{} has no create action", b.id))),
+        None => b.actions.iter().find(|a| a.allowed_from.contains(&ProductStatus::Pending)).map(|a| a.id.to_owned()).ok_or_else(|| ApiError::internal(format!("{} has no create action", b.id))),
     }
 }
 
 fn parse_deployment(v: &Value) -> Result<Deployment, ApiError> {
     match (v["type"].as_str(), v["configuration_id"].as_str()) {
-        (Some("static"), Some(raw)) => ConfigurationId::parse(raw)
-            .map(|configuration_id| Deployment::Static { configuration_id })
-            .map_err(|e| invalid(vec![field("deployment.configuration_id", e)])),
+        (Some("static"), Some(raw)) => ConfigurationId::parse(raw).map(|configuration_id| Deployment::Static { configuration_id }).map_err(|e| invalid(vec![field("deployment.configuration_id", e)])),
         (Some("static"), None) => Err(invalid(vec![field("deployment.configuration_id", "is required for a static deployment")])),
         (Some("dynamic"), None) => Ok(Deployment::Dynamic),
         (Some("dynamic"), Some(_)) => Err(invalid(vec![field("deployment.configuration_id", "is only for a static deployment")])),
@@ -137,11 +130,7 @@ pub struct Products<'a> {
 impl Products<'_> {
     /// A static deployment's configuration must exist and fit the blueprint and provider.
     async fn check_static(&self, id: &ConfigurationId, blueprint: &str, provider: Option<&str>) -> Result<(), ApiError> {
-        let c = self
-            .configurations
-            .get(id)
-            .await?
-            .ok_or_else(|| invalid(vec![field("deployment.configuration_id", format!("no provision configuration {id}"))]))?;
+        let c = self.configurations.get(id).await?.ok_or_else(|| invalid(vec![field("deployment.configuration_id", format!("no provision configuration {id}"))]))?;
         if c.blueprint != blueprint || provider.is_some_and(|p| p != c.provider) {
             return Err(invalid(vec![field("deployment.configuration_id", format!("{id} is a {} / {} configuration", c.blueprint, c.provider))]));
         }
@@ -207,8 +196,7 @@ impl Products<'_> {
             Some(raw) => ContractProductId::parse_given(raw).map_err(|e| invalid(vec![field("id", e)]))?,
             None => ContractProductId::generate(),
         };
-        let client_id = crate::http::auth::ClientId::parse(body["client_id"].as_str().unwrap_or_default())
-            .map_err(|e| invalid(vec![field("client_id", e)]))?;
+        let client_id = crate::http::auth::ClientId::parse(body["client_id"].as_str().unwrap_or_default()).map_err(|e| invalid(vec![field("client_id", e)]))?;
         let product = match body["product_id"].as_str() {
             Some(raw) => {
                 let pid = ProductId::parse(raw).map_err(|e| invalid(vec![field("product_id", e)]))?;
@@ -220,9 +208,10 @@ impl Products<'_> {
         let blueprint_id = body["blueprint"].as_str().or(product.as_ref().map(|p| p.blueprint.as_str()));
         let b = blueprint_of(blueprint_id.ok_or_else(|| invalid(vec![field("blueprint", "is required without a product_id")]))?)?;
         if let Some(p) = &product
-            && p.blueprint != b.id {
-                return Err(invalid(vec![field("blueprint", format!("product {} is of blueprint {}", p.id, p.blueprint))]));
-            }
+            && p.blueprint != b.id
+        {
+            return Err(invalid(vec![field("blueprint", format!("product {} is of blueprint {}", p.id, p.blueprint))]));
+        }
         let provider_id = body["provider"].as_str().or(product.as_ref().and_then(|p| p.provider.as_deref()));
         if let Some(p) = provider_id {
             provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
@@ -243,11 +232,7 @@ impl Products<'_> {
                 (id, "dynamic")
             }
         };
-        let configuration = self
-            .configurations
-            .get(&configuration_id)
-            .await?
-            .ok_or_else(|| ApiError::Conflict(format!("provision configuration {configuration_id} is gone")))?;
+        let configuration = self.configurations.get(&configuration_id).await?.ok_or_else(|| ApiError::Conflict(format!("provision configuration {configuration_id} is gone")))?;
         if !configuration.enabled {
             return Err(ApiError::Conflict(format!("provision configuration {configuration_id} is disabled")));
         }
@@ -312,9 +297,10 @@ impl Products<'_> {
         let id = ContractProductId::parse(raw).map_err(|_| not_found())?;
         let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
         if let Caller::Client { client_id, .. } = caller
-            && client_id.as_str() != cp.client_id {
-                return Err(not_found());
-            }
+            && client_id.as_str() != cp.client_id
+        {
+            return Err(not_found());
+        }
         HttpResponse::json(200, &cp_view(&cp))
     }
 
@@ -369,9 +355,10 @@ impl Products<'_> {
             next.deployment = parse_deployment(&body["deployment"])?;
         }
         if let Deployment::Static { configuration_id } = &next.deployment
-            && (next.deployment != current.deployment || next.provider != current.provider) {
-                self.check_static(configuration_id, b.id, next.provider.as_deref()).await?;
-            }
+            && (next.deployment != current.deployment || next.provider != current.provider)
+        {
+            self.check_static(configuration_id, b.id, next.provider.as_deref()).await?;
+        }
         if let Some(a) = body["setup_action"].as_str() {
             next.setup_action = setup_action(b, Some(a))?;
         }
@@ -401,11 +388,5 @@ impl Products<'_> {
 
 /// The body of PATCH /products/{id}.
 pub fn params_schema_patch() -> Value {
-    params()
-        .opt("name", string_max(200))
-        .opt("provider", string())
-        .opt("deployment", deployment_schema())
-        .opt("setup_action", string())
-        .opt("provision_fields", any_object())
-        .build()
+    params().opt("name", string_max(200)).opt("provider", string()).opt("deployment", deployment_schema()).opt("setup_action", string()).opt("provision_fields", any_object()).build()
 }

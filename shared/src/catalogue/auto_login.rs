@@ -5,11 +5,7 @@ use super::{Action, Blueprint};
 use serde_json::Value;
 
 fn account_identifier() -> Obj {
-    params()
-        .req("username", string())
-        .opt("service_identifier", string())
-        .opt("package_identifier", string())
-        .opt("extra", any_object())
+    params().req("username", string()).opt("service_identifier", string()).opt("package_identifier", string()).opt("extra", any_object())
 }
 
 /// BillingParams, shared with office-tools.
@@ -55,28 +51,11 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("billing", billing_params())
                         .opt("extra", any_object()),
                 )
-                .result(
-                    result()
-                        .req("username", string())
-                        .opt("service_identifier", string())
-                        .opt("package_identifier", string())
-                        .opt("extra", any_object()),
-                ),
-            Action::new("renew", "Renew", "Extends or refreshes auto login credentials.")
-                .function("renew")
-                .params(account_identifier()),
-            Action::new("suspend", "Suspend", "Temporarily disables auto login access.")
-                .function("suspend")
-                .suspends()
-                .params(account_identifier()),
-            Action::new("unsuspend", "Unsuspend", "Restores suspended auto login functionality.")
-                .function("unsuspend")
-                .unsuspends()
-                .params(account_identifier()),
-            Action::new("terminate", "Terminate", "Completely revokes auto login access.")
-                .function("terminate")
-                .terminates()
-                .params(account_identifier()),
+                .result(result().req("username", string()).opt("service_identifier", string()).opt("package_identifier", string()).opt("extra", any_object())),
+            Action::new("renew", "Renew", "Extends or refreshes auto login credentials.").function("renew").params(account_identifier()),
+            Action::new("suspend", "Suspend", "Temporarily disables auto login access.").function("suspend").suspends().params(account_identifier()),
+            Action::new("unsuspend", "Unsuspend", "Restores suspended auto login functionality.").function("unsuspend").unsuspends().params(account_identifier()),
+            Action::new("terminate", "Terminate", "Completely revokes auto login access.").function("terminate").terminates().params(account_identifier()),
         ],
     }
 }

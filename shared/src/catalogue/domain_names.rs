@@ -37,11 +37,7 @@ fn contact_params() -> Value {
 
 /// An existing contact handle, or a new contact to create.
 fn register_contact() -> Value {
-    params()
-        .opt("id", string())
-        .opt("register", contact_params())
-        .any_required(&[&["id"], &["register"]])
-        .build()
+    params().opt("id", string()).opt("register", contact_params()).any_required(&[&["id"], &["register"]]).build()
 }
 
 fn contact_data() -> Value {
@@ -143,23 +139,10 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("admin", register_contact()),
                 )
                 .result(domain_result()),
-            Action::new("renew", "Renew", "Extends the domain registration period.")
-                .function("renew")
-                .params(domain_params().req("renew_years", int_range(1, 10)))
-                .result(domain_result()),
-            Action::new("sync-due-date", "Sync due date", "Updates the expiry date to match the registrar’s records.")
-                .function("getInfo")
-                .params(domain_params())
-                .result(domain_result()),
-            Action::new("get-info", "Get info", "Retrieves current domain registration details.")
-                .function("getInfo")
-                .client()
-                .params(domain_params())
-                .result(domain_result()),
-            Action::new("set-lock", "Lock/unlock", "Enables or disables domain transfer locking.")
-                .function("setLock")
-                .params(domain_params().req("lock", boolean()))
-                .result(domain_result()),
+            Action::new("renew", "Renew", "Extends the domain registration period.").function("renew").params(domain_params().req("renew_years", int_range(1, 10))).result(domain_result()),
+            Action::new("sync-due-date", "Sync due date", "Updates the expiry date to match the registrar’s records.").function("getInfo").params(domain_params()).result(domain_result()),
+            Action::new("get-info", "Get info", "Retrieves current domain registration details.").function("getInfo").client().params(domain_params()).result(domain_result()),
+            Action::new("set-lock", "Lock/unlock", "Enables or disables domain transfer locking.").function("setLock").params(domain_params().req("lock", boolean())).result(domain_result()),
             Action::new("update-nameservers", "Update nameservers", "Changes the domain's DNS nameservers.")
                 .function("updateNameservers")
                 .params(domain_params().merge(nameservers(2)))
@@ -168,13 +151,9 @@ pub(super) fn blueprint() -> Blueprint {
                 .function("updateRegistrantContact")
                 .params(domain_params().req("contact", contact_params()))
                 .result(contact_data()),
-            Action::new(
-                "update-registrant-with-default-details",
-                "Update registrant with default details",
-                "Resets registrant info to default company data.",
-            )
-            .params(domain_params())
-            .result(contact_data()),
+            Action::new("update-registrant-with-default-details", "Update registrant with default details", "Resets registrant info to default company data.")
+                .params(domain_params())
+                .result(contact_data()),
             Action::new("get-epp-code", "Get epp code (non-UK domains)", "Retrieves the authorization code for the domain transfer.")
                 .function("getEppCode")
                 .params(domain_params())
@@ -182,34 +161,23 @@ pub(super) fn blueprint() -> Blueprint {
             Action::new("update-ips-tag", "Update IPS tag (UK domain release)", "Modifies the IPS tag for UK domains to enable transfers.")
                 .function("updateIpsTag")
                 .params(domain_params().req("ips_tag", pattern("^[A-Za-z0-9-]{2,16}$"))),
-            Action::new("get-verification-status", "Get verification status", "Checks the verification state of a domain.")
-                .function("getVerificationStatus")
-                .client()
-                .params(domain_params())
-                .result(
-                    result()
-                        .opt("icann_verification_status", string())
-                        .opt("cctld_verification_status", string())
-                        .opt("verification_deadline", datetime())
-                        .opt("days_to_suspend", integer())
-                        .opt("email_bounced", boolean())
-                        .opt("provider_specific_data", any_object())
-                        .any_required(&[&["icann_verification_status"], &["cctld_verification_status"]]),
-                ),
+            Action::new("get-verification-status", "Get verification status", "Checks the verification state of a domain.").function("getVerificationStatus").client().params(domain_params()).result(
+                result()
+                    .opt("icann_verification_status", string())
+                    .opt("cctld_verification_status", string())
+                    .opt("verification_deadline", datetime())
+                    .opt("days_to_suspend", integer())
+                    .opt("email_bounced", boolean())
+                    .opt("provider_specific_data", any_object())
+                    .any_required(&[&["icann_verification_status"], &["cctld_verification_status"]]),
+            ),
             Action::new("resend-verification-email", "Resend verification email", "Sends the domain verification email again.")
                 .function("resendVerificationEmail")
                 .params(domain_params())
                 .result(result().req("success", boolean()).req("message", string())),
             Action::new("set-glue-record", "Set Glue Record", "Adds a glue record by linking a nameserver to an IP address.")
                 .function("setGlueRecord")
-                .params(
-                    domain_params()
-                        .req("hostname", domain())
-                        .req("ip_1", ip())
-                        .opt("ip_2", ip())
-                        .opt("ip_3", ip())
-                        .opt("ip_4", ip()),
-                )
+                .params(domain_params().req("hostname", domain()).req("ip_1", ip()).opt("ip_2", ip()).opt("ip_3", ip()).opt("ip_4", ip()))
                 .result(glue_records()),
             Action::new("remove-glue-record", "Remove Glue Record", "Deletes an existing glue record from the domain.")
                 .function("removeGlueRecord")

@@ -6,15 +6,15 @@
 
 mod auto_login;
 mod domain_names;
+pub mod example;
 mod office_tools;
-mod servers;
+pub mod schema;
 mod seo;
+mod servers;
 mod software_licenses;
+pub mod validate;
 mod web_hosting;
 mod website_builders;
-pub mod example;
-pub mod schema;
-pub mod validate;
 
 use std::sync::LazyLock;
 
@@ -301,13 +301,53 @@ mod tests {
 
     /// The ids of API.md, pinned: changing one breaks every client built against it.
     const PINNED: [(&str, &[&str]); 8] = [
-        ("web-hosting", &["create-account", "get-info", "get-usage-data", "login-to-control-panel", "make-reseller", "revoke-reseller", "change-password", "change-package", "suspend-account", "unsuspend-account", "delete-account"]),
-        ("domain-names", &["register", "transfer", "renew", "sync-due-date", "get-info", "set-lock", "update-nameservers", "update-registrant", "update-registrant-with-default-details", "get-epp-code", "update-ips-tag", "get-verification-status", "resend-verification-email", "set-glue-record", "remove-glue-record"]),
+        (
+            "web-hosting",
+            &[
+                "create-account",
+                "get-info",
+                "get-usage-data",
+                "login-to-control-panel",
+                "make-reseller",
+                "revoke-reseller",
+                "change-password",
+                "change-package",
+                "suspend-account",
+                "unsuspend-account",
+                "delete-account",
+            ],
+        ),
+        (
+            "domain-names",
+            &[
+                "register",
+                "transfer",
+                "renew",
+                "sync-due-date",
+                "get-info",
+                "set-lock",
+                "update-nameservers",
+                "update-registrant",
+                "update-registrant-with-default-details",
+                "get-epp-code",
+                "update-ips-tag",
+                "get-verification-status",
+                "resend-verification-email",
+                "set-glue-record",
+                "remove-glue-record",
+            ],
+        ),
         ("auto-login", &["login", "create", "renew", "suspend", "unsuspend", "terminate"]),
         ("seo", &["login-to-control-panel", "create", "change-package", "suspend", "unsuspend", "terminate"]),
         ("website-builders", &["create-account", "get-info", "manage-website", "change-package", "suspend-account", "unsuspend-account", "delete-account"]),
-        ("software-licenses", &["create-license", "reissue-license", "get-usage-data", "sync-tracked-product-quantities", "upgrade-downgrade-license", "suspend-license", "unsuspend-license", "terminate-license"]),
-        ("servers", &["create-server", "reinstall-server", "resize-server", "get-info", "get-connection", "change-root-password", "power-on", "shut-down", "reboot", "suspend", "unsuspend", "terminate"]),
+        (
+            "software-licenses",
+            &["create-license", "reissue-license", "get-usage-data", "sync-tracked-product-quantities", "upgrade-downgrade-license", "suspend-license", "unsuspend-license", "terminate-license"],
+        ),
+        (
+            "servers",
+            &["create-server", "reinstall-server", "resize-server", "get-info", "get-connection", "change-root-password", "power-on", "shut-down", "reboot", "suspend", "unsuspend", "terminate"],
+        ),
         ("office-tools", &["create", "login", "get-info", "renew", "change-package", "suspend", "unsuspend", "terminate"]),
     ];
 
@@ -325,17 +365,23 @@ mod tests {
 
     #[test]
     fn only_the_api_md_client_actions_are_open_to_clients() {
-        let open: BTreeSet<String> = catalogue()
-            .actions()
-            .filter(|(_, a)| a.audience == Audience::Client)
-            .map(|(b, a)| format!("{}/{}", b.id, a.id))
-            .collect();
+        let open: BTreeSet<String> = catalogue().actions().filter(|(_, a)| a.audience == Audience::Client).map(|(b, a)| format!("{}/{}", b.id, a.id)).collect();
         let expected: BTreeSet<String> = [
-            "web-hosting/login-to-control-panel", "web-hosting/get-info", "web-hosting/get-usage-data",
-            "web-hosting/change-password", "domain-names/get-info", "domain-names/get-verification-status",
-            "auto-login/login", "seo/login-to-control-panel", "website-builders/get-info",
-            "website-builders/manage-website", "software-licenses/get-usage-data", "servers/get-info",
-            "servers/get-connection", "office-tools/login", "office-tools/get-info",
+            "web-hosting/login-to-control-panel",
+            "web-hosting/get-info",
+            "web-hosting/get-usage-data",
+            "web-hosting/change-password",
+            "domain-names/get-info",
+            "domain-names/get-verification-status",
+            "auto-login/login",
+            "seo/login-to-control-panel",
+            "website-builders/get-info",
+            "website-builders/manage-website",
+            "software-licenses/get-usage-data",
+            "servers/get-info",
+            "servers/get-connection",
+            "office-tools/login",
+            "office-tools/get-info",
         ]
         .into_iter()
         .map(String::from)
@@ -370,11 +416,7 @@ mod tests {
 
     #[test]
     fn long_running_actions_are_the_slow_third_party_operations() {
-        let long: Vec<_> = catalogue()
-            .actions()
-            .filter(|(_, a)| a.long_running)
-            .map(|(b, a)| format!("{}/{}", b.id, a.id))
-            .collect();
+        let long: Vec<_> = catalogue().actions().filter(|(_, a)| a.long_running).map(|(b, a)| format!("{}/{}", b.id, a.id)).collect();
         assert_eq!(long, ["domain-names/transfer", "servers/create-server", "servers/reinstall-server", "servers/resize-server"]);
     }
 
@@ -389,10 +431,7 @@ mod tests {
                     assert!(props.contains_key(r.as_str().unwrap()), "{at}: required {r} is not a property");
                 }
                 for (name, sub) in props {
-                    assert!(
-                        name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                        "{at}: field {name} is not snake_case"
-                    );
+                    assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{at}: field {name} is not snake_case");
                     check(sub, &format!("{at}.{name}"));
                 }
             }

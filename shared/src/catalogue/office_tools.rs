@@ -55,46 +55,19 @@ pub(super) fn blueprint() -> Blueprint {
                 .client()
                 .active_only()
                 .params(service().opt("locale", string()).opt("login_type", one_of(&["redirect", "token"])))
-                .result(
-                    result()
-                        .req("type", one_of(&["redirect", "token"]))
-                        .opt("url", url())
-                        .opt("token", secret()),
-                ),
-            Action::new("get-info", "Get info", "Retrieve service details and status.")
-                .function("getInfo")
-                .client()
-                .params(service())
-                .result(info_result()),
+                .result(result().req("type", one_of(&["redirect", "token"])).opt("url", url()).opt("token", secret())),
+            Action::new("get-info", "Get info", "Retrieve service details and status.").function("getInfo").client().params(service()).result(info_result()),
             Action::new("renew", "Renew", "Extend the subscription or license period.")
                 .function("renew")
                 .params(service().req("domain", domain()).req("billing", billing_params()).opt("metadata", any_object()))
                 .result(info_result()),
             Action::new("change-package", "Change package", "Modify the subscribed office tool plan.")
                 .function("changePackage")
-                .params(
-                    service()
-                        .req("domain", domain())
-                        .req("plan", string())
-                        .req("billing", billing_params())
-                        .req("seat_count", int_min(1))
-                        .opt("metadata", any_object()),
-                )
+                .params(service().req("domain", domain()).req("plan", string()).req("billing", billing_params()).req("seat_count", int_min(1)).opt("metadata", any_object()))
                 .result(info_result()),
-            Action::new("suspend", "Suspend", "Temporarily disable the office tool service.")
-                .function("suspend")
-                .suspends()
-                .params(service())
-                .result(info_result()),
-            Action::new("unsuspend", "Unsuspend", "Reactivate a suspended service.")
-                .function("unsuspend")
-                .unsuspends()
-                .params(service())
-                .result(info_result()),
-            Action::new("terminate", "Terminate", "Cancel and remove the office tool service.")
-                .function("terminate")
-                .terminates()
-                .params(service()),
+            Action::new("suspend", "Suspend", "Temporarily disable the office tool service.").function("suspend").suspends().params(service()).result(info_result()),
+            Action::new("unsuspend", "Unsuspend", "Reactivate a suspended service.").function("unsuspend").unsuspends().params(service()).result(info_result()),
+            Action::new("terminate", "Terminate", "Cancel and remove the office tool service.").function("terminate").terminates().params(service()),
         ],
     }
 }

@@ -21,14 +21,7 @@ pub fn address(mut schema: Value) -> Value {
 
 /// The top-level fields a schema marks as addresses.
 pub fn address_fields(schema: &Value) -> Vec<String> {
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter(|(_, sub)| sub.get(ADDRESS).and_then(Value::as_bool) == Some(true))
-        .map(|(k, _)| k.clone())
-        .collect()
+    schema.get("properties").and_then(Value::as_object).into_iter().flatten().filter(|(_, sub)| sub.get(ADDRESS).and_then(Value::as_bool) == Some(true)).map(|(k, _)| k.clone()).collect()
 }
 
 pub fn string() -> Value {
@@ -237,11 +230,7 @@ mod tests {
 
     #[test]
     fn secret_paths_reach_nested_fields() {
-        let s = params()
-            .req("password", secret())
-            .opt("inner", params().opt("token", secret()).build())
-            .opt("list", array(params().req("pw", secret()).build()))
-            .build();
+        let s = params().req("password", secret()).opt("inner", params().opt("token", secret()).build()).opt("list", array(params().req("pw", secret()).build())).build();
         assert_eq!(secret_paths(&s), vec!["inner.token", "list[].pw", "password"]);
     }
 }

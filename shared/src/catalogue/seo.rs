@@ -47,21 +47,10 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("extra", any_object()),
                 )
                 .result(result().req("username", string()).req("domain", domain()).opt("package_identifier", string())),
-            Action::new("change-package", "Change package", "Updates the SEO plan or service package.")
-                .function("changePackage")
-                .params(account().req("package_identifier", string())),
-            Action::new("suspend", "Suspend", "Pauses the SEO service.")
-                .function("suspend")
-                .suspends()
-                .params(account()),
-            Action::new("unsuspend", "Unsuspend", "Reactivates a suspended SEO service.")
-                .function("unsuspend")
-                .unsuspends()
-                .params(account()),
-            Action::new("terminate", "Terminate", "Cancels the SEO service entirely.")
-                .function("terminate")
-                .terminates()
-                .params(account()),
+            Action::new("change-package", "Change package", "Updates the SEO plan or service package.").function("changePackage").params(account().req("package_identifier", string())),
+            Action::new("suspend", "Suspend", "Pauses the SEO service.").function("suspend").suspends().params(account()),
+            Action::new("unsuspend", "Unsuspend", "Reactivates a suspended SEO service.").function("unsuspend").unsuspends().params(account()),
+            Action::new("terminate", "Terminate", "Cancels the SEO service entirely.").function("terminate").terminates().params(account()),
         ],
     }
 }

@@ -10,11 +10,7 @@ fn instance() -> Obj {
 
 /// A size by plan name, or by memory, cores and disk.
 fn sizing(o: Obj) -> Obj {
-    o.opt("size", string())
-        .opt("memory_mb", int_min(1))
-        .opt("cpu_cores", int_min(1))
-        .opt("disk_mb", int_min(1))
-        .any_required(&[&["size"], &["memory_mb", "cpu_cores", "disk_mb"]])
+    o.opt("size", string()).opt("memory_mb", int_min(1)).opt("cpu_cores", int_min(1)).opt("disk_mb", int_min(1)).any_required(&[&["size"], &["memory_mb", "cpu_cores", "disk_mb"]])
 }
 
 fn server_info() -> Value {
@@ -85,11 +81,7 @@ pub(super) fn blueprint() -> Blueprint {
                 .long_running()
                 .params(sizing(instance().opt("resize_running", boolean())))
                 .result(server_info()),
-            Action::new("get-info", "Get info", "Get the detailed status and configuration of the server.")
-                .function("getInfo")
-                .client()
-                .params(instance())
-                .result(server_info()),
+            Action::new("get-info", "Get info", "Get the detailed status and configuration of the server.").function("getInfo").client().params(instance()).result(server_info()),
             Action::new("get-connection", "Get connection", "Retrieve connection details such as IP addresses and ports.")
                 .function("getConnection")
                 .client()
@@ -103,13 +95,7 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("form_post", result().req("url", url()).req("params", any_object()).build())
                         .opt(
                             "vnc_connection",
-                            result()
-                                .opt("websocket_url", pattern("^wss://"))
-                                .opt("host", string())
-                                .opt("port", int_range(1, 65535))
-                                .opt("password", secret())
-                                .opt("username", string())
-                                .build(),
+                            result().opt("websocket_url", pattern("^wss://")).opt("host", string()).opt("port", int_range(1, 65535)).opt("password", secret()).opt("username", string()).build(),
                         )
                         .opt("password", secret())
                         .opt("expires_at", datetime()),
@@ -123,10 +109,7 @@ pub(super) fn blueprint() -> Blueprint {
             power("reboot", "Reboot", "Restart the server.", "reboot"),
             power("suspend", "Suspend", "Temporarily suspend the server.", "suspend").suspends(),
             power("unsuspend", "Unsuspend", "Resume a suspended server.", "unsuspend").unsuspends(),
-            Action::new("terminate", "Terminate", "Permanently delete or decommission the server.")
-                .function("terminate")
-                .terminates()
-                .params(instance()),
+            Action::new("terminate", "Terminate", "Permanently delete or decommission the server.").function("terminate").terminates().params(instance()),
         ],
     }
 }

@@ -20,10 +20,7 @@ pub struct FieldError {
 
 /// The failures as a JSON object `{path: message}`, the `details.fields` of a 400.
 pub fn to_details(errors: &[FieldError]) -> Value {
-    let fields: Map<String, Value> = errors
-        .iter()
-        .map(|e| (if e.path.is_empty() { "(body)".to_owned() } else { e.path.clone() }, Value::String(e.message.clone())))
-        .collect();
+    let fields: Map<String, Value> = errors.iter().map(|e| (if e.path.is_empty() { "(body)".to_owned() } else { e.path.clone() }, Value::String(e.message.clone()))).collect();
     serde_json::json!({ "fields": fields })
 }
 
@@ -87,9 +84,7 @@ fn type_name(v: &Value) -> &'static str {
 
 fn type_matches(wanted: &str, v: &Value) -> bool {
     let actual = type_name(v);
-    actual == wanted
-        || (wanted == "number" && actual == "integer")
-        || (wanted == "integer" && v.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()))
+    actual == wanted || (wanted == "number" && actual == "integer") || (wanted == "integer" && v.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()))
 }
 
 static PATTERNS: LazyLock<RwLock<HashMap<String, Option<Regex>>>> = LazyLock::new(|| RwLock::new(HashMap::new()));
@@ -109,26 +104,18 @@ fn hostname_ok(s: &str) -> bool {
     let s = s.strip_suffix('.').unwrap_or(s);
     !s.is_empty()
         && s.len() <= 253
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        && s.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-') && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 fn format_ok(format: &str, s: &str) -> bool {
     match format {
-        "email" => s.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace) && domain.contains('.') && hostname_ok(domain)
-        }),
+        "email" => s.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && local.len() <= 64 && !local.contains(char::is_whitespace) && domain.contains('.') && hostname_ok(domain)),
         "hostname" => hostname_ok(s),
         "ipv4" => s.parse::<Ipv4Addr>().is_ok(),
         "ipv6" => s.parse::<Ipv6Addr>().is_ok(),
-        "uri" => s.split_once("://").is_some_and(|(scheme, rest)| {
-            !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && !rest.is_empty() && !rest.contains(char::is_whitespace)
-        }),
+        "uri" => s
+            .split_once("://")
+            .is_some_and(|(scheme, rest)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && !rest.is_empty() && !rest.contains(char::is_whitespace)),
         "date" => {
             let b = s.as_bytes();
             b.len() == 10
@@ -161,10 +148,11 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
         return;
     }
     if let Some(options) = schema.get("enum").and_then(Value::as_array)
-        && !options.contains(value) {
-            let shown: Vec<String> = options.iter().map(|o| o.to_string()).collect();
-            fail(format!("must be one of {}", shown.join(", ")));
-        }
+        && !options.contains(value)
+    {
+        let shown: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        fail(format!("must be one of {}", shown.join(", ")));
+    }
     match value {
         Value::String(s) => {
             // One message per field: the first rule it breaks, the most telling first.
@@ -186,13 +174,15 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-                && x < min {
-                    fail(format!("must be at least {min}"));
-                }
+                && x < min
+            {
+                fail(format!("must be at least {min}"));
+            }
             if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-                && x > max {
-                    fail(format!("must be at most {max}"));
-                }
+                && x > max
+            {
+                fail(format!("must be at most {max}"));
+            }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
@@ -280,11 +270,8 @@ mod tests {
 
     #[test]
     fn every_failing_field_is_named() {
-        let got = errors(
-            "web-hosting",
-            "create-account",
-            json!({"email": "not-an-email", "domain": "-bad-.com", "custom_ip": "999.1.1.1", "typo_field": 1, "customer_address": {"country_code": "gb"}}),
-        );
+        let got =
+            errors("web-hosting", "create-account", json!({"email": "not-an-email", "domain": "-bad-.com", "custom_ip": "999.1.1.1", "typo_field": 1, "customer_address": {"country_code": "gb"}}));
         let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["package_name", "email", "domain", "custom_ip", "typo_field", "customer_address.country_code"], "{got:?}");
         assert!(got.iter().any(|(p, m)| p == "typo_field" && m == "is not a known field"));

@@ -6,12 +6,7 @@ use serde_json::Value;
 
 /// AccountUsername: how every call after create names the account.
 fn account_username() -> Obj {
-    params()
-        .opt("customer_id", string())
-        .opt("subscription_id", string())
-        .req("username", string_max(64))
-        .opt("domain", domain())
-        .opt("is_reseller", boolean())
+    params().opt("customer_id", string()).opt("subscription_id", string()).req("username", string_max(64)).opt("domain", domain()).opt("is_reseller", boolean())
 }
 
 fn reseller_options() -> Value {
@@ -56,11 +51,7 @@ fn account_info() -> Value {
 
 /// UnitsConsumed: used, limit (null = unlimited) and the percentage used.
 fn units() -> Value {
-    result()
-        .req("used", number())
-        .opt("limit", number())
-        .opt("used_pc", pattern("^\\d+(\\.\\d+)?%$"))
-        .build()
+    result().req("used", number()).opt("limit", number()).opt("used_pc", pattern("^\\d+(\\.\\d+)?%$")).build()
 }
 
 pub(super) fn blueprint() -> Blueprint {
@@ -105,76 +96,27 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("location", string()),
                 )
                 .result(account_info()),
-            Action::new("get-info", "Get info", "Retrieves current details about the hosting account.")
-                .function("getInfo")
-                .client()
-                .params(account_username())
-                .result(account_info()),
-            Action::new("get-usage-data", "Get usage data", "Fetches resource usage metrics (disk, bandwidth).")
-                .function("getUsage")
-                .client()
-                .params(account_username())
-                .result(
-                    result()
-                        .opt(
-                            "usage_data",
-                            result()
-                                .opt("disk_mb", units())
-                                .opt("bandwidth_mb", units())
-                                .opt("inodes", units())
-                                .opt("websites", units())
-                                .opt("mailboxes", units())
-                                .build(),
-                        )
-                        .opt(
-                            "reseller_usage_data",
-                            result()
-                                .opt("disk_mb", units())
-                                .opt("bandwidth_mb", units())
-                                .opt("inodes", units())
-                                .opt("sub_accounts", units())
-                                .build(),
-                        ),
-                ),
-            Action::new(
-                "login-to-control-panel",
-                "Login to control panel",
-                "Provides a secure link to the hosting control panel and direct access without entering a username and password.",
-            )
-            .function("getLoginUrl")
-            .client()
-            .active_only()
-            .params(
-                account_username()
-                    .req("user_ip", ip())
-                    .opt("software", params().opt("software_id", string()).opt("install_id", string()).build())
-                    .opt("current_password", secret()),
-            )
-            .result(
+            Action::new("get-info", "Get info", "Retrieves current details about the hosting account.").function("getInfo").client().params(account_username()).result(account_info()),
+            Action::new("get-usage-data", "Get usage data", "Fetches resource usage metrics (disk, bandwidth).").function("getUsage").client().params(account_username()).result(
                 result()
-                    .req("login_url", url())
-                    .opt("for_ip", ip())
-                    .opt("expires", datetime())
-                    .opt("post_fields", any_object()),
+                    .opt("usage_data", result().opt("disk_mb", units()).opt("bandwidth_mb", units()).opt("inodes", units()).opt("websites", units()).opt("mailboxes", units()).build())
+                    .opt("reseller_usage_data", result().opt("disk_mb", units()).opt("bandwidth_mb", units()).opt("inodes", units()).opt("sub_accounts", units()).build()),
             ),
+            Action::new("login-to-control-panel", "Login to control panel", "Provides a secure link to the hosting control panel and direct access without entering a username and password.")
+                .function("getLoginUrl")
+                .client()
+                .active_only()
+                .params(account_username().req("user_ip", ip()).opt("software", params().opt("software_id", string()).opt("install_id", string()).build()).opt("current_password", secret()))
+                .result(result().req("login_url", url()).opt("for_ip", ip()).opt("expires", datetime()).opt("post_fields", any_object())),
             Action::new("make-reseller", "Make reseller", "Converts a hosting account into a reseller account.")
                 .function("grantReseller")
                 .params(params().req("username", string_max(64)).opt("owns_itself", boolean()))
                 .result(result().req("reseller", boolean())),
-            Action::new("revoke-reseller", "Revoke reseller", "Removes reseller privileges.")
-                .function("revokeReseller")
-                .params(account_username())
-                .result(result().req("reseller", boolean())),
+            Action::new("revoke-reseller", "Revoke reseller", "Removes reseller privileges.").function("revokeReseller").params(account_username()).result(result().req("reseller", boolean())),
             Action::new("change-password", "Change password", "Updates the hosting account password.")
                 .function("changePassword")
                 .client()
-                .params(
-                    params()
-                        .opt("customer_id", string())
-                        .opt("subscription_id", string())
-                        .req("username", string_max(64))
-                        .req("password", secret()),
-                ),
+                .params(params().opt("customer_id", string()).opt("subscription_id", string()).req("username", string_max(64)).req("password", secret())),
             Action::new("change-package", "Change package", "Switches the hosting plan or package.")
                 .function("changePackage")
                 .params(
@@ -192,24 +134,10 @@ pub(super) fn blueprint() -> Blueprint {
             Action::new("suspend-account", "Suspend account", "Temporarily disables the hosting account.")
                 .function("suspend")
                 .suspends()
-                .params(
-                    params()
-                        .opt("customer_id", string())
-                        .opt("subscription_id", string())
-                        .req("username", string_max(64))
-                        .opt("domain", domain())
-                        .opt("reason", string_max(255)),
-                )
+                .params(params().opt("customer_id", string()).opt("subscription_id", string()).req("username", string_max(64)).opt("domain", domain()).opt("reason", string_max(255)))
                 .result(account_info()),
-            Action::new("unsuspend-account", "Unsuspend account", "Reactivates a suspended account.")
-                .function("unSuspend")
-                .unsuspends()
-                .params(account_username())
-                .result(account_info()),
-            Action::new("delete-account", "Delete account", "Permanently removes the hosting account and data.")
-                .function("terminate")
-                .terminates()
-                .params(account_username()),
+            Action::new("unsuspend-account", "Unsuspend account", "Reactivates a suspended account.").function("unSuspend").unsuspends().params(account_username()).result(account_info()),
+            Action::new("delete-account", "Delete account", "Permanently removes the hosting account and data.").function("terminate").terminates().params(account_username()),
         ],
     }
 }

@@ -5,10 +5,7 @@ use super::{Action, Blueprint};
 use serde_json::Value;
 
 fn account_identifier() -> Obj {
-    params()
-        .opt("site_builder_user_id", string())
-        .req("account_reference", string())
-        .opt("domain_name", domain())
+    params().opt("site_builder_user_id", string()).req("account_reference", string()).opt("domain_name", domain())
 }
 
 fn account_info() -> Value {
@@ -68,24 +65,10 @@ pub(super) fn blueprint() -> Blueprint {
                 .active_only()
                 .params(account_identifier())
                 .result(result().req("login_url", url())),
-            Action::new("change-package", "Change package", "Switch the website builder plan or features.")
-                .function("changePackage")
-                .params(with_package())
-                .result(account_info()),
-            Action::new("suspend-account", "Suspend account", "Temporarily disable a website builder account.")
-                .function("suspend")
-                .suspends()
-                .params(account_identifier())
-                .result(account_info()),
-            Action::new("unsuspend-account", "Unsuspend account", "Reactivate a suspended account.")
-                .function("unSuspend")
-                .unsuspends()
-                .params(with_package())
-                .result(account_info()),
-            Action::new("delete-account", "Delete account", "Permanently delete the website builder account and its data.")
-                .function("terminate")
-                .terminates()
-                .params(account_identifier()),
+            Action::new("change-package", "Change package", "Switch the website builder plan or features.").function("changePackage").params(with_package()).result(account_info()),
+            Action::new("suspend-account", "Suspend account", "Temporarily disable a website builder account.").function("suspend").suspends().params(account_identifier()).result(account_info()),
+            Action::new("unsuspend-account", "Unsuspend account", "Reactivate a suspended account.").function("unSuspend").unsuspends().params(with_package()).result(account_info()),
+            Action::new("delete-account", "Delete account", "Permanently delete the website builder account and its data.").function("terminate").terminates().params(account_identifier()),
         ],
     }
 }

@@ -37,9 +37,7 @@ pub struct ClientId(String);
 
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 128
-            && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
+        let ok = !raw.is_empty() && raw.len() <= 128 && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
         if ok { Ok(ClientId(raw.to_owned())) } else { Err(format!("invalid client_id {raw:?}")) }
     }
 
@@ -216,21 +214,19 @@ impl Authenticator {
             (KeySource::Jwks { .. }, Algorithm::RS256) => self.jwks_key(header.kid.as_deref()).await?,
             _ => return Err(unauthenticated("token algorithm not accepted")),
         };
-        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg))
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                let why = match e.kind() {
-                    ErrorKind::ExpiredSignature => "token expired",
-                    ErrorKind::InvalidSignature => "token signature invalid",
-                    ErrorKind::InvalidIssuer => "token issuer not accepted",
-                    ErrorKind::InvalidAudience => "token audience not accepted",
-                    ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
-                    ErrorKind::ImmatureSignature => "token not valid yet",
-                    _ => "token invalid",
-                };
-                unauthenticated(why)
-            })
+        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg)).map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let why = match e.kind() {
+                ErrorKind::ExpiredSignature => "token expired",
+                ErrorKind::InvalidSignature => "token signature invalid",
+                ErrorKind::InvalidIssuer => "token issuer not accepted",
+                ErrorKind::InvalidAudience => "token audience not accepted",
+                ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+                ErrorKind::ImmatureSignature => "token not valid yet",
+                _ => "token invalid",
+            };
+            unauthenticated(why)
+        })
     }
 
     async fn jwks_key(&self, kid: Option<&str>) -> Result<DecodingKey, ApiError> {
@@ -288,14 +284,7 @@ impl Authenticator {
         let KeySource::Jwks { url } = &self.config.keys else {
             return Err(ApiError::internal("JWKS asked for without a JWKS URL"));
         };
-        let response = self
-            .http
-            .get(url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| ApiError::internal(format!("fetching the JWKS failed: {e}")))?;
+        let response = self.http.get(url).timeout(Duration::from_secs(5)).send().await.and_then(|r| r.error_for_status()).map_err(|e| ApiError::internal(format!("fetching the JWKS failed: {e}")))?;
         response.json::<JwkSet>().await.map_err(|e| ApiError::internal(format!("the JWKS is malformed: {e}")))
     }
 }
@@ -303,8 +292,7 @@ impl Authenticator {
 /// Signs HS256 tokens the way the local stack expects (`make token`, tests). Never used in AWS,
 /// where tokens come from the identity provider.
 pub fn sign_hs256(secret: &[u8], claims: &Claims) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
-        .expect("HS256 signing cannot fail")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).expect("HS256 signing cannot fail")
 }
 
 /// Seconds since the Unix epoch.
@@ -321,22 +309,11 @@ mod tests {
     const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 
     fn hs_config() -> AuthConfig {
-        AuthConfig {
-            keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() },
-            issuer: "local-dev".into(),
-            audience: "provisioning-api".into(),
-        }
+        AuthConfig { keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() }, issuer: "local-dev".into(), audience: "provisioning-api".into() }
     }
 
     fn claims(role: Role, client_id: Option<&str>) -> Claims {
-        Claims {
-            sub: "user-1".into(),
-            role,
-            client_id: client_id.map(String::from),
-            exp: now_epoch() + 600,
-            iss: "local-dev".into(),
-            aud: "provisioning-api".into(),
-        }
+        Claims { sub: "user-1".into(), role, client_id: client_id.map(String::from), exp: now_epoch() + 600, iss: "local-dev".into(), aud: "provisioning-api".into() }
     }
 
     fn bearer(t: &str) -> String {
@@ -356,10 +333,7 @@ mod tests {
         let admin = sign_hs256(SECRET.as_bytes(), &claims(Role::Admin, None));
         assert_eq!(check(&auth, Some(&bearer(&admin))).await, Ok(Caller::Admin { subject: "user-1".into() }));
         let client = sign_hs256(SECRET.as_bytes(), &claims(Role::Client, Some("c-42")));
-        assert_eq!(
-            check(&auth, Some(&bearer(&client))).await,
-            Ok(Caller::Client { subject: "user-1".into(), client_id: ClientId::parse("c-42").unwrap() })
-        );
+        assert_eq!(check(&auth, Some(&bearer(&client))).await, Ok(Caller::Client { subject: "user-1".into(), client_id: ClientId::parse("c-42").unwrap() }));
     }
 
     #[tokio::test]
@@ -410,27 +384,14 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path("/.well-known/jwks.json"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(
-                include_str!("../../tests/fixtures/rsa-test-jwks.json"),
-                "application/json",
-            ))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(include_str!("../../tests/fixtures/rsa-test-jwks.json"), "application/json"))
             .expect(1)
             .mount(&server)
             .await;
-        let config = AuthConfig {
-            keys: KeySource::Jwks { url: format!("{}/.well-known/jwks.json", server.uri()) },
-            ..hs_config()
-        };
+        let config = AuthConfig { keys: KeySource::Jwks { url: format!("{}/.well-known/jwks.json", server.uri()) }, ..hs_config() };
         let auth = Authenticator::new(config, reqwest::Client::new());
         let key = EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/rsa-test-key.pem")).unwrap();
-        let sign = |kid: &str| {
-            jsonwebtoken::encode(
-                &Header { kid: Some(kid.into()), ..Header::new(Algorithm::RS256) },
-                &claims(Role::Admin, None),
-                &key,
-            )
-            .unwrap()
-        };
+        let sign = |kid: &str| jsonwebtoken::encode(&Header { kid: Some(kid.into()), ..Header::new(Algorithm::RS256) }, &claims(Role::Admin, None), &key).unwrap();
         for _ in 0..3 {
             assert!(check(&auth, Some(&bearer(&sign("test-key-1")))).await.is_ok());
         }
@@ -470,15 +431,8 @@ mod tests {
 
     #[test]
     fn config_comes_from_the_environment_and_refuses_weak_secrets() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
-        };
-        let ok = AuthConfig::from_lookup(env(&[
-            ("AUTH_ISSUER", "i"),
-            ("AUTH_AUDIENCE", "a"),
-            ("AUTH_HS256_SECRET", "local-dev-secret-not-for-production"),
-        ]))
-        .unwrap();
+        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let ok = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_HS256_SECRET", "local-dev-secret-not-for-production")])).unwrap();
         assert!(matches!(ok.keys, KeySource::Hs256 { .. }));
         assert!(!format!("{ok:?}").contains("local-dev-secret"), "the secret must not appear in Debug");
         let short = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_HS256_SECRET", "short")]));

@@ -23,8 +23,7 @@ pub fn encode(key: Option<&Key>, marker: Option<&str>) -> Option<String> {
     if key.is_none() && marker.is_none() {
         return None;
     }
-    let k: Option<Map<String, Value>> =
-        key.map(|key| key.iter().map(|(n, v)| (n.clone(), Value::String(v.as_s().cloned().unwrap_or_default()))).collect());
+    let k: Option<Map<String, Value>> = key.map(|key| key.iter().map(|(n, v)| (n.clone(), Value::String(v.as_s().cloned().unwrap_or_default()))).collect());
     Some(URL_SAFE_NO_PAD.encode(json!({ "k": k, "d": marker }).to_string()))
 }
 
@@ -35,9 +34,7 @@ pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<Stri
     let marker = decoded["d"].as_str().map(String::from);
     let key = match &decoded["k"] {
         Value::Null if marker_alone && marker.is_some() => None,
-        Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => {
-            Some(k.iter().map(|(n, v)| (n.clone(), AttributeValue::S(v.as_str().unwrap_or_default().to_owned()))).collect())
-        }
+        Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => Some(k.iter().map(|(n, v)| (n.clone(), AttributeValue::S(v.as_str().unwrap_or_default().to_owned()))).collect()),
         _ => return Err(invalid()),
     };
     Ok((key, marker))

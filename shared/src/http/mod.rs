@@ -100,11 +100,9 @@ impl HttpRequest {
         }
         let body = match event.body {
             None => None,
-            Some(b) if event.is_base64_encoded => Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b.as_bytes())
-                    .map_err(|_| ApiError::validation("request body is not valid base64", serde_json::json!({})))?,
-            ),
+            Some(b) if event.is_base64_encoded => {
+                Some(base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).map_err(|_| ApiError::validation("request body is not valid base64", serde_json::json!({})))?)
+            }
             Some(b) => Some(b.into_bytes()),
         };
         if body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
@@ -121,8 +119,7 @@ impl HttpRequest {
 
     /// The route of `function` this request is for, with its path parameters.
     pub fn route(&self, function: &str) -> Result<(&'static ApiRoute, HashMap<String, String>), ApiError> {
-        routes::find(function, &self.method, &self.path)
-            .ok_or_else(|| ApiError::NotFound(format!("no route {} {}", self.method, self.path)))
+        routes::find(function, &self.method, &self.path).ok_or_else(|| ApiError::NotFound(format!("no route {} {}", self.method, self.path)))
     }
 }
 
@@ -145,12 +142,7 @@ impl HttpResponse {
     }
 
     fn into_event(self, request_id: &str) -> HttpApiResponse {
-        let headers = [
-            ("content-type", "application/json"),
-            ("cache-control", "no-store"),
-            ("x-content-type-options", "nosniff"),
-            ("x-request-id", request_id),
-        ];
+        let headers = [("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"), ("x-request-id", request_id)];
         HttpApiResponse {
             status_code: self.status,
             headers: headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
@@ -173,13 +165,7 @@ where
     let started = Instant::now();
     let lambda_request_id = event.context.request_id.clone();
     let method = event.payload.request_context.http.method.clone();
-    let request_id = event
-        .payload
-        .request_context
-        .request_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| lambda_request_id.clone());
+    let request_id = event.payload.request_context.request_id.clone().filter(|id| !id.is_empty()).unwrap_or_else(|| lambda_request_id.clone());
     let span = tracing::info_span!("request", request_id = %request_id, lambda_request_id = %lambda_request_id);
     async move {
         let outcome = match HttpRequest::from_event(event.payload, &lambda_request_id) {
@@ -233,8 +219,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// The request body as JSON, or a 400 that says why it is not.
 pub fn json_body(request: &HttpRequest) -> Result<Value, ApiError> {
     let bytes = request.body.as_deref().unwrap_or(b"");
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::validation("request body is not valid JSON", serde_json::json!({ "body": e.to_string() })))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::validation("request body is not valid JSON", serde_json::json!({ "body": e.to_string() })))
 }
 
 #[cfg(test)]
@@ -286,9 +271,7 @@ mod tests {
     #[tokio::test]
     async fn serve_maps_errors_to_the_json_shape() {
         let ev = LambdaEvent::new(event("/nowhere", "$default", None, false), lambda_runtime::Context::default());
-        let response = serve(ev, |r| async move { Err::<HttpResponse, _>(ApiError::NotFound(format!("no route {}", r.path))) })
-            .await
-            .unwrap();
+        let response = serve(ev, |r| async move { Err::<HttpResponse, _>(ApiError::NotFound(format!("no route {}", r.path))) }).await.unwrap();
         assert_eq!(response.status_code, 404);
         assert_eq!(response.headers["content-type"], "application/json");
         assert_eq!(response.headers["x-request-id"], "req-123");

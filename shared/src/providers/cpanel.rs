@@ -20,8 +20,7 @@ use crate::time::framework_datetime;
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The functions the API token must be allowed to call (the connection check).
-const NEEDED: [&str; 10] =
-    ["createacct", "setupreseller", "unsetupreseller", "accountsummary", "changepackage", "create_user_session", "suspendacct", "unsuspendacct", "passwd", "removeacct"];
+const NEEDED: [&str; 10] = ["createacct", "setupreseller", "unsetupreseller", "accountsummary", "changepackage", "create_user_session", "suspendacct", "unsuspendacct", "passwd", "removeacct"];
 
 pub struct Cpanel;
 
@@ -64,8 +63,8 @@ impl Whm<'_> {
         let mut failure = ProviderFailure::permanent(format!("{function} was not sent"));
         for attempt in 1..=attempts {
             let request = json!({ "method": "GET", "url": url, "query": shown });
-            let target = reqwest::Url::parse_with_params(&url, query.iter().map(|(k, v)| (*k, v.as_str())))
-                .map_err(|_| ProviderFailure::permanent(format!("the WHM address {} is not a URL", self.base)))?;
+            let target =
+                reqwest::Url::parse_with_params(&url, query.iter().map(|(k, v)| (*k, v.as_str()))).map_err(|_| ProviderFailure::permanent(format!("the WHM address {} is not a URL", self.base)))?;
             let sent = self.client.get(target).header("authorization", &self.auth).timeout(CALL_TIMEOUT).send().await;
             failure = match sent {
                 Err(e) if e.is_timeout() => {
@@ -282,7 +281,8 @@ impl Cpanel {
                     params.push(("customip", ip.to_owned()));
                 }
                 whm.call("createacct", &params, false).await?;
-                if p["as_reseller"] == true && p["reseller_options"].is_object()
+                if p["as_reseller"] == true
+                    && p["reseller_options"].is_object()
                     && let Err(f) = whm.reseller_options(&user, &p["reseller_options"]).await
                 {
                     // A reseller without its limits is not what was sold: the account goes again.
@@ -447,7 +447,9 @@ mod tests {
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
         // As the engine does: the account acted on is the contract product's (here, the params').
         let si = params["username"].as_str().unwrap_or("alice1").to_owned();
-        let out = Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following: None, contract_product_id: None }).await;
+        let out = Cpanel::new()
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following: None, contract_product_id: None })
+            .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -475,7 +477,9 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let out = run(&server, "create-account", json!({ "username": "alice1", "domain": "www.alice.example", "email": "a@alice.example", "package_name": "basic", "password": "Pw-alice-1!" })).await.unwrap();
+        let out = run(&server, "create-account", json!({ "username": "alice1", "domain": "www.alice.example", "email": "a@alice.example", "package_name": "basic", "password": "Pw-alice-1!" }))
+            .await
+            .unwrap();
         assert_eq!(out.service_identifier.as_deref(), Some("alice1"));
         assert_eq!(out.data["server_hostname"], "whm.example.net");
         assert_eq!(out.data["suspended"], false);
@@ -614,7 +618,19 @@ mod tests {
         let id = ConfigurationId::parse("cfg-whm").unwrap();
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri(), "sso_destination": "softaculous_sso" });
         let params = json!({ "username": "alice1", "user_ip": "198.51.100.4", "software": { "software_id": "26", "install_id": "26_1" } });
-        Cpanel::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await.unwrap();
+        Cpanel::new()
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &settings,
+                params: &params,
+                service_identifier: Some("alice1"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -92,11 +92,7 @@ fn stamp_expiry(object: &mut Map<String, Value>) {
 
 /// A DynamoDB error of the simulated service: as a real one down for a moment, worth a retry.
 fn unavailable(e: impl std::error::Error) -> ProviderFailure {
-    ProviderFailure {
-        kind: FailureKind::Transient,
-        message: "the service is unavailable, try again".into(),
-        debug: vec![json!({ "error": crate::store::StoreError::aws(e).to_string() })],
-    }
+    ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({ "error": crate::store::StoreError::aws(e).to_string() })] }
 }
 
 use super::str_of;
@@ -159,22 +155,11 @@ impl Demo {
     }
 
     fn key(call: &ProviderCall<'_>, identifier: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("pk".into(), s(format!("DEMO#{}#{}", call.configuration_id, call.blueprint.id))),
-            ("sk".into(), s(identifier.to_lowercase())),
-        ])
+        HashMap::from([("pk".into(), s(format!("DEMO#{}#{}", call.configuration_id, call.blueprint.id))), ("sk".into(), s(identifier.to_lowercase()))])
     }
 
     async fn load(&self, call: &ProviderCall<'_>, identifier: &str) -> Result<Option<(Map<String, Value>, i64)>, ProviderFailure> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(call, identifier)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(Self::key(call, identifier))).consistent_read(true).send().await.map_err(unavailable)?;
         Ok(out.item().map(|item| {
             let object = item.get("object").map(from_attr).and_then(|v| v.as_object().cloned()).unwrap_or_default();
             let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -196,7 +181,11 @@ impl Demo {
         };
         put.send().await.map(|_| ()).map_err(|e| {
             if condition_failed(&e) {
-                if version == 0 { fail(format!("{identifier} exists already")) } else { ProviderFailure { kind: FailureKind::Transient, message: format!("{identifier} is being changed by another request, try again"), debug: vec![] } }
+                if version == 0 {
+                    fail(format!("{identifier} exists already"))
+                } else {
+                    ProviderFailure { kind: FailureKind::Transient, message: format!("{identifier} is being changed by another request, try again"), debug: vec![] }
+                }
             } else {
                 unavailable(e)
             }
@@ -204,14 +193,7 @@ impl Demo {
     }
 
     async fn remove(&self, call: &ProviderCall<'_>, identifier: &str) -> Result<(), ProviderFailure> {
-        self.ddb
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(call, identifier)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        self.ddb.delete_item().table_name(&self.table).set_key(Some(Self::key(call, identifier))).send().await.map(|_| ()).map_err(unavailable)
     }
 
     /// Counts one more of a configuration's simulated faults, up to `limit`: true while it may.
@@ -543,8 +525,7 @@ impl Demo {
     /// the system assigns.
     fn created(&self, call: &ProviderCall<'_>, identifier: &str, now: i64) -> Map<String, Value> {
         let secret_fields = crate::catalogue::schema::secret_paths(&call.action.params);
-        let mut object: Map<String, Value> =
-            call.params.as_object().into_iter().flatten().filter(|(k, v)| !v.is_null() && !secret_fields.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut object: Map<String, Value> = call.params.as_object().into_iter().flatten().filter(|(k, v)| !v.is_null() && !secret_fields.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
         let created = framework_datetime(now);
         object.insert("created_ms".into(), json!(now));
         object.insert("created_at".into(), json!(created));

@@ -18,7 +18,7 @@ use regex_lite::Regex;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::blueprints::{methods_through_execute, DomainNames, ProviderFuture, not_supported};
+use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::time::normalize_datetime;
 
@@ -349,7 +349,11 @@ impl Conn<'_> {
                     self.record(what, Some(&xml), Some(&reply), None);
                     let a = answer(reply)?;
                     if first(&a.xml, "clTRID").is_some_and(|t| t != transaction) {
-                        return Err(ProviderFailure { kind: FailureKind::Timeout, message: format!("the registry's answer to {what} was for another command: the session was dropped"), debug: vec![] });
+                        return Err(ProviderFailure {
+                            kind: FailureKind::Timeout,
+                            message: format!("the registry's answer to {what} was for another command: the session was dropped"),
+                            debug: vec![],
+                        });
                     }
                     if !matches!(a.code, 2500..=2502) {
                         *self.slot = Some(session); // (the registry ends the session on those)
@@ -435,7 +439,9 @@ fn contact_create(id: &str, c: &Value) -> String {
 /// A contact's details as the catalogue's contact data (from contact:info).
 fn contact_data(id: &str, xml: &str) -> Value {
     let mut out = json!({ "id": id });
-    for (k, element) in [("name", "name"), ("organisation", "org"), ("email", "email"), ("phone", "voice"), ("address1", "street"), ("city", "city"), ("state", "sp"), ("postcode", "pc"), ("country_code", "cc")] {
+    for (k, element) in
+        [("name", "name"), ("organisation", "org"), ("email", "email"), ("phone", "voice"), ("address1", "street"), ("city", "city"), ("state", "sp"), ("postcode", "pc"), ("country_code", "cc")]
+    {
         if let Some(v) = first(xml, element) {
             out[k] = json!(v);
         }
@@ -572,10 +578,12 @@ impl Conn<'_> {
 }
 
 fn nameservers_of(p: &Value) -> Vec<(String, Option<String>)> {
-    (1..=5).filter_map(|i| {
-        let n = &p[format!("ns{i}")];
-        str_of(n, "host").map(|h| (h.to_lowercase(), str_of(n, "ip").map(str::to_owned)))
-    }).collect()
+    (1..=5)
+        .filter_map(|i| {
+            let n = &p[format!("ns{i}")];
+            str_of(n, "host").map(|h| (h.to_lowercase(), str_of(n, "ip").map(str::to_owned)))
+        })
+        .collect()
 }
 
 fn host_objs(hosts: &[String]) -> String {
@@ -735,7 +743,11 @@ async fn action(conn: &mut Conn<'_>, call: &ProviderCall<'_>) -> Result<(String,
                 // The registry's way (Nominet's): the registrant contact itself is changed.
                 let info = conn.domain_info(&name, None).await?;
                 let id = first(&info.xml, "registrant").ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no registrant of {name}")))?;
-                let body = format!(r#"<update><contact:update xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id><contact:chg>{}</contact:chg></contact:update></update>"#, escape(&id), contact_details(&p["contact"]));
+                let body = format!(
+                    r#"<update><contact:update xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id><contact:chg>{}</contact:chg></contact:update></update>"#,
+                    escape(&id),
+                    contact_details(&p["contact"])
+                );
                 conn.send("contact:update", &body, None, false).await?;
                 return Ok((format!("registrant {id} of {name} updated"), conn.contact_info(&id).await?, None));
             }
@@ -744,7 +756,11 @@ async fn action(conn: &mut Conn<'_>, call: &ProviderCall<'_>) -> Result<(String,
             Ok((format!("registrant of {name} is now {id}"), conn.contact_info(&id).await?, None))
         }
         "update-registrant-with-default-details" => {
-            let id = conn.settings.default_contact.clone().ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_contact_id setting of the epp configuration"))?;
+            let id = conn
+                .settings
+                .default_contact
+                .clone()
+                .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_contact_id setting of the epp configuration"))?;
             conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
             Ok((format!("registrant of {name} is now the default {id}"), conn.contact_info(&id).await?, None))
         }
@@ -817,7 +833,21 @@ fn pending_transfer(name: &str, xml: &str) -> Value {
 }
 
 impl DomainNames for Epp {
-    methods_through_execute!(register, transfer, renew, sync_due_date, get_info, set_lock, update_nameservers, update_registrant, update_registrant_with_default_details, get_epp_code, update_ips_tag, set_glue_record, remove_glue_record);
+    methods_through_execute!(
+        register,
+        transfer,
+        renew,
+        sync_due_date,
+        get_info,
+        set_lock,
+        update_nameservers,
+        update_registrant,
+        update_registrant_with_default_details,
+        get_epp_code,
+        update_ips_tag,
+        set_glue_record,
+        remove_glue_record
+    );
     fn get_verification_status<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
         not_supported(ID, &call)
     }
@@ -862,7 +892,9 @@ mod tests {
 
     fn greeting(release: bool) -> String {
         let ext = if release { format!("<svcExtension><extURI>{NS_RELEASE}</extURI></svcExtension>") } else { String::new() };
-        format!("{EPP}<greeting><svID>Test Registry</svID><svDate>2026-11-23T10:00:00.0Z</svDate><svcMenu><version>1.0</version><lang>en</lang><objURI>{NS_DOMAIN}</objURI><objURI>{NS_CONTACT}</objURI><objURI>{NS_HOST}</objURI>{ext}</svcMenu><dcp><access><all/></access><statement><purpose><admin/><prov/></purpose><recipient><ours/></recipient><retention><stated/></retention></statement></dcp></greeting></epp>")
+        format!(
+            "{EPP}<greeting><svID>Test Registry</svID><svDate>2026-11-23T10:00:00.0Z</svDate><svcMenu><version>1.0</version><lang>en</lang><objURI>{NS_DOMAIN}</objURI><objURI>{NS_CONTACT}</objURI><objURI>{NS_HOST}</objURI>{ext}</svcMenu><dcp><access><all/></access><statement><purpose><admin/><prov/></purpose><recipient><ours/></recipient><retention><stated/></retention></statement></dcp></greeting></epp>"
+        )
     }
 
     fn reply(code: u32, msg: &str, res: &str) -> String {
@@ -942,7 +974,11 @@ mod tests {
         }
         if cmd.contains("<contact:check") {
             let id = first(cmd, "id").unwrap_or_default();
-            return reply(1000, "Command completed successfully", &format!(r#"<contact:chkData xmlns:contact="{NS_CONTACT}"><contact:cd><contact:id avail="1">{id}</contact:id></contact:cd></contact:chkData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(r#"<contact:chkData xmlns:contact="{NS_CONTACT}"><contact:cd><contact:id avail="1">{id}</contact:id></contact:cd></contact:chkData>"#),
+            );
         }
         if cmd.contains("<host:check") {
             let name = first(cmd, "name").unwrap_or_default();
@@ -951,15 +987,31 @@ mod tests {
         }
         if cmd.contains("<host:info") {
             let name = first(cmd, "name").unwrap_or_default();
-            return reply(1000, "Command completed successfully", &format!(r#"<host:infData {h}><host:name>{name}</host:name><host:roid>H1-REP</host:roid><host:status s="linked"/><host:addr ip="v4">192.0.2.1</host:addr><host:clID>ClientX</host:clID><host:crID>ClientX</host:crID><host:crDate>2026-11-23T10:00:00.0Z</host:crDate></host:infData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(
+                    r#"<host:infData {h}><host:name>{name}</host:name><host:roid>H1-REP</host:roid><host:status s="linked"/><host:addr ip="v4">192.0.2.1</host:addr><host:clID>ClientX</host:clID><host:crID>ClientX</host:crID><host:crDate>2026-11-23T10:00:00.0Z</host:crDate></host:infData>"#
+                ),
+            );
         }
         if cmd.contains("<contact:info") {
             let id = first(cmd, "id").unwrap_or_default();
-            return reply(1000, "Command completed successfully", &format!(r#"<contact:infData xmlns:contact="{NS_CONTACT}"><contact:id>{id}</contact:id><contact:roid>C1-REP</contact:roid><contact:status s="ok"/><contact:postalInfo type="int"><contact:name>Jo Doe</contact:name><contact:addr><contact:street>High St 1</contact:street><contact:city>London</contact:city><contact:cc>GB</contact:cc></contact:addr></contact:postalInfo><contact:email>jo@shop.example</contact:email><contact:clID>ClientX</contact:clID><contact:crID>ClientX</contact:crID><contact:crDate>2026-11-23T10:00:00.0Z</contact:crDate></contact:infData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(
+                    r#"<contact:infData xmlns:contact="{NS_CONTACT}"><contact:id>{id}</contact:id><contact:roid>C1-REP</contact:roid><contact:status s="ok"/><contact:postalInfo type="int"><contact:name>Jo Doe</contact:name><contact:addr><contact:street>High St 1</contact:street><contact:city>London</contact:city><contact:cc>GB</contact:cc></contact:addr></contact:postalInfo><contact:email>jo@shop.example</contact:email><contact:clID>ClientX</contact:clID><contact:crID>ClientX</contact:crID><contact:crDate>2026-11-23T10:00:00.0Z</contact:crDate></contact:infData>"#
+                ),
+            );
         }
         if cmd.contains("<contact:create") {
             let id = first(cmd, "id").unwrap_or_default();
-            return reply(1000, "Command completed successfully", &format!(r#"<contact:creData xmlns:contact="{NS_CONTACT}"><contact:id>{id}</contact:id><contact:crDate>2026-11-23T10:00:00.0Z</contact:crDate></contact:creData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(r#"<contact:creData xmlns:contact="{NS_CONTACT}"><contact:id>{id}</contact:id><contact:crDate>2026-11-23T10:00:00.0Z</contact:crDate></contact:creData>"#),
+            );
         }
         if cmd.contains("<domain:info") {
             if cmd.contains("gone.example") {
@@ -969,16 +1021,38 @@ mod tests {
                 return reply(2201, "Authorization error", "");
             }
             let lock = if *locked.lock().unwrap() { r#"<domain:status s="clientTransferProhibited"/>"# } else { "" };
-            return reply(1000, "Command completed successfully", &format!(r#"<domain:infData {d}><domain:name>shop.example</domain:name><domain:roid>D58-REP</domain:roid><domain:status s="ok"/>{lock}<domain:registrant>PRVREG</domain:registrant><domain:contact type="admin">PRVADM</domain:contact><domain:ns><domain:hostObj>ns1.shop.example</domain:hostObj><domain:hostObj>ns2.host.example</domain:hostObj></domain:ns><domain:host>ns1.shop.example</domain:host><domain:clID>ClientX</domain:clID><domain:crID>ClientX</domain:crID><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate><domain:authInfo><domain:pw>Dom-auth-9x</domain:pw></domain:authInfo></domain:infData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(
+                    r#"<domain:infData {d}><domain:name>shop.example</domain:name><domain:roid>D58-REP</domain:roid><domain:status s="ok"/>{lock}<domain:registrant>PRVREG</domain:registrant><domain:contact type="admin">PRVADM</domain:contact><domain:ns><domain:hostObj>ns1.shop.example</domain:hostObj><domain:hostObj>ns2.host.example</domain:hostObj></domain:ns><domain:host>ns1.shop.example</domain:host><domain:clID>ClientX</domain:clID><domain:crID>ClientX</domain:crID><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate><domain:authInfo><domain:pw>Dom-auth-9x</domain:pw></domain:authInfo></domain:infData>"#
+                ),
+            );
         }
         if cmd.contains("<domain:create") {
-            return reply(1000, "Command completed successfully", &format!(r#"<domain:creData {d}><domain:name>shop.example</domain:name><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate></domain:creData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(
+                    r#"<domain:creData {d}><domain:name>shop.example</domain:name><domain:crDate>2026-11-23T10:00:00.0Z</domain:crDate><domain:exDate>2027-11-23T10:00:00.0Z</domain:exDate></domain:creData>"#
+                ),
+            );
         }
         if cmd.contains("<domain:renew") {
-            return reply(1000, "Command completed successfully", &format!(r#"<domain:renData {d}><domain:name>shop.example</domain:name><domain:exDate>2028-11-23T10:00:00.0Z</domain:exDate></domain:renData>"#));
+            return reply(
+                1000,
+                "Command completed successfully",
+                &format!(r#"<domain:renData {d}><domain:name>shop.example</domain:name><domain:exDate>2028-11-23T10:00:00.0Z</domain:exDate></domain:renData>"#),
+            );
         }
         if cmd.contains("<domain:transfer") {
-            return reply(1001, "Command completed successfully; action pending", &format!(r#"<domain:trnData {d}><domain:name>other.example</domain:name><domain:trStatus>pending</domain:trStatus><domain:reID>ClientX</domain:reID><domain:reDate>2026-11-23T10:00:00.0Z</domain:reDate><domain:acID>ClientY</domain:acID><domain:acDate>2026-11-28T10:00:00.0Z</domain:acDate></domain:trnData>"#));
+            return reply(
+                1001,
+                "Command completed successfully; action pending",
+                &format!(
+                    r#"<domain:trnData {d}><domain:name>other.example</domain:name><domain:trStatus>pending</domain:trStatus><domain:reID>ClientX</domain:reID><domain:reDate>2026-11-23T10:00:00.0Z</domain:reDate><domain:acID>ClientY</domain:acID><domain:acDate>2026-11-28T10:00:00.0Z</domain:acDate></domain:trnData>"#
+                ),
+            );
         }
         if cmd.contains("<domain:update") {
             if cmd.contains("<domain:add><domain:status") {
@@ -999,7 +1073,9 @@ mod tests {
         // As the engine does: the domain acted on is the contract product's (here, the params').
         let named = params["sld"].as_str().zip(params["tld"].as_str()).map(|(s, t)| format!("{s}.{t}"));
         let si = named.as_deref().unwrap_or("shop.example");
-        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(si), following, contract_product_id: None }).await;
+        let out = epp
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(si), following, contract_product_id: None })
+            .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -1045,7 +1121,16 @@ mod tests {
             let mut params = crate::catalogue::example::example(&a.params, &[]);
             params["sld"] = json!("mallory9");
             params["tld"] = json!("example");
-            let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None };
+            let call = ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &settings,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            };
             let _ = tokio::time::timeout(Duration::from_secs(10), epp.execute(call)).await;
         }
         let frames = r.frames.lock().unwrap().clone();
@@ -1057,15 +1142,24 @@ mod tests {
     async fn every_action_speaks_valid_epp_on_one_kept_session() {
         let r = registry(true).await;
         let epp = Epp::new();
-        let contact = json!({ "register": { "name": "Jo Doe", "email": "jo@shop.example", "phone": "+442071234567", "address1": "High St 1", "city": "London", "postcode": "N1 1AA", "country_code": "gb" } });
+        let contact =
+            json!({ "register": { "name": "Jo Doe", "email": "jo@shop.example", "phone": "+442071234567", "address1": "High St 1", "city": "London", "postcode": "N1 1AA", "country_code": "gb" } });
         let sd = json!({ "sld": "shop", "tld": "example" });
         let with = |extra: Value| {
             let mut p = sd.clone();
             p.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
             p
         };
-        let made = run_at(&epp, r.port, "register", with(json!({ "renew_years": 2, "registrant": contact, "admin": contact, "tech": { "id": "PRVTEC" }, "billing": contact,
-            "nameservers": { "ns1": { "host": "ns1.shop.example", "ip": "192.0.2.1" }, "ns2": { "host": "ns2.host.example" } } })), None).await.unwrap();
+        let made = run_at(
+            &epp,
+            r.port,
+            "register",
+            with(json!({ "renew_years": 2, "registrant": contact, "admin": contact, "tech": { "id": "PRVTEC" }, "billing": contact,
+            "nameservers": { "ns1": { "host": "ns1.shop.example", "ip": "192.0.2.1" }, "ns2": { "host": "ns2.host.example" } } })),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!((made.data["id"].as_str(), made.data["expires_at"].as_str()), (Some("D58-REP"), Some("2027-11-23 10:00:00")));
         assert_eq!(made.data["glue_records"], json!([{ "hostname": "ns1.shop.example", "ips": ["192.0.2.1"] }]));
         let locked = run_at(&epp, r.port, "set-lock", with(json!({ "lock": true })), None).await.unwrap();
@@ -1094,15 +1188,35 @@ mod tests {
         let r = registry(false).await;
         let epp = Epp::new();
         let contact = json!({ "id": "PRVREG" });
-        let f = run_at(&epp, r.port, "register", json!({ "sld": "taken", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
-            "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } }), None).await.unwrap_err();
+        let f = run_at(
+            &epp,
+            r.port,
+            "register",
+            json!({ "sld": "taken", "tld": "example", "renew_years": 1, "registrant": contact, "admin": contact, "tech": contact, "billing": contact,
+            "nameservers": { "ns1": { "host": "ns1.host.example" }, "ns2": { "host": "ns2.host.example" } } }),
+            None,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(f.message, "taken.example cannot be registered: In use");
 
         let (b, a) = catalogue().action("domain-names", "update-registrant").unwrap();
         let id = ConfigurationId::parse("cfg-epp-in-place").unwrap();
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD, "registrant_update": "in_place" });
         let params = json!({ "sld": "shop", "tld": "example", "contact": { "name": "Jo Doe", "email": "jo@shop.example", "phone": "+1.5555550100", "address1": "Main St 1", "city": "Springfield", "postcode": "12345", "country_code": "US" } });
-        let out = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap();
+        let out = epp
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &settings,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap();
         assert_eq!(out.data["id"], "PRVREG", "the registrant contact itself");
         let frames = r.frames.lock().unwrap().clone();
         assert!(frames.iter().any(|f| f.contains("<contact:update") && f.contains("<contact:id>PRVREG</contact:id>")));
@@ -1146,11 +1260,35 @@ mod tests {
         let params = json!({ "sld": "shop", "tld": "example" });
         let ca = std::fs::read_to_string(format!("{fixtures}/ca.pem")).unwrap();
         let settings = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD, "ca_certificate": ca });
-        let out = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap();
+        let out = Epp::new()
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &settings,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap();
         assert_eq!(out.data["id"], "D58-REP");
         // Without the registry's authority its certificate is not trusted: nothing is sent.
         let untrusted = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = Epp::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &untrusted, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
+        let f = Epp::new()
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &untrusted,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap_err();
         assert!(f.message.contains("TLS handshake failed") && f.debug.is_empty(), "{}", f.message);
     }
 
@@ -1167,10 +1305,34 @@ mod tests {
         let id = ConfigurationId::parse("cfg-epp-bad").unwrap();
         let params = json!({ "sld": "shop", "tld": "example" });
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": "wrong-pw-1" });
-        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
+        let f = epp
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &settings,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap_err();
         assert_eq!((f.kind, f.message.as_str()), (FailureKind::Permanent, "the registry refused the EPP login: Authentication error (2200)"));
         let remote = json!({ "hostname": "epp.example.net", "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = epp.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &remote, params: &params, service_identifier: Some("shop.example"), following: None, contract_product_id: None }).await.unwrap_err();
+        let f = epp
+            .execute(ProviderCall {
+                blueprint: b,
+                action: a,
+                configuration_id: &id,
+                settings: &remote,
+                params: &params,
+                service_identifier: Some("shop.example"),
+                following: None,
+                contract_product_id: None,
+            })
+            .await
+            .unwrap_err();
         assert!(f.message.contains("without TLS"), "{}", f.message);
 
         // A registry that drops the session after the greeting: a read is tried on a new one,

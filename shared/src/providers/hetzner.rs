@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::blueprints::{methods_through_execute, ProviderFuture, Servers, not_supported};
+use super::blueprints::{ProviderFuture, Servers, methods_through_execute, not_supported};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
 
@@ -302,7 +302,10 @@ impl HetznerCloud {
                 let target = api.type_for(p, location.as_deref()).await?;
                 if server["status"] != "off" {
                     if p["resize_running"] != true {
-                        return Err(ProviderFailure::permanent(format!("server {id} is {}: Hetzner Cloud changes the type of a stopped server only (shut it down first, or set resize_running)", str_of(&server, "status").unwrap_or("running"))));
+                        return Err(ProviderFailure::permanent(format!(
+                            "server {id} is {}: Hetzner Cloud changes the type of a stopped server only (shut it down first, or set resize_running)",
+                            str_of(&server, "status").unwrap_or("running")
+                        )));
                     }
                     let mut labels = server["labels"].clone();
                     if !labels.is_object() {
@@ -503,7 +506,9 @@ mod tests {
         let settings = json!({ "api_token": TOKEN, "api_url": hz.uri(), "ssh_keys": "ops-key, 7" });
         // As the engine does: the server acted on is the contract product's (here, the params').
         let si = params["instance_id"].as_str().unwrap_or("42").to_owned();
-        let out = HetznerCloud::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None }).await;
+        let out = HetznerCloud::new()
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
+            .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -521,11 +526,15 @@ mod tests {
             .and(path("/servers"))
             .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
             .and(body_partial_json(json!({ "name": "web-1", "server_type": "cpx22", "image": "ubuntu-24.04", "location": "fsn1", "ssh_keys": ["ops-key", "7"], "start_after_create": true })))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "server": server("initializing"), "action": action(1, "create_server", "running"), "next_actions": [action(2, "start_server", "running")], "root_password": null })))
+            .respond_with(ResponseTemplate::new(201).set_body_json(
+                json!({ "server": server("initializing"), "action": action(1, "create_server", "running"), "next_actions": [action(2, "start_server", "running")], "root_password": null }),
+            ))
             .expect(1)
             .mount(&hz)
             .await;
-        let out = run(&hz, "create-server", json!({ "email": "o@example.com", "label": "web-1", "location": "fsn1", "image": "ubuntu-24.04", "size": "cpx22", "root_password": "Root-pw-Secret9" })).await.unwrap();
+        let out = run(&hz, "create-server", json!({ "email": "o@example.com", "label": "web-1", "location": "fsn1", "image": "ubuntu-24.04", "size": "cpx22", "root_password": "Root-pw-Secret9" }))
+            .await
+            .unwrap();
         assert_eq!(out.service_identifier.as_deref(), Some("42"));
         assert_eq!(out.data["state"], "initializing");
         assert!(crate::engine::in_progress(&out.data), "the engine follows it");
@@ -570,7 +579,8 @@ mod tests {
         let id = ConfigurationId::parse("cfg-hz").unwrap();
         let settings = json!({ "api_token": TOKEN, "api_url": hz.uri() });
         let params = json!({ "email": "o@example.com", "label": "web-1", "location": "fsn1", "image": "ubuntu-24.04", "size": "cpx22" });
-        let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: Some("cp-lost-1") };
+        let call =
+            ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: Some("cp-lost-1") };
         let out = HetznerCloud::new().execute(call).await.unwrap();
         assert_eq!(out.service_identifier.as_deref(), Some("42"));
         assert!(out.message.contains("not created again"), "{}", out.message);
@@ -602,7 +612,10 @@ mod tests {
         assert!(!serde_json::to_string(&reset.debug).unwrap().contains("Gen-pw-Secret7"), "but it is masked on the wire record");
 
         Mock::given(path("/servers/42/actions/request_console"))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "wss_url": "wss://console.hetzner.cloud/?server_id=42&token=t0k", "password": "vnc-pw-9", "action": action(8, "request_console", "success") })))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({ "wss_url": "wss://console.hetzner.cloud/?server_id=42&token=t0k", "password": "vnc-pw-9", "action": action(8, "request_console", "success") })),
+            )
             .mount(&hz)
             .await;
         let console = run(&hz, "get-connection", json!({ "instance_id": "42" })).await.unwrap();
@@ -624,7 +637,13 @@ mod tests {
         let f = run(&hz, "resize-server", json!({ "instance_id": "42", "size": "cpx32" })).await.unwrap_err();
         assert!(f.message.contains("stopped server only"), "{}", f.message);
         Mock::given(path("/servers/42")).and(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": server("running") }))).up_to_n_times(1).mount(&hz).await;
-        Mock::given(path("/servers/42")).and(method("PUT")).and(body_partial_json(json!({ "labels": { POWER_ON_LABEL: "true" } }))).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": server("running") }))).expect(1).mount(&hz).await;
+        Mock::given(path("/servers/42"))
+            .and(method("PUT"))
+            .and(body_partial_json(json!({ "labels": { POWER_ON_LABEL: "true" } })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": server("running") })))
+            .expect(1)
+            .mount(&hz)
+            .await;
         Mock::given(path("/servers/42/actions/poweroff")).respond_with(ResponseTemplate::new(201).set_body_json(json!({ "action": action(9, "stop_server", "success") }))).expect(1).mount(&hz).await;
         Mock::given(path("/servers/42/actions/change_type"))
             .and(body_partial_json(json!({ "server_type": "cpx32", "upgrade_disk": false })))
@@ -639,8 +658,17 @@ mod tests {
         let mut labelled = server("off");
         labelled["labels"] = json!({ POWER_ON_LABEL: "true", "customer": "c1" });
         Mock::given(path("/servers/42")).and(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": labelled }))).mount(&hz).await;
-        Mock::given(path("/servers/42/actions")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(10, "change_server_type", "success")], "meta": {} }))).mount(&hz).await;
-        Mock::given(path("/servers/42")).and(method("PUT")).and(body_partial_json(json!({ "labels": { "customer": "c1" } }))).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": server("off") }))).expect(1).mount(&hz).await;
+        Mock::given(path("/servers/42/actions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "actions": [action(10, "change_server_type", "success")], "meta": {} })))
+            .mount(&hz)
+            .await;
+        Mock::given(path("/servers/42"))
+            .and(method("PUT"))
+            .and(body_partial_json(json!({ "labels": { "customer": "c1" } })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "server": server("off") })))
+            .expect(1)
+            .mount(&hz)
+            .await;
         Mock::given(path("/servers/42/actions/poweron")).respond_with(ResponseTemplate::new(201).set_body_json(json!({ "action": action(11, "start_server", "running") }))).expect(1).mount(&hz).await;
         let after = run_following(&hz, "get-info", json!({ "instance_id": "42" }), Some("resize-server")).await.unwrap();
         assert_eq!(after.data["state"], "starting");

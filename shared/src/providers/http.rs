@@ -147,7 +147,9 @@ mod tests {
         let id = ConfigurationId::parse("cfg-http").unwrap();
         let s = settings(&server.uri());
         let params = json!({ "username": "alice1", "password": "pw-not-logged" });
-        Http::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &s, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None }).await
+        Http::new()
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &s, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None })
+            .await
     }
 
     #[tokio::test]
@@ -171,10 +173,7 @@ mod tests {
     async fn statuses_map_to_failure_kinds_and_only_reads_are_retried() {
         for (status, kind) in [(503, FailureKind::Transient), (429, FailureKind::Transient), (404, FailureKind::Permanent), (401, FailureKind::Permanent)] {
             let server = MockServer::start().await;
-            Mock::given(method("POST"))
-                .respond_with(ResponseTemplate::new(status).set_body_json(json!({ "error": { "message": "nope" } })))
-                .mount(&server)
-                .await;
+            Mock::given(method("POST")).respond_with(ResponseTemplate::new(status).set_body_json(json!({ "error": { "message": "nope" } }))).mount(&server).await;
             let read = run(&server, "get-info").await.unwrap_err();
             assert_eq!(read.kind, kind, "{status}");
             assert!(read.message.contains("nope"), "{}", read.message);
@@ -189,10 +188,7 @@ mod tests {
     #[tokio::test]
     async fn no_answer_in_time_is_a_timeout_and_a_bad_body_is_permanent() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
-            .mount(&server)
-            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500))).mount(&server).await;
         assert_eq!(run(&server, "suspend-account").await.unwrap_err().kind, FailureKind::Timeout);
         let server = MockServer::start().await;
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("<html>")).mount(&server).await;

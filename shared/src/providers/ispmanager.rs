@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::blueprints::{methods_through_execute, ProviderFuture, SoftwareLicenses, not_supported};
+use super::blueprints::{ProviderFuture, SoftwareLicenses, methods_through_execute, not_supported};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
 
@@ -28,14 +28,8 @@ pub const WIRE_SECRETS: &[&str] = &["authinfo", "password"];
 const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// The vendor's price lists of ispmanager 6 (its documentation's table).
-pub const PRICE_LISTS: &[(&str, u32)] = &[
-    ("ispmanager 6 trial", 55239),
-    ("ispmanager 6 business trial", 55240),
-    ("ispmanager 6 lite", 55227),
-    ("ispmanager 6 pro", 55228),
-    ("ispmanager 6 host", 55229),
-    ("ispmanager 6 business", 55230),
-];
+pub const PRICE_LISTS: &[(&str, u32)] =
+    &[("ispmanager 6 trial", 55239), ("ispmanager 6 business trial", 55240), ("ispmanager 6 lite", 55227), ("ispmanager 6 pro", 55228), ("ispmanager 6 host", 55229), ("ispmanager 6 business", 55230)];
 const TRIALS: [u32; 2] = [55239, 55240];
 /// The node addon of ispmanager 6 business.
 const BUSINESS_NODES_ADDON: &str = "addon_55236";
@@ -75,11 +69,7 @@ pub fn price_list(package: &str) -> Option<u32> {
 fn elid(call: &ProviderCall<'_>) -> Result<String, ProviderFailure> {
     let raw = call.subject().unwrap_or_default();
     let id = raw.split('-').next().unwrap_or_default();
-    if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
-        Ok(id.to_owned())
-    } else {
-        Err(ProviderFailure::permanent(format!("{raw:?} is not an ispmanager licence id")))
-    }
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) { Ok(id.to_owned()) } else { Err(ProviderFailure::permanent(format!("{raw:?} is not an ispmanager licence id"))) }
 }
 
 fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
@@ -94,7 +84,10 @@ fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
                 }
                 let message = text(&error["msg"]).or_else(|| text(error)).unwrap_or_else(|| "no reason given".into());
                 if error["type"] == "auth" || error["object"] == "badpassword" {
-                    return failure(FailureKind::Permanent, format!("ispmanager refused the username and password ({message}): check them, and that two-factor authentication is off for this account"));
+                    return failure(
+                        FailureKind::Permanent,
+                        format!("ispmanager refused the username and password ({message}): check them, and that two-factor authentication is off for this account"),
+                    );
                 }
                 failure(FailureKind::Permanent, format!("ispmanager refused {what}: {message}"))
             }
@@ -145,8 +138,11 @@ impl Ispmanager {
     async fn action(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
         let p = call.params;
         let package = || -> Result<(String, u32), ProviderFailure> {
-            let package = str_of(p, "package_identifier").ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
-            let id = price_list(package).ok_or_else(|| ProviderFailure::permanent(format!("{package:?} is not an ispmanager 6 price list (known: {})", PRICE_LISTS.iter().map(|(n, i)| format!("{n} = {i}")).collect::<Vec<_>>().join(", "))))?;
+            let package = str_of(p, "package_identifier")
+                .ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
+            let id = price_list(package).ok_or_else(|| {
+                ProviderFailure::permanent(format!("{package:?} is not an ispmanager 6 price list (known: {})", PRICE_LISTS.iter().map(|(n, i)| format!("{n} = {i}")).collect::<Vec<_>>().join(", ")))
+            })?;
             Ok((package.to_owned(), id))
         };
         let period = |list: u32| -> String {
@@ -288,7 +284,9 @@ mod tests {
         let (b, a) = catalogue().action("software-licenses", action).unwrap();
         let id = ConfigurationId::parse("cfg-isp").unwrap();
         let settings = json!({ "username": "reseller@example.com", "password": PASSWORD, "api_url": format!("{}/manager/billmgr", isp.uri()) });
-        let out = Ispmanager::new().execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: identifier, following: None, contract_product_id: None }).await;
+        let out = Ispmanager::new()
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: identifier, following: None, contract_product_id: None })
+            .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
             assert!(!serde_json::to_string(&o.debug).unwrap().contains(PASSWORD));
@@ -317,7 +315,14 @@ mod tests {
         for f in ["service.changepricelist", "soft.suspend", "soft.resume", "soft.delete", "service.prolong"] {
             Mock::given(func(f)).and(body_string_contains("elid=3157001")).respond_with(doc(json!({ "ok": {} }))).expect(1).mount(&isp).await;
         }
-        let made = run_on(&isp, "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "ispmanager 6 lite", "ip": "203.0.113.10", "billing_cycle_months": 12 }), None).await.unwrap();
+        let made = run_on(
+            &isp,
+            "create-license",
+            json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "ispmanager 6 lite", "ip": "203.0.113.10", "billing_cycle_months": 12 }),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(made.service_identifier.as_deref(), Some("3157001"));
         assert_eq!(made.data["license_key"], "3157001-AbCd");
         let usage = run_on(&isp, "get-usage-data", json!({ "license_key": "3157001" }), Some("3157001")).await.unwrap();
@@ -327,7 +332,8 @@ mod tests {
         let resumed = run_on(&isp, "unsuspend-license", json!({ "license_key": "3157001" }), Some("3157001")).await.unwrap();
         assert_eq!(resumed.message, "licence 3157001 renewed for 1 month(s) and activated", "it had expired: prolonged first");
         run_on(&isp, "terminate-license", json!({ "license_key": "3157001-AbCd" }), Some("3157001-AbCd")).await.unwrap();
-        let f = run_on(&isp, "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "ispmanager 5", "ip": "203.0.113.10" }), None).await.unwrap_err();
+        let f =
+            run_on(&isp, "create-license", json!({ "customer_name": "Jo", "customer_email": "jo@shop.example", "package_identifier": "ispmanager 5", "ip": "203.0.113.10" }), None).await.unwrap_err();
         assert!(f.message.contains("not an ispmanager 6 price list") && f.debug.is_empty(), "nothing is sent: {}", f.message);
     }
 
@@ -335,7 +341,10 @@ mod tests {
     async fn refusals_bad_credentials_outages_and_bad_bodies_are_clear_failures() {
         let isp = MockServer::start().await;
         Mock::given(body_string_contains("func=soft.suspend&")).respond_with(doc(json!({ "error": { "type": "access", "msg": { "$": "Access denied to the licence" } } }))).mount(&isp).await;
-        Mock::given(body_string_contains("func=service.changepricelist&")).respond_with(doc(json!({ "error": { "type": "auth", "object": "badpassword", "msg": { "$": "Invalid username or password" } } }))).mount(&isp).await;
+        Mock::given(body_string_contains("func=service.changepricelist&"))
+            .respond_with(doc(json!({ "error": { "type": "auth", "object": "badpassword", "msg": { "$": "Invalid username or password" } } })))
+            .mount(&isp)
+            .await;
         Mock::given(body_string_contains("func=soft.edit&")).respond_with(ResponseTemplate::new(503)).mount(&isp).await;
         Mock::given(body_string_contains("func=soft.delete&")).respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>")).mount(&isp).await;
         let id = Some("3157001");

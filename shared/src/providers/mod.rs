@@ -127,9 +127,7 @@ pub fn test_doubles_allowed() -> bool {
 pub fn local_ip(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
-        std::net::IpAddr::V6(ip) => {
-            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xffc0) == 0xfe80 || ip.to_ipv4_mapped().is_some_and(|v4| local_ip(std::net::IpAddr::V4(v4)))
-        }
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xffc0) == 0xfe80 || ip.to_ipv4_mapped().is_some_and(|v4| local_ip(std::net::IpAddr::V4(v4))),
     }
 }
 
@@ -184,9 +182,7 @@ fn handler_url_ok(url: &str, doubles: bool) -> Result<(), String> {
     }
     match parsed.scheme() {
         "https" if host.is_empty() => Err("has no host".into()),
-        "https" | "http" if (literal.is_some_and(private_ip) || local_host(host)) && !doubles => {
-            Err("may not be this machine, a link-local (metadata) or a private network address".into())
-        }
+        "https" | "http" if (literal.is_some_and(private_ip) || local_host(host)) && !doubles => Err("may not be this machine, a link-local (metadata) or a private network address".into()),
         "https" => Ok(()),
         "http" if loopback && doubles => Ok(()),
         _ => Err("must be https (plain http only to this machine, on the local stack)".into()),
@@ -254,9 +250,16 @@ pub(crate) fn e164(phone: &str) -> String {
     }
     let digits = phone.trim_start_matches('+');
     const TWO: [&str; 44] = [
-        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65",
+        "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
     ];
-    let cc = if digits.starts_with('1') || digits.starts_with('7') { 1 } else if TWO.iter().any(|p| digits.starts_with(p)) { 2 } else { 3 };
+    let cc = if digits.starts_with('1') || digits.starts_with('7') {
+        1
+    } else if TWO.iter().any(|p| digits.starts_with(p)) {
+        2
+    } else {
+        3
+    };
     format!("+{}.{}", &digits[..cc.min(digits.len())], &digits[cc.min(digits.len())..])
 }
 
@@ -398,11 +401,7 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
 }
 
 fn http(blueprint: &'static str) -> ProviderSpec {
-    let settings = params()
-        .req("endpoint_url", address(url()))
-        .req("signing_secret", secret())
-        .opt("timeout_seconds", int_range(1, http::MAX_TIMEOUT_SECONDS as i64))
-        .build();
+    let settings = params().req("endpoint_url", address(url())).req("signing_secret", secret()).opt("timeout_seconds", int_range(1, http::MAX_TIMEOUT_SECONDS as i64)).build();
     ProviderSpec {
         id: "http",
         blueprint,
@@ -579,10 +578,22 @@ mod tests {
         Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(answer)).mount(&server).await;
         let uri = server.uri();
         let cases: Vec<(&str, I, &str, &str, Value)> = vec![
-            ("web-hosting", I::WebHosting(Arc::new(cpanel::Cpanel::new())), "alice1", "mallory9", serde_json::json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "k-123456", "api_url": uri })),
+            (
+                "web-hosting",
+                I::WebHosting(Arc::new(cpanel::Cpanel::new())),
+                "alice1",
+                "mallory9",
+                serde_json::json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "k-123456", "api_url": uri }),
+            ),
             ("servers", I::Servers(Arc::new(hetzner::HetznerCloud::new())), "42", "9990999", serde_json::json!({ "api_token": "t-123456", "api_url": uri })),
             ("domain-names", I::DomainNames(Arc::new(openprovider::OpenProvider::new())), "shop.com", "mallory9.com", serde_json::json!({ "username": "r", "password": "p-123456", "api_url": uri })),
-            ("software-licenses", I::SoftwareLicenses(Arc::new(ispmanager::Ispmanager::new())), "3157001", "8880888", serde_json::json!({ "username": "r@example.com", "password": "p-123456", "api_url": format!("{uri}/manager/billmgr") })),
+            (
+                "software-licenses",
+                I::SoftwareLicenses(Arc::new(ispmanager::Ispmanager::new())),
+                "3157001",
+                "8880888",
+                serde_json::json!({ "username": "r@example.com", "password": "p-123456", "api_url": format!("{uri}/manager/billmgr") }),
+            ),
         ];
         let id = ConfigurationId::parse("cfg-mallory").unwrap();
         for (blueprint, implementation, legit, mallory, settings) in cases {
@@ -602,7 +613,16 @@ mod tests {
                         params[f] = serde_json::json!(value);
                     }
                 }
-                let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(legit), following: None, contract_product_id: Some("cp-1") };
+                let call = ProviderCall {
+                    blueprint: b,
+                    action: a,
+                    configuration_id: &id,
+                    settings: &settings,
+                    params: &params,
+                    service_identifier: Some(legit),
+                    following: None,
+                    contract_product_id: Some("cp-1"),
+                };
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(20), implementation.run(call)).await;
                 ran += 1;
             }
@@ -613,7 +633,12 @@ mod tests {
                 assert!(!named(r).contains(mallory.split('.').next().unwrap_or(mallory)), "{blueprint}: a request named {mallory}: {}", named(r));
             }
             server.reset().await;
-            Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "code": 0, "data": { "token": "tok-1", "results": [] }, "metadata": { "result": 1, "reason": "OK" }, "doc": {} }))).mount(&server).await;
+            Mock::given(any())
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(serde_json::json!({ "code": 0, "data": { "token": "tok-1", "results": [] }, "metadata": { "result": 1, "reason": "OK" }, "doc": {} })),
+                )
+                .mount(&server)
+                .await;
         }
     }
 
@@ -627,7 +652,8 @@ mod tests {
         assert!(provider("domain-names", "cpanel").is_none());
         let c = provider("web-hosting", "cpanel").unwrap();
         assert_eq!(crate::catalogue::schema::secret_paths(&c.settings), ["api_key"]);
-        let ok = |url: &str| crate::catalogue::validate::validate(&c.settings, &serde_json::json!({ "hostname": "whm.example.net", "whm_username": "root", "api_key": "k", "api_url": url })).is_empty();
+        let ok =
+            |url: &str| crate::catalogue::validate::validate(&c.settings, &serde_json::json!({ "hostname": "whm.example.net", "whm_username": "root", "api_key": "k", "api_url": url })).is_empty();
         assert!(ok("https://whm.example.net:2087") && ok("http://127.0.0.1:8080"));
         assert!(!ok("http://169.254.169.254/latest") && !ok("http://whm.example.net:2086"));
         assert!(!ok("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next#") && !ok("https://whm.example.net/x?y=1"), "no query or fragment to bend the path");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::blueprints::{methods_through_execute, DomainNames, ProviderFuture, not_supported};
+use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::time::normalize_datetime;
@@ -84,7 +84,8 @@ impl Api<'_> {
         let url = format!("{}/v1beta/auth/login", self.base);
         // The description secures every operation, the login included, with the Authorization
         // header: it is sent empty of a token here.
-        let answer = self.wire.exchange(Request { what: "auth/login", method: reqwest::Method::POST, url: &url, body: &body, read: false }, |r| r.header("authorization", "Bearer"), judge("auth/login")).await;
+        let answer =
+            self.wire.exchange(Request { what: "auth/login", method: reqwest::Method::POST, url: &url, body: &body, read: false }, |r| r.header("authorization", "Bearer"), judge("auth/login")).await;
         let answer = answer.map_err(|f| if f.message == STALE_TOKEN { ProviderFailure::permanent("OpenProvider refused the username and password") } else { f })?;
         let token = str_of(&answer["data"], "token").ok_or_else(|| ProviderFailure::permanent("OpenProvider answered auth/login without a token"))?.to_owned();
         self.tokens.lock().expect("token cache").insert(self.key, (token.clone(), Instant::now()));
@@ -458,7 +459,8 @@ impl OpenProvider {
                 Ok((format!("registrant of {name} is now {handle}"), api.contact(&handle).await?, None))
             }
             "update-registrant-with-default-details" => {
-                let handle = default_handle.ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_customer_handle setting of the openprovider configuration"))?;
+                let handle = default_handle
+                    .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_customer_handle setting of the openprovider configuration"))?;
                 let (id, _) = api.find_required(&d).await?;
                 api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
                 Ok((format!("registrant of {name} is now the default {handle}"), api.contact(handle).await?, None))
@@ -498,7 +500,11 @@ impl OpenProvider {
                 };
                 let answer = api.post("RestartEmailVerification", "customers/verifications/emails/restart", json!({ "email": email })).await?;
                 let success = answer["success"] != false;
-                Ok((format!("verification e-mail for {name} sent again"), json!({ "success": success, "message": if success { "the verification e-mail was sent again" } else { "OpenProvider did not send the e-mail" } }), None))
+                Ok((
+                    format!("verification e-mail for {name} sent again"),
+                    json!({ "success": success, "message": if success { "the verification e-mail was sent again" } else { "OpenProvider did not send the e-mail" } }),
+                    None,
+                ))
             }
             "set-glue-record" => {
                 let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
@@ -543,7 +549,22 @@ impl OpenProvider {
 }
 
 impl DomainNames for OpenProvider {
-    methods_through_execute!(register, transfer, renew, sync_due_date, get_info, set_lock, update_nameservers, update_registrant, update_registrant_with_default_details, get_epp_code, get_verification_status, resend_verification_email, set_glue_record, remove_glue_record);
+    methods_through_execute!(
+        register,
+        transfer,
+        renew,
+        sync_due_date,
+        get_info,
+        set_lock,
+        update_nameservers,
+        update_registrant,
+        update_registrant_with_default_details,
+        get_epp_code,
+        get_verification_status,
+        resend_verification_email,
+        set_glue_record,
+        remove_glue_record
+    );
     fn update_ips_tag<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
         not_supported(ID, &call)
     }
@@ -602,8 +623,10 @@ mod tests {
             .mount(&op)
             .await;
         Mock::given(path("/v1beta/customers/JD000001-US"))
-            .respond_with(ok(json!({ "handle": "JD000001-US", "name": { "full_name": "Jo Doe" }, "email": "jo@shop.com", "phone": { "country_code": "+44", "area_code": "207", "subscriber_number": "1234567" },
-                "address": { "street": "High St", "number": "1", "zipcode": "N1 1AA", "city": "London", "country": "GB" } })))
+            .respond_with(ok(
+                json!({ "handle": "JD000001-US", "name": { "full_name": "Jo Doe" }, "email": "jo@shop.com", "phone": { "country_code": "+44", "area_code": "207", "subscriber_number": "1234567" },
+                "address": { "street": "High St", "number": "1", "zipcode": "N1 1AA", "city": "London", "country": "GB" } }),
+            ))
             .mount(&op)
             .await;
         op
@@ -616,7 +639,9 @@ mod tests {
         // As the engine does: the domain acted on is the contract product's (here, the params').
         let named = params["sld"].as_str().zip(params["tld"].as_str()).map(|(s, t)| format!("{s}.{t}"));
         let si = named.unwrap_or_else(|| "shop.com".to_owned());
-        let out = provider.execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None }).await;
+        let out = provider
+            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
+            .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
             let debug = serde_json::to_string(&o.debug).unwrap();
@@ -671,9 +696,18 @@ mod tests {
     #[tokio::test]
     async fn a_refused_token_is_replaced_once_and_refusals_outages_and_bad_bodies_are_clear() {
         let op = openprovider().await;
-        Mock::given(path("/v1beta/domains")).and(query_param("full_name", "shop.com")).respond_with(ResponseTemplate::new(401).set_body_json(json!({ "code": 196, "desc": "Authentication/Authorization Failed" }))).up_to_n_times(1).mount(&op).await;
+        Mock::given(path("/v1beta/domains"))
+            .and(query_param("full_name", "shop.com"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({ "code": 196, "desc": "Authentication/Authorization Failed" })))
+            .up_to_n_times(1)
+            .mount(&op)
+            .await;
         Mock::given(path("/v1beta/domains")).and(query_param("full_name", "shop.com")).respond_with(ok(listed("ACT"))).mount(&op).await;
-        Mock::given(path("/v1beta/domains/7001")).and(method("PUT")).respond_with(ResponseTemplate::new(200).set_body_json(json!({ "code": 366, "desc": "Domain is locked by the registry" }))).mount(&op).await;
+        Mock::given(path("/v1beta/domains/7001"))
+            .and(method("PUT"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "code": 366, "desc": "Domain is locked by the registry" })))
+            .mount(&op)
+            .await;
         let provider = OpenProvider::new();
         run_with(&provider, &op, "get-info", json!({ "sld": "shop", "tld": "com" }), None).await.unwrap();
         let logins = op.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/v1beta/auth/login").count();
@@ -721,9 +755,24 @@ mod tests {
     #[tokio::test]
     async fn glue_records_are_created_or_updated_and_epp_codes_read() {
         let op = openprovider().await;
-        Mock::given(path("/v1beta/dns/nameservers/ns1.shop.com")).and(method("GET")).respond_with(ResponseTemplate::new(404).set_body_json(json!({ "code": 3501, "desc": "Nameserver not found" }))).mount(&op).await;
-        Mock::given(path("/v1beta/dns/nameservers")).and(method("POST")).and(body_partial_json(json!({ "name": "ns1.shop.com", "ip": "192.0.2.1", "ip6": "2001:db8::1" }))).respond_with(ok(json!({ "success": true }))).expect(1).mount(&op).await;
-        Mock::given(path("/v1beta/dns/nameservers")).and(method("GET")).and(query_param("pattern", "*.shop.com")).respond_with(ok(json!({ "results": [{ "name": "ns1.shop.com", "ip": "192.0.2.1", "ip6": "2001:db8::1" }] }))).mount(&op).await;
+        Mock::given(path("/v1beta/dns/nameservers/ns1.shop.com"))
+            .and(method("GET"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "code": 3501, "desc": "Nameserver not found" })))
+            .mount(&op)
+            .await;
+        Mock::given(path("/v1beta/dns/nameservers"))
+            .and(method("POST"))
+            .and(body_partial_json(json!({ "name": "ns1.shop.com", "ip": "192.0.2.1", "ip6": "2001:db8::1" })))
+            .respond_with(ok(json!({ "success": true })))
+            .expect(1)
+            .mount(&op)
+            .await;
+        Mock::given(path("/v1beta/dns/nameservers"))
+            .and(method("GET"))
+            .and(query_param("pattern", "*.shop.com"))
+            .respond_with(ok(json!({ "results": [{ "name": "ns1.shop.com", "ip": "192.0.2.1", "ip6": "2001:db8::1" }] })))
+            .mount(&op)
+            .await;
         let out = run(&op, "set-glue-record", json!({ "sld": "shop", "tld": "com", "hostname": "ns1.shop.com", "ip_1": "192.0.2.1", "ip_2": "2001:db8::1" })).await.unwrap();
         assert_eq!(out.data["glue_records"], json!([{ "hostname": "ns1.shop.com", "ips": ["192.0.2.1", "2001:db8::1"] }]));
         let f = run(&op, "set-glue-record", json!({ "sld": "shop", "tld": "com", "hostname": "ns1.shop.com", "ip_1": "192.0.2.1", "ip_2": "192.0.2.2" })).await.unwrap_err();

@@ -119,19 +119,12 @@ impl ConfigurationStore {
     }
 
     async fn transact(&self, writes: Vec<TransactWriteItem>, conflict: &str) -> Result<(), StoreError> {
-        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| {
-            if condition_failed(&e) { StoreError::Conflict(conflict.to_owned()) } else { StoreError::aws(e) }
-        })?;
+        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| if condition_failed(&e) { StoreError::Conflict(conflict.to_owned()) } else { StoreError::aws(e) })?;
         Ok(())
     }
 
     pub async fn create(&self, c: &Configuration, defaults: Defaults) -> Result<(), StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.item(c)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .expect("table and item set");
+        let put = Put::builder().table_name(&self.table).set_item(Some(self.item(c)?)).condition_expression("attribute_not_exists(pk)").build().expect("table and item set");
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
         writes.extend(self.default_writes(c, Defaults::default(), defaults));
         self.transact(writes, &format!("provision configuration {} exists already", c.id)).await
@@ -240,9 +233,6 @@ pub struct DefaultsIndex {
 impl DefaultsIndex {
     pub fn of(&self, c: &Configuration) -> Defaults {
         let names = |pk: String| self.markers.get(&pk).is_some_and(|id| id == c.id.as_str());
-        Defaults {
-            for_blueprint: names(format!("DEFAULT#BLUEPRINT#{}", c.blueprint)),
-            for_provider: names(format!("DEFAULT#PROVIDER#{}#{}", c.blueprint, c.provider)),
-        }
+        Defaults { for_blueprint: names(format!("DEFAULT#BLUEPRINT#{}", c.blueprint)), for_provider: names(format!("DEFAULT#PROVIDER#{}#{}", c.blueprint, c.provider)) }
     }
 }

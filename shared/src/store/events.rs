@@ -92,9 +92,7 @@ fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str
         .expression_attribute_values(":now", s(now_rfc3339()));
     if let Some(l) = log_id {
         expression.push_str(", log_ids = list_append(if_not_exists(log_ids, :empty), :log)");
-        update = update
-            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
-            .expression_attribute_values(":log", AttributeValue::L(vec![s(l)]));
+        update = update.expression_attribute_values(":empty", AttributeValue::L(vec![])).expression_attribute_values(":log", AttributeValue::L(vec![s(l)]));
     }
     if let Some(e) = error {
         expression.push_str(", #error = :error");
@@ -189,9 +187,7 @@ impl EventStore {
         match result {
             Ok(_) => Ok(Begin::Started),
             Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Ok(if c.item().is_some() { Begin::Handled } else { Begin::Missing })
-                }
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => Ok(if c.item().is_some() { Begin::Handled } else { Begin::Missing }),
                 _ => Err(StoreError::aws(e)),
             },
         }

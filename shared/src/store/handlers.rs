@@ -81,9 +81,7 @@ impl HandlerStore {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(v.to_string())),
         };
-        put.send().await.map(|_| ()).map_err(|e| {
-            if condition_failed(&e) { StoreError::Conflict(format!("event handler {} changed meanwhile", h.id)) } else { StoreError::aws(e) }
-        })
+        put.send().await.map(|_| ()).map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("event handler {} changed meanwhile", h.id)) } else { StoreError::aws(e) })
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<EventHandler>, StoreError> {
@@ -140,15 +138,8 @@ impl HandlerStore {
     }
 
     pub async fn delivered(&self, event_id: &str, handler_id: &str) -> Result<bool, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::aws)?;
+        let out =
+            self.ddb.get_item().table_name(&self.table).set_key(Some(key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED"))).consistent_read(true).send().await.map_err(StoreError::aws)?;
         Ok(out.item().is_some())
     }
 

@@ -128,15 +128,11 @@ impl ProductStore {
     }
 
     fn put_new(&self, item: HashMap<String, AttributeValue>) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .put(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build().expect("table and item set"))
-            .build()
+        TransactWriteItem::builder().put(Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build().expect("table and item set")).build()
     }
 
     async fn transact(&self, writes: Vec<TransactWriteItem>, conflict: String) -> Result<(), StoreError> {
-        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| {
-            if condition_failed(&e) { StoreError::Conflict(conflict) } else { StoreError::aws(e) }
-        })?;
+        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| if condition_failed(&e) { StoreError::Conflict(conflict) } else { StoreError::aws(e) })?;
         Ok(())
     }
 
@@ -185,16 +181,7 @@ impl ProductStore {
     /// A contract product's item: listed by client (gsi1) and across the system (gsi2).
     fn contract_product_item(cp: &ContractProduct) -> Result<HashMap<String, AttributeValue>, StoreError> {
         let order = format!("{}#{}", cp.created_at, cp.id);
-        let mut item = item_of(
-            cp,
-            &[
-                ("type", "contract_product".into()),
-                ("gsi1pk", format!("CLIENT#{}", cp.client_id)),
-                ("gsi1sk", order.clone()),
-                ("gsi2pk", "CP".into()),
-                ("gsi2sk", order),
-            ],
-        )?;
+        let mut item = item_of(cp, &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", order.clone()), ("gsi2pk", "CP".into()), ("gsi2sk", order)])?;
         item.extend(key(format!("CP#{}", cp.id), "CP"));
         Ok(item)
     }
@@ -260,13 +247,7 @@ impl ProductStore {
     /// Records an action run: the contract product as it is after the run (if still at
     /// `expected_version`) and its log entry, in one transaction. On a version conflict nothing
     /// is written and the caller logs the conflict on its own.
-    pub async fn record_run(
-        &self,
-        cp: Option<(&ContractProduct, u64)>,
-        logs_table: &str,
-        log: HashMap<String, AttributeValue>,
-        also: Option<TransactWriteItem>,
-    ) -> Result<(), StoreError> {
+    pub async fn record_run(&self, cp: Option<(&ContractProduct, u64)>, logs_table: &str, log: HashMap<String, AttributeValue>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
         let mut writes: Vec<TransactWriteItem> = also.into_iter().collect();
         if let Some((cp, expected_version)) = cp {
             writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
