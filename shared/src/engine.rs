@@ -444,8 +444,7 @@ impl Engine {
         &self,
         b: &'static Blueprint,
         create: &'static Action,
-        cp: &ContractProduct,
-        fields: &Map<String, Value>,
+        (cp, fields): (&ContractProduct, &Map<String, Value>),
         configuration: &Configuration,
         opened: &Opened,
         identifier: &str,
@@ -695,7 +694,7 @@ impl Engine {
         };
         let creates = logged.establishes_identifier() && a.id == logged.id;
         let reconciled = match (&cp.unconfirmed_create, creates) {
-            (Some(identifier), true) => self.reconcile(b, a, &cp, &fields, &configuration, &opened, identifier).await,
+            (Some(identifier), true) => self.reconcile(b, a, (&cp, &fields), &configuration, &opened, identifier).await,
             _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &fields, &configuration, &opened).await,
             _ => None,
         };

@@ -45,7 +45,7 @@ pub struct EventRecord {
 pub enum Claim {
     New,
     /// The record holding the id, and the event as it was queued (sealed), where it was kept.
-    Existing(EventRecord, Option<String>),
+    Existing(Box<EventRecord>, Option<String>),
 }
 
 /// The sparse index entry of a claim not yet on the queue (gsi2): what the sweep finds.
@@ -159,7 +159,7 @@ impl EventStore {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     let old = c.item().ok_or_else(|| StoreError::Malformed("a held event id without its record".into()))?;
                     let body = old.get("queued_body").and_then(|b| b.as_s().ok()).cloned();
-                    Ok(Claim::Existing(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?, body))
+                    Ok(Claim::Existing(Box::new(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?), body))
                 }
                 _ => Err(StoreError::aws(e)),
             },
