@@ -163,7 +163,7 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         Method::POST,
         "/contract-products",
         Some(admin.clone()),
-        j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "provision_fields": {"password": "********"}})),
+        j(json!({"id": marker, "client_id": owner, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id}, "provision_fields": {"password": "********"}})),
         400,
     ));
     cases.push(case(

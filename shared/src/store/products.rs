@@ -193,26 +193,9 @@ impl ProductStore {
         self.transact(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id)).await
     }
 
-    /// Whether a contract product exists, or an accepted order.paid will make it (its
-    /// `ORDER` marker, under the same partition key): one Query.
-    pub async fn known(&self, id: &ContractProductId) -> Result<bool, StoreError> {
-        let out = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("CP#{id}")))
-            .projection_expression("pk")
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::aws)?;
-        Ok(out.count() > 0)
-    }
-
-    /// [`ProductStore::known`], with the contract product's blueprint where it exists already
-    /// (None: unknown; Some(None): only an order's marker).
+    /// Whether a contract product exists, or an accepted order.paid will make it (its `ORDER`
+    /// marker, under the same partition key), with the product's blueprint where it exists
+    /// already (None: unknown; Some(None): only an order's marker): one Query.
     pub async fn known_blueprint(&self, id: &ContractProductId) -> Result<Option<Option<String>>, StoreError> {
         let out = self
             .ddb
