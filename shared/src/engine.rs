@@ -188,13 +188,21 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, fields: &Map<Stri
 
 /// The engine-filled params a request names where it may not: every one for a client, and for
 /// anyone on an action that does not establish the service. Answered 400 naming each field.
-fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<String, Value>) -> Option<ApiError> {
+/// A client may not give a value the contract product holds either (its provision fields: the
+/// account's domain, customer, package ...), secrets it sets anew (a new password) aside.
+fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<String, Value>, stored: &Map<String, Value>) -> Option<ApiError> {
     let client = matches!(actor, Actor::Caller(Caller::Client { .. }));
     if a.establishes_identifier() && !client {
         return None;
     }
-    let fields: Map<String, Value> =
+    let mut fields: Map<String, Value> =
         b.engine_filled().filter(|f| given.contains_key(*f)).map(|f| (f.to_owned(), json!("is filled by the engine from the contract product; a request may not name it"))).collect();
+    if client {
+        let secret = secret_paths(catalogue().provision_schema());
+        for k in given.keys().filter(|k| stored.contains_key(k.as_str()) && !secret.contains(k)) {
+            fields.entry(k.clone()).or_insert_with(|| json!("is the contract product's own; a client may not change it"));
+        }
+    }
     if fields.is_empty() {
         return None;
     }
@@ -572,12 +580,16 @@ impl Engine {
                     merged.provision_fields.insert(k.clone(), v.clone());
                 }
             }
-            if next.unconfirmed_create != cp.unconfirmed_create {
-                merged.unconfirmed_create = next.unconfirmed_create.clone();
-            }
-            if unconfirmed != cp.unconfirmed_action {
-                merged.unconfirmed_action = unconfirmed;
-            }
+            // Markers merge three ways: this run's setting one stands; its clearing one stands only
+            // if the other run left that marker as it was (never erasing one the other run set).
+            let marker = |ours: &Option<String>, base: &Option<String>, theirs: &Option<String>| match (ours == base, ours) {
+                (true, _) => theirs.clone(),
+                (false, Some(_)) => ours.clone(),
+                (false, None) if theirs == base => None,
+                (false, None) => theirs.clone(),
+            };
+            merged.unconfirmed_create = marker(&next.unconfirmed_create, &cp.unconfirmed_create, &fresh.unconfirmed_create);
+            merged.unconfirmed_action = marker(&unconfirmed, &cp.unconfirmed_action, &fresh.unconfirmed_action);
             merged.version = fresh.version + 1;
             merged.updated_at = now_rfc3339();
             let same = merged.status == fresh.status
@@ -647,7 +659,7 @@ impl Engine {
             }
             _ => return Err(ApiError::validation("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
         };
-        if let Some(refused) = named_identifiers(b, a, actor, &given) {
+        if let Some(refused) = named_identifiers(b, a, actor, &given, &cp.provision_fields) {
             return Err(refused.into());
         }
         if check_status && !a.allowed_from.contains(&cp.status) {
@@ -768,6 +780,19 @@ impl Engine {
                 next.unconfirmed_create = None;
                 if next.unconfirmed_action.as_deref() == Some(a.id) {
                     next.unconfirmed_action = None;
+                }
+                // What the service was made with (its domain, customer, package ...) is the
+                // product's from now on, for the later actions that take it: never a secret, never
+                // an identifier (the service identifier stands for it).
+                if creates && !still_running {
+                    let secret = secret_paths(catalogue().provision_schema());
+                    for (k, v) in params.as_object().into_iter().flatten() {
+                        let later_param = b.actions.iter().any(|x| !x.establishes_identifier() && x.params["properties"].get(k).is_some());
+                        let scalar = !v.is_null() && !v.is_object() && !v.is_array();
+                        if later_param && scalar && !secret.contains(k) && !b.identifier_fields.contains(&k.as_str()) && !next.provision_fields.contains_key(k) {
+                            next.provision_fields.insert(k.clone(), v.clone());
+                        }
+                    }
                 }
                 // Provision fields follow what the provider reports, for the fields later actions
                 // of the blueprint take (never a secret, never one-off data such as login links).
@@ -916,20 +941,29 @@ mod tests {
         let (_, create) = catalogue().action("web-hosting", "create-account").unwrap();
         let naming = json!({ "username": "victim" }).as_object().cloned().unwrap();
         for actor in [client(), admin(), Actor::System("billing:e-1".into())] {
-            let refused = named_identifiers(b, info, &actor, &naming).expect("refused");
+            let refused = named_identifiers(b, info, &actor, &naming, &Map::new()).expect("refused");
             assert_eq!(refused.status(), 400);
             assert!(refused.to_string().contains("username"), "{refused}");
         }
-        assert!(named_identifiers(b, create, &admin(), &naming).is_none(), "an admin's create names the new account");
-        assert!(named_identifiers(b, create, &client(), &naming).is_some(), "a client never names one");
+        assert!(named_identifiers(b, create, &admin(), &naming, &Map::new()).is_none(), "an admin's create names the new account");
+        assert!(named_identifiers(b, create, &client(), &naming, &Map::new()).is_some(), "a client never names one");
         let (d, renew) = catalogue().action("domain-names", "renew").unwrap();
         let both = json!({ "sld": "other", "tld": "com", "service_identifier": "x" }).as_object().cloned().unwrap();
-        let refused = named_identifiers(d, renew, &admin(), &both).unwrap();
+        let refused = named_identifiers(d, renew, &admin(), &both, &Map::new()).unwrap();
         let fields = match &refused {
             ApiError::Validation { details, .. } => details["fields"].as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
             other => panic!("{other}"),
         };
         assert_eq!(fields, ["sld", "tld", "service_identifier"]);
+        // A client may not change what the product holds; a new secret it may set.
+        let (_, login) = catalogue().action("web-hosting", "login-to-control-panel").unwrap();
+        let stored = json!({ "domain": "alice.example", "password": { "$sealed": "v1:x" } }).as_object().cloned().unwrap();
+        let asked = json!({ "domain": "victim.example" }).as_object().cloned().unwrap();
+        assert!(named_identifiers(b, login, &client(), &asked, &stored).is_some());
+        assert!(named_identifiers(b, login, &admin(), &asked, &stored).is_none(), "an admin may");
+        let (_, change) = catalogue().action("web-hosting", "change-password").unwrap();
+        let new_password = json!({ "password": "New-pw-1!" }).as_object().cloned().unwrap();
+        assert!(named_identifiers(b, change, &client(), &new_password, &stored).is_none());
 
         // Filled from the service identifier, whatever a provision field says.
         let cp = product("web-hosting", Some("alice1"), json!({ "username": "stale", "package_name": "gold" }));

@@ -72,7 +72,7 @@ impl ContractProductId {
     /// A contract product id a caller gives for a new contract product: [`ContractProductId::parse`],
     /// and none of the engine's own partitions.
     pub fn parse_given(raw: &str) -> Result<Self, String> {
-        if RESERVED_PREFIXES.iter().any(|p| raw.len() >= p.len() && raw[..p.len()].eq_ignore_ascii_case(p)) {
+        if RESERVED_PREFIXES.iter().any(|p| raw.as_bytes().get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes()))) {
             return Err(format!("a contract product id may not start with {}", RESERVED_PREFIXES.join(" or ")));
         }
         Self::parse(raw)
@@ -101,6 +101,7 @@ mod tests {
         assert_eq!(json.as_str(), "cfg-1");
         assert!(serde_json::from_str::<ConfigurationId>("\"a b\"").is_err());
         assert!(ContractProductId::parse_given("Configuration:cfg-1").is_err());
+        assert!(ContractProductId::parse_given("configurationé").is_err(), "refused, never a panic on a character boundary");
         assert!(ContractProductId::parse_given("whmcs:configuration:1").is_ok());
         assert_eq!(ContractProductId::for_configuration(&ConfigurationId::parse("cfg-1").unwrap()).as_str(), "configuration:cfg-1");
     }

@@ -128,8 +128,9 @@ pub struct Worker {
     dead_letter_url: Option<String>,
 }
 
-/// The longest one record may take: the provider's deadline and the store writes around it.
-pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(crate::engine::PROVIDER_DEADLINE.as_secs() + 5);
+/// The longest one record may take: two provider calls (a create whose answer was lost is first
+/// checked with get-info) under the provider's deadline, and the store writes around them.
+pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(2 * crate::engine::PROVIDER_DEADLINE.as_secs() + 10);
 
 /// When a Lambda invocation ends (its context's deadline, ms since the epoch).
 #[derive(Debug, Clone, Copy)]
@@ -380,8 +381,10 @@ impl Worker {
     async fn lane(&self, group: &str, records: Vec<SqsRecord>, deadline: Option<Deadline>) -> Vec<ItemFailure> {
         let mut failures = Vec::new();
         let mut stopped: Option<u64> = None;
-        for record in records {
-            if stopped.is_none() && deadline.is_some_and(|d| !d.fits(RECORD_BUDGET)) {
+        for (n, record) in records.into_iter().enumerate() {
+            // The first record of a lane always runs (the function's timeout is set to fit one
+            // with room: template.yaml); a later one only while its budget still fits.
+            if stopped.is_none() && n > 0 && deadline.is_some_and(|d| !d.fits(RECORD_BUDGET)) {
                 // Not enough time left for one more: this record and the rest of its group go
                 // back to the queue now, in order, rather than be cut off mid-run.
                 tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");

@@ -98,7 +98,14 @@ async fn all_73_actions_run_on_the_demo_provider_and_are_logged() {
             let a = b.actions.iter().find(|a| a.id == action).unwrap();
             // A create names its service; later actions get the identifier from the product.
             let creates = a.allowed_from.contains(&shared::domain::ProductStatus::Pending);
-            let mut params = example(&a.params, if creates { &[] } else { b.identifier_fields });
+            // Filled from the product: its identifier and ownership fields, and for a client
+            // whatever the product holds (a client may not change those).
+            let mut filled: Vec<String> = b.engine_filled().map(String::from).collect();
+            if a.audience == shared::domain::Audience::Client {
+                filled.extend(product_state(&cp).await["provision_fields"].as_object().into_iter().flatten().filter(|(_, v)| v.as_str() != Some("********")).map(|(k, _)| k.clone()));
+            }
+            let skip: Vec<&str> = filled.iter().map(String::as_str).collect();
+            let mut params = example(&a.params, if creates { &[] } else { &skip });
             if action == "resize-server" {
                 params["resize_running"] = json!(true);
             }
@@ -202,11 +209,19 @@ async fn a_failed_setup_is_logged_with_its_error_and_marks_the_product_failed() 
     assert!(logs[0]["message"].as_str().unwrap().contains("authentication failed"));
 }
 
+/// The engine in this process, on the e2e stack's tables, and an admin to run it as (cargo lambda
+/// watch runs one instance at a time: runs meant to be truly at once need this).
+async fn in_process_engine() -> (shared::engine::Engine, shared::engine::Actor) {
+    let stack = std::env::var("E2E_STACK").unwrap();
+    let tables = shared::store::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
+    let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
+    let engine = shared::engine::Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
+    (engine, shared::engine::Actor::Caller(shared::http::auth::Caller::Admin { subject: "e2e".into() }))
+}
+
 /// Runs in-process on the engine (cargo lambda watch runs one instance at a time), truly at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_runs_on_one_product_lose_no_update() {
-    use shared::engine::{Actor, Engine};
-    use shared::http::auth::Caller;
     let client = unique("client");
     let cp = product("auto-login", &client, API_KEY).await;
     let a = catalogue().action("auto-login", "create").unwrap().1;
@@ -214,11 +229,7 @@ async fn concurrent_runs_on_one_product_lose_no_update() {
     assert_eq!(status, 200);
     let version = product_state(&cp).await["version"].as_u64().unwrap();
 
-    let stack = std::env::var("E2E_STACK").unwrap();
-    let tables = shared::store::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
-    let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
-    let engine = Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
-    let actor = Actor::Caller(Caller::Admin { subject: "e2e".into() });
+    let (engine, actor) = in_process_engine().await;
     let mut handles = Vec::new();
     for _ in 0..4 {
         let (engine, actor, cp) = (engine.clone(), actor.clone(), cp.clone());
@@ -247,8 +258,6 @@ async fn concurrent_runs_on_one_product_lose_no_update() {
 /// the provider was asked once per run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_that_meets_a_concurrent_change_applies_its_own_on_top() {
-    use shared::engine::{Actor, Engine};
-    use shared::http::auth::Caller;
     let (_, cfg) = call(
         reqwest::Method::POST,
         "/provision-configurations",
@@ -268,11 +277,7 @@ async fn a_run_that_meets_a_concurrent_change_applies_its_own_on_top() {
     assert_eq!(status, 200, "{made}");
     let version = product_state(&cp).await["version"].as_u64().unwrap();
 
-    let stack = std::env::var("E2E_STACK").unwrap();
-    let tables = shared::store::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
-    let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
-    let engine = Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
-    let actor = Actor::Caller(Caller::Admin { subject: "e2e".into() });
+    let (engine, actor) = in_process_engine().await;
     // Both read the product before either writes; the provider takes each in turn.
     let first = {
         let (engine, actor, cp) = (engine.clone(), actor.clone(), cp.clone());

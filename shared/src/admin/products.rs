@@ -102,19 +102,43 @@ fn sealed_fields(fields: &Map<String, Value>, secrets: &SecretBox, kind: &str, i
     }
 }
 
-/// Refuses a masked value (`********`) given for a secret field where no stored value stands
-/// behind it: it would be stored as the secret itself.
-fn no_masks(fields: &Map<String, Value>, at: &str, keep: &Map<String, Value>) -> Result<(), ApiError> {
-    let schema = catalogue().provision_schema();
-    let masked: Vec<(String, String)> = fields
-        .iter()
-        .filter(|(k, v)| v.as_str() == Some(secrets::MASK) && schema["properties"][k.as_str()][crate::catalogue::schema::SECRET] == true && !keep.contains_key(k.as_str()))
-        .map(|(k, _)| (format!("{at}.{k}"), "is the mask, not a value: give the secret itself".to_owned()))
-        .collect();
-    if masked.is_empty() {
-        return Ok(());
+/// The value at a path of [`secrets::map_secrets`] (`registrant.register.password`, `a[0].b`).
+fn at_path<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut here: Option<&Value> = None;
+    for (n, part) in parts.by_ref().enumerate() {
+        let (name, indexes) = part.split_once('[').map_or((part, ""), |(name, rest)| (name, rest));
+        here = if n == 0 { root.get(name) } else { here?.get(name) };
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            here = here?.get(index.trim_end_matches(']').parse::<usize>().ok()?);
+        }
     }
-    Err(invalid(masked.iter().map(|(k, m)| field(k, m)).collect()))
+    here
+}
+
+/// Provision fields as given over the API, with every secret sent back as the mask (at any depth:
+/// a contact's password inside `registrant`) replaced by the value stored at the same path; a
+/// mask with nothing stored behind it is refused, naming its path (it would be kept as the
+/// secret itself).
+fn with_stored_secrets(given: &Map<String, Value>, stored: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    let mut missing = Vec::new();
+    let merged = secrets::map_secrets::<std::convert::Infallible>(catalogue().provision_schema(), &Value::Object(given.clone()), &mut |path, v| {
+        if v.as_str() != Some(secrets::MASK) {
+            return Ok(v.clone());
+        }
+        Ok(match at_path(stored, path) {
+            Some(kept) => kept.clone(),
+            None => {
+                missing.push(field(&format!("provision_fields.{path}"), "is the mask, not a value: give the secret itself"));
+                v.clone()
+            }
+        })
+    })
+    .unwrap_or_else(|e| match e {});
+    if !missing.is_empty() {
+        return Err(invalid(missing));
+    }
+    Ok(merged.as_object().cloned().unwrap_or_default())
 }
 
 pub struct Products<'a> {
@@ -150,8 +174,7 @@ impl Products<'_> {
             self.check_static(configuration_id, b.id, provider_id).await?;
         }
         let now = now_rfc3339();
-        let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
-        no_masks(&given, "provision_fields", &Map::new())?;
+        let given = with_stored_secrets(&body["provision_fields"].as_object().cloned().unwrap_or_default(), &Map::new())?;
         let id = ProductId::generate();
         let p = Product {
             provision_fields: sealed_fields(&given, self.secrets, "product", id.as_str()),
@@ -246,10 +269,9 @@ impl Products<'_> {
             },
             None => Map::new(),
         };
-        let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
-        no_masks(&given, "provision_fields", &inherited)?;
-        let mut fields = inherited.clone();
-        fields.extend(given.into_iter().filter(|(k, v)| !(v.as_str() == Some(secrets::MASK) && inherited.contains_key(k))));
+        let given = with_stored_secrets(&body["provision_fields"].as_object().cloned().unwrap_or_default(), &inherited)?;
+        let mut fields = inherited;
+        fields.extend(given);
         let fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
         let now = now_rfc3339();
         let cp = ContractProduct {
@@ -363,14 +385,12 @@ impl Products<'_> {
             next.setup_action = setup_action(b, Some(a))?;
         }
         if let Some(changes) = body["provision_fields"].as_object() {
-            no_masks(changes, "provision_fields", &current.provision_fields)?;
-            for (k, v) in changes {
+            // A masked secret sent back unchanged (at any depth) keeps the stored value.
+            for (k, v) in with_stored_secrets(changes, &current.provision_fields)? {
                 if v.is_null() {
-                    next.provision_fields.remove(k);
-                } else if v.as_str() == Some(secrets::MASK) {
-                    // A masked secret sent back unchanged: the stored value stays.
+                    next.provision_fields.remove(&k);
                 } else {
-                    next.provision_fields.insert(k.clone(), v.clone());
+                    next.provision_fields.insert(k, v);
                 }
             }
             next.provision_fields = sealed_fields(&next.provision_fields, self.secrets, "product", id.as_str());
@@ -389,4 +409,34 @@ impl Products<'_> {
 /// The body of PATCH /products/{id}.
 pub fn params_schema_patch() -> Value {
     params().opt("name", string_max(200)).opt("provider", string()).opt("deployment", deployment_schema()).opt("setup_action", string()).opt("provision_fields", any_object()).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mask sent back keeps the stored value at its path, however deep; a mask with nothing
+    /// behind it is refused by path; other values are taken as given.
+    #[test]
+    fn masked_secrets_keep_the_stored_value_at_any_depth() {
+        let schema = catalogue().provision_schema();
+        let nested: Vec<String> = crate::catalogue::schema::secret_paths(schema).into_iter().filter(|p| p.contains('.')).collect();
+        let path = nested.first().expect("a nested secret field in the catalogue").clone();
+        let (outer, inner) = path.split_once('.').unwrap();
+        let wrap = |leaf: Value| {
+            let mut v = leaf;
+            for part in inner.rsplit('.') {
+                v = json!({ part: v });
+            }
+            v
+        };
+        let stored: Map<String, Value> = json!({ outer: wrap(json!({ "$sealed": "v1:kept" })), "password": { "$sealed": "v1:pw" } }).as_object().cloned().unwrap();
+        let given: Map<String, Value> = json!({ outer: wrap(json!(secrets::MASK)), "password": secrets::MASK, "package_name": "gold" }).as_object().cloned().unwrap();
+        let merged = with_stored_secrets(&given, &stored).unwrap();
+        assert_eq!(at_path(&merged, &path), Some(&json!({ "$sealed": "v1:kept" })), "{merged:?}");
+        assert_eq!(merged["password"], json!({ "$sealed": "v1:pw" }));
+        assert_eq!(merged["package_name"], "gold");
+        let refused = with_stored_secrets(&given, &Map::new()).unwrap_err();
+        assert!(refused.to_string().contains("invalid") || refused.status() == 400, "{refused}");
+    }
 }

@@ -59,9 +59,10 @@ pub struct Action {
 }
 
 /// Params that name which account at the third party an action concerns, besides the
-/// blueprint's identifier fields (the framework's `service_identifier` and `customer_identifier`):
-/// filled from the contract product for every action but one that establishes the service.
-pub const OWNERSHIP_FIELDS: [&str; 2] = ["service_identifier", "customer_identifier"];
+/// blueprint's identifier fields (the framework's `service_identifier` and `customer_identifier`,
+/// a hosting customer's and subscription's ids, a site builder's user): filled from the contract
+/// product for every action but one that establishes the service.
+pub const OWNERSHIP_FIELDS: [&str; 5] = ["service_identifier", "customer_identifier", "customer_id", "subscription_id", "site_builder_user_id"];
 
 impl Blueprint {
     /// The params the engine fills from the contract product and a caller may not give (except
@@ -490,7 +491,7 @@ mod tests {
     #[test]
     fn engine_filled_fields_are_the_identifier_and_ownership_fields() {
         let b = catalogue().blueprint("domain-names").unwrap();
-        assert_eq!(b.engine_filled().collect::<Vec<_>>(), ["sld", "tld", "service_identifier", "customer_identifier"]);
+        assert_eq!(b.engine_filled().collect::<Vec<_>>(), ["sld", "tld", "service_identifier", "customer_identifier", "customer_id", "subscription_id", "site_builder_user_id"]);
         for (b, a) in catalogue().actions() {
             assert_eq!(a.establishes_identifier(), a.moves_to == Some(ProductStatus::Active) && a.allowed_from.contains(&ProductStatus::Pending), "{}/{}", b.id, a.id);
         }

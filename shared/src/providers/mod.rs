@@ -140,10 +140,22 @@ pub fn private_ip(ip: std::net::IpAddr) -> bool {
     }
     match ip {
         std::net::IpAddr::V4(ip) => {
-            let [a, b, ..] = ip.octets();
-            ip.is_private() || a == 0 || (a == 100 && (64..128).contains(&b)) || ip.is_broadcast() || ip.is_multicast()
+            let [a, b, c, _] = ip.octets();
+            ip.is_private()
+                || a == 0
+                || a >= 240 // reserved, broadcast
+                || (a == 100 && (64..128).contains(&b)) // shared address space
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || ip.is_multicast()
         }
-        std::net::IpAddr::V6(ip) => (ip.segments()[0] & 0xfe00) == 0xfc00 || ip.is_multicast() || ip.to_ipv4_mapped().is_some_and(|v4| private_ip(std::net::IpAddr::V4(v4))),
+        std::net::IpAddr::V6(ip) => {
+            let s = ip.segments();
+            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+            let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0];
+            let embedded = std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+            (s[0] & 0xfe00) == 0xfc00 || ip.is_multicast() || ip.to_ipv4_mapped().is_some_and(|v4| private_ip(std::net::IpAddr::V4(v4))) || (nat64 && private_ip(std::net::IpAddr::V4(embedded)))
+        }
     }
 }
 
@@ -672,7 +684,9 @@ mod tests {
         let e = provider("domain-names", "epp").unwrap();
         let host_ok = |h: &str| crate::catalogue::validate::validate(&e.settings, &serde_json::json!({ "hostname": h, "epp_username": "ClientX", "epp_password": "pw-123456" })).is_empty();
         assert!(host_ok("epp.nominet.org.uk") && host_ok("127.0.0.1") && !host_ok("epp.example.net:700") && !host_ok("a b"));
-        for private in ["10.0.0.5", "172.16.3.4", "192.168.1.1", "100.64.0.1", "fd00:ec2::254", "::ffff:10.1.2.3", "169.254.169.254", "0.0.0.0"] {
+        for private in
+            ["10.0.0.5", "172.16.3.4", "192.168.1.1", "100.64.0.1", "fd00:ec2::254", "::ffff:10.1.2.3", "169.254.169.254", "0.0.0.0", "64:ff9b::a9fe:a9fe", "198.18.0.1", "240.0.0.1", "192.0.0.8"]
+        {
             assert!(private_ip(private.parse().unwrap()), "{private}");
         }
         assert!(!private_ip("203.0.113.9".parse().unwrap()) && !private_ip("2001:db8::1".parse().unwrap()));

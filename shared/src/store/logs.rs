@@ -66,6 +66,13 @@ impl LogEntry {
             let cut: String = text.chars().take(MAX_DEBUG_BYTES).collect();
             entry.debug = serde_json::json!({ "truncated": true, "bytes": debug_size, "excerpt": cut });
         }
+        // A third party's raw answer the store could not keep (nested too deep, a number beyond
+        // DynamoDB's) is kept as its text instead: the run's record is never refused for it.
+        for part in [&mut entry.debug, &mut entry.data] {
+            if !crate::catalogue::validate::validate(&serde_json::json!({}), part).is_empty() {
+                *part = serde_json::json!({ "unstorable_as_json": part.to_string() });
+            }
+        }
         let Value::Object(mut o) = serde_json::to_value(&entry).expect("a log entry serializes") else { unreachable!("a struct is an object") };
         o.insert("pk".into(), self.contract_product_id.as_str().into());
         o.insert("sk".into(), format!("{}#{}", self.started_at, self.log_id).into());
