@@ -598,7 +598,8 @@ impl Engine {
                 && merged.unconfirmed_create == fresh.unconfirmed_create
                 && merged.unconfirmed_action == fresh.unconfirmed_action;
             let write = (!same).then_some((&merged, fresh.version));
-            match self.products.record_run(write, &self.logs_table, entry.item(), also.clone()).await {
+            let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
+            match self.products.record_run_claiming(write, claim, &self.logs_table, entry.item(), also.clone()).await {
                 Ok(()) => return Ok(Some(if same { fresh } else { merged })),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -843,18 +844,34 @@ impl Engine {
             entry.message = format!("retrying after: {}", entry.message);
         }
         let also = completion.and_then(|c| c.write(log_id.as_str(), failure_kind));
-        let mut written = self.products.record_run(product_write, &self.logs_table, entry.item(), also.clone()).await;
+        let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
+        let mut written = self.products.record_run_claiming(product_write, claim, &self.logs_table, entry.item(), also.clone()).await;
         if changed && matches!(written, Err(StoreError::Conflict(_))) {
             // Another run changed the product while the provider carried this one out: its
             // change is applied onto the product as it is now, not lost and not sent again.
-            if let Some(merged) = self.reapply(&cp, &next, logged, &entry, also).await.map_err(Failure::from)? {
-                tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
-                next = merged;
-                written = Ok(());
+            match self.reapply(&cp, &next, logged, &entry, also).await {
+                Ok(Some(merged)) => {
+                    tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
+                    next = merged;
+                    written = Ok(());
+                }
+                Ok(None) => {}
+                Err(e @ StoreError::Taken(_)) => written = Err(e),
+                Err(e) => return Err(Failure::from(e)),
             }
         }
         match written {
             Ok(()) => {}
+            Err(StoreError::Taken(message)) => {
+                // The provider answered with a service another contract product holds (a
+                // transfer adopting a domain already in the account, say): this run is logged,
+                // and the product is not bound to that service.
+                entry.status = LogStatus::Error;
+                entry.error = Some(json!({ "code": "conflict", "message": message }));
+                let settled = completion.and_then(|c| c.write(log_id.as_str(), Some(FailureKind::Permanent)));
+                self.products.record_run(None, &self.logs_table, entry.item(), settled).await.map_err(Failure::from)?;
+                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Permanent) });
+            }
             Err(StoreError::Conflict(message)) => {
                 // Another run changed the product first: this run is logged, nothing else. A
                 // retry (of a lifecycle event) may succeed: the kind says so.

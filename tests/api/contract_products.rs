@@ -224,3 +224,22 @@ async fn secret_provision_fields_are_sealed_and_masked_but_reach_the_provider() 
     let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", made["log_id"].as_str().unwrap()), &admin_token(), None).await;
     assert_eq!(entry["params"]["password"], "********", "{entry}");
 }
+
+/// No two contract products of one configuration act on one service: a second product naming a
+/// service identifier the first holds is a 409, and so is a billing order naming it.
+#[tokio::test]
+async fn a_service_identifier_belongs_to_one_contract_product_of_a_configuration() {
+    let cfg = configuration("web-hosting", false).await;
+    let (status, first) =
+        post("/contract-products", json!({"client_id": unique("client"), "blueprint": "web-hosting", "service_identifier": "held01", "deployment": {"type": "static", "configuration_id": cfg}})).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, second) =
+        post("/contract-products", json!({"client_id": unique("client"), "blueprint": "web-hosting", "service_identifier": "held01", "deployment": {"type": "static", "configuration_id": cfg}})).await;
+    assert_eq!((status, second["error"]["code"].as_str()), (409, Some("conflict")), "{second}");
+    // Another configuration's product may hold the same name (another server).
+    let other = configuration("web-hosting", false).await;
+    let (status, elsewhere) =
+        post("/contract-products", json!({"client_id": unique("client"), "blueprint": "web-hosting", "service_identifier": "held01", "deployment": {"type": "static", "configuration_id": other}}))
+            .await;
+    assert_eq!(status, 201, "{elsewhere}");
+}

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A condition failed: the record changed, exists already, or is still in use.
     #[error("{0}")]
     Conflict(String),
+    /// A contract product's service identifier is another's of the same configuration.
+    #[error("{0}")]
+    Taken(String),
     #[error("stored data is malformed: {0}")]
     Malformed(String),
     #[error("DynamoDB: {0}")]
@@ -49,7 +52,7 @@ impl StoreError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Conflict(m) | StoreError::Taken(m) => ApiError::Conflict(m),
             other => ApiError::internal(other),
         }
     }

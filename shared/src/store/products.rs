@@ -132,8 +132,50 @@ impl ProductStore {
     }
 
     async fn transact(&self, writes: Vec<TransactWriteItem>, conflict: String) -> Result<(), StoreError> {
-        self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(|e| if condition_failed(&e) { StoreError::Conflict(conflict) } else { StoreError::aws(e) })?;
-        Ok(())
+        self.transact_claiming(writes, conflict, None).await
+    }
+
+    /// [`ProductStore::transact`], telling a refused service identifier claim (the write at
+    /// `claim`, with what to say) from any other condition.
+    async fn transact_claiming(&self, writes: Vec<TransactWriteItem>, conflict: String, claim: Option<(usize, String)>) -> Result<(), StoreError> {
+        match self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                let taken = claim.as_ref().is_some_and(|(at, _)| {
+                    e.as_service_error()
+                        .and_then(|s| match s {
+                            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t.cancellation_reasons().get(*at).and_then(|r| r.code()),
+                            _ => None,
+                        })
+                        .is_some_and(|code| code == "ConditionalCheckFailed")
+                });
+                Err(match claim {
+                    Some((_, why)) if taken => StoreError::Taken(why),
+                    _ => StoreError::Conflict(conflict),
+                })
+            }
+            Err(e) => Err(StoreError::aws(e)),
+        }
+    }
+
+    /// Claims a contract product's service identifier within its configuration (`SVC#<cfg>#<id>`):
+    /// no two contract products act on one account, domain or server of the same third-party
+    /// system (an order naming another's, a transfer adopting one already held). The claim is the
+    /// product's if it is free or the product's already.
+    fn claim_identifier(&self, cp: &ContractProduct) -> Option<(TransactWriteItem, String)> {
+        let si = cp.service_identifier.as_deref()?;
+        let mut item = key(format!("SVC#{}#{si}", cp.provision_configuration_id), "SVC");
+        item.insert("contract_product_id".into(), s(cp.id.as_str()));
+        item.insert("type".into(), s("service-identifier"));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR contract_product_id = :cp")
+            .expression_attribute_values(":cp", s(cp.id.as_str()))
+            .build()
+            .expect("table and item set");
+        let why = format!("service identifier {si} belongs to another contract product of provision configuration {}", cp.provision_configuration_id);
+        Some((TransactWriteItem::builder().put(put).build(), why))
     }
 
     pub async fn create_product(&self, p: &Product) -> Result<(), StoreError> {
@@ -189,8 +231,12 @@ impl ProductStore {
     /// Creates a contract product (the id must be new) and counts it on its configuration.
     pub async fn create_contract_product(&self, cp: &ContractProduct) -> Result<(), StoreError> {
         let item = Self::contract_product_item(cp)?;
-        let writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
-        self.transact(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id)).await
+        let mut writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
+        let claim = self.claim_identifier(cp).map(|(write, why)| {
+            writes.push(write);
+            (writes.len() - 1, why)
+        });
+        self.transact_claiming(writes, format!("contract product {} exists already, or its configuration was changed or disabled meanwhile", cp.id), claim).await
     }
 
     /// Whether a contract product exists, or an accepted order.paid will make it (its `ORDER`
@@ -231,13 +277,31 @@ impl ProductStore {
     /// `expected_version`) and its log entry, in one transaction. On a version conflict nothing
     /// is written and the caller logs the conflict on its own.
     pub async fn record_run(&self, cp: Option<(&ContractProduct, u64)>, logs_table: &str, log: HashMap<String, AttributeValue>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
+        self.record_run_claiming(cp, false, logs_table, log, also).await
+    }
+
+    /// [`ProductStore::record_run`]; with `claim`, the product's (new) service identifier is
+    /// claimed in the same transaction ([`StoreError::Taken`] when another product holds it).
+    pub async fn record_run_claiming(
+        &self,
+        cp: Option<(&ContractProduct, u64)>,
+        claim: bool,
+        logs_table: &str,
+        log: HashMap<String, AttributeValue>,
+        also: Option<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
         let mut writes: Vec<TransactWriteItem> = also.into_iter().collect();
+        let mut claimed = None;
         if let Some((cp, expected_version)) = cp {
             writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
+            if let Some((write, why)) = self.claim_identifier(cp).filter(|_| claim) {
+                writes.push(write);
+                claimed = Some((writes.len() - 1, why));
+            }
         }
         let put_log = Put::builder().table_name(logs_table).set_item(Some(log)).build().expect("table and item set");
         writes.push(TransactWriteItem::builder().put(put_log).build());
-        self.transact(writes, "the contract product changed while the action ran; nothing was recorded for this run".into()).await
+        self.transact_claiming(writes, "the contract product changed while the action ran; nothing was recorded for this run".into(), claimed).await
     }
 
     /// The status of one log entry, if it exists.
