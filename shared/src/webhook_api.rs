@@ -2,9 +2,12 @@
 //!
 //! The raw body's HMAC-SHA256 (`X-Signature: sha256=<hex>`, WEBHOOK_SECRET) is verified in
 //! constant time before anything else; the body is validated; the contract product must exist
-//! (or the event must say how to make it); the event id is claimed with a conditional put, then
-//! the event goes on the lifecycle FIFO queue (group = contract product, deduplication id = event
-//! id). The same event again gets the same answer and is not queued twice.
+//! (or the event must say how to make it), and an event for a known product may not name the
+//! service it acts on; the secret fields of its data are sealed; the event id is claimed with a
+//! conditional put (compared in canonical form, holding the sealed event), then the event goes on
+//! the lifecycle FIFO queue (group = contract product, deduplication id = event id). The same
+//! event again gets the same answer and is not queued twice; a claim left unqueued is queued when
+//! the event comes again, or by the worker's sweep.
 
 use aws_lc_rs::hmac;
 use aws_sdk_sqs::Client as Sqs;
