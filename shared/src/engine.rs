@@ -1,16 +1,18 @@
 //! The engine: runs one action on one contract product.
 //!
 //! 1. load the contract product, then its configuration (two reads);
-//! 2. check the caller's rights, the params (filled from the product's service identifier and
-//!    provision fields, then the caller's, which win) and the product's status — bad input is
-//!    refused here and changes nothing;
+//! 2. check the caller's rights, the params and the product's status. The service an action acts
+//!    on comes from the product alone: a caller naming an identifier field is refused (but for
+//!    an admin's create, register or transfer), the params are filled from the opened provision
+//!    fields, then the caller's, then the identifier fields from the service identifier — bad
+//!    input is refused here and changes nothing;
 //! 3. call the provider, with a deadline;
 //! 4. write the product's new status, provision fields and service identifier (under a version
-//!    condition) and the log entry in one transaction. A concurrent run that changed the product
-//!    first makes this one a 409, logged; no update is lost.
+//!    condition, claiming a new service identifier) and the log entry in one transaction. A
+//!    concurrent run that changed the product first has this run's change applied onto it.
 //!
 //! Every run that reaches the provider leaves exactly one log entry, with params, data and debug
-//! masked by the action's schemas.
+//! masked by the action's schemas and every secret value scrubbed, from its message too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
