@@ -2,7 +2,10 @@
 //! of its type, lowest priority number first: a URL gets a signed POST (`X-Signature: sha256=<hex
 //! HMAC-SHA256 of the body with the handler's secret>`), a Lambda function is invoked with the
 //! event. Every delivery is recorded as an execution. A failed delivery retries the event later
-//! (growing, jittered delay); handlers it reached already are not called again.
+//! (growing, jittered delay); handlers it reached already are not called again. URLs go through
+//! the guarded handler client (no private or metadata address, no redirects); Lambda targets must
+//! be the stack's own or under the operator's prefix. A record is started only while one delivery
+//! fits before the invocation's deadline.
 
 use std::time::Instant;
 

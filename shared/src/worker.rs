@@ -5,7 +5,9 @@
 //! a growing, jittered visibility timeout and is retried by SQS; a permanent one is recorded and
 //! not retried; after the queue's maxReceiveCount the message goes to the dead-letter queue and
 //! the event is marked failed. An event whose action already ran is not run again. The groups of
-//! a batch run side by side.
+//! a batch run side by side, and a record is started only while it fits before the invocation's
+//! deadline. An event's sealed data is opened here, for the run. On its schedule the function
+//! sweeps claims the webhook left unqueued onto the queue.
 
 use std::collections::HashMap;
 
