@@ -32,7 +32,7 @@ say "fault run, small: webhook -> queue -> worker with 30% provider faults and d
 
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
-SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1!"
+SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1! New-echo-pw-1!"
 for secret in $SECRETS_TO_FIND; do
   for f in "$RUN_DIR/watch.log" "$RUN_DIR/responses.log"; do
     if [ -f "$f" ] && grep -qF -- "$secret" "$f"; then say "secret found in $(basename "$f"): ${secret:0:4}..."; failed=1; fi

@@ -69,7 +69,23 @@ pub fn opened_data(event: &Value, secrets: &SecretBox) -> Result<Value, SecretsE
 /// the contract product (its identifier, its owner at the third party): only an `order.paid`,
 /// whose setup action establishes the service, may name them. `blueprint` is the contract
 /// product's, where it exists already.
+/// A secret given as the mask (`********`, as a screen shows a stored one) is refused too: it would
+/// be kept as the secret itself.
 pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value) -> Result<(), ApiError> {
+    let mut masked = Map::new();
+    for field in SEALED_DATA {
+        if let Some(v) = data.get(field) {
+            let _ = secrets::map_secrets::<std::convert::Infallible>(catalogue().provision_schema(), v, &mut |path, v| {
+                if v.as_str() == Some(secrets::MASK) {
+                    masked.insert(format!("data.{field}.{path}"), json!("is the mask, not a value: give the secret itself"));
+                }
+                Ok(v.clone())
+            });
+        }
+    }
+    if !masked.is_empty() {
+        return Err(ApiError::validation("the event's data holds masked secrets", json!({ "fields": masked })));
+    }
     let (Some(b), false) = (blueprint, kind == "order.paid") else { return Ok(()) };
     let Some(params) = data.get("params").and_then(Value::as_object) else { return Ok(()) };
     let fields: Map<String, Value> =
@@ -142,5 +158,7 @@ mod tests {
         assert!(check_event_data("invoice.overdue", Some(b), &naming).is_err());
         assert!(check_event_data("order.paid", Some(b), &naming).is_ok(), "the setup action establishes the service");
         assert!(check_event_data("invoice.overdue", None, &naming).is_ok(), "unknown yet: the engine refuses it when it runs");
+        let masked = json!({ "provision_fields": { "password": "********" } });
+        assert!(check_event_data("order.paid", None, &masked).is_err(), "a mask is not a secret");
     }
 }

@@ -452,3 +452,46 @@ async fn a_delete_whose_answer_was_lost_is_checked_before_it_is_sent_again() {
     let deletes = endpoint.received_requests().await.unwrap().iter().filter(|r| r.headers.get("x-action").unwrap() == "web-hosting/delete-account").count();
     assert_eq!(deletes, 1);
 }
+
+/// Secrets an endpoint echoes never come back out: a refusal repeating the new password and the
+/// signing secret is answered and logged with both masked, and a login's free-form
+/// `post_fields.password` is masked in the log (the caller who asked gets its answer).
+#[tokio::test]
+async fn secrets_a_provider_echoes_are_scrubbed_from_answers_and_logs() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const SIGNING: &str = "endpoint-signing-Sup3rSecret";
+    let endpoint = MockServer::start().await;
+    let account = json!({ "username": "echo01", "server_hostname": "panel-7.example.net", "package_name": "basic", "suspended": false });
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/create-account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": "made", "service_identifier": "echo01", "data": account })))
+        .mount(&endpoint)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/change-password"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": { "message": format!("refused New-echo-pw-1! under key {SIGNING}") } })))
+        .mount(&endpoint)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("x-action", "web-hosting/login-to-control-panel"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "message": "ok", "data": { "login_url": "https://panel-7.example.net/login", "post_fields": { "user": "echo01", "password": "Posted-pw-9!" } } })),
+        )
+        .mount(&endpoint)
+        .await;
+    let cp = on_own_endpoint(&endpoint.uri(), SIGNING, 5).await;
+    let (status, body) = run(&cp, "web-hosting", "create-account", &admin_token(), json!({ "email": "ops@echo.example", "package_name": "basic" })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, refused) = run(&cp, "web-hosting", "change-password", &admin_token(), json!({ "password": "New-echo-pw-1!" })).await;
+    assert_eq!(status, 502, "{refused}");
+    let text = refused.to_string();
+    assert!(!text.contains("New-echo-pw-1!") && !text.contains(SIGNING) && text.contains("********"), "{text}");
+    let (status, login) = run(&cp, "web-hosting", "login-to-control-panel", &admin_token(), json!({})).await;
+    assert_eq!(status, 200, "{login}");
+    let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", login["log_id"].as_str().unwrap()), &admin_token(), None).await;
+    assert_eq!(entry["data"]["post_fields"]["password"], "********", "{entry}");
+    let logs = serde_json::to_string(&log_items(&cp).await).unwrap();
+    assert!(!logs.contains("New-echo-pw-1!") && !logs.contains(SIGNING) && !logs.contains("Posted-pw-9!"), "{logs}");
+}

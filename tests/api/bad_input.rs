@@ -229,6 +229,7 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         json!({"id": format!("{marker} with spaces"), "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z"}),
         json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"extra": deep}}}),
         json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"amount": 1e300}}}),
+        json!({"id": marker, "type": "order.paid", "contract_product_id": format!("{marker}-new"), "occurred_at": "2026-11-23T06:00:00Z", "data": {"product_id": "prd-x", "client_id": owner, "provision_fields": {"password": "********"}}}),
     ] {
         let bad_event = bad_event.to_string();
         cases.push(Case {
