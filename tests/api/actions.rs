@@ -488,7 +488,7 @@ async fn secrets_a_provider_echoes_are_scrubbed_from_answers_and_logs() {
     assert_eq!(status, 502, "{refused}");
     let text = refused.to_string();
     assert!(!text.contains("New-echo-pw-1!") && !text.contains(SIGNING) && text.contains("********"), "{text}");
-    let (status, login) = run(&cp, "web-hosting", "login-to-control-panel", &admin_token(), json!({})).await;
+    let (status, login) = run(&cp, "web-hosting", "login-to-control-panel", &admin_token(), json!({ "user_ip": "198.51.100.4" })).await;
     assert_eq!(status, 200, "{login}");
     let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", login["log_id"].as_str().unwrap()), &admin_token(), None).await;
     assert_eq!(entry["data"]["post_fields"]["password"], "********", "{entry}");
