@@ -241,6 +241,17 @@ pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>>
     }
 }
 
+/// The methods some route answers on a path (of any function), in the route table's order.
+pub fn methods_of(path: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| match_path(r.path, path).is_some()) {
+        if !out.contains(&r.method) {
+            out.push(r.method);
+        }
+    }
+    out
+}
+
 /// The route of `function` for a method and path.
 pub fn find(function: &str, method: &str, path: &str) -> Option<(&'static ApiRoute, HashMap<String, String>)> {
     ROUTES.iter().filter(|r| r.function == function && r.method.eq_ignore_ascii_case(method)).find_map(|r| match_path(r.path, path).map(|params| (r, params)))
@@ -249,6 +260,13 @@ pub fn find(function: &str, method: &str, path: &str) -> Option<(&'static ApiRou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_known_path_names_the_methods_it_answers() {
+        assert_eq!(methods_of("/provision-configurations"), ["POST", "GET"]);
+        assert_eq!(methods_of("/contract-products/cp-1/actions/servers/reboot"), ["POST"]);
+        assert!(methods_of("/no/such/path").is_empty());
+    }
 
     #[test]
     fn paths_match_templates_with_parameters() {

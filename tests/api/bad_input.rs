@@ -149,8 +149,10 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         case(Method::POST, "/provision-configurations", Some(admin.clone()), create_cfg(json!({"name": "名".repeat(101), "blueprint": "seo", "provider": "demo", "settings": {}})), 400),
         case(Method::GET, "/blueprints/%F0%9F%98%80", Some(admin.clone()), None, 404),
         // unknown routes and methods
-        case(Method::PUT, "/provision-configurations", Some(admin.clone()), j(json!({})), 404),
-        case(Method::DELETE, "/contract-products", Some(admin.clone()), None, 404),
+        case(Method::PUT, "/provision-configurations", Some(admin.clone()), j(json!({})), 405),
+        case(Method::DELETE, "/contract-products", Some(admin.clone()), None, 405),
+        case(Method::GET, &action("get-info"), Some(admin.clone()), None, 405),
+        case(Method::PUT, "/no/such/route", Some(admin.clone()), j(json!({})), 404),
     ];
     // trust boundaries: identifiers come from the contract product, never from a caller
     cases.push(case(Method::POST, &action("get-info"), Some(own.clone()), j(json!({"params": {"username": "someone-else"}})), 400));

@@ -14,6 +14,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A known path asked with a method it does not answer: 405 with `Allow`.
+    #[error("{method} is not allowed on {path}; it answers {}", allowed.join(", "))]
+    MethodNotAllowed { method: String, path: String, allowed: Vec<&'static str> },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) | ApiError::InvalidState(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::ProviderError(_) => 502,
@@ -58,6 +62,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::InvalidState(_) => "invalid_state",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -73,6 +78,7 @@ impl ApiError {
         let mut details = match self {
             ApiError::Validation { details, .. } => details.clone(),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            ApiError::MethodNotAllowed { allowed, .. } => json!({ "allow": allowed }),
             _ => json!({}),
         };
         if let Value::Object(map) = &mut details {

@@ -119,7 +119,15 @@ impl HttpRequest {
 
     /// The route of `function` this request is for, with its path parameters.
     pub fn route(&self, function: &str) -> Result<(&'static ApiRoute, HashMap<String, String>), ApiError> {
-        routes::find(function, &self.method, &self.path).ok_or_else(|| ApiError::NotFound(format!("no route {} {}", self.method, self.path)))
+        routes::find(function, &self.method, &self.path).ok_or_else(|| {
+            // A path the API knows, asked with another method: 405 naming the ones it answers.
+            let allowed = routes::methods_of(&self.path);
+            if allowed.is_empty() {
+                ApiError::NotFound(format!("no route {} {}", self.method, self.path))
+            } else {
+                ApiError::MethodNotAllowed { method: self.method.clone(), path: self.path.clone(), allowed }
+            }
+        })
     }
 }
 
@@ -128,29 +136,28 @@ impl HttpRequest {
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// `Allow` of a 405: the methods the path answers.
+    pub allow: Option<String>,
 }
 
 impl HttpResponse {
     pub fn json(status: u16, body: &impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_string(body).map_err(ApiError::internal)?;
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse { status, body, allow: None })
     }
 
     /// A body already serialized (cached responses).
     pub fn raw_json(status: u16, body: String) -> Self {
-        HttpResponse { status, body }
+        HttpResponse { status, body, allow: None }
     }
 
     fn into_event(self, request_id: &str) -> HttpApiResponse {
         let headers = [("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"), ("x-request-id", request_id)];
-        HttpApiResponse {
-            status_code: self.status,
-            headers: headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-            multi_value_headers: HashMap::new(),
-            cookies: Vec::new(),
-            body: self.body,
-            is_base64_encoded: false,
+        let mut headers: HashMap<String, String> = headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        if let Some(allow) = self.allow {
+            headers.insert("allow".into(), allow);
         }
+        HttpApiResponse { status_code: self.status, headers, multi_value_headers: HashMap::new(), cookies: Vec::new(), body: self.body, is_base64_encoded: false }
     }
 }
 
@@ -195,7 +202,11 @@ pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
         e if e.status() >= 500 => tracing::warn!(error.code = e.code(), error.message = %e, "upstream failure"),
         e => tracing::info!(error.code = e.code(), error.message = %e, "request refused"),
     }
-    HttpResponse { status: error.status(), body: error.body(request_id, None).to_string() }
+    let allow = match error {
+        ApiError::MethodNotAllowed { allowed, .. } => Some(allowed.join(", ")),
+        _ => None,
+    };
+    HttpResponse { status: error.status(), body: error.body(request_id, None).to_string(), allow }
 }
 
 /// The response for an error of an action run that was logged: the body carries its `log_id`.
@@ -278,5 +289,21 @@ mod tests {
         let body: Value = serde_json::from_str(&response.body).unwrap();
         assert_eq!(body["error"]["code"], "not_found");
         assert_eq!(body["error"]["message"], "no route /nowhere");
+    }
+
+    /// A known path asked with a method it does not answer: 405, `Allow`, the JSON error shape.
+    #[tokio::test]
+    async fn a_wrong_method_on_a_known_path_is_a_405_with_allow() {
+        let ev = LambdaEvent::new(event("/provision-configurations", "$default", None, false), lambda_runtime::Context::default());
+        let response = serve(ev, |r| async move {
+            let request = HttpRequest { method: "PUT".into(), ..r };
+            request.route("admin").map(|_| HttpResponse::raw_json(200, "{}".into()))
+        })
+        .await
+        .unwrap();
+        assert_eq!(response.status_code, 405);
+        assert_eq!(response.headers["allow"], "POST, GET");
+        let body: Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!((body["error"]["code"].as_str(), body["error"]["details"]["allow"].clone()), (Some("method_not_allowed"), json!(["POST", "GET"])));
     }
 }
