@@ -776,7 +776,7 @@ impl Engine {
                 }
                 if let Some(si) = out.service_identifier {
                     next.service_identifier = Some(si);
-                } else if creates && !still_running {
+                } else if creates {
                     // The service is known by what its create named, when the provider said nothing.
                     next.service_identifier = next.service_identifier.clone().or_else(|| create_identifier(b, &params));
                 }
@@ -787,7 +787,7 @@ impl Engine {
                 // What the service was made with (its domain, customer, package ...) is the
                 // product's from now on, for the later actions that take it: never a secret, never
                 // an identifier (the service identifier stands for it).
-                if creates && !still_running {
+                if creates {
                     let secret = secret_paths(catalogue().provision_schema());
                     for (k, v) in params.as_object().into_iter().flatten() {
                         let later_param = b.actions.iter().any(|x| !x.establishes_identifier() && x.params["properties"].get(k).is_some());
