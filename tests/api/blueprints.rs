@@ -94,7 +94,7 @@ async fn missing_malformed_expired_and_forged_tokens_get_401() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_get_a_json_404() {
+async fn unknown_routes_get_a_json_404_and_wrong_methods_a_405_with_allow() {
     let auth = format!("Bearer {}", admin_token());
     for path in ["/", "/nope", "/blueprints/web-hosting/extra", "/../etc/passwd"] {
         let (status, body, headers) = get(path, Some(&auth)).await;
@@ -105,7 +105,8 @@ async fn unknown_routes_and_methods_get_a_json_404() {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body: Value = response.json().await.unwrap();
-        assert_error(status, &body, &headers, 404, "not_found");
-        assert_eq!(body["error"]["message"], format!("no route {method} /blueprints"));
+        assert_error(status, &body, &headers, 405, "method_not_allowed");
+        assert_eq!(headers["allow"], "GET", "{body}");
+        assert_eq!(body["error"]["message"], format!("{method} is not allowed on /blueprints; it answers GET"));
     }
 }
