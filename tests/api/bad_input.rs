@@ -216,17 +216,10 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     ] {
         cases.push(Case { method: Method::POST, path: "/webhooks/billing".into(), bearer: None, body: Some(event.clone().into_bytes()), signature, status });
     }
-    let bad_event = json!({"id": marker, "type": "invoice.burned", "contract_product_id": cp_id, "occurred_at": "x"}).to_string();
-    cases.push(Case {
-        method: Method::POST,
-        path: "/webhooks/billing".into(),
-        bearer: None,
-        signature: Some(sign(secret.as_bytes(), bad_event.as_bytes())),
-        body: Some(bad_event.into_bytes()),
-        status: 400,
-    });
-    // webhooks: an event naming the service it acts on, an id SQS cannot deduplicate on, data the store cannot keep
+    // webhooks: an unknown type, an event naming the service it acts on, an id SQS cannot
+    // deduplicate on, data the store cannot keep, a masked secret
     for bad_event in [
+        json!({"id": marker, "type": "invoice.burned", "contract_product_id": cp_id, "occurred_at": "x"}),
         json!({"id": marker, "type": "invoice.overdue", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"username": "someone-else"}}}),
         json!({"id": format!("{marker} with spaces"), "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z"}),
         json!({"id": marker, "type": "invoice.paid", "contract_product_id": cp_id, "occurred_at": "2026-11-23T06:00:00Z", "data": {"params": {"extra": deep}}}),
