@@ -15,7 +15,7 @@ use crate::secrets::SecretBox;
 use crate::store::handlers::{EventHandler, Execution, HandlerStore};
 use crate::time::now_rfc3339;
 use crate::webhook_api::sign;
-use crate::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off};
+use crate::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
 
 /// The longest one delivery may take (the handler client's timeout and the records around it).
 pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
@@ -60,7 +60,7 @@ impl Dispatcher {
             // The first record always runs (the function's timeout fits it with room).
             if n > 0 && deadline.is_some_and(|d| !d.fits(DELIVERY_BUDGET)) {
                 tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");
-                let _ = self.sqs.change_message_visibility().queue_url(&self.queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(0).send().await;
+                hold(&self.sqs, &self.queue_url, &record, 0).await;
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
                 continue;
             }

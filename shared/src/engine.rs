@@ -200,8 +200,8 @@ fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<Strin
     let mut fields: Map<String, Value> =
         b.engine_filled().filter(|f| given.contains_key(*f)).map(|f| (f.to_owned(), json!("is filled by the engine from the contract product; a request may not name it"))).collect();
     if client {
-        let secret = secret_paths(catalogue().provision_schema());
-        for k in given.keys().filter(|k| stored.contains_key(k.as_str()) && !secret.contains(k)) {
+        let secret = catalogue().secret_names();
+        for k in given.keys().filter(|k| stored.contains_key(k.as_str()) && !secret.contains(&k.as_str())) {
             fields.entry(k.clone()).or_insert_with(|| json!("is the contract product's own; a client may not change it"));
         }
     }
@@ -254,7 +254,17 @@ fn scrub_text(message: &str, needles: &[String]) -> String {
 /// field named as a secret masked at any depth: the catalogue's secret names (`password`,
 /// `root_password`, `epp_code` ...) and the provider's wire secrets.
 fn free_form(value: &Value, spec: &crate::providers::ProviderSpec) -> Value {
-    wire::mask_keys(&wire::mask_keys(value, catalogue().secret_names()), spec.wire_secrets)
+    let names: Vec<&str> = catalogue().secret_names().iter().chain(spec.wire_secrets).copied().collect();
+    wire::mask_keys(value, &names)
+}
+
+/// Whether two states of a contract product differ in what a run may change.
+fn state_differs(a: &ContractProduct, b: &ContractProduct) -> bool {
+    a.status != b.status
+        || a.service_identifier != b.service_identifier
+        || a.provision_fields != b.provision_fields
+        || a.unconfirmed_create != b.unconfirmed_create
+        || a.unconfirmed_action != b.unconfirmed_action
 }
 
 /// The entry with every secret value masked wherever it appears in what it recorded.
@@ -594,11 +604,7 @@ impl Engine {
             merged.unconfirmed_action = marker(&unconfirmed, &cp.unconfirmed_action, &fresh.unconfirmed_action);
             merged.version = fresh.version + 1;
             merged.updated_at = now_rfc3339();
-            let same = merged.status == fresh.status
-                && merged.service_identifier == fresh.service_identifier
-                && merged.provision_fields == fresh.provision_fields
-                && merged.unconfirmed_create == fresh.unconfirmed_create
-                && merged.unconfirmed_action == fresh.unconfirmed_action;
+            let same = !state_differs(&merged, &fresh);
             let write = (!same).then_some((&merged, fresh.version));
             let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
             match self.products.record_run_claiming(write, claim, &self.logs_table, entry.item(), also.clone()).await {
@@ -788,11 +794,11 @@ impl Engine {
                 // product's from now on, for the later actions that take it: never a secret, never
                 // an identifier (the service identifier stands for it).
                 if creates {
-                    let secret = secret_paths(catalogue().provision_schema());
+                    let secret = catalogue().secret_names();
                     for (k, v) in params.as_object().into_iter().flatten() {
                         let later_param = b.actions.iter().any(|x| !x.establishes_identifier() && x.params["properties"].get(k).is_some());
                         let scalar = !v.is_null() && !v.is_object() && !v.is_array();
-                        if later_param && scalar && !secret.contains(k) && !b.identifier_fields.contains(&k.as_str()) && !next.provision_fields.contains_key(k) {
+                        if later_param && scalar && !secret.contains(&k.as_str()) && !b.identifier_fields.contains(&k.as_str()) && !next.provision_fields.contains_key(k) {
                             next.provision_fields.insert(k.clone(), v.clone());
                         }
                     }
@@ -835,11 +841,7 @@ impl Engine {
         // The last guard: any secret value (of the settings or the params) echoed anywhere in the
         // entry, free-form debug included, is masked too.
         entry = scrubbed(entry, &needles);
-        let changed = next.status != cp.status
-            || next.provision_fields != cp.provision_fields
-            || next.service_identifier != cp.service_identifier
-            || next.unconfirmed_create != cp.unconfirmed_create
-            || next.unconfirmed_action != cp.unconfirmed_action;
+        let changed = state_differs(&next, &cp);
         let product_write = changed.then_some((&next, cp.version));
         if operation.is_some() && matches!(failure_kind, Some(FailureKind::Transient | FailureKind::Timeout)) {
             entry.status = LogStatus::Pending;

@@ -98,7 +98,7 @@ pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRe
 }
 
 /// Makes a received message visible again in `seconds` (rather than the queue's visibility timeout).
-async fn hold(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, seconds: u64) {
+pub(crate) async fn hold(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, seconds: u64) {
     if let Err(e) = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(seconds as i32).send().await {
         // The queue's own visibility timeout applies instead: later, but not lost.
         tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");

@@ -34,6 +34,13 @@ pub fn validate(schema: &Value, value: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// Whether the store can keep a value (see [`MAX_DEPTH`] and the number range below).
+pub fn is_storable(value: &Value) -> bool {
+    let mut errors = Vec::new();
+    storable(value, "", 0, &mut errors);
+    errors.is_empty()
+}
+
 /// How deep a value accepted from outside may nest: DynamoDB keeps 32 levels in an item, and a
 /// value is stored a few levels down (a log entry's params, an event's data).
 pub const MAX_DEPTH: usize = 16;

@@ -69,7 +69,7 @@ impl LogEntry {
         // A third party's raw answer the store could not keep (nested too deep, a number beyond
         // DynamoDB's) is kept as its text instead: the run's record is never refused for it.
         for part in [&mut entry.debug, &mut entry.data] {
-            if !crate::catalogue::validate::validate(&serde_json::json!({}), part).is_empty() {
+            if !crate::catalogue::validate::is_storable(part) {
                 *part = serde_json::json!({ "unstorable_as_json": part.to_string() });
             }
         }
