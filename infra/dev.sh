@@ -4,11 +4,12 @@ set -euo pipefail
 STACK_ROLE=dev
 source "$(dirname "$0")/stack.sh"
 cd "$ROOT"
-DDB_PORT=8000 SQS_PORT=9324 API_PORT=9000
+# The API on 9000 is the local gateway; cargo lambda watch (the functions and their Invoke API) behind it on 9001.
+DDB_PORT=8000 SQS_PORT=9324 API_PORT=9000 WATCH_PORT=9001
 DATA_DIR="$ROOT/.local"
 mkdir -p "$DATA_DIR/dynamodb"
 
-for p in $DDB_PORT $SQS_PORT $API_PORT; do
+for p in $DDB_PORT $SQS_PORT $API_PORT $WATCH_PORT; do
   port_free "$p" || { say "port $p is taken (another make dev?); stop what holds it first"; exit 1; }
 done
 
@@ -29,21 +30,19 @@ start_sqs "$SQS_PORT" "$DATA_DIR/sqs.log"
 
 say "creating the tables and queues of template.yaml"
 local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
-{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; } >> "$DATA_DIR/functions.env"
+{ echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; } >> "$DATA_DIR/functions.env"
 
-start "cargo lambda watch" "$DATA_DIR/watch.log" cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file "$DATA_DIR/functions.env"
-wait_port "$API_PORT" "cargo lambda watch" 120 "$DATA_DIR/watch.log"
-warm_up "http://127.0.0.1:$API_PORT"
+start_watch_and_gateway "$DATA_DIR"
 say "seeding one enabled demo configuration per blueprint"
 local_stack seed --api "http://127.0.0.1:$API_PORT"
-start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$API_PORT"
+start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$WATCH_PORT"
 
 ADMIN=$(local_stack token --role admin --sub local-admin)
 CLIENT=$(local_stack token --role client --client-id client-1 --sub local-client)
 cat <<MSG
 
   The local stack is up (logs in .local/; Ctrl-C stops everything).
-    API               http://127.0.0.1:$API_PORT   (cargo lambda watch, routes of template.yaml)
+    API               http://127.0.0.1:$API_PORT   (the local gateway, routes of template.yaml; cargo lambda watch behind it on $WATCH_PORT)
     DynamoDB Local    http://127.0.0.1:$DDB_PORT   (data kept in .local/dynamodb)
     SQS (moto)        http://127.0.0.1:$SQS_PORT
 

@@ -100,12 +100,25 @@ warm_up() {
   say "the API at $url did not answer with JSON"; return 1
 }
 
+# start_watch_and_gateway DIR: cargo lambda watch on $WATCH_PORT (the functions, and their Invoke
+# API for the poller and Lambda targets), behind the local gateway on $API_PORT (API Gateway:
+# what watch cannot carry, a body that is not UTF-8, reaches the function base64-encoded).
+# Extra arguments go to watch.
+start_watch_and_gateway() {
+  local dir=$1; shift
+  start "cargo lambda watch" "$dir/watch.log" cargo lambda watch "$@" -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$dir/functions.env"
+  wait_port "$WATCH_PORT" "cargo lambda watch" 120 "$dir/watch.log"
+  start "local gateway" "$dir/gateway.log" "$ROOT/target/debug/local-stack" gateway --listen "127.0.0.1:$API_PORT" --upstream "http://127.0.0.1:$WATCH_PORT"
+  wait_port "$API_PORT" "local gateway" 30 "$dir/gateway.log"
+  warm_up "http://127.0.0.1:$API_PORT"
+}
+
 # start_api_stack NAME: DynamoDB Local (in memory), moto and cargo lambda watch on free ports, the
 # stack NAME made from template.yaml, and the SQS poller. Sets API_PORT; writes
 # $RUN_DIR/functions.env (the functions' environment).
 start_api_stack() {
   local name=$1
-  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port)
+  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port)
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
   # moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
@@ -113,11 +126,9 @@ start_api_stack() {
   start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
   start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
   local_stack setup --stack "$name" --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
-  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$API_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"
-  start "cargo lambda watch" "$RUN_DIR/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$API_PORT" --env-file "$RUN_DIR/functions.env"
-  wait_port "$API_PORT" "cargo lambda watch" 120 "$RUN_DIR/watch.log"
-  warm_up "http://127.0.0.1:$API_PORT"
-  start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$API_PORT"
+  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"
+  start_watch_and_gateway "$RUN_DIR" --ignore-changes
+  start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$WATCH_PORT"
 }
 
 # begin_run NAME KEEP_VAR: a temporary run directory ($RUN_DIR), the tools, and exit traps that

@@ -12,6 +12,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 OPENAPI_VALIDATOR_VERSION=0.9.0
 PRISM_VERSION=5.14.2
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_CLIENT_VERSION=0.29.1
 
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1: $2"; exit 1; }; }
 need java "install Java 17 (apt-get install openjdk-17-jre-headless)"
@@ -53,4 +55,8 @@ venv_install "$TOOLS_DIR/venv" "moto-$MOTO_VERSION-cl-$CARGO_LAMBDA_VERSION" \
 # cfn-lint in its own venv: it pins botocore/aws-sam-translator versions of its own.
 venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION-oasv-$OPENAPI_VALIDATOR_VERSION" \
   "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+# The contract's own checks: an API fuzzer and a client generator that read openapi.yaml as
+# integrators' tools do (make test's contract step).
+venv_install "$TOOLS_DIR/contract" "st-$SCHEMATHESIS_VERSION-opc-$OPENAPI_CLIENT_VERSION" \
+  "schemathesis==$SCHEMATHESIS_VERSION" "openapi-python-client==$OPENAPI_CLIENT_VERSION"
 log "tools ready in $TOOLS_DIR"

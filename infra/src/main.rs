@@ -20,6 +20,10 @@ const HELP: &str = "usage: local-stack <command> [options]
                             (AWS_ENDPOINT_URL_DYNAMODB / _SQS) and write the functions' environment
   poll --invoke-url URL     play every SQS event source mapping of template.yaml against
                             cargo lambda watch's Invoke API until stopped
+  gateway --listen ADDR:PORT --upstream URL
+                            the local API Gateway: passes requests to cargo lambda watch, and
+                            hands a body watch cannot carry (not UTF-8) to the routed function
+                            base64-encoded, as API Gateway does
   seed --api URL            make one enabled demo configuration per blueprint, its default,
                             through the API (skipped where the blueprint has a default already)
   iam-check --calls PATH    hold every AWS call the functions made (the AWS_CALL_LOG file) to
@@ -175,6 +179,12 @@ async fn run(args: Args) -> Result<(), String> {
             }
             let _ = tokio::signal::ctrl_c().await;
             tasks.iter().for_each(|t| t.abort());
+        }
+        "gateway" => {
+            let listen: std::net::SocketAddr = args.one("listen").ok_or("gateway needs --listen ADDR:PORT")?.parse().map_err(|e| format!("--listen: {e}"))?;
+            let upstream = args.one("upstream").ok_or("gateway needs --upstream URL")?;
+            eprintln!("[gateway] {listen} -> {upstream}");
+            infra::gateway::Gateway::new(upstream).serve(listen).await.map_err(|e| format!("gateway: {e}"))?;
         }
         "seed" => {
             let api = args.one("api").ok_or("seed needs --api URL")?.trim_end_matches('/').to_owned();

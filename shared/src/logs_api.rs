@@ -75,7 +75,16 @@ fn filters(query: &HashMap<String, String>) -> Result<Filters, ApiError> {
         None => (None, None),
         Some(c) => cursor::decode(c, true)?,
     };
-    Ok(Filters { status, action, since: instant(query, "since")?, until: instant(query, "until")?, limit, cursor, cursor_day })
+    let (since, until) = (instant(query, "since")?, instant(query, "until")?);
+    if let (Some(a), Some(b)) = (&since, &until) {
+        ordered(a, b)?;
+    }
+    Ok(Filters { status, action, since, until, limit, cursor, cursor_day })
+}
+
+/// A window the sort key can hold: `since` not after `until` (a date stands for its whole day).
+fn ordered(since: &str, until: &str) -> Result<(), ApiError> {
+    if since > format!("{until}~").as_str() { Err(bad("until", "must not be before since")) } else { Ok(()) }
 }
 
 fn cursor_of(key: Option<&HashMap<String, AttributeValue>>, day: Option<&str>) -> Option<String> {
@@ -175,8 +184,6 @@ impl LogsApi {
     async fn by_status(&self, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let mut f = filters(query)?;
         let status = f.status.clone().unwrap_or_else(|| "error".into());
-        let until = f.until.clone().unwrap_or_else(|| format_millis(now_millis()));
-        let since = f.since.clone().unwrap_or_else(|| format_millis(now_millis() - 7 * 86_400_000));
         let day_ms = |d: &str| -> Option<i64> {
             let (y, m, dd) = (d.get(0..4)?.parse::<i64>().ok()?, d.get(5..7)?.parse::<i64>().ok()?, d.get(8..10)?.parse::<i64>().ok()?);
             // days from civil (inverse of time::format_millis)
@@ -187,6 +194,13 @@ impl LogsApi {
             let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
             Some((era * 146_097 + doe - 719_468) * 86_400_000)
         };
+        // By default the week up to `until` (or up to now).
+        let until = f.until.clone().unwrap_or_else(|| format_millis(now_millis()));
+        let since = match &f.since {
+            Some(since) => since.clone(),
+            None => format_millis(day_ms(&until).ok_or_else(|| bad("until", "is not a date"))? - 7 * 86_400_000),
+        };
+        ordered(&since, &until)?;
         let (first, last) = (day_ms(&since).ok_or_else(|| bad("since", "is not a date"))?, day_ms(&until).ok_or_else(|| bad("until", "is not a date"))?);
         if last < first {
             return Err(bad("until", "must not be before since"));
@@ -300,5 +314,24 @@ impl LogsApi {
             "logEntry" => self.one(&caller, &id).await,
             other => Err(ApiError::internal(format!("route {other} has no handler"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// A window that ends before it starts is the caller's mistake (400), never a query the
+    /// store refuses (500); a date stands for its whole day.
+    #[test]
+    fn a_window_ending_before_it_starts_is_refused() {
+        assert!(filters(&query(&[("since", "2026-11-23"), ("until", "0007-05-06")])).is_err());
+        assert!(filters(&query(&[("since", "2026-11-23T10:00:00Z"), ("until", "2026-11-23T09:00:00Z")])).is_err());
+        assert!(filters(&query(&[("since", "2026-11-23T10:00:00Z"), ("until", "2026-11-23")])).is_ok());
+        assert!(filters(&query(&[("since", "2026-11-23"), ("until", "2026-11-23")])).is_ok());
     }
 }

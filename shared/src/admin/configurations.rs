@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{check, field, invalid};
 use crate::catalogue::catalogue;
-use crate::catalogue::schema::{any_object, boolean, params, string, string_max};
+use crate::catalogue::schema::{any_object, boolean, one_of, params, string_max};
 use crate::catalogue::validate::{FieldError, validate};
 use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::ids::ConfigurationId;
@@ -19,8 +19,8 @@ use crate::time::now_rfc3339;
 pub fn create_schema() -> Value {
     params()
         .req("name", string_max(100))
-        .req("blueprint", string())
-        .req("provider", string())
+        .req("blueprint", one_of(&catalogue().blueprint_ids()))
+        .req("provider", one_of(&crate::providers::provider_ids()))
         .opt("enabled", boolean())
         .opt("default_for_blueprint", boolean())
         .opt("default_for_provider", boolean())

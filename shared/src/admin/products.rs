@@ -24,14 +24,29 @@ fn deployment_schema() -> Value {
     params().req("type", one_of(&["static", "dynamic"])).opt("configuration_id", string()).build()
 }
 
+/// A blueprint id of the catalogue.
+fn blueprint_id() -> Value {
+    one_of(&catalogue().blueprint_ids())
+}
+
+/// A provider id (which ones a blueprint has: `GET /blueprints`).
+fn provider_id() -> Value {
+    one_of(&crate::providers::provider_ids())
+}
+
+/// The create action a contract product is set up with.
+fn setup_action_id() -> Value {
+    one_of(&catalogue().setup_action_ids())
+}
+
 /// The body of POST /products.
 pub fn product_schema() -> Value {
     params()
         .req("name", string_max(200))
-        .req("blueprint", string())
-        .opt("provider", string())
+        .req("blueprint", blueprint_id())
+        .opt("provider", provider_id())
         .req("deployment", deployment_schema())
-        .opt("setup_action", string())
+        .opt("setup_action", setup_action_id())
         .opt("provision_fields", any_object())
         .build()
 }
@@ -41,12 +56,12 @@ pub fn contract_product_schema() -> Value {
     params()
         .opt("id", string_max(128))
         .req("client_id", string_max(128))
-        .opt("product_id", string())
-        .opt("blueprint", string())
-        .opt("provider", string())
+        .opt("product_id", string_max(128))
+        .opt("blueprint", blueprint_id())
+        .opt("provider", provider_id())
         .opt("deployment", deployment_schema())
         .opt("service_identifier", string_max(255))
-        .opt("setup_action", string())
+        .opt("setup_action", setup_action_id())
         .opt("provision_fields", any_object())
         .build()
 }
@@ -408,7 +423,7 @@ impl Products<'_> {
 
 /// The body of PATCH /products/{id}.
 pub fn params_schema_patch() -> Value {
-    params().opt("name", string_max(200)).opt("provider", string()).opt("deployment", deployment_schema()).opt("setup_action", string()).opt("provision_fields", any_object()).build()
+    params().opt("name", string_max(200)).opt("provider", provider_id()).opt("deployment", deployment_schema()).opt("setup_action", setup_action_id()).opt("provision_fields", any_object()).build()
 }
 
 #[cfg(test)]

@@ -79,6 +79,40 @@ impl Action {
         self.allowed_from.contains(&ProductStatus::Pending)
     }
 
+    /// What a caller sends as `params` (openapi.yaml's request schema of the action): the full
+    /// schema less the engine-filled fields (but on an action that establishes the service, where
+    /// an admin may name them), with nothing required, because the contract product's provision
+    /// fields (the product's defaults, what the create was made with) may supply any field. What
+    /// must be there once filled is kept as `x-required-after-filling`; the full schema stays what
+    /// the engine validates.
+    pub fn caller_params(&self, b: &Blueprint) -> Value {
+        let mut schema = self.params.clone();
+        let filled: Vec<&str> = if self.establishes_identifier() { Vec::new() } else { b.engine_filled().collect() };
+        if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            props.retain(|k, _| !filled.contains(&k.as_str()));
+        }
+        let Some(o) = schema.as_object_mut() else { return schema };
+        let required: Vec<Value> = o.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default().into_iter().filter(|f| f.as_str().is_some_and(|f| !filled.contains(&f))).collect();
+        if let Some(groups) = o.remove("anyOf") {
+            o.insert("x-any-required-after-filling".into(), groups);
+        }
+        let mut description = String::from(
+            "Each field may be left out where the contract product's provision fields hold it (the product's defaults, what the service was set up with); the engine fills it from there.",
+        );
+        if !required.is_empty() {
+            let names: Vec<&str> = required.iter().filter_map(Value::as_str).collect();
+            description.push_str(&format!(" Required once filled: {}.", names.join(", ")));
+            o.insert("x-required-after-filling".into(), Value::Array(required));
+        }
+        if !filled.is_empty() {
+            description.push_str(&format!(" Filled by the engine from the contract product and refused when given: {}.", filled.join(", ")));
+        } else if !b.identifier_fields.is_empty() {
+            description.push_str(&format!(" {} establish the service: an admin may name them, a client may not.", b.identifier_fields.join(", ")));
+        }
+        o.insert("description".into(), Value::String(description));
+        schema
+    }
+
     /// A new admin-only action that needs an active or suspended product and changes no status.
     fn new(id: &'static str, name: &'static str, description: &'static str) -> Self {
         Action {
@@ -265,6 +299,22 @@ impl Catalogue {
     /// Every (blueprint, action) pair, in catalogue order.
     pub fn actions(&self) -> impl Iterator<Item = (&Blueprint, &Action)> {
         self.blueprints.iter().flat_map(|b| b.actions.iter().map(move |a| (b, a)))
+    }
+
+    /// Every blueprint id, in catalogue order (the enum of a `blueprint` field).
+    pub fn blueprint_ids(&self) -> Vec<&'static str> {
+        self.blueprints.iter().map(|b| b.id).collect()
+    }
+
+    /// Every action id that can set a service up (a product's `setup_action`), each once.
+    pub fn setup_action_ids(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = Vec::new();
+        for (_, a) in self.actions().filter(|(_, a)| a.establishes_identifier()) {
+            if !ids.contains(&a.id) {
+                ids.push(a.id);
+            }
+        }
+        ids
     }
 }
 

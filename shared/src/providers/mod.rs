@@ -568,6 +568,18 @@ pub fn providers() -> &'static [ProviderSpec] {
     &PROVIDERS
 }
 
+/// Every provider id, each once (the enum of a `provider` field; which ones a blueprint has is
+/// in the catalogue).
+pub fn provider_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = Vec::new();
+    for p in PROVIDERS.iter() {
+        if !ids.contains(&p.id) {
+            ids.push(p.id);
+        }
+    }
+    ids
+}
+
 pub fn provider(blueprint: &str, id: &str) -> Option<&'static ProviderSpec> {
     PROVIDERS.iter().find(|p| p.blueprint == blueprint && p.id == id)
 }

@@ -1,0 +1,221 @@
+//! The local stack's front door (`local-stack gateway`): what API Gateway's HTTP API is in AWS.
+//! Every request passes through to `cargo lambda watch`, which turns it into the function's event,
+//! except one whose body is not UTF-8: watch cannot carry such a body and answers with its own
+//! text/plain 500, while API Gateway base64-encodes it. Those the gateway hands to the routed
+//! function itself, through watch's Invoke API, as API Gateway's payload-2.0 event with
+//! `isBase64Encoded`, so the function answers them as it does in AWS (a JSON 400, or the 401 /
+//! 404 / 405 that comes first).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use base64::Engine;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use shared::routes::{FALLBACK_FUNCTION, ROUTES, match_path};
+
+/// API Gateway's own cap on a request body (10 MB); the functions refuse far less (413).
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Headers that belong to one hop, not passed on.
+const HOP: [&str; 5] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "content-length"];
+
+#[derive(Clone)]
+pub struct Gateway {
+    http: reqwest::Client,
+    /// cargo lambda watch, e.g. `http://127.0.0.1:9100`.
+    upstream: String,
+}
+
+/// The function API Gateway routes a method and path to (its `$default` route: the fallback).
+pub fn function_for(method: &str, path: &str) -> &'static str {
+    ROUTES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && match_path(r.path, path).is_some()).map_or(FALLBACK_FUNCTION, |r| r.function)
+}
+
+/// API Gateway's payload-2.0 event of a request whose body it had to base64-encode.
+pub fn binary_event(method: &str, path: &str, query: &str, headers: &[(String, String)], body: &[u8], request_id: &str) -> Value {
+    let mut joined: serde_json::Map<String, Value> = serde_json::Map::new();
+    for (k, v) in headers {
+        let k = k.to_ascii_lowercase();
+        let value = match joined.get(&k).and_then(Value::as_str) {
+            Some(before) => format!("{before},{v}"),
+            None => v.clone(),
+        };
+        joined.insert(k, Value::String(value));
+    }
+    let params: serde_json::Map<String, Value> = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, ""))).map(|(k, v)| (decode(k), Value::String(decode(v)))).collect();
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": joined,
+        "queryStringParameters": params,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
+            "requestId": request_id, "routeKey": "$default", "stage": "$default",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "" }
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true
+    })
+}
+
+/// A query component with `%XX` and `+` decoded (lossy where it is not UTF-8, as API Gateway).
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert("content-type", "application/json".parse().expect("a valid header value"));
+    r
+}
+
+/// The gateway's own failures (watch unreachable, a body over API Gateway's cap), in the API's
+/// error shape.
+fn own_error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, &json!({ "error": { "code": code, "message": message, "details": {} } }))
+}
+
+impl Gateway {
+    pub fn new(upstream: &str) -> Self {
+        Gateway { http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a plain HTTP client builds"), upstream: upstream.trim_end_matches('/').to_owned() }
+    }
+
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return own_error(413, "payload_too_large", "request body exceeds 10485760 bytes"),
+        };
+        let headers: Vec<(String, String)> = parts.headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned()))).collect();
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        let method = parts.method.as_str().to_owned();
+        let answer = if std::str::from_utf8(&body).is_ok() { self.pass(&method, &parts.uri, &headers, body).await } else { self.invoke_binary(&method, &path, &query, &headers, &body).await };
+        answer.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "local gateway: cargo lambda watch did not answer");
+            own_error(500, "internal", "the local gateway could not reach cargo lambda watch")
+        })
+    }
+
+    /// The request as it came, to watch; its answer as it came back.
+    async fn pass(&self, method: &str, uri: &hyper::Uri, headers: &[(String, String)], body: Bytes) -> Result<Response<Full<Bytes>>, String> {
+        let target = format!("{}{}", self.upstream, uri.path_and_query().map_or("/", |p| p.as_str()));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut out = self.http.request(method, target).body(body);
+        for (k, v) in headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str()) && k != "host") {
+            out = out.header(k, v);
+        }
+        let answer = out.send().await.map_err(|e| e.to_string())?;
+        let mut response = Response::builder().status(answer.status().as_u16());
+        for (k, v) in answer.headers().iter().filter(|(k, _)| !HOP.contains(&k.as_str())) {
+            response = response.header(k.as_str(), v.as_bytes());
+        }
+        let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+        response.body(Full::new(bytes)).map_err(|e| e.to_string())
+    }
+
+    /// A body watch cannot carry: the routed function gets API Gateway's base64 event.
+    async fn invoke_binary(&self, method: &str, path: &str, query: &str, headers: &[(String, String)], body: &[u8]) -> Result<Response<Full<Bytes>>, String> {
+        let function = function_for(method, path);
+        let request_id = format!("local-{}", shared::ids::random_hex());
+        let event = binary_event(method, path, query, headers, body, &request_id);
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.upstream);
+        let answer = self.http.post(url).json(&event).send().await.map_err(|e| e.to_string())?;
+        let failed = answer.headers().contains_key("x-amz-function-error");
+        let v: Value = answer.json().await.map_err(|e| e.to_string())?;
+        if failed {
+            return Err(format!("{function} failed: {v}"));
+        }
+        let mut response = Response::builder().status(v["statusCode"].as_u64().unwrap_or(500) as u16);
+        for (k, val) in v["headers"].as_object().into_iter().flatten() {
+            if let Some(val) = val.as_str() {
+                response = response.header(k.as_str(), val);
+            }
+        }
+        let text = v["body"].as_str().unwrap_or_default();
+        let bytes = if v["isBase64Encoded"].as_bool() == Some(true) { base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| e.to_string())? } else { text.as_bytes().to_vec() };
+        response.body(Full::new(Bytes::from(bytes))).map_err(|e| e.to_string())
+    }
+
+    /// Serves on `listen` until the process stops.
+    pub async fn serve(self, listen: SocketAddr) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let gateway = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let gateway = gateway.clone();
+                    async move { Ok::<_, Infallible>(gateway.handle(req).await) }
+                });
+                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                    tracing::debug!(error = %e, "local gateway: connection ended");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_route_as_in_aws_with_the_fallback_for_the_rest() {
+        assert_eq!(function_for("POST", "/contract-products/cp-1/actions/servers/reboot"), "action");
+        assert_eq!(function_for("GET", "/logs/log-1"), "logs");
+        assert_eq!(function_for("POST", "/webhooks/billing"), "webhook");
+        assert_eq!(function_for("PUT", "/webhooks/billing"), FALLBACK_FUNCTION);
+        assert_eq!(function_for("GET", "/nowhere"), FALLBACK_FUNCTION);
+    }
+
+    #[test]
+    fn a_binary_body_reaches_the_function_base64_encoded_as_api_gateway_sends_it() {
+        let headers = vec![("Content-Type".to_owned(), "application/json".to_owned()), ("X-A".to_owned(), "1".to_owned()), ("x-a".to_owned(), "2".to_owned())];
+        let event = binary_event("POST", "/products", "a=1&b=x%20y&c", &headers, &[0xff, 0xfe], "req-1");
+        assert_eq!(event["isBase64Encoded"], true);
+        assert_eq!(event["body"], "//4=");
+        assert_eq!(event["headers"]["x-a"], "1,2");
+        assert_eq!(event["queryStringParameters"], json!({ "a": "1", "b": "x y", "c": "" }));
+        let parsed: shared::http::HttpApiEvent = serde_json::from_value(event).unwrap();
+        let request = shared::http::HttpRequest::from_event(parsed, "x").unwrap();
+        assert_eq!(request.body.as_deref(), Some(&[0xff, 0xfe][..]));
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.request_id, "req-1");
+    }
+
+    #[test]
+    fn query_components_decode_leniently() {
+        assert_eq!(decode("a%2Fb+c"), "a/b c");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz"), "%zz");
+    }
+}
