@@ -30,6 +30,9 @@ read -r passed failed_tests < <(awk '/^test result:/ { p += $4; f += $6 } END { 
 say "fault run, small: webhook -> queue -> worker with 30% provider faults and duplicate deliveries; nothing lost, nothing made twice"
 ( set -a; source "$RUN_DIR/functions.env"; set +a; "$ROOT/target/debug/bench" faults --api "$E2E_API_URL" --events "${FAULT_EVENTS:-200}" ) 2>&1 | tee "$RUN_DIR/faults.log" || failed=1
 
+say "the contract: a client generated from openapi.yaml drives a service's life; schemathesis finds nothing"
+( "$ROOT/infra/contract.sh" "$E2E_API_URL" ) 2>&1 | tee "$RUN_DIR/contract.log" || failed=1
+
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
 SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1! New-echo-pw-1!"
