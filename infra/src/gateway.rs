@@ -20,6 +20,9 @@ use shared::routes::{FALLBACK_FUNCTION, ROUTES, match_path};
 /// API Gateway's own cap on a request body (10 MB); the functions refuse far less (413).
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
+/// The start of cargo lambda watch's own 500 (a problem+json body), never a function's answer.
+const WATCH_OWN_500: &[u8] = br#"{"type":"https://httpstatuses.com/500""#;
+
 /// Headers that belong to one hop, not passed on.
 const HOP: [&str; 5] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "content-length"];
 
@@ -125,20 +128,34 @@ impl Gateway {
         })
     }
 
-    /// The request as it came, to watch; its answer as it came back.
+    /// The request as it came, to watch; its answer as it came back. A read that watch itself
+    /// failed (its own problem+json 500, which it now and then gives for a large answer while
+    /// other requests are in flight, though the function answered) is asked again: a read changes
+    /// nothing, and no function of ours answers that body.
     async fn pass(&self, method: &str, uri: &hyper::Uri, headers: &[(String, String)], body: Bytes) -> Result<Response<Full<Bytes>>, String> {
         let target = format!("{}{}", self.upstream, uri.path_and_query().map_or("/", |p| p.as_str()));
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut out = self.http.request(method, target).body(body);
-        for (k, v) in headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str()) && k != "host") {
-            out = out.header(k, v);
-        }
-        let answer = out.send().await.map_err(|e| e.to_string())?;
-        let mut response = Response::builder().status(answer.status().as_u16());
-        for (k, v) in answer.headers().iter().filter(|(k, _)| !HOP.contains(&k.as_str())) {
+        let mut tries = 0;
+        let (status, answer_headers, bytes) = loop {
+            tries += 1;
+            let mut out = self.http.request(method.clone(), &target).body(body.clone());
+            for (k, v) in headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str()) && k != "host") {
+                out = out.header(k, v);
+            }
+            let answer = out.send().await.map_err(|e| e.to_string())?;
+            let status = answer.status().as_u16();
+            let headers = answer.headers().clone();
+            let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+            if method == reqwest::Method::GET && status == 500 && bytes.starts_with(WATCH_OWN_500) && tries < 4 {
+                tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch answered its own 500 to a read; asking again");
+                continue;
+            }
+            break (status, headers, bytes);
+        };
+        let mut response = Response::builder().status(status);
+        for (k, v) in answer_headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str())) {
             response = response.header(k.as_str(), v.as_bytes());
         }
-        let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
         response.body(Full::new(bytes)).map_err(|e| e.to_string())
     }
 
