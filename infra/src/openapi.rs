@@ -195,8 +195,13 @@ fn schemas() -> Value {
             "id": { "type": "string" }, "type": string_enum(&shared::lifecycle::EVENT_TYPES), "contract_product_id": { "type": "string" },
             "body_sha256": { "type": "string" }, "status": string_enum(&["received", "queued", "processing", "done", "failed"]),
             "log_ids": { "type": "array", "items": { "type": "string" } }, "error": nullable_string,
-            "received_at": timestamp(), "updated_at": timestamp()
+            "received_at": timestamp(), "updated_at": timestamp(), "retries": { "type": "integer", "minimum": 0, "description": "how often an admin sent it again" }
         })),
+        "LifecycleEventPage": page_of("LifecycleEvent"),
+        "EventRetried": { "type": "object", "required": ["event_id", "status", "retries", "log_id"], "properties": {
+            "event_id": { "type": "string" }, "status": string_enum(&["queued", "received"]), "retries": { "type": "integer", "minimum": 1 },
+            "log_id": { "type": ["string", "null"], "description": "the retry's entry in the contract product's log (null when the order never made the product)" }
+        }},
         "EventAccepted": model(json!({
             "event_id": { "type": "string" }, "status": string_enum(&["received", "queued", "processing", "done", "failed"])
         })),
@@ -267,12 +272,15 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
         "createContractProduct" => (201, "Created, status pending", r("ContractProduct")),
         "listContractProducts" => (200, "One page, newest first", r("ContractProductPage")),
         "getContractProduct" => (200, "The contract product", r("ContractProduct")),
+        "updateContractProduct" => (200, "The contract product as it is now; the change is in its log", r("ContractProduct")),
         "billingWebhook" => (202, "Accepted (or seen before: the same answer)", r("EventAccepted")),
         "createEventHandler" => (201, "Created; its secret shown this once", r("EventHandler")),
         "listEventHandlers" => (200, "The handlers, secrets masked", r("EventHandlerList")),
         "getEventHandler" | "updateEventHandler" => (200, "The handler, its secret masked", r("EventHandler")),
         "eventHandlerExecutions" => (200, "Its deliveries, newest first", r("ExecutionList")),
         "getLifecycleEvent" => (200, "The event", r("LifecycleEvent")),
+        "listLifecycleEvents" => (200, "One page, newest first", r("LifecycleEventPage")),
+        "retryLifecycleEvent" => (202, "Sent again: queued (or received, when the worker's sweep is to queue it within minutes)", r("EventRetried")),
         "productLogs" | "configurationLogs" | "systemLogs" => (200, "One page, newest first; entries without debug", r("LogPage")),
         "logEntry" => (200, "The entry", r("LogEntry")),
         other => panic!("openapi: route {other} has no success answer"),
@@ -285,6 +293,11 @@ fn query_parameters(operation_id: &str) -> Vec<Value> {
         "listContractProducts" => vec![
             query("client_id", "only this client's (a client may name only itself)", json!({ "type": "string", "minLength": 1, "maxLength": 128 })),
             query("limit", "items per page", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 })),
+            cursor(),
+        ],
+        "listLifecycleEvents" => vec![
+            query("status", "failed events, or those not yet queued", json!({ "type": "string", "enum": ["failed", "received"], "default": "failed" })),
+            query("limit", "events per page", json!({ "type": "integer", "minimum": 1, "maximum": 200, "default": 50 })),
             cursor(),
         ],
         "productLogs" | "configurationLogs" => log_filters(None),
@@ -328,6 +341,7 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "createProduct" => products::product_schema(),
         "updateProduct" => products::params_schema_patch(),
         "createContractProduct" => products::contract_product_schema(),
+        "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::admin::handlers::patch_schema()),
         "billingWebhook" => shared::lifecycle::event_schema(),
@@ -372,7 +386,7 @@ fn links(operation_id: &str) -> Option<Value> {
         "createProduct" => by_id(&["getProduct", "updateProduct"], "id"),
         "createContractProduct" | "getContractProduct" => {
             // And every action: a tool chaining calls runs them on the product it made.
-            let mut ops = vec!["getContractProduct".to_owned(), "productLogs".to_owned()];
+            let mut ops = vec!["getContractProduct".to_owned(), "updateContractProduct".to_owned(), "productLogs".to_owned()];
             ops.extend(catalogue().actions().map(|(b, a)| action_operation_id(b.id, a.id)));
             let refs: Vec<&str> = ops.iter().map(String::as_str).collect();
             by_id(&refs, "id")
@@ -387,6 +401,9 @@ fn links(operation_id: &str) -> Option<Value> {
         "productLogs" | "configurationLogs" | "systemLogs" => json!({ "logEntry": { "operationId": "logEntry", "parameters": { "log_id": "$response.body#/items/0/log_id" } } }),
         "createEventHandler" => by_id(&["getEventHandler", "updateEventHandler", "eventHandlerExecutions"], "id"),
         "billingWebhook" => by_id(&["getLifecycleEvent"], "event_id"),
+        "listLifecycleEvents" => json!({ "getLifecycleEvent": { "operationId": "getLifecycleEvent", "parameters": { "id": "$response.body#/items/0/id" } },
+            "retryLifecycleEvent": { "operationId": "retryLifecycleEvent", "parameters": { "id": "$response.body#/items/0/id" } } }),
+        "retryLifecycleEvent" => by_id(&["getLifecycleEvent"], "event_id"),
         "testConnection" => log(),
         _ => return None,
     })
@@ -487,7 +504,9 @@ fn operation(route: &ApiRoute) -> Value {
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| match (route.operation_id, name) {
             // A billing system's event id: any printable ASCII (percent-encoded in the path).
-            ("getLifecycleEvent", _) => json!({ "name": name, "in": "path", "required": true, "description": "the event's id", "schema": { "type": "string", "pattern": "^[!-~]{1,128}$" } }),
+            ("getLifecycleEvent" | "retryLifecycleEvent", _) => {
+                json!({ "name": name, "in": "path", "required": true, "description": "the event's id", "schema": { "type": "string", "pattern": "^[!-~]{1,128}$" } })
+            }
             _ => id_parameter(name, "the record's id"),
         })
         .collect();

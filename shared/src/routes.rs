@@ -94,12 +94,14 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
     FunctionSpec {
         name: "admin",
         logical_id: "AdminFunction",
-        description: "Admin API: the catalogue, provision configurations, products and contract products; answers unknown routes",
+        description: "Admin API: the catalogue, provision configurations, products and contract products, lifecycle events; answers unknown routes",
         timeout_seconds: 30,
         main_table: TableAccess::ReadWrite,
         logs_table: TableAccess::Write,
         secrets_key: true,
         token_secret: true,
+        // Sends a failed lifecycle event again (retry).
+        lifecycle_queue: QueueAccess::Send,
         events_queue: QueueAccess::Send,
         ..BASE
     },
@@ -184,6 +186,12 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
     admin("GET", "/contract-products", "listContractProducts", "Contract products, newest first (?client_id=&limit=&cursor=); a client sees its own"),
     admin("GET", "/contract-products/{id}", "getContractProduct", "One contract product (admin, or the owning client)"),
+    admin(
+        "PATCH",
+        "/contract-products/{id}",
+        "updateContractProduct",
+        "Change a contract product's provision fields, field by field (null removes one; a mask keeps the stored secret); logged on the product",
+    ),
     ApiRoute {
         method: "POST",
         path: "/contract-products/{id}/actions/{blueprint}/{action}",
@@ -203,7 +211,9 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("GET", "/event-handlers/{id}", "getEventHandler", "One event handler, its secret masked"),
     admin("PATCH", "/event-handlers/{id}", "updateEventHandler", "Change an event handler (status enabled / disabled / archived, priority, target ...)"),
     admin("GET", "/event-handlers/{id}/executions", "eventHandlerExecutions", "The deliveries of one handler: status code, duration, response excerpt, error"),
+    admin("GET", "/lifecycle-events", "listLifecycleEvents", "Lifecycle events that failed (?status=failed, the default) or are not yet queued (?status=received), newest first (?limit=&cursor=)"),
     admin("GET", "/lifecycle-events/{id}", "getLifecycleEvent", "A lifecycle event: queued, processing, done or failed, with its log ids"),
+    admin("POST", "/lifecycle-events/{id}/retry", "retryLifecycleEvent", "Send a failed lifecycle event again, as it was first queued, on its contract product's FIFO group; logged on the product"),
     logs("/contract-products/{id}/logs", "productLogs", "A contract product's logs, newest first (?status=&action=&since=&until=&limit=&cursor=); admin or owner"),
     logs("/provision-configurations/{id}/logs", "configurationLogs", "A configuration's logs, newest first; admin"),
     logs("/logs", "systemLogs", "Logs of one status (default error) across the system, newest first, within 31 days; admin"),

@@ -18,7 +18,6 @@ use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::ids::ContractProductId;
 use crate::lifecycle::{event_schema, sealed_event};
 use crate::secrets::SecretBox;
-use crate::store::StoreError;
 use crate::store::events::{Claim, EventRecord, EventStatus, EventStore};
 use crate::store::products::ProductStore;
 use crate::time::now_rfc3339;
@@ -97,10 +96,8 @@ impl WebhookApi {
             .send()
             .await
             .map_err(|e| ApiError::internal(format!("queueing event {event_id}: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
-        self.events.set_status(event_id, EventStatus::Queued, None, None).await.or_else(|e| match e {
-            StoreError::Conflict(_) => Ok(()), // a worker finished it already
-            other => Err(ApiError::from(other)),
-        })
+        // Only while still received: a worker may have finished it already.
+        Ok(self.events.mark_queued(event_id).await?)
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -137,6 +134,7 @@ impl WebhookApi {
             error: None,
             received_at: now.clone(),
             updated_at: now,
+            retries: 0,
         };
         let queued_text = queued.to_string();
         // Records claimed before the canonical form held the raw body's hash: both count.

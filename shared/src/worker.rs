@@ -310,13 +310,13 @@ impl Worker {
             }
         };
         let mut queued = 0;
-        for (id, cp, body) in &stuck {
-            let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(body).message_group_id(cp).message_deduplication_id(id).send().await;
+        for crate::store::events::Stuck { id, contract_product_id: cp, body, dedup_id } in &stuck {
+            let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(body).message_group_id(cp).message_deduplication_id(dedup_id).send().await;
             match sent {
                 Ok(_) => {
                     queued += 1;
                     tracing::warn!(event_id = %id, contract_product_id = %cp, "a claimed event left unqueued was queued by the sweep");
-                    if let Err(e) = self.events.set_status(id, EventStatus::Queued, None, None).await {
+                    if let Err(e) = self.events.mark_queued(id).await {
                         tracing::warn!(event_id = %id, error = %e, "a swept event's status stays received (queued again next time; SQS and the worker drop the duplicate)");
                     }
                 }

@@ -243,3 +243,55 @@ async fn a_service_identifier_belongs_to_one_contract_product_of_a_configuration
             .await;
     assert_eq!(status, 201, "{elsewhere}");
 }
+
+/// An admin fills in a provision field and saves it (seed 003): set field by field, a mask keeps
+/// the stored secret, null removes a field, the change is logged on the product without values,
+/// and a later action runs with what was saved. A client may not; bad bodies change nothing.
+#[tokio::test]
+async fn an_admin_edits_provision_fields_and_the_change_is_logged() {
+    let cfg = configuration("web-hosting", false).await;
+    let (status, cp) = post(
+        "/contract-products",
+        json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg},
+               "provision_fields": {"package_name": "starter", "location": "eu", "password": "Pf-Sealed-Secret1!"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    let id = cp["id"].as_str().unwrap().to_owned();
+    let path = format!("/contract-products/{id}");
+    let patch = |body: Value, token: String| {
+        let path = path.clone();
+        async move { call(reqwest::Method::PATCH, &path, &token, Some(body)).await }
+    };
+
+    let (status, changed) = patch(json!({"provision_fields": {"package_name": "business", "location": null, "password": "********", "email": "owner@example.com"}}), admin_token()).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["provision_fields"]["package_name"], "business");
+    assert!(changed["provision_fields"].get("location").is_none(), "{changed}");
+    assert_eq!(changed["provision_fields"]["password"], "********", "still masked, still there");
+    assert_eq!(changed["version"], cp["version"].as_u64().unwrap() + 1);
+    let (_, logs) = call(reqwest::Method::GET, &format!("{path}/logs?action=update-provision-fields"), &admin_token(), None).await;
+    let entry = &logs["items"][0];
+    assert_eq!(entry["actor"]["role"], "admin", "{logs}");
+    let mut fields: Vec<&str> = entry["data"]["changed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["email", "location", "package_name"], "the mask changed nothing");
+    assert!(!entry.to_string().contains("business"), "no values in the entry: {entry}");
+
+    // The create runs with what was saved.
+    let (status, created) = call(reqwest::Method::POST, &format!("{path}/actions/web-hosting/create-account"), &admin_token(), Some(json!({"params": {"domain": "saved.example.com"}}))).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["data"]["package_name"], "business", "{created}");
+
+    // Nothing changed: no entry. Refused: a client, a non-object, an unknown field, a mask with nothing behind it.
+    let (status, same) = patch(json!({"provision_fields": {"package_name": "business"}}), admin_token()).await;
+    assert_eq!((status, same["version"].clone()), (200, changed["version"].clone()));
+    let owner = client_token(cp["client_id"].as_str().unwrap());
+    assert_eq!(patch(json!({"provision_fields": {"package_name": "x"}}), owner).await.0, 403);
+    assert_eq!(patch(json!({"provision_fields": "x"}), admin_token()).await.0, 400);
+    assert_eq!(patch(json!({"provision_fields": {}, "status": "active"}), admin_token()).await.0, 400);
+    assert_eq!(patch(json!({"provision_fields": {"epp_code": "********"}}), admin_token()).await.0, 400);
+    assert_eq!(call(reqwest::Method::PATCH, "/contract-products/no-such-cp", &admin_token(), Some(json!({"provision_fields": {}}))).await.0, 404);
+    let after = get(&path).await;
+    assert_eq!(after["provision_fields"]["package_name"], "business");
+}

@@ -302,6 +302,7 @@ async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
             error: None,
             received_at: at.clone(),
             updated_at: at,
+            retries: 0,
         };
         (paid, record)
     };
@@ -328,4 +329,78 @@ async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
     assert_eq!(settled(paid["id"].as_str().unwrap()).await["status"], "done");
     let cp = paid["contract_product_id"].as_str().unwrap();
     assert_eq!(logs_of(cp).await.iter().filter(|l| l["action"] == "create-account").count(), 1, "made once");
+}
+
+/// A failed event is listed, and an admin's retry sends it again as it was first queued: logged on
+/// the product, run once, and refused once it is done.
+#[tokio::test]
+async fn a_failed_event_is_listed_and_runs_again_when_an_admin_retries_it() {
+    let token = admin_token();
+    let (_, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        Some(&token),
+        Some(json!({"name": unique("retry"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net", "api_key": "invalid"}})),
+    )
+    .await;
+    let cfg_id = cfg["id"].as_str().unwrap().to_owned();
+    let (_, product) = call(
+        reqwest::Method::POST,
+        "/products",
+        Some(&token),
+        Some(json!({"name": "Hosting", "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg_id},
+                    "provision_fields": {"package_name": "starter", "email": "owner@example.com"}})),
+    )
+    .await;
+    let cp = unique("whmcs:svc");
+    let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product["id"], "client_id": unique("client")}));
+    let id = paid["id"].as_str().unwrap().to_owned();
+    assert_eq!(send(&paid).await.0, 202);
+    assert_eq!(settled(&id).await["status"], "failed");
+
+    // Listed among the failed ones, newest first, page by page.
+    let mut found = None;
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let path = match &cursor {
+            Some(c) => format!("/lifecycle-events?status=failed&limit=20&cursor={c}"),
+            None => "/lifecycle-events?status=failed&limit=20".to_owned(),
+        };
+        let (status, page) = call(reqwest::Method::GET, &path, Some(&token), None).await;
+        assert_eq!(status, 200, "{page}");
+        found = page["items"].as_array().unwrap().iter().find(|e| e["id"] == id.as_str()).cloned();
+        cursor = page["next_cursor"].as_str().map(String::from);
+        if found.is_some() || cursor.is_none() {
+            break;
+        }
+    }
+    let found = found.expect("the failed event is listed");
+    assert!(found.get("queued_body").is_none() && found.get("gsi2pk").is_none(), "{found}");
+    let (status, _) = call(reqwest::Method::GET, "/lifecycle-events?status=done", Some(&token), None).await;
+    assert_eq!(status, 400);
+
+    // The credentials fixed, an admin retries: queued again, logged, run once.
+    let (status, _) = call(reqwest::Method::PATCH, &format!("/provision-configurations/{cfg_id}"), Some(&token), Some(json!({"settings": {"api_key": "demo-key-Sup3rSecret"}}))).await;
+    assert_eq!(status, 200);
+    let (status, retried) = call(reqwest::Method::POST, &format!("/lifecycle-events/{id}/retry"), Some(&token), None).await;
+    assert_eq!((status, retried["status"].as_str(), retried["retries"].as_u64()), (202, Some("queued"), Some(1)), "{retried}");
+    let done = settled(&id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["retries"], 1);
+    let (_, state) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&token), None).await;
+    assert_eq!(state["status"], "active", "{state}");
+    let runs = logs_of(&cp).await;
+    let retry = runs.iter().find(|l| l["action"] == "lifecycle:retry").expect("the retry is logged");
+    assert_eq!(retry["log_id"], retried["log_id"]);
+    assert_eq!(retry["actor"]["role"], "admin");
+    assert!(retry["message"].as_str().unwrap().contains("authentication failed"), "{retry}");
+    assert_eq!(runs.iter().filter(|l| l["action"] == "create-account" && l["status"] == "success").count(), 1);
+
+    // Done now: a second retry is refused; an unknown event is 404; a client may not retry.
+    let (status, again) = call(reqwest::Method::POST, &format!("/lifecycle-events/{id}/retry"), Some(&token), None).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("invalid_state")), "{again}");
+    let (status, _) = call(reqwest::Method::POST, "/lifecycle-events/no-such-event/retry", Some(&token), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(reqwest::Method::POST, &format!("/lifecycle-events/{id}/retry"), Some(&e2e::client_token("someone")), None).await;
+    assert_eq!(status, 403);
 }

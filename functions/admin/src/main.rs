@@ -14,6 +14,7 @@ async fn main() -> Result<(), Error> {
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
     let ddb = shared::aws::dynamodb(&aws);
     let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
-    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher);
+    let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
+    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher).with_lifecycle_queue(shared::aws::sqs(&aws), queue_url);
     run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
 }

@@ -1,6 +1,7 @@
 //! The admin API's handler: routes a request of the admin function to its operation.
 
 pub mod configurations;
+pub mod events;
 pub mod handlers;
 pub mod products;
 
@@ -46,6 +47,9 @@ pub struct Admin {
     engine: Engine,
     ddb: aws_sdk_dynamodb::Client,
     main_table: String,
+    logs_table: String,
+    /// Where a retried lifecycle event goes.
+    lifecycle_queue: Option<events::LifecycleQueue>,
 }
 
 /// The catalogue with each blueprint's providers and their settings schemas.
@@ -82,7 +86,15 @@ impl Admin {
             secrets,
             ddb,
             main_table: tables.main.clone(),
+            logs_table: tables.logs.clone(),
+            lifecycle_queue: None,
         }
+    }
+
+    /// The lifecycle queue a retried event is sent to.
+    pub fn with_lifecycle_queue(mut self, sqs: aws_sdk_sqs::Client, url: String) -> Self {
+        self.lifecycle_queue = Some(events::LifecycleQueue { sqs, url });
+        self
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -114,6 +126,11 @@ impl Admin {
                 let record = events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
                 HttpResponse::json(200, &record)
             }
+            "listLifecycleEvents" | "retryLifecycleEvent" => {
+                let store = crate::store::events::EventStore::new(self.ddb.clone(), &self.main_table);
+                let events = events::LifecycleEvents { store: &store, products: &self.products, logs_table: &self.logs_table, queue: self.lifecycle_queue.as_ref() };
+                if route.operation_id == "listLifecycleEvents" { events.list(&request).await } else { events.retry(&caller, &params).await }
+            }
             "createEventHandler" => handlers.create(&request).await,
             "listEventHandlers" => handlers.list().await,
             "getEventHandler" => handlers.get(&params).await,
@@ -124,6 +141,7 @@ impl Admin {
             "getProduct" => products.get_product(&params).await,
             "updateProduct" => products.patch_product(&request, &params).await,
             "createContractProduct" => products.create_contract_product(&request).await,
+            "updateContractProduct" => products.patch_contract_product(&caller, &request, &params, &self.logs_table).await,
             "createConfiguration" => configurations.create(&request).await,
             "listConfigurations" => configurations.list(&request).await,
             "getConfiguration" => configurations.get(&params).await,

@@ -365,6 +365,64 @@ impl Products<'_> {
         HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor::encode(next.as_ref(), None) }))
     }
 
+    /// Changes a contract product's provision fields (seed 003: "fill in the licence key, save"),
+    /// field by field: a field given is set (a mask keeps the stored secret), `null` removes it.
+    /// The change and an entry in the product's log that says who changed which fields (never
+    /// their values) are written in one transaction, at the version read (409 if it moved).
+    pub async fn patch_contract_product(&self, caller: &Caller, request: &HttpRequest, params: &HashMap<String, String>, logs_table: &str) -> Result<HttpResponse, ApiError> {
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        let not_found = || ApiError::NotFound(format!("no contract product {raw:?}"));
+        let id = ContractProductId::parse(raw).map_err(|_| not_found())?;
+        let body = json_body(request)?;
+        check(&contract_product_patch_schema(), &body)?;
+        let current = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
+        let stored = match secrets::open(catalogue().provision_schema(), &Value::Object(current.provision_fields.clone()), self.secrets, &secrets::provision_context("cp", id.as_str())) {
+            Ok(Value::Object(o)) => o,
+            Ok(_) => Map::new(),
+            Err(e) => return Err(ApiError::internal(format!("provision fields of contract product {id} do not open: {e}"))),
+        };
+        let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
+        let (removed, set): (Vec<(String, Value)>, Vec<(String, Value)>) = given.into_iter().partition(|(_, v)| v.is_null());
+        let set = with_stored_secrets(&set.into_iter().collect(), &stored)?;
+        let mut fields = stored.clone();
+        for (k, _) in &removed {
+            fields.remove(k);
+        }
+        fields.extend(set);
+        let mut changed: Vec<&str> = fields.iter().filter(|(k, v)| stored.get(*k) != Some(v)).map(|(k, _)| k.as_str()).collect();
+        changed.extend(stored.keys().filter(|k| !fields.contains_key(*k)).map(String::as_str));
+        if changed.is_empty() {
+            return HttpResponse::json(200, &cp_view(&current));
+        }
+        let mut next = current.clone();
+        next.provision_fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
+        next.version = current.version + 1;
+        next.updated_at = now_rfc3339();
+        let entry = crate::store::logs::LogEntry {
+            log_id: crate::ids::LogId::generate(),
+            contract_product_id: id.clone(),
+            configuration_id: current.provision_configuration_id.clone(),
+            blueprint: current.blueprint.clone(),
+            provider: current.provider.clone(),
+            action: "update-provision-fields".into(),
+            actor: crate::engine::Actor::Caller(caller.clone()).describe(),
+            started_at: next.updated_at.clone(),
+            duration_ms: 0,
+            status: crate::store::logs::LogStatus::Success,
+            message: format!("provision fields changed: {}", changed.join(", ")),
+            params: json!({ "fields": changed }),
+            data: json!({ "changed": changed, "version": next.version }),
+            error: None,
+            debug: Value::Null,
+        };
+        self.products.record_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),
+            other => other.into(),
+        })?;
+        tracing::info!(contract_product_id = %id, fields = %changed.join(","), by = %caller.subject(), "provision fields changed");
+        HttpResponse::json(200, &cp_view(&next))
+    }
+
     /// Changes a product. Contract products already made from it keep what they inherited.
     pub async fn patch_product(&self, request: &HttpRequest, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let raw = params.get("id").map(String::as_str).unwrap_or_default();
@@ -419,6 +477,11 @@ impl Products<'_> {
         self.products.update_product(&next, current.version, old).await?;
         HttpResponse::json(200, &product_view(&next))
     }
+}
+
+/// The body of PATCH /contract-products/{id}: provision fields to set (`null` removes one).
+pub fn contract_product_patch_schema() -> Value {
+    params().req("provision_fields", any_object()).build()
 }
 
 /// The body of PATCH /products/{id}.

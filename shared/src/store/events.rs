@@ -40,6 +40,9 @@ pub struct EventRecord {
     pub error: Option<String>,
     pub received_at: String,
     pub updated_at: String,
+    /// How often an admin has sent it again after it failed.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 pub enum Claim {
@@ -50,6 +53,23 @@ pub enum Claim {
 
 /// The sparse index entry of a claim not yet on the queue (gsi2): what the sweep finds.
 const RECEIVED_INDEX: &str = "EVT#RECEIVED";
+/// The sparse index entry of a failed event (gsi2): what an admin lists and may retry.
+const FAILED_INDEX: &str = "EVT#FAILED";
+
+/// The gsi2 partition that lists events of a status, where one does.
+pub fn listed(status: EventStatus) -> Option<&'static str> {
+    match status {
+        EventStatus::Received => Some(RECEIVED_INDEX),
+        EventStatus::Failed => Some(FAILED_INDEX),
+        _ => None,
+    }
+}
+
+/// What an event record shows: not the queued body (sealed, and for the worker only) nor the
+/// index keys.
+fn record_of(item: &HashMap<String, AttributeValue>) -> Result<EventRecord, StoreError> {
+    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+}
 
 fn key(id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(format!("EVT#{id}"))), ("sk".into(), s("EVT"))])
@@ -79,9 +99,20 @@ fn status_value(status: EventStatus) -> AttributeValue {
     s(serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
 }
 
+/// The status write. The event as queued is kept until it is done (a failed one may be retried);
+/// a failed event is listed in gsi2, a received one stays listed for the sweep.
 fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> TransactWriteItem {
+    let now = now_rfc3339();
     let mut expression = "SET #status = :status, updated_at = :now".to_owned();
-    let remove = if status == EventStatus::Received { "" } else { " REMOVE gsi2pk, gsi2sk, queued_body" };
+    let remove = match status {
+        EventStatus::Received => "",
+        EventStatus::Done => " REMOVE gsi2pk, gsi2sk, queued_body",
+        EventStatus::Failed => {
+            expression.push_str(", gsi2pk = :listed, gsi2sk = :listed_at");
+            ""
+        }
+        EventStatus::Queued | EventStatus::Processing => " REMOVE gsi2pk, gsi2sk",
+    };
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(key(id)))
@@ -89,7 +120,10 @@ fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":status", status_value(status))
         .expression_attribute_values(":done", status_value(EventStatus::Done))
-        .expression_attribute_values(":now", s(now_rfc3339()));
+        .expression_attribute_values(":now", s(now.clone()));
+    if status == EventStatus::Failed {
+        update = update.expression_attribute_values(":listed", s(FAILED_INDEX)).expression_attribute_values(":listed_at", s(format!("{now}#{id}")));
+    }
     if let Some(l) = log_id {
         expression.push_str(", log_ids = list_append(if_not_exists(log_ids, :empty), :log)");
         update = update.expression_attribute_values(":empty", AttributeValue::L(vec![])).expression_attribute_values(":log", AttributeValue::L(vec![s(l)]));
@@ -111,6 +145,24 @@ pub enum Begin {
     Handled,
     /// No record.
     Missing,
+}
+
+/// The deduplication id of an event's `n`th retry on the FIFO queue.
+pub fn retry_dedup_id(id: &str, n: u32) -> String {
+    // SQS takes up to 128 characters; an event id may have 128 already.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    let short: String = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("retry-{n}-{short}")
+}
+
+/// A claim left received: to be queued as it was claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    pub id: String,
+    pub contract_product_id: String,
+    pub body: String,
+    /// The event's id, or its retry's.
+    pub dedup_id: String,
 }
 
 #[derive(Clone)]
@@ -195,13 +247,101 @@ impl EventStore {
 
     pub async fn get(&self, id: &str) -> Result<Option<EventRecord>, StoreError> {
         let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
-        out.item().map(|i| serde_json::from_value(Value::Object(from_item(i))).map_err(|e| StoreError::Malformed(e.to_string()))).transpose()
+        out.item().map(record_of).transpose()
+    }
+
+    /// One page of the events of a listed status (received or failed), newest first.
+    pub async fn page_of(&self, status: EventStatus, limit: i32, start: Option<HashMap<String, AttributeValue>>) -> Result<(Vec<EventRecord>, Option<HashMap<String, AttributeValue>>), StoreError> {
+        let listed = listed(status).ok_or_else(|| StoreError::Malformed(format!("events {status:?} are not listed")))?;
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :pk")
+            .expression_attribute_values(":pk", s(listed))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        let items = out.items().iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, out.last_evaluated_key().cloned()))
+    }
+
+    /// The write that puts a failed event back to received for its retry number `retries + 1`
+    /// (joined to the transaction of the retry's log entry): listed for the sweep again, with a
+    /// deduplication id of its own (SQS would drop a second message under the event's id within
+    /// five minutes), its last error cleared. Its condition fails when the event is not failed
+    /// (any more), another retry came first, or it failed before events kept what they were
+    /// queued with.
+    pub fn retry_write(&self, id: &str, retries: u32) -> TransactWriteItem {
+        let now = now_rfc3339();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET #status = :received, updated_at = :now, retries = :retries, dedup_id = :dedup, gsi2pk = :listed, gsi2sk = :listed_at REMOVE #error")
+            .condition_expression("#status = :failed AND attribute_exists(queued_body) AND (attribute_not_exists(retries) OR retries = :before)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":received", status_value(EventStatus::Received))
+            .expression_attribute_values(":failed", status_value(EventStatus::Failed))
+            .expression_attribute_values(":now", s(now.clone()))
+            .expression_attribute_values(":retries", AttributeValue::N((retries + 1).to_string()))
+            .expression_attribute_values(":before", AttributeValue::N(retries.to_string()))
+            .expression_attribute_values(":dedup", s(retry_dedup_id(id, retries + 1)))
+            .expression_attribute_values(":listed", s(RECEIVED_INDEX))
+            .expression_attribute_values(":listed_at", s(format!("{now}#{id}")))
+            .build()
+            .expect("table, key and expression set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Marks a claim queued once it is on the queue, only while it is still received: a worker
+    /// that has begun, finished or failed it meanwhile keeps its status. Nothing happens otherwise.
+    pub async fn mark_queued(&self, id: &str) -> Result<(), StoreError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression("SET #status = :queued, updated_at = :now REMOVE gsi2pk, gsi2sk")
+            .condition_expression("#status = :received")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", status_value(EventStatus::Queued))
+            .expression_attribute_values(":received", status_value(EventStatus::Received))
+            .expression_attribute_values(":now", s(now_rfc3339()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::aws(e)),
+        }
+    }
+
+    /// One write on its own, as a transaction ([`StoreError::Conflict`] when its condition fails).
+    pub async fn transact(&self, write: TransactWriteItem) -> Result<(), StoreError> {
+        self.ddb
+            .transact_write_items()
+            .transact_items(write)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| if condition_failed(&e) { StoreError::Conflict("the lifecycle event changed meanwhile".into()) } else { StoreError::aws(e) })
+    }
+
+    /// The event as it was queued (secrets sealed), where it is kept.
+    pub async fn queued_body(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).projection_expression("queued_body").consistent_read(true).send().await.map_err(StoreError::aws)?;
+        Ok(out.item().and_then(|i| i.get("queued_body")).and_then(|b| b.as_s().ok()).cloned())
     }
 
     /// Claims left `received` since before `cutoff` (RFC 3339): the webhook claimed them but
     /// did not get them onto the queue, and the billing system did not send them again. Each with
     /// its contract product and the event as it was to be queued.
-    pub async fn stuck_received(&self, cutoff: &str, limit: i32) -> Result<Vec<(String, String, String)>, StoreError> {
+    pub async fn stuck_received(&self, cutoff: &str, limit: i32) -> Result<Vec<Stuck>, StoreError> {
         let out = self
             .ddb
             .query()
@@ -219,7 +359,8 @@ impl EventStore {
             .iter()
             .filter_map(|i| {
                 let text = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
-                Some((text("id")?, text("contract_product_id")?, text("queued_body")?))
+                let id = text("id")?;
+                Some(Stuck { dedup_id: text("dedup_id").unwrap_or_else(|| id.clone()), contract_product_id: text("contract_product_id")?, body: text("queued_body")?, id })
             })
             .collect())
     }
@@ -240,5 +381,26 @@ impl EventStore {
             .await
             .map(|_| ())
             .map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("event {id} is done already")) } else { StoreError::aws(e) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each retry has a deduplication id of its own that SQS takes (1-128 characters).
+    #[test]
+    fn a_retry_is_not_deduplicated_against_the_first_send_or_another_retry() {
+        let long = "e".repeat(128);
+        let (a, b) = (retry_dedup_id(&long, 1), retry_dedup_id(&long, 2));
+        assert!(a != b && a != long && a.len() <= 128 && b.len() <= 128);
+        assert_ne!(retry_dedup_id("evt-1", 1), retry_dedup_id("evt-2", 1));
+    }
+
+    #[test]
+    fn failed_and_received_events_are_listed_and_others_not() {
+        assert_eq!(listed(EventStatus::Failed), Some("EVT#FAILED"));
+        assert_eq!(listed(EventStatus::Received), Some("EVT#RECEIVED"));
+        assert_eq!(listed(EventStatus::Done), None);
     }
 }

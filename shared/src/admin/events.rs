@@ -1,0 +1,135 @@
+//! Lifecycle events for staff: the failed ones (or those not yet queued) newest first, and the
+//! retry of a failed one. A retry puts the event back to received, together with an entry in its
+//! contract product's log. It then queues the event as it was first queued, on the product's FIFO
+//! group. If the queueing fails, the worker's sweep queues it within minutes, as it does for any
+//! claim left received. So a retry that was answered always runs, and runs once.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::{field, invalid};
+use crate::engine::Actor;
+use crate::http::auth::Caller;
+use crate::http::{ApiError, HttpRequest, HttpResponse, cursor};
+use crate::ids::{ContractProductId, LogId};
+use crate::store::StoreError;
+use crate::store::events::{EventStatus, EventStore, listed, retry_dedup_id};
+use crate::store::logs::{LogEntry, LogStatus};
+use crate::store::products::ProductStore;
+use crate::time::now_rfc3339;
+
+/// The lifecycle queue: where a retry sends an event.
+#[derive(Clone)]
+pub struct LifecycleQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+pub struct LifecycleEvents<'a> {
+    pub store: &'a EventStore,
+    pub products: &'a ProductStore,
+    pub logs_table: &'a str,
+    pub queue: Option<&'a LifecycleQueue>,
+}
+
+const DEFAULT_LIMIT: i32 = 50;
+const MAX_LIMIT: i32 = 200;
+
+impl LifecycleEvents<'_> {
+    /// `GET /lifecycle-events?status=failed|received&limit=&cursor=`.
+    pub async fn list(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let status = match request.query.get("status").map(String::as_str) {
+            None | Some("failed") => EventStatus::Failed,
+            Some("received") => EventStatus::Received,
+            Some(_) => return Err(invalid(vec![field("status", "must be failed or received")])),
+        };
+        let limit = match request.query.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(l) => l.parse::<i32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| invalid(vec![field("limit", "must be 1 to 200")]))?,
+        };
+        let partition = listed(status).unwrap_or_default();
+        let start = request.query.get("cursor").map(|c| cursor::decode_for(c, "gsi2pk", partition)).transpose()?;
+        let (items, next) = self.store.page_of(status, limit, start).await?;
+        HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor::encode(next.as_ref(), None) }))
+    }
+
+    /// `POST /lifecycle-events/{id}/retry`: 202 with the event's status now (queued, or received
+    /// when the sweep is to queue it).
+    pub async fn retry(&self, caller: &Caller, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+        let id = params.get("id").map(String::as_str).unwrap_or_default();
+        let record = self.store.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
+        if record.status != EventStatus::Failed {
+            let status = serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            return Err(ApiError::InvalidState(format!("lifecycle event {id} is {status}; only a failed event is sent again")));
+        }
+        let body = self
+            .store
+            .queued_body(id)
+            .await?
+            .ok_or_else(|| ApiError::Conflict(format!("lifecycle event {id} failed before events kept what they were queued with; the billing system has to send it again under a new id")))?;
+        let retry = record.retries + 1;
+        let changed = || ApiError::Conflict(format!("lifecycle event {id} changed meanwhile (another retry?); read it again"));
+        let write = self.store.retry_write(id, record.retries);
+        let cp = match ContractProductId::parse(&record.contract_product_id) {
+            Ok(cp_id) => self.products.contract_product(&cp_id).await?,
+            Err(_) => None,
+        };
+        // The retry is logged on its product, in the same transaction. An order that failed to
+        // make its product has no log of its own: the event record keeps the retry count.
+        let log_id = match &cp {
+            Some(cp) => {
+                let was = record.error.as_deref().unwrap_or("an unknown error");
+                let entry = LogEntry {
+                    log_id: LogId::generate(),
+                    contract_product_id: cp.id.clone(),
+                    configuration_id: cp.provision_configuration_id.clone(),
+                    blueprint: cp.blueprint.clone(),
+                    provider: cp.provider.clone(),
+                    action: "lifecycle:retry".into(),
+                    actor: Actor::Caller(caller.clone()).describe(),
+                    started_at: now_rfc3339(),
+                    duration_ms: 0,
+                    status: LogStatus::Success,
+                    message: format!("lifecycle event {id} ({}) sent again, retry {retry}; it had failed: {was}", record.kind),
+                    params: json!({ "event_id": id }),
+                    data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error }),
+                    error: None,
+                    debug: Value::Null,
+                };
+                self.products.record_run(None, self.logs_table, entry.item(), Some(write)).await.map_err(|e| match e {
+                    StoreError::Conflict(_) => changed(),
+                    other => other.into(),
+                })?;
+                Some(entry.log_id)
+            }
+            None => {
+                self.store.transact(write).await.map_err(|e| match e {
+                    StoreError::Conflict(_) => changed(),
+                    other => other.into(),
+                })?;
+                None
+            }
+        };
+        tracing::info!(event_id = %id, retry, by = %caller.subject(), "a failed lifecycle event is sent again");
+        let status = self.enqueue(id, &record.contract_product_id, &body, retry).await;
+        HttpResponse::json(202, &json!({ "event_id": id, "status": status, "retries": retry, "log_id": log_id }))
+    }
+
+    /// Queues the event as it was first queued; received when that fails (the sweep queues it).
+    async fn enqueue(&self, id: &str, cp: &str, body: &str, retry: u32) -> EventStatus {
+        let Some(queue) = self.queue else {
+            tracing::error!(event_id = %id, "no lifecycle queue is configured: the sweep will queue the retried event");
+            return EventStatus::Received;
+        };
+        let sent = queue.sqs.send_message().queue_url(&queue.url).message_body(body).message_group_id(cp).message_deduplication_id(retry_dedup_id(id, retry)).send().await;
+        if let Err(e) = sent {
+            tracing::error!(event_id = %id, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "a retried event could not be queued; the sweep will queue it");
+            return EventStatus::Received;
+        }
+        if let Err(e) = self.store.mark_queued(id).await {
+            tracing::warn!(event_id = %id, error = %e, "a retried event is queued but still shown received");
+        }
+        EventStatus::Queued
+    }
+}
