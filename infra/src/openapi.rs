@@ -291,7 +291,11 @@ fn query_parameters(operation_id: &str) -> Vec<Value> {
     match operation_id {
         "listConfigurations" => vec![query("blueprint", "only this blueprint's", string_enum(&catalogue().blueprint_ids()))],
         "listContractProducts" => vec![
+            query("identifier", "service identifiers starting with this (case-insensitive), in their order", json!({ "type": "string", "minLength": 1, "maxLength": 255 })),
             query("client_id", "only this client's (a client may name only itself)", json!({ "type": "string", "minLength": 1, "maxLength": 128 })),
+            query("status", "only of this status", product_status()),
+            query("blueprint", "only of this blueprint", string_enum(&catalogue().blueprint_ids())),
+            query("configuration_id", "only on this provision configuration", json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" })),
             query("limit", "items per page", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 })),
             cursor(),
         ],
@@ -657,7 +661,7 @@ mod tests {
     fn parameters_enums_conditions_and_security_are_declared() {
         let doc = openapi();
         let names = |path: &str, method: &str| -> Vec<String> { op(&doc, path, method)["parameters"].as_array().into_iter().flatten().map(|p| p["name"].as_str().unwrap().to_owned()).collect() };
-        assert_eq!(names("/contract-products", "get"), ["client_id", "limit", "cursor"]);
+        assert_eq!(names("/contract-products", "get"), ["identifier", "client_id", "status", "blueprint", "configuration_id", "limit", "cursor"]);
         assert_eq!(names("/logs", "get"), ["status", "action", "since", "until", "limit", "cursor"]);
         assert_eq!(names("/contract-products/{id}/logs", "get"), ["id", "status", "action", "since", "until", "limit", "cursor"]);
         assert_eq!(names("/provision-configurations", "get"), ["blueprint"]);

@@ -399,10 +399,23 @@ fn resources() -> Value {
     }
     // The main table: configurations, products, contract products, idempotency records and event
     // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...),
-    // gsi2 the lists of one kind of record across the system (every contract product ...).
+    // gsi2 the lists of one kind of record across the system (every contract product, failed
+    // lifecycle events ...). The contract product search: gsi3 by status, gsi4 by configuration,
+    // gsi5 by blueprint, gsi6 by service identifier prefix (partitioned by its first character).
     res.insert(
         "MainTable".into(),
-        table("main", &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"], json!([index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL"), index("gsi2", "gsi2pk", Some("gsi2sk"), "ALL")])),
+        table(
+            "main",
+            &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "gsi5pk", "gsi5sk", "gsi6pk", "gsi6sk"],
+            json!([
+                index("gsi1", "gsi1pk", Some("gsi1sk"), "ALL"),
+                index("gsi2", "gsi2pk", Some("gsi2sk"), "ALL"),
+                index("gsi3", "gsi3pk", Some("gsi3sk"), "ALL"),
+                index("gsi4", "gsi4pk", Some("gsi4sk"), "ALL"),
+                index("gsi5", "gsi5pk", Some("gsi5sk"), "ALL"),
+                index("gsi6", "gsi6pk", Some("gsi6sk"), "ALL")
+            ]),
+        ),
     );
     // Provision logs: pk = contract product id, sk = started_at#log_id (newest first by a reverse
     // Query). Indexes: a configuration's logs by time, logs of one status on one day by time, and

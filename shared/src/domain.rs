@@ -25,6 +25,10 @@ impl ProductStatus {
             ProductStatus::Failed => "failed",
         }
     }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
 }
 
 /// Who may run something. Admins and the system may run every action; a client only those the

@@ -184,7 +184,12 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("GET", "/products/{id}", "getProduct", "One product"),
     admin("PATCH", "/products/{id}", "updateProduct", "Change a product; contract products made from it keep what they inherited"),
     admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
-    admin("GET", "/contract-products", "listContractProducts", "Contract products, newest first (?client_id=&limit=&cursor=); a client sees its own"),
+    admin(
+        "GET",
+        "/contract-products",
+        "listContractProducts",
+        "Contract products, newest first, searched by ?identifier= (prefix), client_id, status, blueprint, configuration_id (&limit=&cursor=); a client sees its own",
+    ),
     admin("GET", "/contract-products/{id}", "getContractProduct", "One contract product (admin, or the owning client)"),
     admin(
         "PATCH",

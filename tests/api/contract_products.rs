@@ -295,3 +295,61 @@ async fn an_admin_edits_provision_fields_and_the_change_is_logged() {
     let after = get(&path).await;
     assert_eq!(after["provision_fields"]["package_name"], "business");
 }
+
+/// Staff find a service by its identifier's prefix, client, status, blueprint or configuration,
+/// each through an index, the other facets filtering, page by page; a client only among its own.
+#[tokio::test]
+async fn contract_products_are_searched_by_identifier_client_status_blueprint_and_configuration() {
+    let cfg = configuration("web-hosting", false).await;
+    let tag = unique("Srch").to_lowercase().replace([':', '.', '_'], "-");
+    let client = unique("client");
+    let mut made = Vec::new();
+    for n in 0..3 {
+        let body = json!({"client_id": client, "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}, "service_identifier": format!("{tag}-{n}.example.com")});
+        let (status, cp) = post("/contract-products", body).await;
+        assert_eq!(status, 201, "{cp}");
+        made.push(cp["id"].as_str().unwrap().to_owned());
+    }
+    let (status, other) = post(
+        "/contract-products",
+        json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}, "service_identifier": format!("{tag}-9.example.com")}),
+    )
+    .await;
+    assert_eq!(status, 201, "{other}");
+    // One made active, so the status facet tells them apart.
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &format!("/contract-products/{}/actions/web-hosting/create-account", made[0]),
+        &admin_token(),
+        Some(json!({"params": {"domain": format!("{tag}-0.example.com"), "email": "o@example.com", "package_name": "starter"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let ids = |page: &Value| -> Vec<String> { page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect() };
+    // By identifier prefix, case-insensitively, in the identifiers' order, page by page.
+    let upper = tag.to_uppercase();
+    let first = get(&format!("/contract-products?identifier={upper}&limit=2")).await;
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = get(&format!("/contract-products?identifier={upper}&limit=2&cursor={cursor}")).await;
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    assert_eq!(all, [made[0].clone(), made[1].clone(), made[2].clone(), other["id"].as_str().unwrap().to_owned()]);
+    // Facets combined: the index of one, the others filtering.
+    assert_eq!(ids(&get(&format!("/contract-products?identifier={tag}&client_id={client}")).await), made);
+    assert_eq!(ids(&get(&format!("/contract-products?identifier={tag}&status=active")).await), [made[0].clone()]);
+    let on_cfg = ids(&get(&format!("/contract-products?configuration_id={cfg}&status=pending")).await);
+    assert_eq!(on_cfg.len(), 3, "newest first: {on_cfg:?}");
+    assert_eq!(on_cfg[2], made[1]);
+    assert!(ids(&get("/contract-products?status=active&blueprint=web-hosting&limit=500").await).contains(&made[0]));
+    assert!(ids(&get(&format!("/contract-products?blueprint=web-hosting&client_id={client}")).await).len() == 3);
+    // A client searches among its own only.
+    let own = client_token(&client);
+    let (status, mine) = call(reqwest::Method::GET, &format!("/contract-products?identifier={tag}"), &own, None).await;
+    assert_eq!((status, ids(&mine)), (200, made.clone()));
+    // Bad facets are refused.
+    for bad in ["status=gone", "blueprint=nope", "configuration_id=a%20b", "identifier=", "identifier=%07"] {
+        let (status, body) = call(reqwest::Method::GET, &format!("/contract-products?{bad}"), &admin_token(), None).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}

@@ -17,7 +17,7 @@ use crate::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
 use crate::store::configurations::ConfigurationStore;
-use crate::store::products::{ContractProduct, Deployment, Product, ProductStore};
+use crate::store::products::{ContractProduct, Deployment, Product, ProductStore, Search};
 use crate::time::now_rfc3339;
 
 fn deployment_schema() -> Value {
@@ -341,26 +341,39 @@ impl Products<'_> {
         HttpResponse::json(200, &cp_view(&cp))
     }
 
-    /// `?client_id=&limit=&cursor=`, newest first: a client lists its own (and may not name
-    /// another); an admin lists one client's, or every contract product.
+    /// `?identifier=&client_id=&status=&blueprint=&configuration_id=&limit=&cursor=`: newest first
+    /// (by identifier prefix, in the identifiers' order). A client lists its own (and may not name
+    /// another); an admin searches every contract product. One Query per read, never a Scan.
     pub async fn list_contract_products(&self, caller: &Caller, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
-        let asked = request.query.get("client_id").map(String::as_str);
-        let client_id: Option<String> = match (caller, asked) {
+        let q = |k: &str| request.query.get(k).map(String::as_str);
+        let client_id: Option<String> = match (caller, q("client_id")) {
             (Caller::Client { client_id, .. }, None) => Some(client_id.as_str().to_owned()),
             (Caller::Client { client_id, .. }, Some(a)) if a == client_id.as_str() => Some(a.to_owned()),
             (Caller::Client { .. }, Some(_)) => return Err(ApiError::Forbidden("a client lists its own contract products only".into())),
-            (Caller::Admin { .. }, asked) => asked.map(String::from),
+            (Caller::Admin { .. }, asked) => asked.map(|c| crate::http::auth::ClientId::parse(c).map(|c| c.as_str().to_owned()).map_err(|e| invalid(vec![field("client_id", e)]))).transpose()?,
         };
-        let limit = match request.query.get("limit") {
+        let limit = match q("limit") {
             None => 100,
             Some(l) => l.parse::<i32>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| invalid(vec![field("limit", "must be 1 to 500")]))?,
         };
-        let (pk_name, pk) = match &client_id {
-            Some(c) => ("gsi1pk", format!("CLIENT#{c}")),
-            None => ("gsi2pk", "CP".to_owned()),
-        };
-        let start = request.query.get("cursor").map(|c| cursor::decode_for(c, pk_name, &pk)).transpose()?;
-        let (items, next) = self.products.contract_products_page(client_id.as_deref(), limit, start).await?;
+        let status = q("status")
+            .map(|st| ProductStatus::parse(st).map(|st| st.as_str().to_owned()).ok_or_else(|| invalid(vec![field("status", "must be pending, active, suspended, terminated or failed")])))
+            .transpose()?;
+        let blueprint = q("blueprint").map(|b| blueprint_of(b).map(|b| b.id.to_owned())).transpose()?;
+        let configuration_id = q("configuration_id").map(|c| ConfigurationId::parse(c).map(|c| c.to_string()).map_err(|e| invalid(vec![field("configuration_id", e)]))).transpose()?;
+        let identifier = q("identifier")
+            .map(|i| {
+                if (1..=255).contains(&i.chars().count()) && !i.chars().any(char::is_control) {
+                    Ok(i.to_owned())
+                } else {
+                    Err(invalid(vec![field("identifier", "must be 1 to 255 characters, no control characters")]))
+                }
+            })
+            .transpose()?;
+        let search = Search { identifier, client_id, configuration_id, status, blueprint };
+        let (pk_name, pk) = search.cursor_partition();
+        let start = q("cursor").map(|c| cursor::decode_for(c, pk_name, &pk)).transpose()?;
+        let (items, next) = self.products.search(&search, limit, start).await?;
         let items: Vec<Value> = items.iter().map(cp_view).collect();
         HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor::encode(next.as_ref(), None) }))
     }
@@ -382,10 +395,10 @@ impl Products<'_> {
             Err(e) => return Err(ApiError::internal(format!("provision fields of contract product {id} do not open: {e}"))),
         };
         let given = body["provision_fields"].as_object().cloned().unwrap_or_default();
-        let (removed, set): (Vec<(String, Value)>, Vec<(String, Value)>) = given.into_iter().partition(|(_, v)| v.is_null());
-        let set = with_stored_secrets(&set.into_iter().collect(), &stored)?;
+        let (removed, set): (Map<String, Value>, Map<String, Value>) = given.into_iter().partition(|(_, v)| v.is_null());
+        let set = with_stored_secrets(&set, &stored)?;
         let mut fields = stored.clone();
-        for (k, _) in &removed {
+        for k in removed.keys() {
             fields.remove(k);
         }
         fields.extend(set);

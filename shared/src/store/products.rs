@@ -71,6 +71,72 @@ pub struct ContractProduct {
     pub unconfirmed_action: Option<String>,
 }
 
+/// The most reads one search page makes (each a Query of what is left of the page).
+pub const SEARCH_READS: usize = 10;
+
+/// A contract product search: one facet picks the index, the others filter. The service
+/// identifier is matched by prefix, case-insensitively.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Search {
+    pub identifier: Option<String>,
+    pub client_id: Option<String>,
+    pub configuration_id: Option<String>,
+    pub status: Option<String>,
+    pub blueprint: Option<String>,
+}
+
+/// The identifier index's partition (its first character, so the index spreads) and sort key.
+fn identifier_keys(identifier: &str) -> (String, String) {
+    let lower = identifier.to_lowercase();
+    let first: String = lower.chars().next().map(String::from).unwrap_or_default();
+    (format!("CPI#{first}"), lower)
+}
+
+fn prefix_search(index: &str) -> bool {
+    index == "gsi6"
+}
+
+impl Search {
+    /// The index, its partition key's attribute and value, and the identifier prefix, if any.
+    fn partition(&self) -> (&'static str, &'static str, String, Option<String>) {
+        if let Some(i) = self.identifier.as_deref().filter(|i| !i.is_empty()) {
+            let (shard, prefix) = identifier_keys(i);
+            return ("gsi6", "gsi6pk", shard, Some(prefix));
+        }
+        match (&self.client_id, &self.configuration_id, &self.status, &self.blueprint) {
+            (Some(c), ..) => ("gsi1", "gsi1pk", format!("CLIENT#{c}"), None),
+            (None, Some(c), ..) => ("gsi4", "gsi4pk", format!("CPC#{c}"), None),
+            (None, None, Some(st), _) => ("gsi3", "gsi3pk", format!("CPS#{st}"), None),
+            (None, None, None, Some(b)) => ("gsi5", "gsi5pk", format!("CPB#{b}"), None),
+            (None, None, None, None) => ("gsi2", "gsi2pk", "CP".to_owned(), None),
+        }
+    }
+
+    /// The index partition a cursor must belong to: (attribute, value).
+    pub fn cursor_partition(&self) -> (&'static str, String) {
+        let (_, name, value, _) = self.partition();
+        (name, value)
+    }
+
+    /// The facets the index does not hold, as (field, value) equality filters.
+    fn filters(&self) -> Vec<(&'static str, String)> {
+        let (index, ..) = self.partition();
+        let mut out = Vec::new();
+        let mut add = |field: &'static str, value: &Option<String>, keyed: &str| {
+            if let Some(v) = value
+                && index != keyed
+            {
+                out.push((field, v.clone()));
+            }
+        };
+        add("client_id", &self.client_id, "gsi1");
+        add("provision_configuration_id", &self.configuration_id, "gsi4");
+        add("status", &self.status, "gsi3");
+        add("blueprint", &self.blueprint, "gsi5");
+        out
+    }
+}
+
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
 }
@@ -223,7 +289,24 @@ impl ProductStore {
     /// A contract product's item: listed by client (gsi1) and across the system (gsi2).
     fn contract_product_item(cp: &ContractProduct) -> Result<HashMap<String, AttributeValue>, StoreError> {
         let order = format!("{}#{}", cp.created_at, cp.id);
-        let mut item = item_of(cp, &[("type", "contract_product".into()), ("gsi1pk", format!("CLIENT#{}", cp.client_id)), ("gsi1sk", order.clone()), ("gsi2pk", "CP".into()), ("gsi2sk", order)])?;
+        let mut keys = vec![
+            ("type", "contract_product".to_owned()),
+            ("gsi1pk", format!("CLIENT#{}", cp.client_id)),
+            ("gsi1sk", order.clone()),
+            ("gsi2pk", "CP".into()),
+            ("gsi2sk", order.clone()),
+            ("gsi3pk", format!("CPS#{}", cp.status.as_str())),
+            ("gsi3sk", order.clone()),
+            ("gsi4pk", format!("CPC#{}", cp.provision_configuration_id)),
+            ("gsi4sk", order.clone()),
+            ("gsi5pk", format!("CPB#{}", cp.blueprint)),
+            ("gsi5sk", order),
+        ];
+        if let Some(identifier) = cp.service_identifier.as_deref().filter(|i| !i.is_empty()) {
+            let (shard, sort) = identifier_keys(identifier);
+            keys.extend([("gsi6pk", shard), ("gsi6sk", format!("{sort}#{}", cp.id))]);
+        }
+        let mut item = item_of(cp, &keys)?;
         item.extend(key(format!("CP#{}", cp.id), "CP"));
         Ok(item)
     }
@@ -320,33 +403,53 @@ impl ProductStore {
         Ok(out.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned())
     }
 
-    /// One page of contract products, newest first: a client's (gsi1), or every one (gsi2).
-    pub async fn contract_products_page(
-        &self,
-        client_id: Option<&str>,
-        limit: i32,
-        start: Option<HashMap<String, AttributeValue>>,
-    ) -> Result<(Vec<ContractProduct>, Option<HashMap<String, AttributeValue>>), StoreError> {
-        let (index, pk_name, pk) = match client_id {
-            Some(c) => ("gsi1", "gsi1pk", format!("CLIENT#{c}")),
-            None => ("gsi2", "gsi2pk", "CP".to_owned()),
-        };
-        let page = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::aws)?;
-        let items = page.items().iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-        Ok((items, page.last_evaluated_key().filter(|k| !k.is_empty()).cloned()))
+    /// One page of a contract product search ([`Search`]): a Query on the index its leading facet
+    /// picks, the other facets as a filter. Reads again (for what is left of the page) while a
+    /// filtered read comes back short, at most [`SEARCH_READS`] times, so a page is full unless
+    /// the index ends; the cursor is always where the last read stopped.
+    pub async fn search(&self, search: &Search, limit: i32, mut start: Option<HashMap<String, AttributeValue>>) -> Result<(Vec<ContractProduct>, Option<HashMap<String, AttributeValue>>), StoreError> {
+        let (index, pk_name, pk, prefix) = search.partition();
+        let mut condition = "#pk = :pk".to_owned();
+        let mut names = HashMap::from([("#pk".to_owned(), pk_name.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), s(pk))]);
+        if let Some(prefix) = prefix {
+            condition.push_str(" AND begins_with(#sk, :prefix)");
+            names.insert("#sk".into(), "gsi6sk".into());
+            values.insert(":prefix".into(), s(prefix));
+        }
+        let filters = search.filters();
+        for (n, (field, value)) in filters.iter().enumerate() {
+            names.insert(format!("#f{n}"), (*field).to_owned());
+            values.insert(format!(":f{n}"), s(value.clone()));
+        }
+        let filter = (!filters.is_empty()).then(|| (0..filters.len()).map(|n| format!("#f{n} = :f{n}")).collect::<Vec<_>>().join(" AND "));
+        let mut items = Vec::new();
+        for _ in 0..SEARCH_READS {
+            let page = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(&condition)
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                // Newest first, but an identifier's prefix search goes in the identifiers' order.
+                .scan_index_forward(prefix_search(index))
+                .limit(limit - items.len() as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::aws)?;
+            for item in page.items() {
+                items.push(parse(item)?);
+            }
+            start = page.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+            if start.is_none() || items.len() as i32 >= limit {
+                break;
+            }
+        }
+        Ok((items, start))
     }
 
     /// Replaces a product if it is still at `expected_version`, moving the usage count when its
