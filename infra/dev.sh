@@ -5,11 +5,11 @@ STACK_ROLE=dev
 source "$(dirname "$0")/stack.sh"
 cd "$ROOT"
 # The API on 9000 is the local gateway; cargo lambda watch (the functions and their Invoke API) behind it on 9001.
-DDB_PORT=8000 SQS_PORT=9324 API_PORT=9000 WATCH_PORT=9001
+DDB_PORT=8000 SQS_PORT=9324 API_PORT=9000 WATCH_PORT=9001 OIDC_PORT=4400
 DATA_DIR="$ROOT/.local"
 mkdir -p "$DATA_DIR/dynamodb"
 
-for p in $DDB_PORT $SQS_PORT $API_PORT $WATCH_PORT; do
+for p in $DDB_PORT $SQS_PORT $API_PORT $WATCH_PORT $OIDC_PORT; do
   port_free "$p" || { say "port $p is taken (another make dev?); stop what holds it first"; exit 1; }
 done
 
@@ -31,6 +31,8 @@ start_sqs "$SQS_PORT" "$DATA_DIR/sqs.log"
 say "creating the tables and queues of template.yaml"
 local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
 { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; } >> "$DATA_DIR/functions.env"
+start_oidc "$OIDC_PORT" "$DATA_DIR/oidc.log"
+oidc_env >> "$DATA_DIR/functions.env"
 
 start_watch_and_gateway "$DATA_DIR"
 say "seeding one enabled demo configuration per blueprint"
@@ -45,6 +47,10 @@ cat <<MSG
     API               http://127.0.0.1:$API_PORT   (the local gateway, routes of template.yaml; cargo lambda watch behind it on $WATCH_PORT)
     DynamoDB Local    http://127.0.0.1:$DDB_PORT   (data kept in .local/dynamodb)
     SQS (moto)        http://127.0.0.1:$SQS_PORT
+    OIDC provider     $OIDC_ISSUER   (sign-in for the console; the API trusts its tokens)
+      users (new passwords at each start):  admin / $OIDC_PASSWORD_ADMIN
+                                            alice / $OIDC_PASSWORD_ALICE   (client-1)
+                                            bob   / $OIDC_PASSWORD_BOB   (client-2)
 
   Tokens (valid 24 h; more with: make token ROLE=client CLIENT_ID=c-42):
     export ADMIN_TOKEN=$ADMIN

@@ -83,6 +83,23 @@ start_prism() {
 
 local_stack() { "$ROOT/target/debug/local-stack" "$@"; }
 
+# start_oidc PORT LOG: the local OpenID Connect provider (infra/oidc) for the console at the API's
+# origin, its seeded users' passwords made now unless set (OIDC_PASSWORD_ADMIN / _ALICE / _BOB).
+# Exports OIDC_ISSUER and the passwords; the functions trust its tokens (AUTH_OIDC_*).
+start_oidc() {
+  local port=$1 log=$2 who
+  export OIDC_ISSUER="http://127.0.0.1:$port"
+  for who in ADMIN ALICE BOB; do
+    local var="OIDC_PASSWORD_$who"
+    [ -n "${!var:-}" ] || export "$var=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
+  done
+  OIDC_PORT=$port OIDC_ISSUER=$OIDC_ISSUER CONSOLE_ORIGIN="http://127.0.0.1:$API_PORT" start "OIDC provider" "$log" node "$ROOT/infra/oidc/server.mjs"
+  wait_port "$port" "OIDC provider" 30 "$log"
+}
+
+# oidc_env: the functions' trust of the local OIDC provider, for functions.env.
+oidc_env() { echo "AUTH_OIDC_ISSUER='$OIDC_ISSUER'"; echo "AUTH_OIDC_JWKS_URL='$OIDC_ISSUER/jwks'"; }
+
 # cargo lambda watch starts a function with `cargo run --bin <fn>`, which resolves features for
 # that package alone: build each function the same way first, so its first request is quick.
 build_functions() {
@@ -118,7 +135,7 @@ start_watch_and_gateway() {
 # $RUN_DIR/functions.env (the functions' environment).
 start_api_stack() {
   local name=$1
-  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port)
+  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port) OIDC_PORT=$(free_port)
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
   # moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
@@ -126,6 +143,8 @@ start_api_stack() {
   start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
   start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
   local_stack setup --stack "$name" --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
+  start_oidc "$OIDC_PORT" "$RUN_DIR/oidc.log"
+  oidc_env >> "$RUN_DIR/functions.env"
   { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"
   start_watch_and_gateway "$RUN_DIR" --ignore-changes
   start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$WATCH_PORT"

@@ -15,7 +15,7 @@ build_functions
 # Every AWS call the functions make is recorded (shared::aws), to be held to template.yaml's IAM.
 export AWS_CALL_LOG="$RUN_DIR/aws-calls.jsonl"
 start_api_stack e2e
-export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e
+export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e E2E_OIDC_URL="$OIDC_ISSUER"
 # The vendors' own API descriptions as mock servers: the providers' conformance tests.
 SPECS="$ROOT/specs"
 start_prism hetzner-cloud "$SPECS/hetzner-cloud/cloud.spec.json" PRISM_HETZNER_URL
@@ -35,7 +35,7 @@ say "the contract: a client generated from openapi.yaml drives a service's life;
 
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
-SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1! New-echo-pw-1!"
+SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY $OIDC_PASSWORD_ADMIN $OIDC_PASSWORD_ALICE $OIDC_PASSWORD_BOB demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1! New-echo-pw-1!"
 for secret in $SECRETS_TO_FIND; do
   for f in "$RUN_DIR/watch.log" "$RUN_DIR/responses.log"; do
     if [ -f "$f" ] && grep -qF -- "$secret" "$f"; then say "secret found in $(basename "$f"): ${secret:0:4}..."; failed=1; fi

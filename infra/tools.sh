@@ -33,6 +33,14 @@ if [ ! -x "$TOOLS_DIR/prism/node_modules/.bin/prism" ]; then
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/prism" "@stoplight/prism-cli@$PRISM_VERSION" >&2
 fi
 
+# The local OpenID Connect provider (infra/oidc), from its lock file.
+OIDC_DIR="$(cd "$(dirname "$0")" && pwd)/oidc"
+if ! cmp -s "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  log "installing the OIDC provider (infra/oidc/package-lock.json)"
+  npm ci --silent --no-audit --no-fund --prefix "$OIDC_DIR" >&2
+  cp "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.package-lock.json.installed"
+fi
+
 # xmllint checks every EPP command and answer against the EPP schemas (Debian libxml2-utils).
 if ! command -v xmllint >/dev/null 2>&1; then
   log "installing libxml2-utils (xmllint)"

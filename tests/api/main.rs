@@ -12,5 +12,6 @@ mod handlers;
 mod lifecycle;
 mod local_stack;
 mod logs;
+mod oidc;
 mod poller;
 mod providers;

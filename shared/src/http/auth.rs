@@ -108,6 +108,17 @@ pub struct AuthConfig {
     pub keys: KeySource,
     pub issuer: String,
     pub audience: String,
+    /// A second issuer trusted beside the first, RS256 through its JWKS (AUTH_OIDC_ISSUER and
+    /// AUTH_OIDC_JWKS_URL): on the local stack, the OIDC provider people sign in with, while
+    /// `make token`'s HS256 tokens keep working for scripts.
+    pub oidc: Option<OidcTrust>,
+}
+
+/// An OpenID Connect provider whose access tokens are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcTrust {
+    pub issuer: String,
+    pub jwks_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +160,13 @@ impl AuthConfig {
             }
             KeySource::Hs256 { secret: secret.into_bytes() }
         };
-        Ok(AuthConfig { keys, issuer, audience })
+        let oidc = match (get("AUTH_OIDC_ISSUER"), get("AUTH_OIDC_JWKS_URL")) {
+            (Some(issuer), Some(jwks_url)) => Some(OidcTrust { issuer, jwks_url }),
+            (None, None) => None,
+            (Some(_), None) => return Err(AuthConfigError::Missing("AUTH_OIDC_JWKS_URL")),
+            (None, Some(_)) => return Err(AuthConfigError::Missing("AUTH_OIDC_ISSUER")),
+        };
+        Ok(AuthConfig { keys, issuer, audience, oidc })
     }
 }
 
@@ -166,6 +183,8 @@ pub struct Authenticator {
     config: Arc<AuthConfig>,
     http: reqwest::Client,
     jwks: Arc<RwLock<Option<CachedJwks>>>,
+    /// The OIDC provider's keys, cached apart.
+    oidc_jwks: Arc<RwLock<Option<CachedJwks>>>,
 }
 
 fn unauthenticated(message: &str) -> ApiError {
@@ -174,12 +193,12 @@ fn unauthenticated(message: &str) -> ApiError {
 
 impl Authenticator {
     pub fn new(config: AuthConfig, http: reqwest::Client) -> Self {
-        Authenticator { config: Arc::new(config), http, jwks: Arc::new(RwLock::new(None)) }
+        Authenticator { config: Arc::new(config), http, jwks: Arc::new(RwLock::new(None)), oidc_jwks: Arc::new(RwLock::new(None)) }
     }
 
-    fn validation(&self, algorithm: Algorithm) -> Validation {
+    fn validation(&self, algorithm: Algorithm, issuer: &str) -> Validation {
         let mut v = Validation::new(algorithm);
-        v.set_issuer(&[&self.config.issuer]);
+        v.set_issuer(&[issuer]);
         v.set_audience(&[&self.config.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         v.validate_nbf = true;
@@ -209,12 +228,17 @@ impl Authenticator {
 
     async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
-        let key = match (&self.config.keys, header.alg) {
-            (KeySource::Hs256 { secret }, Algorithm::HS256) => DecodingKey::from_secret(secret),
-            (KeySource::Jwks { .. }, Algorithm::RS256) => self.jwks_key(header.kid.as_deref()).await?,
+        // The OIDC provider's tokens, by their issuer (read before the signature is checked
+        // only to pick the keys; the validation checks it again).
+        let oidc = self.config.oidc.as_ref().filter(|o| unverified_issuer(token).as_deref() == Some(o.issuer.as_str()));
+        let (key, issuer) = match (oidc, &self.config.keys, header.alg) {
+            (Some(o), _, Algorithm::RS256) => (self.jwks_key(header.kid.as_deref(), &o.jwks_url, &self.oidc_jwks).await?, o.issuer.as_str()),
+            (Some(_), ..) => return Err(unauthenticated("token algorithm not accepted")),
+            (None, KeySource::Hs256 { secret }, Algorithm::HS256) => (DecodingKey::from_secret(secret), self.config.issuer.as_str()),
+            (None, KeySource::Jwks { url }, Algorithm::RS256) => (self.jwks_key(header.kid.as_deref(), url, &self.jwks).await?, self.config.issuer.as_str()),
             _ => return Err(unauthenticated("token algorithm not accepted")),
         };
-        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg)).map(|data| data.claims).map_err(|e| {
+        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg, issuer)).map(|data| data.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             let why = match e.kind() {
                 ErrorKind::ExpiredSignature => "token expired",
@@ -229,11 +253,11 @@ impl Authenticator {
         })
     }
 
-    async fn jwks_key(&self, kid: Option<&str>) -> Result<DecodingKey, ApiError> {
+    async fn jwks_key(&self, kid: Option<&str>, url: &str, jwks: &RwLock<Option<CachedJwks>>) -> Result<DecodingKey, ApiError> {
         let kid = kid.ok_or_else(|| unauthenticated("token has no kid"))?;
         let find = |set: &JwkSet| set.find(kid).map(DecodingKey::from_jwk);
         {
-            let cache = self.jwks.read().await;
+            let cache = jwks.read().await;
             if let Some(c) = cache.as_ref() {
                 let fresh = c.fetched.elapsed() < JWKS_TTL;
                 let in_grace = c.fetched.elapsed() < JWKS_TTL + JWKS_GRACE;
@@ -246,17 +270,17 @@ impl Authenticator {
                 }
             }
         }
-        match self.fetch_jwks().await {
+        match self.fetch_jwks(url).await {
             Ok(keys) => {
                 let key = find(&keys);
                 let now = Instant::now();
-                *self.jwks.write().await = Some(CachedJwks { keys, fetched: now, tried: now });
+                *jwks.write().await = Some(CachedJwks { keys, fetched: now, tried: now });
                 key.ok_or_else(|| unauthenticated("token signed by an unknown key"))?.map_err(|_| unauthenticated("signing key unusable"))
             }
             Err(e) => {
                 // An identity provider outage: the last good keys keep working for JWKS_GRACE
                 // past their time, instead of every request failing; refetches wait the floor.
-                let mut cache = self.jwks.write().await;
+                let mut cache = jwks.write().await;
                 if let Some(c) = cache.as_mut() {
                     c.tried = Instant::now();
                     if c.fetched.elapsed() < JWKS_TTL + JWKS_GRACE
@@ -280,13 +304,18 @@ impl Authenticator {
         }
     }
 
-    async fn fetch_jwks(&self) -> Result<JwkSet, ApiError> {
-        let KeySource::Jwks { url } = &self.config.keys else {
-            return Err(ApiError::internal("JWKS asked for without a JWKS URL"));
-        };
+    async fn fetch_jwks(&self, url: &str) -> Result<JwkSet, ApiError> {
         let response = self.http.get(url).timeout(Duration::from_secs(5)).send().await.and_then(|r| r.error_for_status()).map_err(|e| ApiError::internal(format!("fetching the JWKS failed: {e}")))?;
         response.json::<JwkSet>().await.map_err(|e| ApiError::internal(format!("the JWKS is malformed: {e}")))
     }
+}
+
+/// The `iss` claim of a token, unverified: only to choose which keys verify it.
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?.get("iss")?.as_str().map(String::from)
 }
 
 /// Signs HS256 tokens the way the local stack expects (`make token`, tests). Never used in AWS,
@@ -309,7 +338,7 @@ mod tests {
     const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 
     fn hs_config() -> AuthConfig {
-        AuthConfig { keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() }, issuer: "local-dev".into(), audience: "provisioning-api".into() }
+        AuthConfig { keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() }, issuer: "local-dev".into(), audience: "provisioning-api".into(), oidc: None }
     }
 
     fn claims(role: Role, client_id: Option<&str>) -> Claims {
@@ -429,6 +458,33 @@ mod tests {
         assert!(auth.authenticate(Some(&bearer(&token))).await.is_err());
     }
 
+    /// Beside the HS256 issuer, an OIDC provider's RS256 tokens (by their issuer, through its own
+    /// JWKS); neither issuer's tokens pass with the other's algorithm or keys.
+    #[tokio::test]
+    async fn an_oidc_providers_tokens_are_trusted_beside_the_hs256_issuer() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(include_str!("../../tests/fixtures/rsa-test-jwks.json"), "application/json"))
+            .mount(&server)
+            .await;
+        let issuer = "http://127.0.0.1:4400";
+        let config = AuthConfig { oidc: Some(OidcTrust { issuer: issuer.into(), jwks_url: format!("{}/jwks", server.uri()) }), ..hs_config() };
+        let auth = Authenticator::new(config, reqwest::Client::new());
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/rsa-test-key.pem")).unwrap();
+        let rs = |iss: &str| {
+            let c = Claims { iss: iss.into(), ..claims(Role::Client, Some("client-1")) };
+            jsonwebtoken::encode(&Header { kid: Some("test-key-1".into()), ..Header::new(Algorithm::RS256) }, &c, &key).unwrap()
+        };
+        let caller = check(&auth, Some(&bearer(&rs(issuer)))).await.unwrap();
+        assert_eq!(caller, Caller::Client { subject: "user-1".into(), client_id: ClientId::parse("client-1").unwrap() });
+        assert!(check(&auth, Some(&bearer(&sign_hs256(SECRET.as_bytes(), &claims(Role::Admin, None))))).await.is_ok(), "make token's tokens still pass");
+        assert_eq!(check(&auth, Some(&bearer(&rs("local-dev")))).await, Err("token algorithm not accepted".into()), "RS256 under the HS256 issuer");
+        let hs_as_oidc = sign_hs256(SECRET.as_bytes(), &Claims { iss: issuer.into(), ..claims(Role::Admin, None) });
+        assert_eq!(check(&auth, Some(&bearer(&hs_as_oidc))).await, Err("token algorithm not accepted".into()), "HS256 under the OIDC issuer");
+        assert_eq!(check(&auth, Some(&bearer(&rs("https://elsewhere.example")))).await, Err("token algorithm not accepted".into()));
+    }
+
     #[test]
     fn config_comes_from_the_environment_and_refuses_weak_secrets() {
         let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
@@ -440,5 +496,15 @@ mod tests {
         let jwks = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_JWKS_URL", "https://x/jwks")]));
         assert!(matches!(jwks.unwrap().keys, KeySource::Jwks { .. }));
         assert!(matches!(AuthConfig::from_lookup(env(&[("AUTH_AUDIENCE", "a")])), Err(AuthConfigError::Missing("AUTH_ISSUER"))));
+        let both = AuthConfig::from_lookup(env(&[
+            ("AUTH_ISSUER", "i"),
+            ("AUTH_AUDIENCE", "a"),
+            ("AUTH_HS256_SECRET", "local-dev-secret-not-for-production"),
+            ("AUTH_OIDC_ISSUER", "http://127.0.0.1:4400"),
+            ("AUTH_OIDC_JWKS_URL", "http://127.0.0.1:4400/jwks"),
+        ]));
+        assert_eq!(both.unwrap().oidc.map(|o| o.issuer), Some("http://127.0.0.1:4400".to_owned()));
+        let half = AuthConfig::from_lookup(env(&[("AUTH_ISSUER", "i"), ("AUTH_AUDIENCE", "a"), ("AUTH_HS256_SECRET", "local-dev-secret-not-for-production"), ("AUTH_OIDC_ISSUER", "x")]));
+        assert!(matches!(half, Err(AuthConfigError::Missing("AUTH_OIDC_JWKS_URL"))));
     }
 }
