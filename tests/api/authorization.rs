@@ -63,6 +63,9 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::PATCH, "/event-handlers/eh-unknown".into(), json!({}), 404, 403, 403),
         (Method::GET, "/event-handlers/eh-unknown/executions".into(), Value::Null, 404, 403, 403),
         (Method::GET, "/lifecycle-events/evt-unknown".into(), Value::Null, 404, 403, 403),
+        (Method::GET, "/lifecycle-events?status=failed".into(), Value::Null, 200, 403, 403),
+        (Method::POST, "/lifecycle-events/evt-unknown/retry".into(), Value::Null, 404, 403, 403),
+        (Method::PATCH, format!("/contract-products/{cp}"), json!({"provision_fields": {}}), 200, 403, 403),
         (Method::DELETE, format!("/provision-configurations/{spare}"), Value::Null, 200, 403, 403),
     ];
     // Every route of the API is in the matrix.

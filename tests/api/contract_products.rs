@@ -283,9 +283,10 @@ async fn an_admin_edits_provision_fields_and_the_change_is_logged() {
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["data"]["package_name"], "business", "{created}");
 
-    // Nothing changed: no entry. Refused: a client, a non-object, an unknown field, a mask with nothing behind it.
+    // Nothing changed: no new version. Refused: a client, a non-object, an unknown field, a mask with nothing behind it.
+    let before = get(&path).await;
     let (status, same) = patch(json!({"provision_fields": {"package_name": "business"}}), admin_token()).await;
-    assert_eq!((status, same["version"].clone()), (200, changed["version"].clone()));
+    assert_eq!((status, same["version"].clone()), (200, before["version"].clone()));
     let owner = client_token(cp["client_id"].as_str().unwrap());
     assert_eq!(patch(json!({"provision_fields": {"package_name": "x"}}), owner).await.0, 403);
     assert_eq!(patch(json!({"provision_fields": "x"}), admin_token()).await.0, 400);
@@ -316,15 +317,16 @@ async fn contract_products_are_searched_by_identifier_client_status_blueprint_an
     )
     .await;
     assert_eq!(status, 201, "{other}");
-    // One made active, so the status facet tells them apart.
-    let (status, _) = call(
+    // One made active, so the status facet tells them apart (its account named so that its
+    // identifier, the username, keeps the prefix and its place).
+    let (status, created) = call(
         reqwest::Method::POST,
         &format!("/contract-products/{}/actions/web-hosting/create-account", made[0]),
         &admin_token(),
-        Some(json!({"params": {"domain": format!("{tag}-0.example.com"), "email": "o@example.com", "package_name": "starter"}})),
+        Some(json!({"params": {"username": format!("{tag}-0"), "domain": format!("{tag}-0.example.com"), "email": "o@example.com", "package_name": "starter"}})),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{created}");
 
     let ids = |page: &Value| -> Vec<String> { page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect() };
     // By identifier prefix, case-insensitively, in the identifiers' order, page by page.

@@ -393,7 +393,9 @@ async fn a_failed_event_is_listed_and_runs_again_when_an_admin_retries_it() {
     let retry = runs.iter().find(|l| l["action"] == "lifecycle:retry").expect("the retry is logged");
     assert_eq!(retry["log_id"], retried["log_id"]);
     assert_eq!(retry["actor"]["role"], "admin");
-    assert!(retry["message"].as_str().unwrap().contains("authentication failed"), "{retry}");
+    let failed_run = runs.iter().find(|l| l["action"] == "create-account" && l["status"] == "error").expect("the failed run");
+    assert!(failed_run["message"].as_str().unwrap().contains("authentication failed"), "{failed_run}");
+    assert!(retry["message"].as_str().unwrap().contains(failed_run["log_id"].as_str().unwrap()), "the retry names the failed run: {retry}");
     assert_eq!(runs.iter().filter(|l| l["action"] == "create-account" && l["status"] == "success").count(), 1);
 
     // Done now: a second retry is refused; an unknown event is 404; a client may not retry.

@@ -79,7 +79,12 @@ impl LifecycleEvents<'_> {
         // make its product has no log of its own: the event record keeps the retry count.
         let log_id = match &cp {
             Some(cp) => {
-                let was = record.error.as_deref().unwrap_or("an unknown error");
+                let last_log = record.log_ids.last().cloned();
+                let was = match (&record.error, &last_log) {
+                    (Some(e), _) => e.clone(),
+                    (None, Some(l)) => format!("see {l}"),
+                    (None, None) => "no error was recorded".to_owned(),
+                };
                 let entry = LogEntry {
                     log_id: LogId::generate(),
                     contract_product_id: cp.id.clone(),
@@ -93,7 +98,7 @@ impl LifecycleEvents<'_> {
                     status: LogStatus::Success,
                     message: format!("lifecycle event {id} ({}) sent again, retry {retry}; it had failed: {was}", record.kind),
                     params: json!({ "event_id": id }),
-                    data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error }),
+                    data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error, "failed_log_id": last_log }),
                     error: None,
                     debug: Value::Null,
                 };
