@@ -60,6 +60,10 @@ fn storable(value: &Value, path: &str, depth: usize, errors: &mut Vec<FieldError
         }
         Value::Object(o) => {
             for (k, v) in o {
+                // DynamoDB refuses a map key that is empty ("Empty attribute name").
+                if k.is_empty() {
+                    errors.push(FieldError { path: at(path), message: "has a field with an empty name, which cannot be stored".into() });
+                }
                 storable(v, &join(path, k), depth + 1, errors);
             }
         }
@@ -253,6 +257,16 @@ mod storable_tests {
         assert_eq!(paths.len(), 3, "{errors:?}");
         assert!(paths.contains(&"big") && paths.contains(&"tiny"), "{paths:?}");
         assert!(paths.iter().any(|p| p.starts_with("x.a.a")), "{paths:?}");
+    }
+
+    /// DynamoDB keeps no map key that is empty: refused by path, at any depth.
+    #[test]
+    fn a_field_with_an_empty_name_is_refused() {
+        let errors = validate(&json!({ "type": "object" }), &json!({ "fields": { "": 1, "ok": { "inner": { "": [] } } } }));
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["fields", "fields.ok.inner"], "{errors:?}");
+        assert!(!is_storable(&json!({ "": "x" })));
+        assert!(is_storable(&json!({ "a": { "b": "" } })));
     }
 }
 
