@@ -276,23 +276,15 @@ impl Worker {
     /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
     /// becomes this error).
     async fn log_failure(&self, cp: &crate::store::products::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
-        let entry = crate::store::logs::LogEntry {
-            log_id: operation.map_or_else(crate::ids::LogId::generate, |o| o.log_id.clone()),
-            contract_product_id: cp.id.clone(),
-            configuration_id: cp.provision_configuration_id.clone(),
-            blueprint: cp.blueprint.clone(),
-            provider: cp.provider.clone(),
-            action: action.to_owned(),
-            actor: json!({ "role": "system", "id": source }),
-            started_at: operation.map_or_else(crate::time::now_rfc3339, |o| o.started_at.clone()),
-            duration_ms: 0,
-            status: crate::store::logs::LogStatus::Error,
-            message: message.to_owned(),
-            params: json!({}),
-            data: Value::Null,
+        let mut entry = crate::store::logs::LogEntry {
             error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
-            debug: Value::Null,
+            ..crate::store::logs::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::store::logs::LogStatus::Error, message.to_owned())
         };
+        // A long-running action's pending entry becomes this error.
+        if let Some(o) = operation {
+            entry.log_id = o.log_id.clone();
+            entry.started_at = o.started_at.clone();
+        }
         if let Err(e) = self.products.record_run(None, &self.logs_table, entry.item(), None).await {
             tracing::error!(error = %e, source, "a failure entry could not be logged");
         }

@@ -6,18 +6,17 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{field, invalid};
 use crate::engine::Actor;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, HttpRequest, HttpResponse, cursor};
-use crate::ids::{ContractProductId, LogId};
+use crate::ids::ContractProductId;
 use crate::store::StoreError;
 use crate::store::events::{EventStatus, EventStore, listed, retry_dedup_id};
 use crate::store::logs::{LogEntry, LogStatus};
 use crate::store::products::ProductStore;
-use crate::time::now_rfc3339;
 
 /// The lifecycle queue: where a retry sends an event.
 #[derive(Clone)]
@@ -85,22 +84,11 @@ impl LifecycleEvents<'_> {
                     (None, Some(l)) => format!("see {l}"),
                     (None, None) => "no error was recorded".to_owned(),
                 };
+                let message = format!("lifecycle event {id} ({}) sent again, retry {retry}; it had failed: {was}", record.kind);
                 let entry = LogEntry {
-                    log_id: LogId::generate(),
-                    contract_product_id: cp.id.clone(),
-                    configuration_id: cp.provision_configuration_id.clone(),
-                    blueprint: cp.blueprint.clone(),
-                    provider: cp.provider.clone(),
-                    action: "lifecycle:retry".into(),
-                    actor: Actor::Caller(caller.clone()).describe(),
-                    started_at: now_rfc3339(),
-                    duration_ms: 0,
-                    status: LogStatus::Success,
-                    message: format!("lifecycle event {id} ({}) sent again, retry {retry}; it had failed: {was}", record.kind),
                     params: json!({ "event_id": id }),
                     data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error, "failed_log_id": last_log }),
-                    error: None,
-                    debug: Value::Null,
+                    ..LogEntry::note(cp, "lifecycle:retry", Actor::Caller(caller.clone()).describe(), LogStatus::Success, message)
                 };
                 self.products.record_run(None, self.logs_table, entry.item(), Some(write)).await.map_err(|e| match e {
                     StoreError::Conflict(_) => changed(),

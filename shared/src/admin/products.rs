@@ -411,22 +411,12 @@ impl Products<'_> {
         next.provision_fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
+        let actor = crate::engine::Actor::Caller(caller.clone()).describe();
+        let message = format!("provision fields changed: {}", changed.join(", "));
         let entry = crate::store::logs::LogEntry {
-            log_id: crate::ids::LogId::generate(),
-            contract_product_id: id.clone(),
-            configuration_id: current.provision_configuration_id.clone(),
-            blueprint: current.blueprint.clone(),
-            provider: current.provider.clone(),
-            action: "update-provision-fields".into(),
-            actor: crate::engine::Actor::Caller(caller.clone()).describe(),
-            started_at: next.updated_at.clone(),
-            duration_ms: 0,
-            status: crate::store::logs::LogStatus::Success,
-            message: format!("provision fields changed: {}", changed.join(", ")),
             params: json!({ "fields": changed }),
             data: json!({ "changed": changed, "version": next.version }),
-            error: None,
-            debug: Value::Null,
+            ..crate::store::logs::LogEntry::note(&current, "update-provision-fields", actor, crate::store::logs::LogStatus::Success, message)
         };
         self.products.record_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),

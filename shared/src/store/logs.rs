@@ -57,6 +57,28 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
+    /// An entry on a contract product for what is not a provider's answer (an edit, a retry,
+    /// work given up): now, no duration, no params, data or debug until the caller sets them.
+    pub fn note(cp: &super::products::ContractProduct, action: &str, actor: Value, status: LogStatus, message: String) -> Self {
+        LogEntry {
+            log_id: LogId::generate(),
+            contract_product_id: cp.id.clone(),
+            configuration_id: cp.provision_configuration_id.clone(),
+            blueprint: cp.blueprint.clone(),
+            provider: cp.provider.clone(),
+            action: action.to_owned(),
+            actor,
+            started_at: crate::time::now_rfc3339(),
+            duration_ms: 0,
+            status,
+            message,
+            params: serde_json::json!({}),
+            data: Value::Null,
+            error: None,
+            debug: Value::Null,
+        }
+    }
+
     /// The entry as a logs-table item.
     pub fn item(&self) -> HashMap<String, AttributeValue> {
         let mut entry = self.clone();
