@@ -104,9 +104,10 @@ impl Action {
             description.push_str(&format!(" Required once filled: {}.", names.join(", ")));
             o.insert("x-required-after-filling".into(), Value::Array(required));
         }
-        if !filled.is_empty() {
-            description.push_str(&format!(" Filled by the engine from the contract product and refused when given: {}.", filled.join(", ")));
-        } else if !b.identifier_fields.is_empty() {
+        let taken: Vec<&str> = filled.iter().copied().filter(|f| self.params["properties"].get(*f).is_some()).collect();
+        if !taken.is_empty() {
+            description.push_str(&format!(" Filled by the engine from the contract product and refused when given: {}.", taken.join(", ")));
+        } else if self.establishes_identifier() && !b.identifier_fields.is_empty() {
             description.push_str(&format!(" {} establish the service: an admin may name them, a client may not.", b.identifier_fields.join(", ")));
         }
         o.insert("description".into(), Value::String(description));
