@@ -130,9 +130,9 @@ start_watch_and_gateway() {
   warm_up "http://127.0.0.1:$API_PORT"
 }
 
-# start_api_stack NAME: DynamoDB Local (in memory), moto and cargo lambda watch on free ports, the
-# stack NAME made from template.yaml, and the SQS poller. Sets API_PORT; writes
-# $RUN_DIR/functions.env (the functions' environment).
+# start_api_stack NAME: DynamoDB Local (in memory), moto, the OIDC provider and cargo lambda watch
+# behind the local gateway, on free ports; the stack NAME made from template.yaml, and the SQS
+# poller. Sets API_PORT and OIDC_ISSUER; writes $RUN_DIR/functions.env (the functions' environment).
 start_api_stack() {
   local name=$1
   DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port) OIDC_PORT=$(free_port)
