@@ -234,6 +234,30 @@ async fn with_deadline(call: impl std::future::Future<Output = Result<ProviderOu
     tokio::time::timeout(PROVIDER_DEADLINE, call).await.unwrap_or_else(|_| Err(ProviderFailure { kind: FailureKind::Timeout, message: "the provider did not answer in time".into(), debug: vec![] }))
 }
 
+/// get-info on a service under the engine's deadline: what a reconciliation asks the provider
+/// after an answer was lost.
+async fn ask_info(
+    b: &'static Blueprint,
+    info: &'static Action,
+    params: &Value,
+    cp: &ContractProduct,
+    identifier: &str,
+    configuration: &Configuration,
+    opened: &Opened,
+) -> Result<ProviderOutput, ProviderFailure> {
+    let call = ProviderCall {
+        blueprint: b,
+        action: info,
+        configuration_id: &configuration.id,
+        settings: &opened.settings,
+        params,
+        service_identifier: Some(identifier),
+        following: None,
+        contract_product_id: Some(cp.id.as_str()),
+    };
+    with_deadline(opened.actions.run(call)).await
+}
+
 /// A configuration's provider: its spec, its settings with secrets opened, its implementation.
 struct Opened {
     spec: &'static crate::providers::ProviderSpec,
@@ -476,17 +500,7 @@ impl Engine {
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
-        let call = ProviderCall {
-            blueprint: b,
-            action: info,
-            configuration_id: &configuration.id,
-            settings: &opened.settings,
-            params: &params,
-            service_identifier: Some(identifier),
-            following: None,
-            contract_product_id: Some(cp.id.as_str()),
-        };
-        match with_deadline(opened.actions.run(call)).await {
+        match ask_info(b, info, &params, cp, identifier, configuration, opened).await {
             Ok(found) if validate(&create.result, &found.data).is_empty() => Some(Ok(ProviderOutput {
                 message: format!("reconciled: {identifier} exists at the provider (the earlier answer was lost); not created again"),
                 data: found.data,
@@ -519,22 +533,12 @@ impl Engine {
         if !validate(&info.params, &params).is_empty() {
             return None;
         }
-        let call = ProviderCall {
-            blueprint: b,
-            action: info,
-            configuration_id: &configuration.id,
-            settings: &opened.settings,
-            params: &params,
-            service_identifier: Some(identifier),
-            following: None,
-            contract_product_id: Some(cp.id.as_str()),
-        };
         // What the move would have answered: the service as get-info shows it, or nothing.
         let done = |message: String, data: Value, debug: Vec<Value>| {
             let data = if validate(&a.result, &data).is_empty() { data } else { json!({}) };
             validate(&a.result, &data).is_empty().then_some(Ok(ProviderOutput { message, data, service_identifier: None, debug }))
         };
-        match (target, with_deadline(opened.actions.run(call)).await) {
+        match (target, ask_info(b, info, &params, cp, identifier, configuration, opened).await) {
             (ProductStatus::Terminated, Err(f)) if f.kind == FailureKind::Permanent => {
                 done(format!("reconciled: {identifier} is gone at the provider (the earlier answer was lost); not removed again"), json!({}), f.debug)
             }

@@ -447,9 +447,7 @@ mod tests {
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
         // As the engine does: the account acted on is the contract product's (here, the params').
         let si = params["username"].as_str().unwrap_or("alice1").to_owned();
-        let out = Cpanel::new()
-            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following: None, contract_product_id: None })
-            .await;
+        let out = Cpanel::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some(&si))).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -618,19 +616,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-whm").unwrap();
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri(), "sso_destination": "softaculous_sso" });
         let params = json!({ "username": "alice1", "user_ip": "198.51.100.4", "software": { "software_id": "26", "install_id": "26_1" } });
-        Cpanel::new()
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &settings,
-                params: &params,
-                service_identifier: Some("alice1"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap();
+        Cpanel::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some("alice1"))).await.unwrap();
     }
 
     #[tokio::test]

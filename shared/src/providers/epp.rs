@@ -1121,16 +1121,7 @@ mod tests {
             let mut params = crate::catalogue::example::example(&a.params, &[]);
             params["sld"] = json!("mallory9");
             params["tld"] = json!("example");
-            let call = ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &settings,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            };
+            let call = ProviderCall::for_service(b, a, &id, &settings, &params, Some("shop.example"));
             let _ = tokio::time::timeout(Duration::from_secs(10), epp.execute(call)).await;
         }
         let frames = r.frames.lock().unwrap().clone();
@@ -1204,19 +1195,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-epp-in-place").unwrap();
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD, "registrant_update": "in_place" });
         let params = json!({ "sld": "shop", "tld": "example", "contact": { "name": "Jo Doe", "email": "jo@shop.example", "phone": "+1.5555550100", "address1": "Main St 1", "city": "Springfield", "postcode": "12345", "country_code": "US" } });
-        let out = epp
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &settings,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap();
+        let out = epp.execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some("shop.example"))).await.unwrap();
         assert_eq!(out.data["id"], "PRVREG", "the registrant contact itself");
         let frames = r.frames.lock().unwrap().clone();
         assert!(frames.iter().any(|f| f.contains("<contact:update") && f.contains("<contact:id>PRVREG</contact:id>")));
@@ -1260,35 +1239,11 @@ mod tests {
         let params = json!({ "sld": "shop", "tld": "example" });
         let ca = std::fs::read_to_string(format!("{fixtures}/ca.pem")).unwrap();
         let settings = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD, "ca_certificate": ca });
-        let out = Epp::new()
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &settings,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap();
+        let out = Epp::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some("shop.example"))).await.unwrap();
         assert_eq!(out.data["id"], "D58-REP");
         // Without the registry's authority its certificate is not trusted: nothing is sent.
         let untrusted = json!({ "hostname": "localhost", "port": port, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = Epp::new()
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &untrusted,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap_err();
+        let f = Epp::new().execute(ProviderCall::for_service(b, a, &id, &untrusted, &params, Some("shop.example"))).await.unwrap_err();
         assert!(f.message.contains("TLS handshake failed") && f.debug.is_empty(), "{}", f.message);
     }
 
@@ -1305,34 +1260,10 @@ mod tests {
         let id = ConfigurationId::parse("cfg-epp-bad").unwrap();
         let params = json!({ "sld": "shop", "tld": "example" });
         let settings = json!({ "hostname": "127.0.0.1", "port": r.port, "tls": false, "epp_username": "ClientX", "epp_password": "wrong-pw-1" });
-        let f = epp
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &settings,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap_err();
+        let f = epp.execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some("shop.example"))).await.unwrap_err();
         assert_eq!((f.kind, f.message.as_str()), (FailureKind::Permanent, "the registry refused the EPP login: Authentication error (2200)"));
         let remote = json!({ "hostname": "epp.example.net", "tls": false, "epp_username": "ClientX", "epp_password": PASSWORD });
-        let f = epp
-            .execute(ProviderCall {
-                blueprint: b,
-                action: a,
-                configuration_id: &id,
-                settings: &remote,
-                params: &params,
-                service_identifier: Some("shop.example"),
-                following: None,
-                contract_product_id: None,
-            })
-            .await
-            .unwrap_err();
+        let f = epp.execute(ProviderCall::for_service(b, a, &id, &remote, &params, Some("shop.example"))).await.unwrap_err();
         assert!(f.message.contains("without TLS"), "{}", f.message);
 
         // A registry that drops the session after the greeting: a read is tried on a new one,

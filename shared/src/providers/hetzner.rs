@@ -625,7 +625,7 @@ mod tests {
         let (b, a) = catalogue().action("servers", "suspend").unwrap();
         let id = ConfigurationId::parse("cfg-hz").unwrap();
         let (settings, params) = (json!({ "api_token": TOKEN }), json!({ "instance_id": "42" }));
-        let call = ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some("42"), following: None, contract_product_id: None };
+        let call = ProviderCall::for_service(b, a, &id, &settings, &params, Some("42"));
         let implementation = super::super::blueprints::Implementation::Servers(std::sync::Arc::new(HetznerCloud::new()));
         assert_eq!(implementation.run(call).await.unwrap_err().message, "servers/suspend is not supported by hetzner-cloud");
     }

@@ -147,9 +147,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-http").unwrap();
         let s = settings(&server.uri());
         let params = json!({ "username": "alice1", "password": "pw-not-logged" });
-        Http::new()
-            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &s, params: &params, service_identifier: Some("alice1"), following: None, contract_product_id: None })
-            .await
+        Http::new().execute(ProviderCall::for_service(b, a, &id, &s, &params, Some("alice1"))).await
     }
 
     #[tokio::test]

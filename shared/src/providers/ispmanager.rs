@@ -284,9 +284,7 @@ mod tests {
         let (b, a) = catalogue().action("software-licenses", action).unwrap();
         let id = ConfigurationId::parse("cfg-isp").unwrap();
         let settings = json!({ "username": "reseller@example.com", "password": PASSWORD, "api_url": format!("{}/manager/billmgr", isp.uri()) });
-        let out = Ispmanager::new()
-            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: identifier, following: None, contract_product_id: None })
-            .await;
+        let out = Ispmanager::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, identifier)).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
             assert!(!serde_json::to_string(&o.debug).unwrap().contains(PASSWORD));

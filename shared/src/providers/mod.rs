@@ -48,6 +48,22 @@ pub struct ProviderCall<'a> {
     pub contract_product_id: Option<&'a str>,
 }
 
+#[cfg(test)]
+impl<'a> ProviderCall<'a> {
+    /// A call on a service as the engine makes it, not following anything, for no named
+    /// contract product (tests).
+    pub(crate) fn for_service(
+        blueprint: &'static Blueprint,
+        action: &'static Action,
+        configuration_id: &'a ConfigurationId,
+        settings: &'a Value,
+        params: &'a Value,
+        service_identifier: Option<&'a str>,
+    ) -> Self {
+        ProviderCall { blueprint, action, configuration_id, settings, params, service_identifier, following: None, contract_product_id: None }
+    }
+}
+
 impl ProviderCall<'_> {
     /// The service this call acts on, as the third party knows it. Only an action that
     /// establishes it (a create, a domain's register or transfer) reads it from its params (the
@@ -637,16 +653,7 @@ mod tests {
                         params[f] = serde_json::json!(value);
                     }
                 }
-                let call = ProviderCall {
-                    blueprint: b,
-                    action: a,
-                    configuration_id: &id,
-                    settings: &settings,
-                    params: &params,
-                    service_identifier: Some(legit),
-                    following: None,
-                    contract_product_id: Some("cp-1"),
-                };
+                let call = ProviderCall { contract_product_id: Some("cp-1"), ..ProviderCall::for_service(b, a, &id, &settings, &params, Some(legit)) };
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(20), implementation.run(call)).await;
                 ran += 1;
             }
