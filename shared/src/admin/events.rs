@@ -57,16 +57,13 @@ impl LifecycleEvents<'_> {
     /// when the sweep is to queue it).
     pub async fn retry(&self, caller: &Caller, params: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let id = params.get("id").map(String::as_str).unwrap_or_default();
-        let record = self.store.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
+        let (record, body) = self.store.get_with_body(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
         if record.status != EventStatus::Failed {
             let status = serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             return Err(ApiError::InvalidState(format!("lifecycle event {id} is {status}; only a failed event is sent again")));
         }
-        let body = self
-            .store
-            .queued_body(id)
-            .await?
-            .ok_or_else(|| ApiError::Conflict(format!("lifecycle event {id} failed before events kept what they were queued with; the billing system has to send it again under a new id")))?;
+        let body =
+            body.ok_or_else(|| ApiError::Conflict(format!("lifecycle event {id} failed before events kept what they were queued with; the billing system has to send it again under a new id")))?;
         let retry = record.retries + 1;
         let changed = || ApiError::Conflict(format!("lifecycle event {id} changed meanwhile (another retry?); read it again"));
         let write = self.store.retry_write(id, record.retries);

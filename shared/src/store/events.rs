@@ -246,8 +246,7 @@ impl EventStore {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<EventRecord>, StoreError> {
-        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
-        out.item().map(record_of).transpose()
+        Ok(self.get_with_body(id).await?.map(|(record, _)| record))
     }
 
     /// One page of the events of a listed status (received or failed), newest first.
@@ -332,10 +331,10 @@ impl EventStore {
             .map_err(|e| if condition_failed(&e) { StoreError::Conflict("the lifecycle event changed meanwhile".into()) } else { StoreError::aws(e) })
     }
 
-    /// The event as it was queued (secrets sealed), where it is kept.
-    pub async fn queued_body(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).projection_expression("queued_body").consistent_read(true).send().await.map_err(StoreError::aws)?;
-        Ok(out.item().and_then(|i| i.get("queued_body")).and_then(|b| b.as_s().ok()).cloned())
+    /// An event with what it was queued as (secrets sealed), where that is kept: one read.
+    pub async fn get_with_body(&self, id: &str) -> Result<Option<(EventRecord, Option<String>)>, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(|i| Ok((record_of(i)?, i.get("queued_body").and_then(|b| b.as_s().ok()).cloned()))).transpose()
     }
 
     /// Claims left `received` since before `cutoff` (RFC 3339): the webhook claimed them but
