@@ -29,7 +29,8 @@ start_dynamodb "$DDB_PORT" "$DATA_DIR/dynamodb.log" -dbPath "$DATA_DIR/dynamodb"
 start_sqs "$SQS_PORT" "$DATA_DIR/sqs.log"
 
 say "creating the tables and queues of template.yaml"
-local_stack setup --stack local --env-file "$DATA_DIR/functions.env"
+# shellcheck disable=SC2046 # console_params is a list of arguments
+local_stack setup --stack local $(console_params "$OIDC_PORT") --env-file "$DATA_DIR/functions.env"
 { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; } >> "$DATA_DIR/functions.env"
 start_oidc "$OIDC_PORT" "$DATA_DIR/oidc.log"
 oidc_env >> "$DATA_DIR/functions.env"
@@ -44,6 +45,7 @@ CLIENT=$(local_stack token --role client --client-id client-1 --sub local-client
 cat <<MSG
 
   The local stack is up (logs in .local/; Ctrl-C stops everything).
+    Console           http://127.0.0.1:$API_PORT/console/   (sign in with a user below)
     API               http://127.0.0.1:$API_PORT   (the local gateway, routes of template.yaml; cargo lambda watch behind it on $WATCH_PORT)
     DynamoDB Local    http://127.0.0.1:$DDB_PORT   (data kept in .local/dynamodb)
     SQS (moto)        http://127.0.0.1:$SQS_PORT

@@ -97,6 +97,13 @@ start_oidc() {
   wait_port "$port" "OIDC provider" 30 "$log"
 }
 
+# console_params OIDC_PORT: the template parameters that point the console's sign-in at the local
+# OIDC provider (its client `console`), for `local-stack setup`.
+console_params() {
+  local issuer="http://127.0.0.1:$1"
+  echo "--param ConsoleClientId=console --param ConsoleAuthorizeUrl=$issuer/auth --param ConsoleTokenUrl=$issuer/token --param ConsoleLogoutUrl=$issuer/session/end"
+}
+
 # oidc_env: the functions' trust of the local OIDC provider, for functions.env.
 oidc_env() { echo "AUTH_OIDC_ISSUER='$OIDC_ISSUER'"; echo "AUTH_OIDC_JWKS_URL='$OIDC_ISSUER/jwks'"; }
 
@@ -142,7 +149,8 @@ start_api_stack() {
   export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$SQS_PORT"
   start_dynamodb "$DDB_PORT" "$RUN_DIR/dynamodb.log" -inMemory
   start_sqs "$SQS_PORT" "$RUN_DIR/sqs.log"
-  local_stack setup --stack "$name" --param RetryBaseSeconds=1 --env-file "$RUN_DIR/functions.env"
+  # shellcheck disable=SC2046 # console_params is a list of arguments
+  local_stack setup --stack "$name" --param RetryBaseSeconds=1 $(console_params "$OIDC_PORT") --env-file "$RUN_DIR/functions.env"
   start_oidc "$OIDC_PORT" "$RUN_DIR/oidc.log"
   oidc_env >> "$RUN_DIR/functions.env"
   { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"

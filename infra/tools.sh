@@ -14,6 +14,7 @@ OPENAPI_VALIDATOR_VERSION=0.9.0
 PRISM_VERSION=5.14.2
 SCHEMATHESIS_VERSION=4.32.5
 OPENAPI_CLIENT_VERSION=0.29.1
+PLAYWRIGHT_VERSION=1.65.2
 
 need() { command -v "$1" >/dev/null 2>&1 || { log "missing $1: $2"; exit 1; }; }
 need java "install Java 17 (apt-get install openjdk-17-jre-headless)"
@@ -48,6 +49,21 @@ if ! command -v xmllint >/dev/null 2>&1; then
   { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libxml2-utils; } >&2 || { log "could not install libxml2-utils: install it (apt-get install libxml2-utils)"; exit 1; }
 fi
 
+# The console's browser tests: Debian's Chromium (Playwright drives it; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (the console's browser tests)"
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core; } >&2 || { log "could not install chromium: install it (apt-get install chromium)"; exit 1; }
+fi
+# The console's own packages (esbuild, Preact, axe-core for the tests), from its lock file; the
+# console function's build script does the same when cargo builds it first.
+CONSOLE_DIR="$(cd "$(dirname "$0")/.." && pwd)/console"
+if ! cmp -s "$CONSOLE_DIR/package-lock.json" "$CONSOLE_DIR/node_modules/.installed-lock" 2>/dev/null; then
+  log "installing the console's packages (console/package-lock.json)"
+  npm ci --silent --no-audit --no-fund --prefix "$CONSOLE_DIR" >&2
+  cp "$CONSOLE_DIR/package-lock.json" "$CONSOLE_DIR/node_modules/.installed-lock"
+fi
+
 # One venv for the SQS emulator (moto) and cargo-lambda.
 venv_install() { # dir, marker, packages...
   local dir=$1 marker=$2; shift 2
@@ -67,4 +83,6 @@ venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION-oasv-$OPENAPI_VALIDAT
 # integrators' tools do (make test's contract step).
 venv_install "$TOOLS_DIR/contract" "st-$SCHEMATHESIS_VERSION-opc-$OPENAPI_CLIENT_VERSION" \
   "schemathesis==$SCHEMATHESIS_VERSION" "openapi-python-client==$OPENAPI_CLIENT_VERSION"
+# Playwright for Python drives the Debian Chromium above (executable_path); it downloads no browser.
+venv_install "$TOOLS_DIR/browser" "playwright-$PLAYWRIGHT_VERSION-pytest-9.2.0-pyyaml-6.0.3" "playwright==$PLAYWRIGHT_VERSION" "pytest==9.2.0" "pyyaml==6.0.3"
 log "tools ready in $TOOLS_DIR"

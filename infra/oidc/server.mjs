@@ -46,7 +46,7 @@ const provider = new Provider(ISSUER, {
     client_id: 'console',
     token_endpoint_auth_method: 'none', // a public client: PKCE is required
     redirect_uris: [`${CONSOLE}/console/callback`],
-    post_logout_redirect_uris: [`${CONSOLE}/console/`],
+    post_logout_redirect_uris: [`${CONSOLE}/console`],
     grant_types: ['authorization_code'],
     response_types: ['code'],
   }],
@@ -122,7 +122,8 @@ const readForm = async (req) => {
   return new URLSearchParams(body);
 };
 const html = (res, status, body) => {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'" });
+  // form-action covers the redirects after the post too: back through /auth to the console.
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': `default-src 'none'; form-action 'self' ${CONSOLE}; frame-ancestors 'none'` });
   res.end(body);
 };
 

@@ -18,7 +18,7 @@ pub fn router_block() -> String {
     paths.dedup();
     let entry = |path: &str, f: &dyn Fn(&str) -> &'static str| {
         let targets: Vec<String> = METHODS.iter().map(|m| format!("{{ method = \"{m}\", function = \"{}\" }}", f(m))).collect();
-        format!("\"{path}\" = [{}]\n", targets.join(", "))
+        format!("\"{}\" = [{}]\n", router_path(path), targets.join(", "))
     };
     for path in paths {
         out.push_str(&entry(path, &|m| ROUTES.iter().find(|r| r.path == path && r.method == m).map_or(FALLBACK_FUNCTION, |r| r.function)));
@@ -27,6 +27,14 @@ pub fn router_block() -> String {
     out.push_str(&entry("/{*unknown}", &|_| FALLBACK_FUNCTION));
     out.push_str(END);
     out
+}
+
+/// A route's path as the router writes it: API Gateway's greedy `{name+}` is its catch-all `{*name}`.
+fn router_path(path: &str) -> String {
+    match path.strip_suffix("+}").and_then(|p| p.rsplit_once('{')) {
+        Some((head, name)) => format!("{head}{{*{name}}}"),
+        None => path.to_owned(),
+    }
 }
 
 /// Cargo.toml with its router block replaced.
@@ -81,7 +89,7 @@ mod tests {
         // Cargo itself parses the block (a malformed one fails every build); here, its content.
         let block = router_block();
         for route in ROUTES {
-            let line = block.lines().find(|l| l.starts_with(&format!("\"{}\" = [", route.path))).unwrap();
+            let line = block.lines().find(|l| l.starts_with(&format!("\"{}\" = [", router_path(route.path)))).unwrap();
             assert!(line.contains(&format!("{{ method = \"{}\", function = \"{}\" }}", route.method, route.function)), "{line}");
         }
         let unknown = block.lines().find(|l| l.starts_with("\"/{*unknown}\" = [")).unwrap();

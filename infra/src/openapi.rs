@@ -96,7 +96,7 @@ fn blueprint_schema() -> Value {
             }}},
             "actions": { "type": "array", "items": {
                 "type": "object",
-                "required": ["id", "name", "description", "client", "long_running", "params", "result"],
+                "required": ["id", "name", "description", "client", "long_running", "params", "request", "result"],
                 "properties": {
                     "id": { "type": "string" },
                     "name": { "type": "string" },
@@ -107,6 +107,7 @@ fn blueprint_schema() -> Value {
                     "moves_to": { "oneOf": [product_status(), { "type": "null" }] },
                     "allowed_from": { "type": "array", "items": product_status() },
                     "params": { "type": "object", "description": "JSON Schema of the parameters, as the engine validates them once filled from the contract product" },
+                    "request": { "type": "object", "description": "JSON Schema of what a caller sends as `params` (this action's request in this document): the engine-filled fields left out; x-required-after-filling names what must be there once filled" },
                     "result": { "type": "object", "description": "JSON Schema of the result data" }
                 }
             }}
@@ -560,7 +561,7 @@ fn error_components() -> Value {
 
 pub fn openapi() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|r| r.function != shared::routes::CONSOLE_FUNCTION) {
         if route.operation_id == "runAction" {
             action_operations(&mut paths, route);
             continue;

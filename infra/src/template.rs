@@ -56,6 +56,22 @@ fn parameters() -> Value {
             "Type": "String", "Default": "", "AllowedPattern": "^(|/[A-Za-z0-9_./-]+)$",
             "Description": "SSM SecureString parameter holding a shared HS256 token secret (32+ bytes), used only when AuthJwksUrl is empty; only the HTTP functions may read it"
         },
+        "ConsoleClientId": {
+            "Type": "String", "Default": "", "AllowedPattern": "^[A-Za-z0-9._:-]{0,128}$",
+            "Description": "The console's OAuth client id at the identity provider (a public client: authorization code + PKCE, redirect URI https://<api>/console/callback). Empty: the console says sign-in is not set up"
+        },
+        "ConsoleAuthorizeUrl": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|https?://[^\\s]+)$",
+            "Description": "The identity provider's authorization endpoint (its discovery document's authorization_endpoint)"
+        },
+        "ConsoleTokenUrl": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|https?://[^\\s]+)$",
+            "Description": "The identity provider's token endpoint; the console's Content-Security-Policy lets the page call this origin and no other"
+        },
+        "ConsoleLogoutUrl": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|https?://[^\\s]+)$",
+            "Description": "The identity provider's end-session endpoint (optional): sign-out also ends the provider's session"
+        },
         "HandlerFunctionPrefix": {
             "Type": "String", "Default": "", "AllowedPattern": "^[A-Za-z0-9_-]*$",
             "Description": "Besides this stack's own functions, the name prefix of the Lambda functions outgoing event handlers may invoke (empty: only this stack's)"
@@ -279,6 +295,13 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     }
     if matches!(f.lifecycle_queue, QueueAccess::Consume | QueueAccess::ConsumeAndSend) {
         env.insert("LIFECYCLE_DLQ_URL".into(), r("LifecycleQueueDlq"));
+    }
+    if f.console {
+        for (var, parameter) in
+            [("CONSOLE_CLIENT_ID", "ConsoleClientId"), ("CONSOLE_AUTHORIZE_URL", "ConsoleAuthorizeUrl"), ("CONSOLE_TOKEN_URL", "ConsoleTokenUrl"), ("CONSOLE_LOGOUT_URL", "ConsoleLogoutUrl")]
+        {
+            env.insert(var.into(), r(parameter));
+        }
     }
     if let Some((b, a)) = pinned {
         env.insert("ACTION_PINNED".into(), json!(format!("{b}/{a}")));

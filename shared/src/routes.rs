@@ -47,6 +47,8 @@ pub struct FunctionSpec {
     /// A schedule it runs on besides its events (an EventBridge rate expression) and the input
     /// it is invoked with then.
     pub schedule: Option<(&'static str, &'static str)>,
+    /// Serves the console: gets the sign-in settings (CONSOLE_*) of the template's parameters.
+    pub console: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,7 @@ const BASE: FunctionSpec = FunctionSpec {
     webhook_secret: false,
     token_secret: false,
     schedule: None,
+    console: false,
 };
 
 pub const FUNCTIONS: &[FunctionSpec] = &[
@@ -165,6 +168,14 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         events_queue: QueueAccess::Consume,
         ..BASE
     },
+    FunctionSpec {
+        name: "console",
+        logical_id: "ConsoleFunction",
+        description: "The console: the admin and client areas' single-page app, its assets embedded, under a strict CSP",
+        memory_mb: 128,
+        console: true,
+        ..BASE
+    },
 ];
 
 const fn admin(method: &'static str, path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
@@ -223,7 +234,16 @@ pub const ROUTES: &[ApiRoute] = &[
     logs("/provision-configurations/{id}/logs", "configurationLogs", "A configuration's logs, newest first; admin"),
     logs("/logs", "systemLogs", "Logs of one status (default error) across the system, newest first, within 31 days; admin"),
     logs("/logs/{log_id}", "logEntry", "One log entry with its debug data (admin); the owning client sees it without debug"),
+    console("/console", "consoleIndex", "The console's page (HTML; not part of the JSON API)"),
+    console("/console/{proxy+}", "consoleFile", "The console's assets, settings and in-app pages (not part of the JSON API)"),
 ];
+
+const fn console(path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
+    ApiRoute { method: "GET", path, function: "console", operation_id, summary }
+}
+
+/// The function that serves HTML rather than the JSON API: openapi.yaml leaves its routes out.
+pub const CONSOLE_FUNCTION: &str = "console";
 
 const fn logs(path: &'static str, operation_id: &'static str, summary: &'static str) -> ApiRoute {
     ApiRoute { method: "GET", path, function: "logs", operation_id, summary }
@@ -233,7 +253,8 @@ const fn logs(path: &'static str, operation_id: &'static str, summary: &'static 
 /// and gets the JSON 404 of API.md rather than API Gateway's own body.
 pub const FALLBACK_FUNCTION: &str = "admin";
 
-/// Matches a path against a template, returning the path parameters.
+/// Matches a path against a template, returning the path parameters. A last `{name+}` takes
+/// the rest of the path (API Gateway's greedy parameter), at least one character of it.
 pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
     let mut params = HashMap::new();
     let mut t = template.trim_matches('/').split('/');
@@ -242,6 +263,14 @@ pub fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>>
         match (t.next(), p.next()) {
             (None, None) => return Some(params),
             (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
+                    let rest: Vec<&str> = std::iter::once(ps).chain(p).collect();
+                    let rest = rest.join("/");
+                    return (!rest.is_empty()).then(|| {
+                        params.insert(name.to_owned(), rest);
+                        params
+                    });
+                }
                 if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                     if ps.is_empty() {
                         return None;
@@ -292,6 +321,10 @@ mod tests {
         assert!(match_path("/blueprints", "/blueprints/x").is_none());
         assert!(match_path("/a/{id}", "/a/").is_none());
         assert!(match_path("/a/{id}", "/b/1").is_none());
+        assert_eq!(match_path("/console/{proxy+}", "/console/services/cp-1/logs").unwrap()["proxy"], "services/cp-1/logs");
+        assert!(match_path("/console/{proxy+}", "/console").is_none());
+        assert!(match_path("/console/{proxy+}", "/console/").is_none());
+        assert!(match_path("/console", "/console/").is_some());
     }
 
     #[test]

@@ -98,6 +98,9 @@ impl Admin {
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+        if let Some(redirect) = crate::console::trailing_slash(&request) {
+            return Ok(redirect);
+        }
         let (route, params) = request.route("admin")?;
         let caller = self.auth.authenticate(request.header("authorization")).await?;
         let products = Products { products: &self.products, configurations: &self.configurations, secrets: &self.secrets, publisher: self.engine.publisher() };

@@ -242,6 +242,7 @@ impl Catalogue {
                             "moves_to": a.moves_to,
                             "allowed_from": a.allowed_from,
                             "params": a.params,
+                            "request": a.caller_params(b),
                             "result": a.result,
                         })
                     })

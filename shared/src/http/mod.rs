@@ -82,6 +82,9 @@ pub struct HttpRequest {
     /// Lower-case names.
     pub headers: HashMap<String, String>,
     pub body: Option<Vec<u8>>,
+    /// The API Gateway stage prefix the client wrote before `path` ("" on the `$default`
+    /// stage, "/prod" on a named one): what a page must put before the URLs it links to.
+    pub stage_prefix: String,
 }
 
 impl HttpRequest {
@@ -89,6 +92,7 @@ impl HttpRequest {
         let ctx = &event.request_context;
         let request_id = ctx.request_id.clone().filter(|id| !id.is_empty()).unwrap_or_else(|| lambda_request_id.to_owned());
         let mut path = event.raw_path.clone().or_else(|| ctx.http.path.clone()).unwrap_or_else(|| "/".into());
+        let mut stage_prefix = String::new();
         if let Some(stage) = ctx.stage.as_deref().filter(|s| *s != "$default" && !s.is_empty()) {
             let prefix = format!("/{stage}");
             if path == prefix || path.starts_with(&format!("{prefix}/")) {
@@ -96,6 +100,7 @@ impl HttpRequest {
                 if path.is_empty() {
                     path = "/".into();
                 }
+                stage_prefix = prefix;
             }
         }
         let body = match event.body {
@@ -110,7 +115,7 @@ impl HttpRequest {
         }
         let method = ctx.http.method.to_ascii_uppercase();
         let headers = event.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        Ok(HttpRequest { request_id, method, path, query: event.query_string_parameters, headers, body })
+        Ok(HttpRequest { request_id, method, path, query: event.query_string_parameters, headers, body, stage_prefix })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -131,33 +136,41 @@ impl HttpRequest {
     }
 }
 
-/// A JSON response.
+/// A response: JSON (the API) unless the console sets another type.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
     /// `Allow` of a 405: the methods the path answers.
     pub allow: Option<String>,
+    /// `content-type`; JSON unless set.
+    pub content_type: &'static str,
+    /// Headers beyond the ones every response carries (lower-case names); a `cache-control`
+    /// here replaces the API's `no-store`.
+    pub headers: Vec<(&'static str, String)>,
+    /// `body` is base64 of the bytes to send (a gzip-encoded asset).
+    pub base64: bool,
 }
 
 impl HttpResponse {
     pub fn json(status: u16, body: &impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_string(body).map_err(ApiError::internal)?;
-        Ok(HttpResponse { status, body, allow: None })
+        Ok(Self::raw_json(status, body))
     }
 
     /// A body already serialized (cached responses).
     pub fn raw_json(status: u16, body: String) -> Self {
-        HttpResponse { status, body, allow: None }
+        HttpResponse { status, body, allow: None, content_type: "application/json", headers: Vec::new(), base64: false }
     }
 
     fn into_event(self, request_id: &str) -> HttpApiResponse {
-        let headers = [("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"), ("x-request-id", request_id)];
+        let headers = [("content-type", self.content_type), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"), ("x-request-id", request_id)];
         let mut headers: HashMap<String, String> = headers.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         if let Some(allow) = self.allow {
             headers.insert("allow".into(), allow);
         }
-        HttpApiResponse { status_code: self.status, headers, multi_value_headers: HashMap::new(), cookies: Vec::new(), body: self.body, is_base64_encoded: false }
+        headers.extend(self.headers.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        HttpApiResponse { status_code: self.status, headers, multi_value_headers: HashMap::new(), cookies: Vec::new(), body: self.body, is_base64_encoded: self.base64 }
     }
 }
 
@@ -206,7 +219,7 @@ pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
         ApiError::MethodNotAllowed { allowed, .. } => Some(allowed.join(", ")),
         _ => None,
     };
-    HttpResponse { status: error.status(), body: error.body(request_id, None).to_string(), allow }
+    HttpResponse { allow, ..HttpResponse::raw_json(error.status(), error.body(request_id, None).to_string()) }
 }
 
 /// The response for an error of an action run that was logged: the body carries its `log_id`.
