@@ -33,6 +33,18 @@ say "fault run, small: webhook -> queue -> worker with 30% provider faults and d
 say "the contract: a client generated from openapi.yaml drives a service's life; schemathesis finds nothing"
 ( "$ROOT/infra/contract.sh" "$E2E_API_URL" ) 2>&1 | tee "$RUN_DIR/contract.log" || failed=1
 
+say "the console in headless Chromium: admin and client journeys, the 73 action forms, settings forms, axe, keyboard, 375 px"
+console_passed=0 console_failed=0
+if [ -z "${TEST_FILTER:-}" ] || [[ console == *"$TEST_FILTER"* ]]; then
+  CONSOLE_ARTIFACTS="$ROOT/target/console-artifacts" "$TOOLS_DIR/browser/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/tests/console" 2>&1 | tee "$RUN_DIR/console.log" || failed=1
+  # pytest's last line: "N passed, M failed, K errors in ...".
+  console_passed=$(tail -n 1 "$RUN_DIR/console.log" | grep -oE '[0-9]+ passed' | awk '{ s += $1 } END { print s + 0 }')
+  console_failed=$(tail -n 1 "$RUN_DIR/console.log" | grep -oE '[0-9]+ (failed|errors?)' | awk '{ s += $1 } END { print s + 0 }')
+  [ "$console_passed" -gt 0 ] || { say "no console test ran"; failed=1; }
+  say "screenshots of the console: target/console-artifacts/"
+fi
+passed=$(( passed + console_passed )) failed_tests=$(( failed_tests + console_failed ))
+
 say "no secret in any response, tracing line or stored record of the run"
 # The configured secrets, and those the tests give providers and actions (tests/api/*.rs).
 SECRETS_TO_FIND="$AUTH_HS256_SECRET $SECRETS_KEY $OIDC_PASSWORD_ADMIN $OIDC_PASSWORD_ALICE $OIDC_PASSWORD_BOB demo-key-Sup3rSecret tok-ABC-123 new-token Example-passw0rd! endpoint-signing-Sup3rSecret Pw-for-acme-1! WHM-token-Sup3rSecret Shop-pw-Secret1! Hz-token-Sup3rSecret Op-pw-Sup3rSecret op-bearer-Tok3n Epp-pw-Sup3rS Isp-pw-Sup3rSecret Wh-Sealed-Secret1! Pf-Sealed-Secret1! New-echo-pw-1!"
@@ -74,7 +86,7 @@ local_stack generate --check || failed=1
 [ "$failed_tests" = 0 ] || failed=1
 [ "$passed" -gt 0 ] || { say "no test ran"; failed=1; }
 if [ "$failed" != 0 ]; then say "FAILED (logs: $RUN_DIR)"; fi
-# The closing line CI reads: cargo's tests plus the two checks above.
+# The closing line CI reads: cargo's and the console's tests, plus the checks above.
 checks_failed=$(( failed != 0 && failed_tests == 0 ? 1 : 0 ))
 echo "$passed passed, $(( failed_tests + checks_failed )) failed"
 exit "$failed"

@@ -19,9 +19,9 @@ function route(path, query, user) {
   const m = (p) => match(p, path);
   let r;
   if (path === '') return admin ? <Dashboard /> : <MyServices />;
-  if ((r = m('services/:id')) && r.id !== 'new') return <ServicePage id={r.id} role={user.role} />;
-  if ((r = m('services/:id/:tab')) && ['manage', 'logs'].includes(r.tab)) return <ServicePage id={r.id} role={user.role} tab={r.tab} />;
-  if ((r = m('logs/:id'))) return <LogEntryPage logId={r.id} role={user.role} />;
+  if ((r = m('services/:id')) && r.id !== 'new') return <ServicePage key={r.id} id={r.id} role={user.role} />;
+  if ((r = m('services/:id/:tab')) && ['manage', 'logs'].includes(r.tab)) return <ServicePage key={r.id} id={r.id} role={user.role} tab={r.tab} />;
+  if ((r = m('logs/:id'))) return <LogEntryPage key={r.id} logId={r.id} role={user.role} />;
   if (path === 'services') return admin ? <Services query={query} /> : <MyServices />;
   if (!admin) return <NotFound />;
   if (path === 'dashboard') return <Dashboard />;
@@ -29,11 +29,11 @@ function route(path, query, user) {
   if (path === 'services/new') return <NewService />;
   if (path === 'failed') return <FailedWork query={query} />;
   if (path === 'configurations') return <Configurations />;
-  if ((r = m('configurations/:id'))) return <ConfigurationPage id={r.id} />;
+  if ((r = m('configurations/:id'))) return <ConfigurationPage key={r.id} id={r.id} />;
   if (path === 'products') return <Products />;
-  if ((r = m('products/:id'))) return <ProductPage id={r.id} />;
+  if ((r = m('products/:id'))) return <ProductPage key={r.id} id={r.id} />;
   if (path === 'handlers') return <Handlers />;
-  if ((r = m('handlers/:id'))) return <HandlerPage id={r.id} />;
+  if ((r = m('handlers/:id'))) return <HandlerPage key={r.id} id={r.id} />;
   return <NotFound />;
 }
 

@@ -1,6 +1,6 @@
 // Small shared pieces: links, status badges, the error box (every failure shown, with what to do
 // next), pretty collapsible JSON, a loader hook and a pager for the API's cursors.
-import { useEffect, useState, useCallback } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { href, navigate } from './router.js';
 
 export function Link({ to, children, ...rest }) {
@@ -60,16 +60,17 @@ export function Json({ label, value, open = false }) {
   );
 }
 
-/** Loads with `fn` when `deps` change: { data, error, loading, reload }. */
+/** Loads with `fn` when `deps` change: { data, error, loading, reload }. Only the latest load's
+ * answer is kept, so a late answer for an earlier page never replaces the current one. */
 export function useLoad(fn, deps) {
   const [state, set] = useState({ data: null, error: null, loading: true });
+  const latest = useRef(0);
   const reload = useCallback(() => {
-    let live = true;
+    const mine = ++latest.current;
     set((s) => ({ ...s, loading: true }));
-    Promise.resolve().then(fn).then((data) => live && set({ data, error: null, loading: false }), (error) => live && set({ data: null, error, loading: false }));
-    return () => { live = false; };
+    Promise.resolve().then(fn).then((data) => mine === latest.current && set({ data, error: null, loading: false }), (error) => mine === latest.current && set({ data: null, error, loading: false }));
   }, deps);
-  useEffect(reload, [reload]);
+  useEffect(() => { reload(); return () => { latest.current += 1; }; }, [reload]);
   return { ...state, reload };
 }
 

@@ -86,7 +86,9 @@ def browser():
 class Console:
     """One signed-in browser context, with the checks every page gets."""
 
-    def __init__(self, browser, user, width=1280, height=900):
+    def __init__(self, browser, user, width=1280, height=900, made=None):
+        if made is not None:
+            made.append(self)
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.context.add_init_script(WATCH_CSP)
         self.page = self.context.new_page()
@@ -134,15 +136,37 @@ class Console:
         self.context.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def failed(request):
+    report = getattr(request.node, "report_call", None)
+    return report is not None and report.failed
+
+
 @pytest.fixture
-def admin(browser):
+def shoot_on_failure(request):
+    """Consoles made in a test: each one's page is photographed if the test fails."""
+    made = []
+    yield made
+    for i, c in enumerate(made):
+        if failed(request):
+            c.shot(f"FAILED-{request.node.name}-{i}")
+            c.context.close()
+        else:
+            c.close()
+
+
+@pytest.fixture
+def admin(browser, request):
     c = Console(browser, "admin")
     yield c
-    c.close()
-
-
-@pytest.fixture
-def alice(browser):
-    c = Console(browser, "alice")
-    yield c
-    c.close()
+    if failed(request):
+        c.shot(f"FAILED-{request.node.name}")  # what the page showed when the test failed
+        c.context.close()
+    else:
+        c.close()

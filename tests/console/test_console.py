@@ -110,7 +110,7 @@ def test_the_admin_journey(admin):
     page.fill("#cs-server_hostname", "srv.example.net")
     page.fill("#cs-api_key", "demo-key-Sup3rSecret")
     page.click("button:has-text('Create configuration')")
-    page.wait_for_url(re.compile(r".*/console/configurations/[^/]+$"))
+    page.wait_for_url(re.compile(r".*/console/configurations/(?!new$)[^/]+$"))
     config_id = page.url.rsplit("/", 1)[1]
     page.get_by_text("A value is stored; it is never shown.").wait_for()
     assert "demo-key-Sup3rSecret" not in page.content()
@@ -207,49 +207,49 @@ def failed_event():
 # The client journey
 
 
-def test_the_client_journey(browser):
+def test_the_client_journey(browser, shoot_on_failure):
     config = demo_configuration("web-hosting")
     mine, theirs = client_service(config, "client-1"), client_service(config, "client-2")
-    alice = Console(browser, "alice")
-    try:
-        page = alice.page
-        page.get_by_role("heading", name="My services").wait_for()
-        page.get_by_role("link", name=mine["username"]).wait_for()
-        assert theirs["username"] not in page.content()
-        alice.axe("my services")
-        alice.shot("client-services")
-        seen = []
-        page.on("request", lambda r: seen.append(r.url))
-        # Another client's service, asked by URL: refused without asking the API for it.
-        alice.go(f"services/{theirs['id']}")
-        page.get_by_role("heading", name="Not found").wait_for()
-        assert not [u for u in seen if theirs["id"] in u and "/console/" not in u], seen
+    alice = Console(browser, "alice", made=shoot_on_failure)
+    page = alice.page
+    page.get_by_role("heading", name="My services").wait_for()
+    page.get_by_role("link", name=mine["username"]).wait_for()
+    assert theirs["username"] not in page.content()
+    alice.axe("my services")
+    alice.shot("client-services")
+    seen = []
+    page.on("request", lambda r: seen.append(r.url))
+    # Another client's service, asked by URL: refused without asking the API for it.
+    alice.go(f"services/{theirs['id']}")
+    page.get_by_role("heading", name="Not found").wait_for()
+    assert not [u for u in seen if theirs["id"] in u and "/console/" not in u], seen
 
-        page.get_by_role("link", name="My services").click()
-        page.get_by_role("link", name=mine["username"]).click()
-        page.get_by_role("link", name="Manage").click()
-        buttons = page.locator("ul.actions button").all_inner_texts()
-        assert "Change password" in buttons and "Login to control panel" in buttons and "Suspend account" not in buttons, buttons
-        page.get_by_role("button", name="Change password").click()
-        page.fill("#act-password", "New-echo-pw-1!")
-        page.get_by_role("button", name="Run change password").click()
-        page.locator(".outcome.ok").wait_for()
-        page.get_by_role("button", name="Login to control panel").click()
-        page.get_by_role("button", name="Run login to control panel").click()
-        link = page.locator(".outcome a.button-link")
-        link.wait_for()
-        assert link.get_attribute("href").startswith("https://") and link.get_attribute("target") == "_blank"
-        alice.axe("client manage")
-        alice.shot("client-service-manage")
+    page.get_by_role("link", name="My services").click()
+    page.get_by_role("link", name=mine["username"]).click()
+    page.get_by_role("link", name="Manage").click()
+    buttons = page.locator("ul.actions button").all_inner_texts()
+    assert "Change password" in buttons and "Login to control panel" in buttons and "Suspend account" not in buttons, buttons
+    page.get_by_role("button", name="Change password").click()
+    page.fill("#act-password", "New-echo-pw-1!")
+    page.get_by_role("button", name="Run change password").click()
+    page.locator(".outcome.ok").wait_for()
+    page.get_by_role("button", name="Login to control panel").click()
+    page.get_by_role("button", name="Run login to control panel").click()
+    assert page.locator("#act-user_ip-error").inner_text() == "is required"  # checked before sending
+    page.fill("#act-user_ip", "203.0.113.10")
+    page.get_by_role("button", name="Run login to control panel").click()
+    link = page.locator(".outcome a.button-link")
+    link.wait_for()
+    assert link.get_attribute("href").startswith("https://") and link.get_attribute("target") == "_blank"
+    alice.axe("client manage")
+    alice.shot("client-service-manage")
 
-        page.get_by_role("link", name="Logs").click()
-        page.get_by_role("cell", name="change-password").wait_for()
-        page.get_by_role("row", name=re.compile("change-password")).get_by_role("link").click()
-        page.get_by_role("heading", name="change-password: success").wait_for()
-        assert "Debug data" not in page.content() and "New-echo-pw-1!" not in page.content()
-        alice.axe("client log entry")
-    finally:
-        alice.close()
+    page.get_by_role("link", name="Logs").click()
+    page.get_by_role("cell", name="change-password").wait_for()
+    page.get_by_role("row", name=re.compile("change-password")).get_by_role("link").click()
+    page.get_by_role("heading", name="change-password: success").wait_for()
+    assert "Debug data" not in page.content() and "New-echo-pw-1!" not in page.content()
+    alice.axe("client log entry")
 
 
 def client_service(config, client):
@@ -323,7 +323,9 @@ def active_service(bid, config):
     tag = unique("x").replace("-", "")[:12]
     for f in b["identifier_fields"]:
         if f in params:
-            params[f] = tag if f != "tld" else params[f]
+            if f != "tld":
+                old = str(params[f])
+                params[f] = f"{tag}.{old.split('.', 1)[1]}" if "." in old else tag
     status, cp = api("POST", "/contract-products", {"client_id": "client-forms", "blueprint": bid, "deployment": {"type": "static", "configuration_id": config}})
     assert status == 201, cp
     status, run = api("POST", f"/contract-products/{cp['id']}/actions/{bid}/{setup['id']}", {"params": params})
@@ -338,6 +340,7 @@ EXAMPLES = {}
 def run_form(admin, bid, cp, action):
     """Opens the action's form on the service, types its example, sends it: never a 400."""
     page = admin.page
+    admin.go(f"services/{cp}")
     admin.go(f"services/{cp}/manage")
     page.locator("ul.actions").wait_for()
     page.get_by_role("button", name=action["name"], exact=True).click()
@@ -412,54 +415,66 @@ def test_every_provider_settings_form_renders(admin):
 # Keyboard alone, and a phone's width
 
 
-def test_an_admin_journey_by_keyboard_alone(browser):
+def test_an_admin_journey_by_keyboard_alone(browser, shoot_on_failure):
     config = demo_configuration("web-hosting")
     svc = client_service(config, "client-kb")
-    c = Console(browser, "admin")
-    try:
-        page = c.page
+    c = Console(browser, "admin", made=shoot_on_failure)
+    page = c.page
 
-        def tab_to(predicate, what, limit=80):
-            for _ in range(limit):
-                page.keyboard.press("Tab")
-                if page.evaluate(predicate):
-                    return
-            raise AssertionError(f"Tab never reached {what}")
+    def tab_to(predicate, what, limit=80):
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(predicate):
+                return
+        raise AssertionError(f"Tab never reached {what}")
 
-        # Skip link, then the main navigation, by keyboard.
-        tab_to("document.activeElement.textContent === 'Services'", "the Services link")
-        page.keyboard.press("Enter")
-        page.get_by_role("heading", name="Services").wait_for()
-        tab_to("document.activeElement.id === 's-identifier'", "the identifier search")
-        page.keyboard.type(svc["username"])
-        page.keyboard.press("Enter")
-        tab_to(f"document.activeElement.textContent === '{svc['username']}'", "the found service")
-        page.keyboard.press("Enter")
-        page.get_by_role("heading", name=svc["username"]).wait_for()
-        tab_to("document.activeElement.textContent === 'Manage'", "the Manage tab")
-        page.keyboard.press("Enter")
-        tab_to("document.activeElement.textContent === 'Get info'", "the Get info button")
-        page.keyboard.press("Enter")
-        page.wait_for_function("document.activeElement.id === 'action-title'")
-        tab_to("document.activeElement.textContent === 'Run get info'", "the Run button")
-        page.keyboard.press("Enter")
-        page.locator(".outcome.ok").wait_for()
-    finally:
-        c.close()
+    # Skip link, then the main navigation, by keyboard.
+    tab_to("document.activeElement.textContent === 'Services'", "the Services link")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Services").wait_for()
+    tab_to("document.activeElement.id === 's-identifier'", "the identifier search")
+    page.keyboard.type(svc["username"])
+    page.keyboard.press("Enter")
+    tab_to(f"document.activeElement.textContent === '{svc['username']}'", "the found service")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=svc["username"]).wait_for()
+    tab_to("document.activeElement.textContent === 'Manage'", "the Manage tab")
+    page.keyboard.press("Enter")
+    tab_to("document.activeElement.textContent === 'Get info'", "the Get info button")
+    page.keyboard.press("Enter")
+    wait_for(lambda: page.evaluate("document.activeElement.id") == "action-title", "the form's heading to take the focus", 10)
+    tab_to("document.activeElement.textContent === 'Run get info'", "the Run button")
+    page.keyboard.press("Enter")
+    page.locator(".outcome.ok").wait_for()
 
 
-def test_pages_work_at_375_px(browser):
+def test_pages_work_at_375_px(browser, shoot_on_failure):
     config = demo_configuration("web-hosting")
     svc = client_service(config, "client-1")
-    c = Console(browser, "admin", width=375, height=812)
-    try:
-        page = c.page
-        for path, name in [("", "phone-dashboard"), ("services", "phone-services"), (f"services/{svc['id']}", "phone-service"), (f"services/{svc['id']}/manage", "phone-manage"), ("configurations/new", "phone-configuration")]:
-            c.go(path)
-            page.wait_for_timeout(300)
-            wide = page.evaluate("document.documentElement.scrollWidth")
-            assert wide <= 375, f"{path or 'dashboard'} is {wide} px wide at 375"
-            c.axe(name)
-            c.shot(name)
-    finally:
-        c.close()
+    c = Console(browser, "admin", width=375, height=812, made=shoot_on_failure)
+    page = c.page
+    for path, name in [("", "phone-dashboard"), ("services", "phone-services"), (f"services/{svc['id']}", "phone-service"), (f"services/{svc['id']}/manage", "phone-manage"), ("configurations/new", "phone-configuration")]:
+        c.go(path)
+        page.wait_for_timeout(300)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 375, f"{path or 'dashboard'} is {wide} px wide at 375"
+        c.axe(name)
+        c.shot(name)
+
+
+def test_a_long_running_action_is_shown_pending_then_followed_to_its_end(admin):
+    EXAMPLES.update(examples())
+    config = demo_configuration("servers", {"async_seconds": 3})
+    status, cp = api("POST", "/contract-products", {"client_id": "client-1", "blueprint": "servers", "deployment": {"type": "static", "configuration_id": config}})
+    assert status == 201, cp
+    page = admin.page
+    admin.go(f"services/{cp['id']}/manage")
+    action = next(a for a in blueprint("servers")["actions"] if a["id"] == "create-server")
+    page.get_by_role("button", name=action["name"], exact=True).click()
+    fill(page, action["request"], EXAMPLES[("servers", "create-server")])
+    page.get_by_role("button", name="Run create server").click()
+    page.locator(".outcome.pending").wait_for()
+    admin.shot("admin-long-running-pending")
+    page.locator(".outcome.ok").wait_for(timeout=150_000)
+    assert page.locator(".outcome").inner_text().startswith("Done"), page.locator(".outcome").inner_text()
+    page.get_by_text("active", exact=True).first.wait_for()

@@ -18,7 +18,7 @@ export function ServicePage({ id, role, tab = 'details' }) {
     if (role === 'client' && !(await ownServiceIds()).has(id)) return { missing: true };
     const [cp, cat] = await Promise.all([get(`/contract-products/${enc(id)}`), blueprints()]);
     return { cp, blueprint: cat.blueprints.find((b) => b.id === cp.blueprint) };
-  }, [id, role]);
+  }, [id, role, tab]); // each tab opened shows the service as it is now
   if (load.loading && !load.data) return <Page title="Service"><Loading /></Page>;
   if (load.error?.status === 404 || load.data?.missing) return <NotFound what="This service" />;
   if (load.error) return <Page title="Service"><ErrorBox error={load.error} title="The service could not be loaded" /></Page>;
@@ -123,7 +123,8 @@ function Manage({ cp, blueprint, role, onChanged }) {
   const actions = (blueprint?.actions || []).filter((a) => (role === 'admin' || a.client)
     && a.allowed_from.includes(cp.status)
     && (!provider?.supported_actions || provider.supported_actions.includes(a.id)));
-  const action = actions.find((a) => a.id === open);
+  // The open form stays while its run changes the status (create: pending → active).
+  const action = (blueprint?.actions || []).find((a) => a.id === open);
   return (
     <>
       {actions.length === 0 && <p>No action runs on a {cp.status} service{role === 'client' ? ' from the client area' : ''}.</p>}
