@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench` (bench.sh measure) and `make faults` (bench.sh faults): install what is missing,
+# `make bench` (bench.sh measure, then bench.sh console: the console's first page in headless
+# Chromium) and `make faults` (bench.sh faults): install what is missing,
 # start the local stack on free ports, run the bench binary, stop everything. The figures go to
 # BENCHMARKS.md. LOG_ROWS (default 1000000) sizes the large logs table; EVENTS (default 10000)
 # the fault run. BENCH_QUICK=1 tries the measures on debug binaries, small, and writes nothing.
@@ -39,5 +40,12 @@ case "$MODE" in
     set -a; source "$RUN_DIR/functions.env"; set +a
     BENCH_COMMAND="make faults" "$ROOT/target/debug/bench" faults --api "http://127.0.0.1:$API_PORT" --events "${EVENTS:-10000}" --out BENCHMARKS.md
     ;;
-  *) say "usage: bench.sh measure|faults"; exit 2 ;;
+  console)
+    say "building the functions and tools"
+    cargo build --locked -p infra
+    build_functions
+    start_api_stack console
+    E2E_API_URL="http://127.0.0.1:$API_PORT" BENCH_OUT="$ROOT/BENCHMARKS.md" "$TOOLS_DIR/browser/bin/python" "$ROOT/bench/console.py"
+    ;;
+  *) say "usage: bench.sh measure|faults|console"; exit 2 ;;
 esac

@@ -50,13 +50,13 @@ export function prune(value) {
 }
 
 /** The fields of an object schema. `value`/`onChange` hold the whole object. */
-export function Fields({ schema, value, onChange, errors = {}, prefix = 'f', path = '', required, secretsSet = {} }) {
+export function Fields({ schema, value, onChange, errors = {}, prefix = 'f', path = '', required, secretsSet = {}, placeholders = {} }) {
   const props = Object.entries(schema?.properties || {});
   const req = required || schema?.required || [];
   if (!props.length) return <p class="muted">No parameters.</p>;
   return props.map(([name, sub]) => (
     <Field key={name} name={name} schema={sub} prefix={prefix} path={path ? `${path}.${name}` : name} required={req.includes(name)}
-      value={value?.[name]} errors={errors} secretSet={secretsSet[name]}
+      value={value?.[name]} errors={errors} secretSet={secretsSet[name]} placeholder={placeholders[name]}
       onChange={(v) => { const next = { ...(value || {}) }; if (v === undefined) delete next[name]; else next[name] = v; onChange(next); }} />
   ));
 }
@@ -71,7 +71,7 @@ function Hint({ id, schema, error, extra }) {
   );
 }
 
-export function Field({ name, schema, value, onChange, errors, prefix, path, required, secretSet }) {
+export function Field({ name, schema, value, onChange, errors, prefix, path, required, secretSet, placeholder }) {
   const id = idOf(prefix, path);
   const error = errors[path];
   const type = typeOf(schema);
@@ -107,7 +107,7 @@ export function Field({ name, schema, value, onChange, errors, prefix, path, req
     );
   } else if (type === 'integer' || type === 'number') {
     input = (
-      <input {...common} type="number" inputMode={type === 'integer' ? 'numeric' : 'decimal'} step={type === 'integer' ? 1 : 'any'} min={schema.minimum} max={schema.maximum}
+      <input {...common} type="number" placeholder={placeholder} inputMode={type === 'integer' ? 'numeric' : 'decimal'} step={type === 'integer' ? 1 : 'any'} min={schema.minimum} max={schema.maximum}
         value={value ?? ''} onInput={(e) => { const t = e.currentTarget.value; onChange(t === '' ? undefined : Number.isNaN(Number(t)) ? t : Number(t)); }} />
     );
   } else {
@@ -115,7 +115,7 @@ export function Field({ name, schema, value, onChange, errors, prefix, path, req
     const kind = secret ? 'password' : { email: 'email', uri: 'url', date: 'date' }[schema?.format] || 'text';
     input = (
       <input {...common} type={kind} autoComplete={secret ? 'new-password' : 'off'} spellcheck={false} maxLength={schema?.maxLength}
-        placeholder={secretSet ? 'set: leave empty to keep it' : schema?.format === 'date-time' ? '2026-12-31T12:00:00Z' : undefined}
+        placeholder={secretSet ? 'set: leave empty to keep it' : placeholder ?? (schema?.format === 'date-time' ? '2026-12-31T12:00:00Z' : undefined)}
         value={value ?? ''} onInput={(e) => onChange(e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />
     );
   }

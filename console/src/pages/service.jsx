@@ -196,9 +196,9 @@ export function ActionForm({ cp, blueprint, action, onDone, onClose }) {
       <p>{action.description}</p>
       <form onSubmit={submit} noValidate aria-labelledby="action-title">
         {Object.keys(placeholders).length > 0 && Object.keys(schema.properties || {}).some((k) => k in placeholders)
-          && <p class="muted">Fields left empty are taken from the service's provision fields.</p>}
+          && <p class="muted">Fields left empty are taken from the service's provision fields (shown greyed in them).</p>}
         {anyOf && <p class="muted">Give at least one of: {anyOf.map((g) => (g.required || []).join(' + ')).join(', or ')} (unless the service has it).</p>}
-        <Fields schema={schema} value={value} onChange={setValue} errors={errors} prefix="act" required={required} />
+        <Fields schema={schema} value={value} onChange={setValue} errors={errors} prefix="act" required={required} placeholders={placeholders} />
         <div class="buttons">
           <button type="submit" disabled={run.busy}>{run.busy ? 'Running…' : `Run ${action.name.toLowerCase()}`}</button>
           <button type="button" class="secondary" onClick={onClose}>Close</button>
