@@ -38,8 +38,8 @@ console_passed=0 console_failed=0
 if [ -z "${TEST_FILTER:-}" ] || [[ console == *"$TEST_FILTER"* ]]; then
   CONSOLE_ARTIFACTS="$ROOT/target/console-artifacts" "$TOOLS_DIR/browser/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/tests/console" 2>&1 | tee "$RUN_DIR/console.log" || failed=1
   # pytest's last line: "N passed, M failed, K errors in ...".
-  console_passed=$(tail -n 1 "$RUN_DIR/console.log" | grep -oE '[0-9]+ passed' | awk '{ s += $1 } END { print s + 0 }')
-  console_failed=$(tail -n 1 "$RUN_DIR/console.log" | grep -oE '[0-9]+ (failed|errors?)' | awk '{ s += $1 } END { print s + 0 }')
+  console_passed=$(tail -n 1 "$RUN_DIR/console.log" | { grep -oE '[0-9]+ passed' || true; } | awk '{ s += $1 } END { print s + 0 }')
+  console_failed=$(tail -n 1 "$RUN_DIR/console.log" | { grep -oE '[0-9]+ (failed|errors?)' || true; } | awk '{ s += $1 } END { print s + 0 }')
   [ "$console_passed" -gt 0 ] || { say "no console test ran"; failed=1; }
   say "screenshots of the console: target/console-artifacts/"
 fi

@@ -60,7 +60,7 @@ export async function completeSignIn(settings) {
     idToken: tokens.id_token,
     role: claims.role,
     clientId: claims.client_id,
-    name: idClaims.name || claims.sub,
+    name: idClaims.name || idClaims.email || idClaims['cognito:username'] || claims.sub,
     exp: claims.exp,
   };
   return pending.returnTo && pending.returnTo.startsWith(`${base()}/console`) && !pending.returnTo.startsWith(`${base()}/console/callback`) ? pending.returnTo : `${base()}/console`;
@@ -72,7 +72,10 @@ export function signOut(settings) {
   session = null;
   if (settings.end_session_endpoint) {
     const url = new URL(settings.end_session_endpoint);
-    url.search = new URLSearchParams({ client_id: settings.client_id, post_logout_redirect_uri: `${location.origin}${base()}/console`, ...(idToken && { id_token_hint: idToken }) }).toString();
+    const back = `${location.origin}${base()}/console`;
+    // OpenID Connect RP-initiated logout, or Cognito's /logout, which names the way back logout_uri.
+    const cognito = url.pathname.endsWith('/logout');
+    url.search = new URLSearchParams(cognito ? { client_id: settings.client_id, logout_uri: back } : { client_id: settings.client_id, post_logout_redirect_uri: back, ...(idToken && { id_token_hint: idToken }) }).toString();
     location.assign(url.toString());
   } else {
     location.assign(`${base()}/console`);

@@ -111,6 +111,14 @@ impl Stack {
         Ok(out)
     }
 
+    /// Whether a resource exists in this stack (its `Condition`, if it has one, holds).
+    pub fn exists(&self, resource: &Value) -> Result<bool, CfnError> {
+        match resource.get("Condition").and_then(Value::as_str) {
+            Some(name) => self.condition(name),
+            None => Ok(true),
+        }
+    }
+
     pub fn condition(&self, name: &str) -> Result<bool, CfnError> {
         let c = self.template.doc["Conditions"].get(name).ok_or_else(|| CfnError::Unresolved(format!("Condition {name}")))?;
         self.truth(c)

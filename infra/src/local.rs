@@ -181,6 +181,9 @@ async fn ensure_queue(sqs: &aws_sdk_sqs::Client, props: &Value) -> Result<(Strin
 pub async fn setup(stack: &mut Stack, ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client) -> Result<(), SetupError> {
     let template = stack.template.clone();
     for (id, res) in template.resources_of("AWS::Serverless::Function") {
+        if !stack.exists(res)? {
+            continue;
+        }
         let binary = scalar(&res["Metadata"]["BuildProperties"]["Binary"]);
         let arn = format!("arn:aws:lambda:{}:{}:function:{binary}", stack.region, stack.account);
         stack.physical.insert(id.into(), Physical { reference: binary, attributes: [("Arn".into(), arn)].into() });
@@ -220,7 +223,10 @@ pub async fn setup(stack: &mut Stack, ddb: &aws_sdk_dynamodb::Client, sqs: &aws_
 /// The environment every function gets (the template's, resolved), as `KEY=VALUE` lines.
 pub fn environment(stack: &Stack) -> Result<Vec<(String, String)>, SetupError> {
     let mut all: Vec<(String, String)> = Vec::new();
-    for (id, _) in stack.template.resources_of("AWS::Serverless::Function") {
+    for (id, res) in stack.template.resources_of("AWS::Serverless::Function") {
+        if !stack.exists(res)? {
+            continue;
+        }
         // Locally one unpinned `action` instance serves every action (watch has one environment).
         for (k, v) in stack.function_environment(id)?.into_iter().filter(|(k, _)| k != "ACTION_PINNED") {
             match all.iter().find(|(name, _)| *name == k) {
@@ -248,7 +254,7 @@ pub struct EventSourceMapping {
 /// Every SQS event of every function, resolved against the created queues.
 pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, SetupError> {
     let mut out = Vec::new();
-    for (id, res) in stack.template.resources_of("AWS::Serverless::Function") {
+    for (id, res) in stack.template.resources_of("AWS::Serverless::Function").filter(|(_, res)| stack.exists(res).unwrap_or(true)) {
         let function = stack.physical.get(id).map(|p| p.reference.clone()).unwrap_or_default();
         for event in res["Properties"]["Events"].as_object().into_iter().flatten().map(|(_, e)| e) {
             if event["Type"] != "SQS" {

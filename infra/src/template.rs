@@ -41,8 +41,8 @@ fn parameters() -> Value {
             "Description": "API stage name; also the STAGE of every function"
         },
         "AuthIssuer": {
-            "Type": "String", "MinLength": 1,
-            "Description": "The iss claim every bearer token must carry"
+            "Type": "String", "Default": "",
+            "Description": "The iss claim every bearer token must carry (required unless CreateUserPool is true, which sets it to the pool's)"
         },
         "AuthAudience": {
             "Type": "String", "Default": "provisioning-api",
@@ -55,6 +55,14 @@ fn parameters() -> Value {
         "AuthHs256SecretParameter": {
             "Type": "String", "Default": "", "AllowedPattern": "^(|/[A-Za-z0-9_./-]+)$",
             "Description": "SSM SecureString parameter holding a shared HS256 token secret (32+ bytes), used only when AuthJwksUrl is empty; only the HTTP functions may read it"
+        },
+        "CreateUserPool": {
+            "Type": "String", "Default": "false", "AllowedValues": ["false", "true"],
+            "Description": "true: the stack makes its own Cognito user pool (groups admin and client; a client's billing id in custom:billing_client_id) with a hosted sign-in page, and trusts it instead of AuthIssuer / AuthJwksUrl / AuthAudience and the Console* endpoints"
+        },
+        "UserPoolDomainPrefix": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$",
+            "Description": "With CreateUserPool: the prefix of the hosted sign-in page, https://<prefix>.auth.<region>.amazoncognito.com (unique in the region; empty: provisioning-<Stage>-<account id>)"
         },
         "ConsoleClientId": {
             "Type": "String", "Default": "", "AllowedPattern": "^[A-Za-z0-9._:-]{0,128}$",
@@ -102,7 +110,9 @@ fn parameters() -> Value {
 
 fn conditions() -> Value {
     json!({
-        "UseJwks": { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
+        "CreatesUserPool": { "Fn::Equals": [r("CreateUserPool"), "true"] },
+        "HasUserPoolDomainPrefix": { "Fn::Not": [{ "Fn::Equals": [r("UserPoolDomainPrefix"), ""] }] },
+        "UseJwks": { "Fn::Or": [{ "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] }, { "Condition": "CreatesUserPool" }] },
         "HasAlarmTopic": { "Fn::Not": [{ "Fn::Equals": [r("AlarmTopicArn"), ""] }] },
         "HasHandlerFunctionPrefix": { "Fn::Not": [{ "Fn::Equals": [r("HandlerFunctionPrefix"), ""] }] }
     })
@@ -114,9 +124,13 @@ fn rules() -> Value {
             "Assertions": [{
                 "Assert": { "Fn::Or": [
                     { "Fn::Not": [{ "Fn::Equals": [r("AuthJwksUrl"), ""] }] },
-                    { "Fn::Not": [{ "Fn::Equals": [r("AuthHs256SecretParameter"), ""] }] }
+                    { "Fn::Not": [{ "Fn::Equals": [r("AuthHs256SecretParameter"), ""] }] },
+                    { "Fn::Equals": [r("CreateUserPool"), "true"] }
                 ]},
-                "AssertDescription": "Set AuthJwksUrl (RS256) or AuthHs256SecretParameter (HS256)"
+                "AssertDescription": "Set AuthJwksUrl (RS256) or AuthHs256SecretParameter (HS256), or CreateUserPool"
+            }, {
+                "Assert": { "Fn::Or": [{ "Fn::Not": [{ "Fn::Equals": [r("AuthIssuer"), ""] }] }, { "Fn::Equals": [r("CreateUserPool"), "true"] }] },
+                "AssertDescription": "Set AuthIssuer (the iss claim of your identity provider's tokens), or CreateUserPool"
             }]
         }
     })
@@ -139,9 +153,6 @@ fn globals() -> Value {
                 "LIFECYCLE_QUEUE_URL": r("LifecycleQueue"),
                 "EVENTS_QUEUE_URL": r("EventsQueue"),
                 "OPERATIONS_QUEUE_URL": r("OperationsQueue"),
-                "AUTH_ISSUER": r("AuthIssuer"),
-                "AUTH_AUDIENCE": r("AuthAudience"),
-                "AUTH_JWKS_URL": r("AuthJwksUrl"),
                 // The Lambda functions outgoing event handlers may invoke (the dispatcher's IAM
                 // policy names the same).
                 "HANDLER_FUNCTION_PREFIXES": { "Fn::If": ["HasHandlerFunctionPrefix", sub("${AWS::StackName}-,${HandlerFunctionPrefix}"), sub("${AWS::StackName}-")] }
@@ -288,6 +299,13 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
         env.insert("WEBHOOK_SECRET_PARAMETER".into(), r("WebhookSecretParameter"));
     }
     if f.token_secret {
+        // The functions that verify bearer tokens, and whose: the parameters' identity provider,
+        // or the stack's own Cognito pool (not in Globals: the pool's trigger is a function too).
+        let pool = |own: Value, given: Value| json!({ "Fn::If": ["CreatesUserPool", own, given] });
+        env.insert("AUTH_ISSUER".into(), pool(sub(COGNITO_ISSUER), r("AuthIssuer")));
+        env.insert("AUTH_JWKS_URL".into(), pool(sub(&format!("{COGNITO_ISSUER}/.well-known/jwks.json")), r("AuthJwksUrl")));
+        env.insert("AUTH_AUDIENCE".into(), pool(r("UserPoolClient"), r("AuthAudience")));
+        env.insert("AUTH_CLIENT_CLAIM".into(), pool(json!(shared::cognito::BILLING_CLIENT_CLAIM), json!("client_id")));
         env.insert("AUTH_HS256_SECRET_PARAMETER".into(), json!({ "Fn::If": ["UseJwks", "", r("AuthHs256SecretParameter")] }));
     }
     if [f.lifecycle_queue, f.events_queue, f.operations_queue].iter().any(|q| matches!(q, QueueAccess::Consume | QueueAccess::ConsumeAndSend)) {
@@ -297,10 +315,14 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
         env.insert("LIFECYCLE_DLQ_URL".into(), r("LifecycleQueueDlq"));
     }
     if f.console {
-        for (var, parameter) in
-            [("CONSOLE_CLIENT_ID", "ConsoleClientId"), ("CONSOLE_AUTHORIZE_URL", "ConsoleAuthorizeUrl"), ("CONSOLE_TOKEN_URL", "ConsoleTokenUrl"), ("CONSOLE_LOGOUT_URL", "ConsoleLogoutUrl")]
-        {
-            env.insert(var.into(), r(parameter));
+        let hosted = |path: &str| json!({ "Fn::Sub": [format!("https://${{Prefix}}.auth.${{AWS::Region}}.amazoncognito.com{path}"), { "Prefix": user_pool_domain() }] });
+        for (var, parameter, own) in [
+            ("CONSOLE_CLIENT_ID", "ConsoleClientId", r("UserPoolClient")),
+            ("CONSOLE_AUTHORIZE_URL", "ConsoleAuthorizeUrl", hosted("/oauth2/authorize")),
+            ("CONSOLE_TOKEN_URL", "ConsoleTokenUrl", hosted("/oauth2/token")),
+            ("CONSOLE_LOGOUT_URL", "ConsoleLogoutUrl", hosted("/logout")),
+        ] {
+            env.insert(var.into(), json!({ "Fn::If": ["CreatesUserPool", own, r(parameter)] }));
         }
     }
     if let Some((b, a)) = pinned {
@@ -311,11 +333,99 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
     if !env.is_empty() {
         properties["Environment"] = json!({ "Variables": env });
     }
-    json!({
+    let mut resource = json!({
         "Type": "AWS::Serverless::Function",
         "Metadata": { "BuildMethod": "rust-cargolambda", "BuildProperties": { "Binary": f.name } },
         "Properties": properties
-    })
+    });
+    if let Some(condition) = f.condition {
+        resource["Condition"] = json!(condition);
+    }
+    resource
+}
+
+/// The hosted sign-in page's domain prefix: the parameter, or one made from the stage and account.
+fn user_pool_domain() -> Value {
+    json!({ "Fn::If": ["HasUserPoolDomainPrefix", r("UserPoolDomainPrefix"), sub("provisioning-${Stage}-${AWS::AccountId}")] })
+}
+
+/// The issuer of the stack's own Cognito pool's tokens (a Fn::Sub text).
+const COGNITO_ISSUER: &str = "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}";
+
+/// The optional Cognito user pool (CreateUserPool): users made by an admin only, groups `admin`
+/// and `client`, a client's billing id as a custom attribute no user can change, the hosted
+/// sign-in page, the console's public client (code + PKCE), and the trigger that puts the claims
+/// the API reads into access tokens (shared::cognito).
+fn user_pool(res: &mut Map<String, Value>) {
+    let when = |mut v: Value| {
+        v["Condition"] = json!("CreatesUserPool");
+        v
+    };
+    let console = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/console";
+    res.insert("UserPool".into(), when(json!({
+        "Type": "AWS::Cognito::UserPool",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "UserPoolName": sub("${AWS::StackName}-users"),
+            "UserPoolTier": "ESSENTIALS",
+            "AdminCreateUserConfig": { "AllowAdminCreateUserOnly": true },
+            "UsernameConfiguration": { "CaseSensitive": false },
+            "AutoVerifiedAttributes": ["email"],
+            "Policies": { "PasswordPolicy": { "MinimumLength": 12, "RequireLowercase": true, "RequireUppercase": true, "RequireNumbers": true, "RequireSymbols": false, "TemporaryPasswordValidityDays": 3 } },
+            "MfaConfiguration": "OPTIONAL",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "AccountRecoverySetting": { "RecoveryMechanisms": [{ "Name": "verified_email", "Priority": 1 }] },
+            "Schema": [{ "Name": "billing_client_id", "AttributeDataType": "String", "Mutable": true, "StringAttributeConstraints": { "MinLength": "1", "MaxLength": "128" } }],
+            "LambdaConfig": { "PreTokenGenerationConfig": { "LambdaArn": arn("CognitoClaimsFunction"), "LambdaVersion": "V2_0" } }
+        }
+    })));
+    res.insert(
+        "UserPoolDomain".into(),
+        when(json!({
+            "Type": "AWS::Cognito::UserPoolDomain",
+            "Properties": { "Domain": user_pool_domain(), "UserPoolId": r("UserPool"), "ManagedLoginVersion": 1 }
+        })),
+    );
+    res.insert(
+        "UserPoolClient".into(),
+        when(json!({
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {
+                "UserPoolId": r("UserPool"),
+                "ClientName": "console",
+                "GenerateSecret": false,
+                "AllowedOAuthFlowsUserPoolClient": true,
+                "AllowedOAuthFlows": ["code"],
+                // No aws.cognito.signin.user.admin: a user's token cannot change its own attributes.
+                "AllowedOAuthScopes": ["openid", "email"],
+                "CallbackURLs": [sub(&format!("{console}/callback"))],
+                "LogoutURLs": [sub(console)],
+                "SupportedIdentityProviders": ["COGNITO"],
+                "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+                "EnableTokenRevocation": true,
+                "PreventUserExistenceErrors": "ENABLED",
+                "ReadAttributes": ["email", "custom:billing_client_id"],
+                "WriteAttributes": ["email"],
+                "AccessTokenValidity": 15,
+                "IdTokenValidity": 15,
+                "TokenValidityUnits": { "AccessToken": "minutes", "IdToken": "minutes" }
+            }
+        })),
+    );
+    for (id, group, description) in [
+        ("AdminGroup", shared::cognito::ADMIN_GROUP, "Staff: the admin area"),
+        ("ClientGroup", shared::cognito::CLIENT_GROUP, "Clients of the billing system (custom:billing_client_id): the client area"),
+    ] {
+        res.insert(id.into(), when(json!({ "Type": "AWS::Cognito::UserPoolGroup", "Properties": { "UserPoolId": r("UserPool"), "GroupName": group, "Description": description } })));
+    }
+    res.insert(
+        "CognitoClaimsPermission".into(),
+        when(json!({
+            "Type": "AWS::Lambda::Permission",
+            "Properties": { "Action": "lambda:InvokeFunction", "FunctionName": r("CognitoClaimsFunction"), "Principal": "cognito-idp.amazonaws.com", "SourceArn": arn("UserPool") }
+        })),
+    );
 }
 
 fn table(name: &str, attributes: &[&str], indexes: Value) -> Value {
@@ -417,9 +527,14 @@ fn resources() -> Value {
             res.insert("ActionLogs".into(), log_group(sub("/aws/lambda/${AWS::StackName}-actions")));
         } else {
             res.insert(f.logical_id.into(), function(f, None));
-            res.insert(format!("{}Logs", f.logical_id), log_group(sub(&format!("/aws/lambda/${{{}}}", f.logical_id))));
+            let mut logs = log_group(sub(&format!("/aws/lambda/${{{}}}", f.logical_id)));
+            if let Some(condition) = f.condition {
+                logs["Condition"] = json!(condition);
+            }
+            res.insert(format!("{}Logs", f.logical_id), logs);
         }
     }
+    user_pool(&mut res);
     // The main table: configurations, products, contract products, idempotency records and event
     // handlers under generic keys; gsi1 serves the list-by queries (by client, by blueprint ...),
     // gsi2 the lists of one kind of record across the system (every contract product, failed
@@ -475,7 +590,12 @@ fn outputs() -> Value {
     });
     for f in FUNCTIONS.iter().filter(|f| !f.per_action) {
         out[format!("{}Name", f.logical_id)] = json!({ "Description": format!("The {} function", f.name), "Value": r(f.logical_id) });
+        if let Some(condition) = f.condition {
+            out[format!("{}Name", f.logical_id)]["Condition"] = json!(condition);
+        }
     }
+    out["UserPoolId"] = json!({ "Condition": "CreatesUserPool", "Description": "The stack's Cognito user pool: add users there, in the admin or client group (clients with custom:billing_client_id)", "Value": r("UserPool") });
+    out["ConsoleUrl"] = json!({ "Description": "The console", "Value": sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/console") });
     out["ActionLogGroup"] = json!({ "Description": "Log group of the 73 action functions", "Value": r("ActionLogs") });
     out
 }

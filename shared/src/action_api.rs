@@ -74,7 +74,7 @@ mod tests {
     /// DynamoDB client here points nowhere).
     #[tokio::test]
     async fn a_pinned_function_refuses_other_actions() {
-        let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into(), oidc: None };
+        let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into(), oidc: None, client_claim: "client_id".into() };
         let auth = Authenticator::new(config, reqwest::Client::new());
         let ddb = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::Config::builder().behavior_version_latest().region(aws_sdk_dynamodb::config::Region::new("us-east-1")).endpoint_url("http://127.0.0.1:9").build(),

@@ -5,6 +5,7 @@ pub mod action_api;
 pub mod admin;
 pub mod aws;
 pub mod catalogue;
+pub mod cognito;
 pub mod console;
 pub mod dispatcher;
 pub mod domain;

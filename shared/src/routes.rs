@@ -49,6 +49,8 @@ pub struct FunctionSpec {
     pub schedule: Option<(&'static str, &'static str)>,
     /// Serves the console: gets the sign-in settings (CONSOLE_*) of the template's parameters.
     pub console: bool,
+    /// The template condition the function exists under (None: always).
+    pub condition: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,7 @@ const BASE: FunctionSpec = FunctionSpec {
     token_secret: false,
     schedule: None,
     console: false,
+    condition: None,
 };
 
 pub const FUNCTIONS: &[FunctionSpec] = &[
@@ -174,6 +177,15 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         description: "The console: the admin and client areas' single-page app, its assets embedded, under a strict CSP",
         memory_mb: 128,
         console: true,
+        ..BASE
+    },
+    FunctionSpec {
+        name: "cognito-claims",
+        logical_id: "CognitoClaimsFunction",
+        description: "The Cognito user pool's pre token generation trigger: role, billing client id and audience in access tokens",
+        timeout_seconds: 5,
+        memory_mb: 128,
+        condition: Some("CreatesUserPool"),
         ..BASE
     },
 ];

@@ -112,6 +112,10 @@ pub struct AuthConfig {
     /// AUTH_OIDC_JWKS_URL): on the local stack, the OIDC provider people sign in with, while
     /// `make token`'s HS256 tokens keep working for scripts.
     pub oidc: Option<OidcTrust>,
+    /// The claim naming a client's id in the billing system (AUTH_CLIENT_CLAIM, default
+    /// `client_id`; `billing_client_id` with the stack's Cognito pool, where `client_id` is the
+    /// app client's and cannot be changed).
+    pub client_claim: String,
 }
 
 /// An OpenID Connect provider whose access tokens are accepted.
@@ -127,6 +131,8 @@ pub enum AuthConfigError {
     Missing(&'static str),
     #[error("AUTH_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")]
     ShortSecret,
+    #[error("AUTH_CLIENT_CLAIM must be a claim name (letters, digits, _ : . -)")]
+    BadClaimName,
 }
 
 impl AuthConfig {
@@ -166,7 +172,11 @@ impl AuthConfig {
             (Some(_), None) => return Err(AuthConfigError::Missing("AUTH_OIDC_JWKS_URL")),
             (None, Some(_)) => return Err(AuthConfigError::Missing("AUTH_OIDC_ISSUER")),
         };
-        Ok(AuthConfig { keys, issuer, audience, oidc })
+        let client_claim = get("AUTH_CLIENT_CLAIM").unwrap_or_else(|| "client_id".into());
+        if client_claim.len() > 64 || !client_claim.chars().all(|c| c.is_ascii_alphanumeric() || "_:.-".contains(c)) {
+            return Err(AuthConfigError::BadClaimName);
+        }
+        Ok(AuthConfig { keys, issuer, audience, oidc, client_claim })
     }
 }
 
@@ -238,7 +248,7 @@ impl Authenticator {
             (None, KeySource::Jwks { url }, Algorithm::RS256) => (self.jwks_key(header.kid.as_deref(), url, &self.jwks).await?, self.config.issuer.as_str()),
             _ => return Err(unauthenticated("token algorithm not accepted")),
         };
-        jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg, issuer)).map(|data| data.claims).map_err(|e| {
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &self.validation(header.alg, issuer)).map(|data| data.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             let why = match e.kind() {
                 ErrorKind::ExpiredSignature => "token expired",
@@ -250,7 +260,15 @@ impl Authenticator {
                 _ => "token invalid",
             };
             unauthenticated(why)
-        })
+        })?;
+        // An ID token of the same issuer (Cognito's say) is no access token.
+        if claims.get("token_use").is_some_and(|u| u != "access") {
+            return Err(unauthenticated("not an access token"));
+        }
+        let client = claims.get(&self.config.client_claim).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let mut read: Claims = serde_json::from_value(serde_json::Value::Object(claims)).map_err(|_| unauthenticated("token claims malformed"))?;
+        read.client_id = client;
+        Ok(read)
     }
 
     async fn jwks_key(&self, kid: Option<&str>, url: &str, jwks: &RwLock<Option<CachedJwks>>) -> Result<DecodingKey, ApiError> {
@@ -338,7 +356,7 @@ mod tests {
     const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 
     fn hs_config() -> AuthConfig {
-        AuthConfig { keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() }, issuer: "local-dev".into(), audience: "provisioning-api".into(), oidc: None }
+        AuthConfig { keys: KeySource::Hs256 { secret: SECRET.as_bytes().to_vec() }, issuer: "local-dev".into(), audience: "provisioning-api".into(), oidc: None, client_claim: "client_id".into() }
     }
 
     fn claims(role: Role, client_id: Option<&str>) -> Claims {
@@ -354,6 +372,35 @@ mod tests {
             assert_eq!(e.status(), 401, "{e}");
             e.to_string()
         })
+    }
+
+    fn sign_json(v: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &v, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    }
+
+    /// The stack's Cognito pool: `client_id` is the app client's; the billing client comes in
+    /// the claim AUTH_CLIENT_CLAIM names, and an ID token of the same issuer is refused.
+    #[tokio::test]
+    async fn the_billing_client_is_read_from_the_configured_claim_and_id_tokens_are_refused() {
+        let auth = Authenticator::new(AuthConfig { client_claim: "billing_client_id".into(), ..hs_config() }, reqwest::Client::new());
+        let base = serde_json::json!({ "sub": "u-1", "role": "client", "exp": now_epoch() + 600, "iss": "local-dev", "aud": "provisioning-api", "client_id": "4tq6appclient", "token_use": "access" });
+        let mut with_billing = base.clone();
+        with_billing["billing_client_id"] = serde_json::json!("client-42");
+        let caller = check(&auth, Some(&bearer(&sign_json(with_billing.clone())))).await.unwrap();
+        assert_eq!(caller, Caller::Client { subject: "u-1".into(), client_id: ClientId::parse("client-42").unwrap() });
+        let no_billing = check(&auth, Some(&bearer(&sign_json(base)))).await.unwrap_err();
+        assert!(no_billing.contains("client_id"), "{no_billing}");
+        with_billing["token_use"] = serde_json::json!("id");
+        assert!(check(&auth, Some(&bearer(&sign_json(with_billing)))).await.unwrap_err().contains("not an access token"));
+        assert!(matches!(
+            AuthConfig::from_lookup(|k| match k {
+                "AUTH_ISSUER" | "AUTH_AUDIENCE" => Some("x".into()),
+                "AUTH_HS256_SECRET" => Some(SECRET.into()),
+                "AUTH_CLIENT_CLAIM" => Some("bad claim".into()),
+                _ => None,
+            }),
+            Err(AuthConfigError::BadClaimName)
+        ));
     }
 
     #[tokio::test]
