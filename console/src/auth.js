@@ -73,9 +73,10 @@ export function signOut(settings) {
   if (settings.end_session_endpoint) {
     const url = new URL(settings.end_session_endpoint);
     const back = `${location.origin}${base()}/console`;
-    // OpenID Connect RP-initiated logout, or Cognito's /logout, which names the way back logout_uri.
+    // OpenID Connect RP-initiated logout, or Cognito's /logout, which names the way back
+    // logout_uri (the template registers it as .../console/, which leads to the console).
     const cognito = url.pathname.endsWith('/logout');
-    url.search = new URLSearchParams(cognito ? { client_id: settings.client_id, logout_uri: back } : { client_id: settings.client_id, post_logout_redirect_uri: back, ...(idToken && { id_token_hint: idToken }) }).toString();
+    url.search = new URLSearchParams(cognito ? { client_id: settings.client_id, logout_uri: `${back}/` } : { client_id: settings.client_id, post_logout_redirect_uri: back, ...(idToken && { id_token_hint: idToken }) }).toString();
     location.assign(url.toString());
   } else {
     location.assign(`${base()}/console`);

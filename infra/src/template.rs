@@ -64,6 +64,10 @@ fn parameters() -> Value {
             "Type": "String", "Default": "", "AllowedPattern": "^(|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$",
             "Description": "With CreateUserPool: the prefix of the hosted sign-in page, https://<prefix>.auth.<region>.amazoncognito.com (unique in the region; empty: provisioning-<Stage>-<account id>)"
         },
+        "ConsoleUrl": {
+            "Type": "String", "Default": "", "AllowedPattern": "^(|https://[^\\s?#]+/console)$",
+            "Description": "With CreateUserPool: the console's address, https://<api>/console (the ConsoleUrl output of a first deploy, or your custom domain's): the pool's app client redirects only there. (The template cannot name the API's own address there: the API depends on the functions, which depend on the app client.)"
+        },
         "ConsoleClientId": {
             "Type": "String", "Default": "", "AllowedPattern": "^[A-Za-z0-9._:-]{0,128}$",
             "Description": "The console's OAuth client id at the identity provider (a public client: authorization code + PKCE, redirect URI https://<api>/console/callback). Empty: the console says sign-in is not set up"
@@ -131,6 +135,13 @@ fn rules() -> Value {
             }, {
                 "Assert": { "Fn::Or": [{ "Fn::Not": [{ "Fn::Equals": [r("AuthIssuer"), ""] }] }, { "Fn::Equals": [r("CreateUserPool"), "true"] }] },
                 "AssertDescription": "Set AuthIssuer (the iss claim of your identity provider's tokens), or CreateUserPool"
+            }]
+        },
+        "UserPoolConsoleUrl": {
+            "RuleCondition": { "Fn::Equals": [r("CreateUserPool"), "true"] },
+            "Assertions": [{
+                "Assert": { "Fn::Not": [{ "Fn::Equals": [r("ConsoleUrl"), ""] }] },
+                "AssertDescription": "CreateUserPool needs ConsoleUrl, where the pool may send people back after sign-in (the ConsoleUrl output of a deploy without the pool, or your custom domain)"
             }]
         }
     })
@@ -361,7 +372,6 @@ fn user_pool(res: &mut Map<String, Value>) {
         v["Condition"] = json!("CreatesUserPool");
         v
     };
-    let console = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/console";
     res.insert("UserPool".into(), when(json!({
         "Type": "AWS::Cognito::UserPool",
         "DeletionPolicy": "Retain",
@@ -399,8 +409,8 @@ fn user_pool(res: &mut Map<String, Value>) {
                 "AllowedOAuthFlows": ["code"],
                 // No aws.cognito.signin.user.admin: a user's token cannot change its own attributes.
                 "AllowedOAuthScopes": ["openid", "email"],
-                "CallbackURLs": [sub(&format!("{console}/callback"))],
-                "LogoutURLs": [sub(console)],
+                "CallbackURLs": [sub("${ConsoleUrl}/callback")],
+                "LogoutURLs": [sub("${ConsoleUrl}/")],
                 "SupportedIdentityProviders": ["COGNITO"],
                 "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
                 "EnableTokenRevocation": true,
