@@ -81,6 +81,7 @@ pub fn request(method: &str, path: &str, token: &str, body: Option<&Value>) -> H
         headers: HashMap::from([("authorization".to_owned(), format!("Bearer {token}")), ("content-type".to_owned(), "application/json".to_owned())]),
         body: body.map(|b| b.to_string().into_bytes()),
         stage_prefix: String::new(),
+        source_ip: None,
     }
 }
 

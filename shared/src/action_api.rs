@@ -43,6 +43,7 @@ impl ActionApi {
             None | Some(b"") => Value::Null,
             Some(_) => json_body(&request)?,
         };
+        let body = fill_from_request(body, blueprint, action, request.source_ip);
         let actor = Actor::Caller(caller);
         let long_running = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.long_running);
         let result = match (&self.queue, long_running) {
@@ -59,6 +60,26 @@ impl ActionApi {
     }
 }
 
+/// The request's own answers to the fields [`crate::catalogue::REQUEST_FILLED`] names, where the
+/// action takes them and the caller gave none.
+fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: Option<std::net::IpAddr>) -> Value {
+    let Some(ip) = source_ip else { return body };
+    let takes = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.params["properties"].get("user_ip").is_some());
+    if !takes {
+        return body;
+    }
+    if body.is_null() {
+        body = serde_json::json!({});
+    }
+    if let Some(params) = body.as_object_mut().map(|o| o.entry("params").or_insert_with(|| serde_json::json!({})))
+        && let Some(p) = params.as_object_mut()
+        && p.get("user_ip").is_none_or(Value::is_null)
+    {
+        p.insert("user_ip".into(), Value::String(ip.to_string()));
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +93,18 @@ mod tests {
 
     /// An action Lambda pinned to one action refuses every other before touching any table (its
     /// DynamoDB client here points nowhere).
+    #[test]
+    fn a_login_left_without_an_address_is_for_the_callers_own() {
+        let ip: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let filled = fill_from_request(serde_json::json!({ "params": {} }), "web-hosting", "login-to-control-panel", Some(ip));
+        assert_eq!(filled["params"]["user_ip"], "203.0.113.7");
+        let given = fill_from_request(serde_json::json!({ "params": { "user_ip": "198.51.100.4" } }), "web-hosting", "login-to-control-panel", Some(ip));
+        assert_eq!(given["params"]["user_ip"], "198.51.100.4");
+        assert_eq!(fill_from_request(Value::Null, "web-hosting", "login-to-control-panel", Some(ip))["params"]["user_ip"], "203.0.113.7");
+        assert_eq!(fill_from_request(serde_json::json!({}), "web-hosting", "get-info", Some(ip)), serde_json::json!({}), "an action without the field is left alone");
+        assert_eq!(fill_from_request(serde_json::json!([1]), "web-hosting", "login-to-control-panel", Some(ip)), serde_json::json!([1]), "a body that is no object is the engine's to refuse");
+    }
+
     #[tokio::test]
     async fn a_pinned_function_refuses_other_actions() {
         let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into(), oidc: None, client_claim: "client_id".into() };

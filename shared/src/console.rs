@@ -176,6 +176,7 @@ mod tests {
             headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: None,
             stage_prefix: stage_prefix.into(),
+            source_ip: None,
         }
     }
 

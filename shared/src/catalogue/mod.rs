@@ -62,6 +62,10 @@ pub struct Action {
 /// blueprint's identifier fields (the framework's `service_identifier` and `customer_identifier`,
 /// a hosting customer's and subscription's ids, a site builder's user): filled from the contract
 /// product for every action but one that establishes the service.
+/// Fields the action API fills from the request itself when the caller leaves them out: the
+/// address a login link is for is the caller's own (API Gateway's `sourceIp`).
+pub const REQUEST_FILLED: [&str; 1] = ["user_ip"];
+
 pub const OWNERSHIP_FIELDS: [&str; 5] = ["service_identifier", "customer_identifier", "customer_id", "subscription_id", "site_builder_user_id"];
 
 impl Blueprint {
@@ -86,13 +90,15 @@ impl Action {
     /// must be there once filled is kept as `x-required-after-filling`; the full schema stays what
     /// the engine validates.
     pub fn caller_params(&self, b: &Blueprint) -> Value {
+        let answered: Vec<&str> = REQUEST_FILLED.iter().copied().filter(|f| self.params["properties"].get(*f).is_some()).collect();
         let mut schema = self.params.clone();
         let filled: Vec<&str> = if self.establishes_identifier() { Vec::new() } else { b.engine_filled().collect() };
         if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
             props.retain(|k, _| !filled.contains(&k.as_str()));
         }
         let Some(o) = schema.as_object_mut() else { return schema };
-        let required: Vec<Value> = o.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default().into_iter().filter(|f| f.as_str().is_some_and(|f| !filled.contains(&f))).collect();
+        let required: Vec<Value> =
+            o.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default().into_iter().filter(|f| f.as_str().is_some_and(|f| !filled.contains(&f) && !answered.contains(&f))).collect();
         if let Some(groups) = o.remove("anyOf") {
             o.insert("x-any-required-after-filling".into(), groups);
         }
@@ -109,6 +115,9 @@ impl Action {
             description.push_str(&format!(" Filled by the engine from the contract product and refused when given: {}.", taken.join(", ")));
         } else if self.establishes_identifier() && !b.identifier_fields.is_empty() {
             description.push_str(&format!(" {} establish the service: an admin may name them, a client may not.", b.identifier_fields.join(", ")));
+        }
+        if !answered.is_empty() {
+            description.push_str(&format!(" Left out, {} is the caller's own address.", answered.join(", ")));
         }
         o.insert("description".into(), Value::String(description));
         schema

@@ -50,6 +50,8 @@ pub struct HttpApiMethod {
     #[serde(default)]
     pub method: String,
     pub path: Option<String>,
+    /// The caller's address as API Gateway saw it.
+    pub source_ip: Option<String>,
 }
 
 /// The response API Gateway turns into HTTP.
@@ -85,6 +87,8 @@ pub struct HttpRequest {
     /// The API Gateway stage prefix the client wrote before `path` ("" on the `$default`
     /// stage, "/prod" on a named one): what a page must put before the URLs it links to.
     pub stage_prefix: String,
+    /// The caller's address (API Gateway's `sourceIp`), when it is one.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl HttpRequest {
@@ -114,8 +118,9 @@ impl HttpRequest {
             return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
         let method = ctx.http.method.to_ascii_uppercase();
+        let source_ip = ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
         let headers = event.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        Ok(HttpRequest { request_id, method, path, query: event.query_string_parameters, headers, body, stage_prefix })
+        Ok(HttpRequest { request_id, method, path, query: event.query_string_parameters, headers, body, stage_prefix, source_ip })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -279,6 +284,7 @@ mod tests {
         assert_eq!(r.path, "/blueprints");
         assert_eq!(r.query.get("a").map(String::as_str), Some("1"));
         assert_eq!(r.header("Authorization"), Some("Bearer x"));
+        assert_eq!(r.source_ip, Some(std::net::Ipv4Addr::LOCALHOST.into()));
     }
 
     #[test]
