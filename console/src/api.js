@@ -19,7 +19,8 @@ export class ApiError extends Error {
 let settings = null;
 export const configure = (s) => { settings = s; };
 
-export async function api(method, path, body) {
+/** One API call; `signal` cancels it (a page left before its data came). */
+export async function api(method, path, body, signal) {
   const user = current();
   if (!user) return signIn(settings);
   let answer;
@@ -28,8 +29,10 @@ export async function api(method, path, body) {
       method,
       headers: { authorization: `Bearer ${user.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
   } catch (e) {
+    if (e.name === 'AbortError') throw e;
     throw new ApiError(0, { error: { code: 'network', message: `The API could not be reached (${e.message}).` } });
   }
   const data = await answer.json().catch(() => null);
@@ -38,7 +41,7 @@ export async function api(method, path, body) {
   return data;
 }
 
-export const get = (path, query) => api('GET', query ? `${path}?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''))}` : path);
+export const get = (path, query, signal) => api('GET', query ? `${path}?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''))}` : path, undefined, signal);
 export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);

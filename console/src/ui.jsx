@@ -60,28 +60,36 @@ export function Json({ label, value, open = false }) {
   );
 }
 
-/** Loads with `fn` when `deps` change: { data, error, loading, reload }. Only the latest load's
- * answer is kept, so a late answer for an earlier page never replaces the current one. */
+/** Loads with `fn(signal)` when `deps` change: { data, error, loading, reload }. Only the latest
+ * load's answer is kept, and a load that is no longer wanted (another started, or the page was
+ * left) is cancelled, so its requests never hold up the next page's. */
 export function useLoad(fn, deps) {
   const [state, set] = useState({ data: null, error: null, loading: true });
-  const latest = useRef(0);
+  const latest = useRef({ n: 0, abort: null });
   const reload = useCallback(() => {
-    const mine = ++latest.current;
+    latest.current.abort?.abort();
+    const ctrl = new AbortController();
+    const mine = ++latest.current.n;
+    latest.current.abort = ctrl;
+    const current = () => mine === latest.current.n && !ctrl.signal.aborted;
     set((s) => ({ ...s, loading: true }));
-    Promise.resolve().then(fn).then((data) => mine === latest.current && set({ data, error: null, loading: false }), (error) => mine === latest.current && set({ data: null, error, loading: false }));
+    Promise.resolve().then(() => fn(ctrl.signal)).then((data) => current() && set({ data, error: null, loading: false }), (error) => current() && set({ data: null, error, loading: false }));
   }, deps);
-  useEffect(() => { reload(); return () => { latest.current += 1; }; }, [reload]);
+  useEffect(() => { reload(); return () => { latest.current.n += 1; latest.current.abort?.abort(); }; }, [reload]);
   return { ...state, reload };
 }
 
-/** A cursor-paged list: { items, error, loading, more (null at the end), reload }. */
+/** A cursor-paged list: { items, error, loading, more (null at the end), reload }. A page asked
+ * for an earlier query (the filters changed meanwhile) is dropped. */
 export function usePages(fetchPage, deps) {
   const [state, set] = useState({ items: [], cursor: null, error: null, loading: true });
+  const query = useRef(0);
   const load = (cursor, items) => {
+    const mine = query.current;
     set((s) => ({ ...s, loading: true }));
-    return fetchPage(cursor).then((page) => set({ items: [...items, ...page.items], cursor: page.next_cursor, error: null, loading: false }), (error) => set((s) => ({ ...s, error, loading: false })));
+    return fetchPage(cursor).then((page) => mine === query.current && set({ items: [...items, ...page.items], cursor: page.next_cursor, error: null, loading: false }), (error) => mine === query.current && set((s) => ({ ...s, error, loading: false })));
   };
-  useEffect(() => { set({ items: [], cursor: null, error: null, loading: true }); load(null, []); }, deps);
+  useEffect(() => { query.current += 1; set({ items: [], cursor: null, error: null, loading: true }); load(null, []); return () => { query.current += 1; }; }, deps);
   return { ...state, more: state.cursor ? () => load(state.cursor, state.items) : null, reload: () => load(null, []) };
 }
 

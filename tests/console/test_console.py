@@ -439,11 +439,13 @@ def test_an_admin_journey_by_keyboard_alone(browser, shoot_on_failure):
     tab_to("document.activeElement.id === 's-identifier'", "the identifier search")
     page.keyboard.type(svc["username"])
     page.keyboard.press("Enter")
+    page.get_by_role("link", name=svc["username"]).wait_for()  # as a person waits for the answer
     tab_to(f"document.activeElement.textContent === '{svc['username']}'", "the found service")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name=svc["username"]).wait_for()
     tab_to("document.activeElement.textContent === 'Manage'", "the Manage tab")
     page.keyboard.press("Enter")
+    page.locator("ul.actions").wait_for()
     tab_to("document.activeElement.textContent === 'Get info'", "the Get info button")
     page.keyboard.press("Enter")
     wait_for(lambda: page.evaluate("document.activeElement.id") == "action-title", "the form's heading to take the focus", 10)

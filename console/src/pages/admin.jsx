@@ -13,30 +13,39 @@ const DAY = 24 * 3600 * 1000;
 const sinceYesterday = () => new Date(Date.now() - DAY).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** Counts a log query's entries up to `cap`, following cursors. */
-async function count(path, query, cap = 1000) {
+async function count(path, query, signal, cap = 1000) {
   let n = 0; let cursor = null; const items = [];
   do {
-    const page = await get(path, { ...query, limit: 200, cursor });
+    const page = await get(path, { ...query, limit: 200, cursor }, signal);
     n += page.items.length; items.push(...page.items); cursor = page.next_cursor;
   } while (cursor && n < cap);
   return { n, more: Boolean(cursor), items };
 }
 const shown = ({ n, more }) => `${n}${more ? '+' : ''}`;
 
+/** `fn` over `items`, at most `width` at a time (the browser has few connections per origin). */
+async function inTurn(items, width, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i]); } };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return out;
+}
+
 export function Dashboard() {
-  const load = useLoad(async () => {
+  const load = useLoad(async (signal) => {
     const since = sinceYesterday();
     const [errors, pending, failed, configurations] = await Promise.all([
-      count('/logs', { status: 'error', since }),
-      count('/logs', { status: 'pending', since: new Date(Date.now() - 30 * DAY).toISOString().slice(0, 10) }),
-      count('/lifecycle-events', { status: 'failed' }),
-      get('/provision-configurations'),
+      count('/logs', { status: 'error', since }, signal),
+      count('/logs', { status: 'pending', since: new Date(Date.now() - 30 * DAY).toISOString().slice(0, 10) }, signal),
+      count('/lifecycle-events', { status: 'failed' }, signal),
+      get('/provision-configurations', undefined, signal),
     ]);
-    const rates = await Promise.all(configurations.items.map(async (c) => {
-      const all = await count(`/provision-configurations/${enc(c.id)}/logs`, { since }, 2000);
+    const rates = await inTurn(configurations.items, 3, async (c) => {
+      const all = await count(`/provision-configurations/${enc(c.id)}/logs`, { since }, signal, 2000);
       const bad = all.items.filter((e) => e.status === 'error').length;
       return { c, total: all.n, more: all.more, bad };
-    }));
+    });
     return { errors, pending, failed, rates };
   }, []);
   return (
