@@ -45,7 +45,7 @@ CLIENT=$(local_stack token --role client --client-id client-1 --sub local-client
 cat <<MSG
 
   The local stack is up (logs in .local/; Ctrl-C stops everything).
-    Console           http://127.0.0.1:$API_PORT/console/   (sign in with a user below)
+    Console           http://127.0.0.1:$API_PORT/console   (sign in with a user below)
     API               http://127.0.0.1:$API_PORT   (the local gateway, routes of template.yaml; cargo lambda watch behind it on $WATCH_PORT)
     DynamoDB Local    http://127.0.0.1:$DDB_PORT   (data kept in .local/dynamodb)
     SQS (moto)        http://127.0.0.1:$SQS_PORT
