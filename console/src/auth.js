@@ -59,7 +59,8 @@ export async function completeSignIn(settings) {
     token: tokens.access_token,
     idToken: tokens.id_token,
     role: claims.role,
-    clientId: claims.client_id,
+    // The billing client (Cognito's tokens carry it as billing_client_id: their client_id is the app's).
+    clientId: claims.role === 'client' ? claims.billing_client_id ?? claims.client_id : undefined,
     name: idClaims.name || idClaims.email || idClaims['cognito:username'] || claims.sub,
     exp: claims.exp,
   };
