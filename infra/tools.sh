@@ -55,14 +55,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core; } >&2 || { log "could not install chromium: install it (apt-get install chromium)"; exit 1; }
 fi
-# The console's own packages (esbuild, Preact, axe-core for the tests), from its lock file; the
-# console function's build script does the same when cargo builds it first.
-CONSOLE_DIR="$(cd "$(dirname "$0")/.." && pwd)/console"
-if ! cmp -s "$CONSOLE_DIR/package-lock.json" "$CONSOLE_DIR/node_modules/.installed-lock" 2>/dev/null; then
-  log "installing the console's packages (console/package-lock.json)"
-  npm ci --silent --no-audit --no-fund --prefix "$CONSOLE_DIR" >&2
-  cp "$CONSOLE_DIR/package-lock.json" "$CONSOLE_DIR/node_modules/.installed-lock"
-fi
+# The console's own packages (esbuild, Preact, axe-core for the tests) are installed from
+# console/package-lock.json by the console function's build script, the first time cargo builds it.
 
 # One venv for the SQS emulator (moto) and cargo-lambda.
 venv_install() { # dir, marker, packages...

@@ -95,6 +95,26 @@ export function usePages(fetchPage, deps) {
 
 export const Loading = () => <p class="muted" role="status">Loading…</p>;
 
+/** What an item's page shows until its item is there: loading, not found, or the error; null
+ * once it is loaded. */
+export function waiting(load, title, what, errorTitle) {
+  if (load.loading && !load.data) return <Page title={title}><Loading /></Page>;
+  if (load.error?.status === 404) return <NotFound what={what} />;
+  if (load.error) return <Page title={title}><ErrorBox error={load.error} title={errorTitle} /></Page>;
+  return null;
+}
+
+/** The end of a paged list: loading, its empty message, the button for the next page. */
+export function ListEnd({ pages, empty, more = 'Show more' }) {
+  return (
+    <>
+      {pages.loading && <Loading />}
+      {!pages.loading && !pages.items.length && !pages.error && empty}
+      {pages.more && <button type="button" class="secondary" onClick={pages.more}>{more}</button>}
+    </>
+  );
+}
+
 export function Page({ title, children, actions }) {
   useEffect(() => { document.title = `${title} · Provisioning console`; }, [title]);
   return (

@@ -254,7 +254,10 @@ pub struct EventSourceMapping {
 /// Every SQS event of every function, resolved against the created queues.
 pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, SetupError> {
     let mut out = Vec::new();
-    for (id, res) in stack.template.resources_of("AWS::Serverless::Function").filter(|(_, res)| stack.exists(res).unwrap_or(true)) {
+    for (id, res) in stack.template.resources_of("AWS::Serverless::Function") {
+        if !stack.exists(res)? {
+            continue;
+        }
         let function = stack.physical.get(id).map(|p| p.reference.clone()).unwrap_or_default();
         for event in res["Properties"]["Events"].as_object().into_iter().flatten().map(|(_, e)| e) {
             if event["Type"] != "SQS" {

@@ -64,7 +64,8 @@ impl ActionApi {
 /// action takes them and the caller gave none.
 fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: Option<std::net::IpAddr>) -> Value {
     let Some(ip) = source_ip else { return body };
-    let takes = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.params["properties"].get("user_ip").is_some());
+    use crate::catalogue::CALLER_IP_FIELD;
+    let takes = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.params["properties"].get(CALLER_IP_FIELD).is_some());
     if !takes {
         return body;
     }
@@ -73,9 +74,9 @@ fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: 
     }
     if let Some(params) = body.as_object_mut().map(|o| o.entry("params").or_insert_with(|| serde_json::json!({})))
         && let Some(p) = params.as_object_mut()
-        && p.get("user_ip").is_none_or(Value::is_null)
+        && p.get(CALLER_IP_FIELD).is_none_or(Value::is_null)
     {
-        p.insert("user_ip".into(), Value::String(ip.to_string()));
+        p.insert(CALLER_IP_FIELD.into(), Value::String(ip.to_string()));
     }
     body
 }

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { blueprints, del, get, patch, post } from '../api.js';
 import { Fields, check, fieldErrors, isSecret, prune } from '../form.jsx';
 import { navigate } from '../router.js';
-import { ErrorBox, Link, Loading, NotFound, Page, Status, useLoad, usePages, when } from '../ui.jsx';
+import { ErrorBox, Link, ListEnd, Loading, Page, Status, useLoad, usePages, waiting, when } from '../ui.jsx';
 import { LogTable } from './service.jsx';
 
 const enc = encodeURIComponent;
@@ -89,9 +89,7 @@ export function Errors() {
     <Page title="Errors of the last 24 hours">
       <ErrorBox error={pages.error} />
       <LogTable items={pages.items} withService />
-      {pages.loading && <Loading />}
-      {!pages.loading && !pages.items.length && !pages.error && <p>No errors.</p>}
-      {pages.more && <button type="button" class="secondary" onClick={pages.more}>Show more</button>}
+      <ListEnd pages={pages} empty={<p>No errors.</p>} />
     </Page>
   );
 }
@@ -137,9 +135,7 @@ export function Services({ query }) {
           </table>
         </div>
       )}
-      {pages.loading && <Loading />}
-      {!pages.loading && !pages.items.length && !pages.error && <p>No service matches.</p>}
-      {pages.more && <button type="button" class="secondary" onClick={pages.more}>Show more</button>}
+      <ListEnd pages={pages} empty={<p>No service matches.</p>} />
     </Page>
   );
 }
@@ -242,9 +238,7 @@ export function FailedWork({ query }) {
           </table>
         </div>
       )}
-      {pages.loading && <Loading />}
-      {!pages.loading && !pages.items.length && !pages.error && <p>Nothing here: every lifecycle event ran.</p>}
-      {pages.more && <button type="button" class="secondary" onClick={pages.more}>Show more</button>}
+      <ListEnd pages={pages} empty={<p>Nothing here: every lifecycle event ran.</p>} />
     </Page>
   );
 }
@@ -280,9 +274,8 @@ export function ConfigurationPage({ id }) {
     const [cat, config] = await Promise.all([blueprints(), id === 'new' ? null : get(`/provision-configurations/${enc(id)}`)]);
     return { cat, config };
   }, [id]);
-  if (load.loading && !load.data) return <Page title="Configuration"><Loading /></Page>;
-  if (load.error?.status === 404) return <NotFound what="This configuration" />;
-  if (load.error) return <Page title="Configuration"><ErrorBox error={load.error} /></Page>;
+  const wait = waiting(load, 'Configuration', 'This configuration');
+  if (wait) return wait;
   return <ConfigurationForm key={load.data.config?.version ?? 'new'} cat={load.data.cat} config={load.data.config} onSaved={load.reload} />;
 }
 
@@ -382,9 +375,8 @@ export function Products() {
 
 export function ProductPage({ id }) {
   const load = useLoad(() => Promise.all([blueprints(), get('/provision-configurations'), id === 'new' ? null : get(`/products/${enc(id)}`)]), [id]);
-  if (load.loading && !load.data) return <Page title="Product"><Loading /></Page>;
-  if (load.error?.status === 404) return <NotFound what="This product" />;
-  if (load.error) return <Page title="Product"><ErrorBox error={load.error} /></Page>;
+  const wait = waiting(load, 'Product', 'This product');
+  if (wait) return wait;
   const [cat, configs, product] = load.data;
   return <ProductForm key={product?.version ?? 'new'} cat={cat} configs={configs.items} product={product} onSaved={load.reload} />;
 }
@@ -454,9 +446,8 @@ export function Handlers() {
 
 export function HandlerPage({ id }) {
   const load = useLoad(() => (id === 'new' ? null : Promise.all([get(`/event-handlers/${enc(id)}`), get(`/event-handlers/${enc(id)}/executions`)])), [id]);
-  if (load.loading && !load.data && id !== 'new') return <Page title="Event handler"><Loading /></Page>;
-  if (load.error?.status === 404) return <NotFound what="This event handler" />;
-  if (load.error) return <Page title="Event handler"><ErrorBox error={load.error} /></Page>;
+  const wait = id === 'new' ? null : waiting(load, 'Event handler', 'This event handler');
+  if (wait) return wait;
   const [handler, executions] = load.data || [];
   return <HandlerForm key={handler?.version ?? 'new'} handler={handler} executions={executions?.items || []} onSaved={load.reload} />;
 }

@@ -2,7 +2,7 @@
 // the token's client; a service page is opened only for an id in that list, so the console never
 // asks for another client's service.
 import { get } from '../api.js';
-import { ErrorBox, Link, Loading, Page, Status, usePages } from '../ui.jsx';
+import { ErrorBox, Link, ListEnd, Page, Status, usePages } from '../ui.jsx';
 
 let own = null;
 /** The ids of the signed-in client's services (every page of the list, once per load). */
@@ -35,9 +35,7 @@ export function MyServices() {
           ))}
         </ul>
       )}
-      {pages.loading && <Loading />}
-      {!pages.loading && !pages.error && !pages.items.length && <p>You have no services yet.</p>}
-      {pages.more && <button type="button" class="secondary" onClick={pages.more}>Show more</button>}
+      <ListEnd pages={pages} empty={<p>You have no services yet.</p>} />
     </Page>
   );
 }

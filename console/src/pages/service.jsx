@@ -6,7 +6,7 @@ import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { blueprints, get, patch, post } from '../api.js';
 import { Fields, check, fieldErrors, isSecret, prune, typeOf } from '../form.jsx';
-import { ErrorBox, Json, Link, Loading, NotFound, Page, Status, useLoad, usePages, when } from '../ui.jsx';
+import { ErrorBox, Json, Link, ListEnd, NotFound, Page, Status, useLoad, usePages, waiting, when } from '../ui.jsx';
 import { ownServiceIds } from './client.jsx';
 
 const enc = encodeURIComponent;
@@ -19,9 +19,9 @@ export function ServicePage({ id, role, tab = 'details' }) {
     const [cp, cat] = await Promise.all([get(`/contract-products/${enc(id)}`), blueprints()]);
     return { cp, blueprint: cat.blueprints.find((b) => b.id === cp.blueprint) };
   }, [id, role, tab]); // each tab opened shows the service as it is now
-  if (load.loading && !load.data) return <Page title="Service"><Loading /></Page>;
-  if (load.error?.status === 404 || load.data?.missing) return <NotFound what="This service" />;
-  if (load.error) return <Page title="Service"><ErrorBox error={load.error} title="The service could not be loaded" /></Page>;
+  if (load.data?.missing) return <NotFound what="This service" />;
+  const wait = waiting(load, 'Service', 'This service', 'The service could not be loaded');
+  if (wait) return wait;
   const { cp, blueprint } = load.data;
   const title = cp.service_identifier || cp.id;
   const tabs = [['details', 'Details'], ['manage', 'Manage'], ['logs', 'Logs']];
@@ -260,9 +260,7 @@ function Logs({ cp, blueprint, role }) {
       </form>
       <ErrorBox error={pages.error} title="The logs could not be loaded" />
       <LogTable items={pages.items} />
-      {pages.loading && <Loading />}
-      {!pages.loading && !pages.items.length && !pages.error && <p class="muted">No entries.</p>}
-      {pages.more && <button type="button" class="secondary" onClick={pages.more}>Show older entries</button>}
+      <ListEnd pages={pages} empty={<p class="muted">No entries.</p>} more="Show older entries" />
     </>
   );
 }
@@ -294,9 +292,8 @@ export function LogTable({ items, withService = false }) {
 
 export function LogEntryPage({ logId, role }) {
   const load = useLoad(() => get(`/logs/${enc(logId)}`), [logId]);
-  if (load.loading && !load.data) return <Page title="Log entry"><Loading /></Page>;
-  if (load.error?.status === 404) return <NotFound what="This log entry" />;
-  if (load.error) return <Page title="Log entry"><ErrorBox error={load.error} /></Page>;
+  const wait = waiting(load, 'Log entry', 'This log entry');
+  if (wait) return wait;
   const e = load.data;
   return (
     <Page title={`${e.action}: ${e.status}`} actions={<Status value={e.status} />}>

@@ -64,7 +64,9 @@ pub struct Action {
 /// product for every action but one that establishes the service.
 /// Fields the action API fills from the request itself when the caller leaves them out: the
 /// address a login link is for is the caller's own (API Gateway's `sourceIp`).
-pub const REQUEST_FILLED: [&str; 1] = ["user_ip"];
+pub const REQUEST_FILLED: [&str; 1] = [CALLER_IP_FIELD];
+/// The field a login link is bound to an address by.
+pub const CALLER_IP_FIELD: &str = "user_ip";
 
 pub const OWNERSHIP_FIELDS: [&str; 5] = ["service_identifier", "customer_identifier", "customer_id", "subscription_id", "site_builder_user_id"];
 
