@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde_json::{Value, json};
-use shared::action_api::ActionApi;
-use shared::admin::Admin;
+use shared::adapters::dynamodb::Tables;
+use shared::api::action::ActionApi;
+use shared::api::admin::Admin;
 use shared::catalogue::catalogue;
 use shared::catalogue::example::example;
 use shared::engine::Engine;
 use shared::secrets::SecretBox;
-use shared::store::Tables;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{Aws, Error, Summary, admin_token, authenticator, env, request, summarize, unique};
@@ -57,7 +57,7 @@ pub struct ActionReport {
     pub floor_after: usize,
 }
 
-async fn ok(response: Result<shared::http::HttpResponse, shared::http::ApiError>, what: &str) -> Result<Value, Error> {
+async fn ok(response: Result<shared::api::HttpResponse, shared::api::ApiError>, what: &str) -> Result<Value, Error> {
     match response {
         Ok(r) if r.status < 300 => Ok(serde_json::from_str(&r.body)?),
         Ok(r) => Err(format!("{what}: {} {}", r.status, r.body).into()),
@@ -71,7 +71,7 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let server = MockServer::builder().disable_request_recording().start().await;
     Mock::given(wiremock::matchers::method("POST")).respond_with(endpoint.clone()).mount(&server).await;
 
-    let publisher = shared::events_out::Publisher::from_env(aws.sqs.clone());
+    let publisher = shared::domain::events::Publisher::from_env(aws.sqs.clone());
     let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(SecretBox::load(&aws.config).await?)).with_publisher(publisher);
     let admin = Admin::new(authenticator()?, aws.ddb.clone(), &tables, SecretBox::load(&aws.config).await?, None);
     let api = ActionApi::new(authenticator()?, engine, None).with_queue(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?);
@@ -143,7 +143,7 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
             let call = json!({ "blueprint": "web-hosting", "action": action, "configuration_id": cfg_id, "service_identifier": "benchuser", "params": { "username": "benchuser" } }).to_string();
             let answered: Value = http.post(server.uri()).header("x-action", format!("web-hosting/{action}")).body(call).send().await?.json().await?;
             let mut log = entry.clone();
-            log.insert("sk".into(), AttributeValue::S(format!("{}#floor-{i}", shared::time::now_rfc3339())));
+            log.insert("sk".into(), AttributeValue::S(format!("{}#floor-{i}", shared::domain::time::now_rfc3339())));
             let mut writes = vec![TransactWriteItem::builder().put(Put::builder().table_name(&tables.logs).set_item(Some(log)).build()?).build()];
             let status_change = action != "get-info";
             if status_change {

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use serde_json::Value;
-use shared::http::HttpRequest;
-use shared::http::auth::{AuthConfig, Authenticator, Claims, Role, now_epoch, sign_hs256};
+use shared::api::HttpRequest;
+use shared::api::auth::{AuthConfig, Authenticator, Claims, Role, now_epoch, sign_hs256};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -55,7 +55,7 @@ impl Api {
     /// Posts a webhook; its status (retried on a connection failure, as a billing system does).
     async fn webhook(&self, body: &Value) -> Result<u16, Error> {
         let text = body.to_string();
-        let signature = shared::webhook_api::sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes());
+        let signature = shared::api::webhook::sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes());
         let mut tries = 0;
         loop {
             tries += 1;
@@ -143,7 +143,7 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
             .iter()
             .enumerate()
             .map(|(k, kind)| {
-                let mut e = json!({ "id": format!("{cp}-e{k}"), "type": kind, "contract_product_id": cp, "occurred_at": shared::time::now_rfc3339() });
+                let mut e = json!({ "id": format!("{cp}-e{k}"), "type": kind, "contract_product_id": cp, "occurred_at": shared::domain::time::now_rfc3339() });
                 if k == 0 {
                     e["data"] = json!({ "product_id": product_id, "client_id": format!("client-{i}"), "provision_fields": { "domain": format!("site{i}.example.net") } });
                 }
@@ -311,7 +311,7 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
             .send()
             .await?;
         for item in page.items() {
-            let object = item.get("object").map(shared::store::from_attr).unwrap_or(Value::Null);
+            let object = item.get("object").map(shared::adapters::dynamodb::from_attr).unwrap_or(Value::Null);
             if let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()) {
                 accounts.insert(sk.clone(), object["suspended"] == true);
             }

@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use serde_json::{Value, json};
-use shared::action_api::ActionApi;
-use shared::admin::Admin;
+use shared::adapters::dynamodb::Tables;
+use shared::api::action::ActionApi;
+use shared::api::admin::Admin;
+use shared::api::webhook::{WebhookApi, sign};
+use shared::consumers::worker::{SqsEvent, Worker};
 use shared::engine::Engine;
 use shared::secrets::SecretBox;
-use shared::store::Tables;
-use shared::webhook_api::{WebhookApi, sign};
-use shared::worker::{SqsEvent, Worker};
 
 use crate::common::{Aws, Error, admin_token, authenticator, env, request, unique};
 
@@ -69,7 +69,7 @@ pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value)
 }
 
 /// A webhook request as the billing system sends it, signed.
-pub fn webhook(body: &Value) -> Result<shared::http::HttpRequest, Error> {
+pub fn webhook(body: &Value) -> Result<shared::api::HttpRequest, Error> {
     let text = body.to_string();
     let mut r = request("POST", "/webhooks/billing", "", Some(body));
     r.headers.remove("authorization");
@@ -131,7 +131,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     let bodies: Vec<(String, Value)> = (0..events)
         .map(|i| {
             let cp = &products[i % groups];
-            (cp.clone(), json!({ "id": unique("ev-bench"), "type": "contract.package_changed", "contract_product_id": cp, "occurred_at": shared::time::now_rfc3339(), "data": { "package": format!("plan-{i}") } }))
+            (cp.clone(), json!({ "id": unique("ev-bench"), "type": "contract.package_changed", "contract_product_id": cp, "occurred_at": shared::domain::time::now_rfc3339(), "data": { "package": format!("plan-{i}") } }))
         })
         .collect();
 
@@ -182,7 +182,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::events_out::Publisher::from_env(aws.sqs.clone()));
+    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::domain::events::Publisher::from_env(aws.sqs.clone()));
     let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
     aws.calls.take();
     let seconds = drain(aws, &queue_url, worker, pollers, events).await?;

@@ -15,7 +15,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use shared::routes::{FALLBACK_FUNCTION, ROUTES, match_path};
+use shared::api::routes::{FALLBACK_FUNCTION, ROUTES, match_path};
 
 /// API Gateway's own cap on a request body (10 MB); the functions refuse far less (413).
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -162,7 +162,7 @@ impl Gateway {
     /// A body watch cannot carry: the routed function gets API Gateway's base64 event.
     async fn invoke_binary(&self, method: &str, path: &str, query: &str, headers: &[(String, String)], body: &[u8]) -> Result<Response<Full<Bytes>>, String> {
         let function = function_for(method, path);
-        let request_id = format!("local-{}", shared::ids::random_hex());
+        let request_id = format!("local-{}", shared::domain::ids::random_hex());
         let event = binary_event(method, path, query, headers, body, &request_id);
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.upstream);
         let answer = self.http.post(url).json(&event).send().await.map_err(|e| e.to_string())?;
@@ -222,8 +222,8 @@ mod tests {
         assert_eq!(event["body"], "//4=");
         assert_eq!(event["headers"]["x-a"], "1,2");
         assert_eq!(event["queryStringParameters"], json!({ "a": "1", "b": "x y", "c": "" }));
-        let parsed: shared::http::HttpApiEvent = serde_json::from_value(event).unwrap();
-        let request = shared::http::HttpRequest::from_event(parsed, "x").unwrap();
+        let parsed: shared::api::HttpApiEvent = serde_json::from_value(event).unwrap();
+        let request = shared::api::HttpRequest::from_event(parsed, "x").unwrap();
         assert_eq!(request.body.as_deref(), Some(&[0xff, 0xfe][..]));
         assert_eq!(request.method, "POST");
         assert_eq!(request.request_id, "req-1");

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shared::routes::{FALLBACK_FUNCTION, ROUTES};
+use shared::api::routes::{FALLBACK_FUNCTION, ROUTES};
 
 const BEGIN: &str = "# BEGIN GENERATED ROUTER (make template; checked by a test)\n";
 const END: &str = "# END GENERATED ROUTER\n";

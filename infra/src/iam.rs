@@ -1,5 +1,5 @@
 //! The IAM check of `make test`: every AWS call the functions made during the end-to-end run (the
-//! call log `shared::aws` writes where `AWS_CALL_LOG` is set) is held to that function's policy
+//! call log `shared::adapters::aws` writes where `AWS_CALL_LOG` is set) is held to that function's policy
 //! in template.yaml, resolved for the local stack. A call no statement allows is a failure: the
 //! function would be refused in AWS (the worker's read of a pending log entry, say), which the
 //! local emulators, having no IAM, would never show.
@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use shared::routes::FUNCTIONS;
+use shared::api::routes::FUNCTIONS;
 
 use crate::cfn::Stack;
 

@@ -5,11 +5,11 @@
 //! the security of each route.
 
 use serde_json::{Map, Value, json};
+use shared::api::routes::{ApiRoute, ROUTES};
 use shared::catalogue::catalogue;
 use shared::catalogue::example::example;
-use shared::routes::{ApiRoute, ROUTES};
 
-/// The error codes of API.md and their statuses (shared::http::error is the one mapping).
+/// The error codes of API.md and their statuses (shared::api::error is the one mapping).
 const ERRORS: [(u16, &str, &str); 10] = [
     (400, "validation_failed", "The request is invalid (a body that is not UTF-8 JSON, a field or query parameter that fails its schema); details.fields names each"),
     (401, "unauthenticated", "No valid credentials: a missing, expired or wrongly signed bearer token (the webhook: a bad X-Signature)"),
@@ -176,7 +176,7 @@ fn schemas() -> Value {
         },
         "LogPage": page_of("LogEntry"),
         "EventHandler": model(json!({
-            "id": { "type": "string" }, "name": { "type": "string" }, "event": string_enum(&shared::events_out::EVENT_NAMES),
+            "id": { "type": "string" }, "name": { "type": "string" }, "event": string_enum(&shared::domain::events::EVENT_NAMES),
             "target": { "$ref": "#/components/schemas/HandlerTarget" },
             "status": string_enum(&["enabled", "disabled", "archived"]), "priority": { "type": "integer", "minimum": 1, "maximum": 1000 },
             "secret": { "type": "string", "description": "masked, but in the answer to the create that made it" },
@@ -193,7 +193,7 @@ fn schemas() -> Value {
         })),
         "ExecutionList": list_of("Execution"),
         "LifecycleEvent": model(json!({
-            "id": { "type": "string" }, "type": string_enum(&shared::lifecycle::EVENT_TYPES), "contract_product_id": { "type": "string" },
+            "id": { "type": "string" }, "type": string_enum(&shared::domain::lifecycle::EVENT_TYPES), "contract_product_id": { "type": "string" },
             "body_sha256": { "type": "string" }, "status": string_enum(&["received", "queued", "processing", "done", "failed"]),
             "log_ids": { "type": "array", "items": { "type": "string" } }, "error": nullable_string,
             "received_at": timestamp(), "updated_at": timestamp(), "retries": { "type": "integer", "minimum": 0, "description": "how often an admin sent it again" }
@@ -339,7 +339,7 @@ fn error_responses(statuses: &[u16]) -> Map<String, Value> {
 }
 
 fn request_schema(operation_id: &str) -> Option<Value> {
-    use shared::admin::{configurations, products};
+    use shared::api::admin::{configurations, products};
     Some(match operation_id {
         "createConfiguration" => with_settings_by_provider(configurations::create_schema()),
         "updateConfiguration" => configurations::patch_schema(),
@@ -347,9 +347,9 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "updateProduct" => products::params_schema_patch(),
         "createContractProduct" => products::contract_product_schema(),
         "updateContractProduct" => products::contract_product_patch_schema(),
-        "createEventHandler" => with_target_requirements(shared::admin::handlers::create_schema()),
-        "updateEventHandler" => with_target_requirements(shared::admin::handlers::patch_schema()),
-        "billingWebhook" => shared::lifecycle::event_schema(),
+        "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
+        "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),
+        "billingWebhook" => shared::domain::lifecycle::event_schema(),
         _ => return None,
     })
 }
@@ -561,7 +561,7 @@ fn error_components() -> Value {
 
 pub fn openapi() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES.iter().filter(|r| r.function != shared::routes::CONSOLE_FUNCTION) {
+    for route in ROUTES.iter().filter(|r| r.function != shared::api::routes::CONSOLE_FUNCTION) {
         if route.operation_id == "runAction" {
             action_operations(&mut paths, route);
             continue;

@@ -1,8 +1,8 @@
-//! template.yaml, generated from the routes and functions of shared::routes. What the template
+//! template.yaml, generated from the routes and functions of shared::api::routes. What the template
 //! declares is what the local stack creates: infra::local reads the file back, never this code.
 
 use serde_json::{Map, Value, json};
-use shared::routes::{FALLBACK_FUNCTION, FUNCTIONS, QueueAccess, ROUTES, TableAccess};
+use shared::api::routes::{FALLBACK_FUNCTION, FUNCTIONS, QueueAccess, ROUTES, TableAccess};
 
 fn r(name: &str) -> Value {
     json!({ "Ref": name })
@@ -205,7 +205,7 @@ fn table_actions(access: TableAccess) -> &'static [&'static str] {
 }
 
 /// A function resource. `pinned`: the blueprint action a per-action function serves.
-fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
+fn function(f: &shared::api::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
     let mut events = Map::new();
     for route in ROUTES.iter().filter(|r| r.function == f.name) {
         let path = match pinned {
@@ -316,7 +316,7 @@ fn function(f: &shared::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> V
         env.insert("AUTH_ISSUER".into(), pool(sub(COGNITO_ISSUER), r("AuthIssuer")));
         env.insert("AUTH_JWKS_URL".into(), pool(sub(&format!("{COGNITO_ISSUER}/.well-known/jwks.json")), r("AuthJwksUrl")));
         env.insert("AUTH_AUDIENCE".into(), pool(r("UserPoolClient"), r("AuthAudience")));
-        env.insert("AUTH_CLIENT_CLAIM".into(), pool(json!(shared::cognito::BILLING_CLIENT_CLAIM), json!("client_id")));
+        env.insert("AUTH_CLIENT_CLAIM".into(), pool(json!(shared::api::cognito::BILLING_CLIENT_CLAIM), json!("client_id")));
         env.insert("AUTH_HS256_SECRET_PARAMETER".into(), json!({ "Fn::If": ["UseJwks", "", r("AuthHs256SecretParameter")] }));
     }
     if [f.lifecycle_queue, f.events_queue, f.operations_queue].iter().any(|q| matches!(q, QueueAccess::Consume | QueueAccess::ConsumeAndSend)) {
@@ -366,7 +366,7 @@ const COGNITO_ISSUER: &str = "https://cognito-idp.${AWS::Region}.${AWS::URLSuffi
 /// The optional Cognito user pool (CreateUserPool): users made by an admin only, groups `admin`
 /// and `client`, a client's billing id as a custom attribute no user can change, the hosted
 /// sign-in page, the console's public client (code + PKCE), and the trigger that puts the claims
-/// the API reads into access tokens (shared::cognito).
+/// the API reads into access tokens (shared::api::cognito).
 fn user_pool(res: &mut Map<String, Value>) {
     let when = |mut v: Value| {
         v["Condition"] = json!("CreatesUserPool");
@@ -424,8 +424,8 @@ fn user_pool(res: &mut Map<String, Value>) {
         })),
     );
     for (id, group, description) in [
-        ("AdminGroup", shared::cognito::ADMIN_GROUP, "Staff: the admin area"),
-        ("ClientGroup", shared::cognito::CLIENT_GROUP, "Clients of the billing system (custom:billing_client_id): the client area"),
+        ("AdminGroup", shared::api::cognito::ADMIN_GROUP, "Staff: the admin area"),
+        ("ClientGroup", shared::api::cognito::CLIENT_GROUP, "Clients of the billing system (custom:billing_client_id): the client area"),
     ] {
         res.insert(id.into(), when(json!({ "Type": "AWS::Cognito::UserPoolGroup", "Properties": { "UserPoolId": r("UserPool"), "GroupName": group, "Description": description } })));
     }
@@ -521,7 +521,7 @@ fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fif
 }
 
 /// The logical id of a per-action function, e.g. `ActionWebHostingCreateAccount`.
-pub fn action_logical_id(f: &shared::routes::FunctionSpec, blueprint: &str, action: &str) -> String {
+pub fn action_logical_id(f: &shared::api::routes::FunctionSpec, blueprint: &str, action: &str) -> String {
     format!("{}{}{}", f.logical_id, pascal(blueprint), pascal(action))
 }
 

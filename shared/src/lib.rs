@@ -1,25 +1,16 @@
 //! The provisioning engine's library: everything the Lambda functions share. Functions' mains
 //! only build configuration and clients, then hand a small handler to the runtime.
+//!
+//! Dependencies point one way (ARCHITECTURE.md "Layers"): `api` and `consumers` (the entry
+//! points' logic) → `engine` → `ports` ← `adapters`; `providers` implement the blueprints;
+//! `domain`, `catalogue` and `secrets` are the leaves every layer may use. Nothing below `api`
+//! knows HTTP, nothing outside `adapters` knows DynamoDB or SQS (tests/layers.rs holds it).
 
-pub mod action_api;
-pub mod admin;
-pub mod aws;
+pub mod adapters;
+pub mod api;
 pub mod catalogue;
-pub mod cognito;
-pub mod console;
-pub mod dispatcher;
+pub mod consumers;
 pub mod domain;
 pub mod engine;
-pub mod events_out;
-pub mod http;
-pub mod ids;
-pub mod lifecycle;
-pub mod logs_api;
 pub mod providers;
-pub mod routes;
 pub mod secrets;
-pub mod store;
-pub mod telemetry;
-pub mod time;
-pub mod webhook_api;
-pub mod worker;

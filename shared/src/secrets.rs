@@ -97,7 +97,7 @@ impl SecretBox {
 pub async fn load_secret(config: &aws_config::SdkConfig, parameter_var: &str, value_var: &str) -> Result<String, SecretsError> {
     match std::env::var(parameter_var).ok().filter(|n| !n.is_empty()) {
         Some(name) => {
-            let out = crate::aws::ssm(config)
+            let out = crate::adapters::aws::ssm(config)
                 .get_parameter()
                 .name(&name)
                 .with_decryption(true)

@@ -5,9 +5,9 @@
 use e2e::{admin_token, call, client_token, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
+use shared::api::routes::ROUTES;
 use shared::catalogue::catalogue;
 use shared::catalogue::example::example;
-use shared::routes::ROUTES;
 
 #[tokio::test]
 async fn every_route_answers_each_role_as_it_should() {
@@ -70,10 +70,10 @@ async fn every_route_answers_each_role_as_it_should() {
     ];
     // Every route of the API is in the matrix. The console's (HTML, its page and files) are
     // public by design and hold no data: every caller, signed in or not, gets the same files.
-    for route in ROUTES.iter().filter(|r| r.function != shared::routes::CONSOLE_FUNCTION) {
+    for route in ROUTES.iter().filter(|r| r.function != shared::api::routes::CONSOLE_FUNCTION) {
         let covered = matrix.iter().any(|(m, p, ..)| {
             let path = p.split('?').next().unwrap();
-            m.as_str() == route.method && shared::routes::match_path(route.path, path).is_some()
+            m.as_str() == route.method && shared::api::routes::match_path(route.path, path).is_some()
         });
         assert!(covered, "{} {} is not in the matrix", route.method, route.path);
     }

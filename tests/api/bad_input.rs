@@ -5,8 +5,8 @@
 use e2e::{admin_token, api_url, call, claims, client_token, http, token, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::http::auth::{Role, now_epoch, sign_hs256};
-use shared::webhook_api::sign;
+use shared::api::auth::{Role, now_epoch, sign_hs256};
+use shared::api::webhook::sign;
 
 /// One raw request: method, path, bearer (None: no header), content, expected status.
 struct Case {

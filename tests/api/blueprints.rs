@@ -2,8 +2,8 @@
 
 use e2e::{admin_token, api_url, claims, client_token, http, token};
 use serde_json::Value;
+use shared::api::auth::{Role, now_epoch, sign_hs256};
 use shared::catalogue::catalogue;
-use shared::http::auth::{Role, now_epoch, sign_hs256};
 
 async fn get(path: &str, authorization: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
     for _ in 0..3 {

@@ -17,7 +17,7 @@ async fn admin(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16
 async fn stored(id: &str) -> Option<Value> {
     let ddb = aws_sdk_dynamodb::Client::new(&aws().await);
     let out = ddb.get_item().table_name(main_table()).key("pk", AttributeValue::S(format!("CFG#{id}"))).key("sk", AttributeValue::S("CFG".into())).send().await.unwrap();
-    out.item().map(|i| Value::Object(shared::store::from_item(i)))
+    out.item().map(|i| Value::Object(shared::adapters::dynamodb::from_item(i)))
 }
 
 fn hosting(name: &str, api_key: &str) -> Value {

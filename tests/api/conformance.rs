@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use shared::catalogue::catalogue;
-use shared::ids::ConfigurationId;
+use shared::domain::ids::ConfigurationId;
 use shared::providers::blueprints::Implementation;
 use shared::providers::{ProviderCall, ProviderFailure, ProviderOutput, hetzner, openprovider, provider};
 

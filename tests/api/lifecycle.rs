@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{admin_token, api_url, call, http, unique};
 use serde_json::{Value, json};
-use shared::webhook_api::sign;
+use shared::api::webhook::sign;
 
 fn secret() -> String {
     std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "local-webhook-secret".into())
@@ -284,19 +284,19 @@ async fn an_orders_secret_fields_are_sealed_on_the_queue_and_in_the_product() {
 /// sweep queues one nobody sends again. Each then runs once.
 #[tokio::test]
 async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
-    use shared::store::events::{EventRecord, EventStatus, EventStore};
+    use shared::adapters::dynamodb::events::{EventRecord, EventStatus, EventStore};
     let product = product().await;
     let stack = std::env::var("E2E_STACK").unwrap();
     let store = EventStore::new(aws_sdk_dynamodb::Client::new(&e2e::aws().await), format!("{stack}-main"));
     let stuck = |minutes_ago: i64| {
         let cp = unique("whmcs:svc");
         let paid = event(&unique("evt"), "order.paid", &cp, json!({"product_id": product, "client_id": unique("client")}));
-        let at = shared::time::format_millis(shared::time::now_millis() - minutes_ago * 60_000);
+        let at = shared::domain::time::format_millis(shared::domain::time::now_millis() - minutes_ago * 60_000);
         let record = EventRecord {
             id: paid["id"].as_str().unwrap().to_owned(),
             kind: "order.paid".into(),
             contract_product_id: cp,
-            body_sha256: shared::webhook_api::event_hash(&paid),
+            body_sha256: shared::api::webhook::event_hash(&paid),
             status: EventStatus::Received,
             log_ids: vec![],
             error: None,
@@ -308,7 +308,7 @@ async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
     };
     // The retry: the same event, its keys reordered and spaced.
     let (paid, record) = stuck(0);
-    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::store::events::Claim::New));
+    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::adapters::dynamodb::events::Claim::New));
     let mut reordered = String::from("{\n  \"occurred_at\": \"2026-11-23T06:00:00Z\",\n  \"data\": ");
     reordered.push_str(&serde_json::to_string_pretty(&paid["data"]).unwrap());
     reordered.push_str(&format!(
@@ -322,7 +322,7 @@ async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
 
     // The sweep: a claim left received for ten minutes is queued by the worker's schedule.
     let (paid, record) = stuck(10);
-    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::store::events::Claim::New));
+    assert!(matches!(store.claim(&record, Some(&paid.to_string())).await.unwrap(), shared::adapters::dynamodb::events::Claim::New));
     let url = format!("{}/2015-03-31/functions/worker/invocations", api_url());
     let swept: Value = http().post(&url).json(&json!({"sweep": "received-events"})).send().await.unwrap().json().await.unwrap();
     assert!(swept["swept"].as_u64().unwrap_or(0) >= 1, "{swept}");

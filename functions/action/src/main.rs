@@ -1,23 +1,23 @@
-//! The action function. Builds its clients once, then hands each request to shared::action_api.
+//! The action function. Builds its clients once, then hands each request to shared::api::action.
 
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::action_api::ActionApi;
+use shared::adapters::dynamodb::Tables;
+use shared::api::action::ActionApi;
+use shared::api::auth::{AuthConfig, Authenticator};
 use shared::engine::Engine;
-use shared::http::auth::{AuthConfig, Authenticator};
 use shared::secrets::SecretBox;
-use shared::store::Tables;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    shared::adapters::telemetry::init();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = shared::aws::dynamodb(&aws);
-    let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
+    let ddb = shared::adapters::aws::dynamodb(&aws);
+    let publisher = shared::domain::events::Publisher::from_env(shared::adapters::aws::sqs(&aws));
     let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(SecretBox::load(&aws).await?)).with_publisher(publisher);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok()).with_queue(shared::aws::sqs(&aws), queue_url);
-    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| api.handle(request)))).await
+    let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok()).with_queue(shared::adapters::aws::sqs(&aws), queue_url);
+    run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| api.handle(request)))).await
 }

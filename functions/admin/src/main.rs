@@ -1,20 +1,20 @@
-//! The admin function. Builds its clients once, then hands each request to shared::admin.
+//! The admin function. Builds its clients once, then hands each request to shared::api::admin.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::admin::Admin;
-use shared::http::auth::{AuthConfig, Authenticator};
+use shared::adapters::dynamodb::Tables;
+use shared::api::admin::Admin;
+use shared::api::auth::{AuthConfig, Authenticator};
 use shared::secrets::SecretBox;
-use shared::store::Tables;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    shared::adapters::telemetry::init();
     let tables = Tables::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = shared::aws::dynamodb(&aws);
-    let publisher = shared::events_out::Publisher::from_env(shared::aws::sqs(&aws));
+    let ddb = shared::adapters::aws::dynamodb(&aws);
+    let publisher = shared::domain::events::Publisher::from_env(shared::adapters::aws::sqs(&aws));
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher).with_lifecycle_queue(shared::aws::sqs(&aws), queue_url);
-    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| admin.handle(request)))).await
+    let admin = &Admin::new(auth, ddb, &tables, SecretBox::load(&aws).await?, publisher).with_lifecycle_queue(shared::adapters::aws::sqs(&aws), queue_url);
+    run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| admin.handle(request)))).await
 }

@@ -1,5 +1,5 @@
 //! The Cognito user pool's pre token generation trigger (version 2): hands each event to
-//! shared::cognito, which adds the claims the API reads to the access token. A refusal fails the
+//! shared::api::cognito, which adds the claims the API reads to the access token. A refusal fails the
 //! invocation, and Cognito then refuses the sign-in; it is logged for the operator.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
@@ -7,9 +7,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    shared::adapters::telemetry::init();
     run(service_fn(|event: LambdaEvent<Value>| async move {
-        shared::cognito::token_claims(event.payload).map_err(|refusal| {
+        shared::api::cognito::token_claims(event.payload).map_err(|refusal| {
             tracing::warn!(refusal = %refusal, "sign-in refused: no token for this user");
             Error::from(refusal)
         })

@@ -1,14 +1,14 @@
 //! The console function: the app built from console/ (embedded by build.rs), served by
-//! shared::console with the sign-in settings of the template's parameters.
+//! shared::api::console with the sign-in settings of the template's parameters.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::console::{Asset, Console, SignIn};
+use shared::api::console::{Asset, Console, SignIn};
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    shared::adapters::telemetry::init();
     let console = &Console::new(INDEX, FILES, SignIn::from_env()?);
-    run(service_fn(move |event: LambdaEvent<_>| shared::http::serve(event, move |request| async move { console.handle(&request) }))).await
+    run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| async move { console.handle(&request) }))).await
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::time::framework_datetime;
+use crate::domain::time::framework_datetime;
 
 /// One WHM call may take this long (under the engine's 25 s deadline).
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -320,7 +320,7 @@ impl Cpanel {
                 // the configuration sends logins there.
                 let install = str_of(&p["software"], "install_id").filter(|_| service == "cpaneld" && str_of(call.settings, "sso_destination").is_some_and(|d| d != "control_panel"));
                 if let Some(insid) = install {
-                    let autoid = crate::ids::random_hex();
+                    let autoid = crate::domain::ids::random_hex();
                     params.push(("goto_uri", format!("frontend/jupiter/softaculous/index.live.php?act=sign_on&insid={insid}&autoid={autoid}")));
                 }
                 let data = whm.call("create_user_session", &params, false).await?;
@@ -419,7 +419,7 @@ mod tests {
     use super::*;
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use wiremock::matchers::{header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -26,10 +26,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::adapters::dynamodb::{condition_failed, from_attr, s, to_attr};
 use crate::catalogue::example::example;
 use crate::catalogue::validate::validate;
-use crate::store::{condition_failed, from_attr, s, to_attr};
-use crate::time::{framework_datetime, now_millis};
+use crate::domain::time::{framework_datetime, now_millis};
 
 const DAY_MS: i64 = 86_400_000;
 const LOGIN_TTL_MS: i64 = 300_000;
@@ -92,7 +92,11 @@ fn stamp_expiry(object: &mut Map<String, Value>) {
 
 /// A DynamoDB error of the simulated service: as a real one down for a moment, worth a retry.
 fn unavailable(e: impl std::error::Error) -> ProviderFailure {
-    ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({ "error": crate::store::StoreError::aws(e).to_string() })] }
+    ProviderFailure {
+        kind: FailureKind::Transient,
+        message: "the service is unavailable, try again".into(),
+        debug: vec![json!({ "error": crate::adapters::dynamodb::StoreError::aws(e).to_string() })],
+    }
 }
 
 use super::str_of;

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::time::normalize_datetime;
+use crate::domain::time::normalize_datetime;
 
 pub const ID: &str = "epp";
 const NS_DOMAIN: &str = "urn:ietf:params:xml:ns:domain-1.0";
@@ -378,7 +378,7 @@ impl Conn<'_> {
 
 fn transaction(session: &mut Session) -> String {
     session.sequence += 1;
-    format!("PRV-{}-{}", crate::time::now_millis(), session.sequence)
+    format!("PRV-{}-{}", crate::domain::time::now_millis(), session.sequence)
 }
 
 /// Writes a command and reads its answer. Err(true): written, the answer lost; Err(false):
@@ -884,7 +884,7 @@ mod tests {
     use super::*;
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use std::sync::Mutex as StdMutex;
 
     const PASSWORD: &str = "Epp-pw-S3cret";

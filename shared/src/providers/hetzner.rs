@@ -236,7 +236,7 @@ fn server_info(s: &Value) -> Value {
     if let Some(n) = str_of(&s["datacenter"], "name") {
         info["node"] = json!(n);
     }
-    if let Some(c) = str_of(s, "created").and_then(crate::time::normalize_datetime) {
+    if let Some(c) = str_of(s, "created").and_then(crate::domain::time::normalize_datetime) {
         info["created_at"] = json!(c);
     }
     info
@@ -329,7 +329,7 @@ impl HetznerCloud {
             "get-connection" => {
                 let answer = api.act(id, "request_console", None).await?;
                 let url = str_of(&answer, "wss_url").ok_or_else(|| ProviderFailure::permanent("Hetzner Cloud answered request_console without a wss_url"))?;
-                let expires = crate::time::framework_datetime(crate::time::now_millis() + 60_000);
+                let expires = crate::domain::time::framework_datetime(crate::domain::time::now_millis() + 60_000);
                 let data = json!({
                     "type": "vnc",
                     "vnc_connection": { "websocket_url": url, "password": answer["password"] },
@@ -478,7 +478,7 @@ mod tests {
     use super::*;
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use wiremock::matchers::{body_partial_json, header, method, path, query_param};
     use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

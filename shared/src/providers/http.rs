@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::webhook_api::sign;
+use crate::api::webhook::sign;
 
 /// The longest a configuration may let one call take (under the engine's deadline).
 pub const MAX_TIMEOUT_SECONDS: u64 = 20;
@@ -134,7 +134,7 @@ super::blueprints::every_action_through_execute!(Http);
 mod tests {
     use super::*;
     use crate::catalogue::catalogue;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use wiremock::matchers::{header, method};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

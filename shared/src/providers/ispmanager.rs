@@ -216,7 +216,7 @@ impl Ispmanager {
             "unsuspend-license" => {
                 // A licence whose term ran out while suspended is renewed first (service.prolong).
                 let licence = api.licence(&id).await?;
-                let expired = field(&licence, "expiredate").and_then(|d| crate::time::parse_datetime(&d)).is_some_and(|at| at < crate::time::now_millis());
+                let expired = field(&licence, "expiredate").and_then(|d| crate::domain::time::parse_datetime(&d)).is_some_and(|at| at < crate::domain::time::now_millis());
                 let mut message = format!("licence {id} activated");
                 if expired {
                     let months = if call.settings["renewal_months"].as_i64() == Some(12) { "12" } else { "1" };
@@ -270,7 +270,7 @@ mod tests {
     use super::*;
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use wiremock::matchers::{body_string_contains, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

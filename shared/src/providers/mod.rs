@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalogue::{Action, Blueprint, catalogue};
-use crate::ids::ConfigurationId;
+use crate::domain::ids::ConfigurationId;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

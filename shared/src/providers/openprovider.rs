@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::time::normalize_datetime;
+use crate::domain::time::normalize_datetime;
 
 pub const ID: &str = "openprovider";
 pub const LIVE_URL: &str = "https://api.openprovider.eu";
@@ -597,7 +597,7 @@ mod tests {
     use super::*;
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
     use wiremock::matchers::{body_partial_json, header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -1,9 +1,15 @@
 //! Lambda HTTP glue: API Gateway HTTP API (payload 2.0) events in, JSON responses out, bearer
 //! auth, the error shape of API.md and one tracing span per request carrying its request id.
 
+pub mod action;
+pub mod admin;
 pub mod auth;
-pub mod cursor;
+pub mod cognito;
+pub mod console;
 mod error;
+pub mod logs;
+pub mod routes;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -67,7 +73,7 @@ pub struct HttpApiResponse {
     pub is_base64_encoded: bool,
 }
 
-use crate::routes::{self, ApiRoute};
+use routes::ApiRoute;
 
 /// The largest request body any route accepts (API.md: over 256 KB is 413).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

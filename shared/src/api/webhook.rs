@@ -13,14 +13,14 @@ use aws_lc_rs::hmac;
 use aws_sdk_sqs::Client as Sqs;
 use serde_json::{Value, json};
 
+use crate::adapters::dynamodb::events::{Claim, EventRecord, EventStatus, EventStore};
+use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::validate::{to_details, validate};
-use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
-use crate::ids::ContractProductId;
-use crate::lifecycle::{event_schema, sealed_event};
+use crate::domain::ids::ContractProductId;
+use crate::domain::lifecycle::{event_schema, sealed_event};
+use crate::domain::time::now_rfc3339;
 use crate::secrets::SecretBox;
-use crate::store::events::{Claim, EventRecord, EventStatus, EventStore};
-use crate::store::products::ProductStore;
-use crate::time::now_rfc3339;
 
 #[derive(Clone)]
 pub struct WebhookApi {
@@ -116,7 +116,7 @@ impl WebhookApi {
         let known = self.products.known_blueprint(&cp_id).await?;
         let unknown = known.is_none();
         let blueprint = known.flatten().and_then(|b| crate::catalogue::catalogue().blueprint(&b));
-        crate::lifecycle::check_event_data(&kind, blueprint, &event["data"])?;
+        crate::domain::lifecycle::check_event_data(&kind, blueprint, &event["data"])?;
         if unknown {
             let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
             if !creates {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{from_item, to_item};
-use crate::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
 
 /// How long a log entry is kept (TTL).
 pub const RETENTION_DAYS: u64 = 400;
@@ -68,7 +68,7 @@ impl LogEntry {
             provider: cp.provider.clone(),
             action: action.to_owned(),
             actor,
-            started_at: crate::time::now_rfc3339(),
+            started_at: crate::domain::time::now_rfc3339(),
             duration_ms: 0,
             status,
             message,
@@ -99,7 +99,7 @@ impl LogEntry {
         o.insert("pk".into(), self.contract_product_id.as_str().into());
         o.insert("sk".into(), format!("{}#{}", self.started_at, self.log_id).into());
         o.insert("status_day".into(), format!("{}#{}", self.status.as_str(), &self.started_at[..10.min(self.started_at.len())]).into());
-        let expires = crate::http::auth::now_epoch() + RETENTION_DAYS * 86_400;
+        let expires = crate::api::auth::now_epoch() + RETENTION_DAYS * 86_400;
         o.insert("expires_at".into(), expires.into());
         to_item(&o)
     }

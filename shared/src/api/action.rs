@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
+use crate::api::auth::Authenticator;
+use crate::api::{ApiError, HttpRequest, HttpResponse, error_response_with_log, json_body};
 use crate::engine::{Actor, Engine};
-use crate::http::auth::Authenticator;
-use crate::http::{ApiError, HttpRequest, HttpResponse, error_response_with_log, json_body};
 
 #[derive(Clone)]
 pub struct ActionApi {
@@ -84,10 +84,10 @@ fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::auth::{AuthConfig, Claims, KeySource, Role, now_epoch, sign_hs256};
-    use crate::http::{HttpApiEvent, serve};
+    use crate::adapters::dynamodb::Tables;
+    use crate::api::auth::{AuthConfig, Claims, KeySource, Role, now_epoch, sign_hs256};
+    use crate::api::{HttpApiEvent, serve};
     use crate::secrets::SecretBox;
-    use crate::store::Tables;
     use std::sync::Arc;
 
     const SECRET: &[u8] = b"unit-test-secret-at-least-32-bytes!!";

@@ -5,15 +5,15 @@
 use serde_json::{Map, Value, json};
 
 use super::{check, field, invalid};
+use crate::adapters::dynamodb::configurations::{Configuration, ConfigurationStore, Defaults};
+use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::catalogue;
 use crate::catalogue::schema::{any_object, boolean, one_of, params, string_max};
 use crate::catalogue::validate::{FieldError, validate};
-use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
-use crate::ids::ConfigurationId;
+use crate::domain::ids::ConfigurationId;
+use crate::domain::time::now_rfc3339;
 use crate::providers::{ProviderSpec, provider};
 use crate::secrets::{self, MASK, SEALED, SecretBox};
-use crate::store::configurations::{Configuration, ConfigurationStore, Defaults};
-use crate::time::now_rfc3339;
 
 /// The body of POST /provision-configurations.
 pub fn create_schema() -> Value {

@@ -9,15 +9,15 @@ use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
+use crate::adapters::dynamodb::Tables;
+use crate::adapters::dynamodb::configurations::ConfigurationStore;
+use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::auth::Authenticator;
+use crate::api::{ApiError, HttpRequest, HttpResponse, error_response_with_log};
 use crate::catalogue::catalogue;
 use crate::engine::{Actor, Engine, Failure};
-use crate::http::auth::Authenticator;
-use crate::http::{ApiError, HttpRequest, HttpResponse, error_response_with_log};
 use crate::providers::providers;
 use crate::secrets::SecretBox;
-use crate::store::Tables;
-use crate::store::configurations::ConfigurationStore;
-use crate::store::products::ProductStore;
 
 use configurations::Configurations;
 use products::Products;
@@ -76,7 +76,7 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::events_out::Publisher>) -> Self {
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::domain::events::Publisher>) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
@@ -98,7 +98,7 @@ impl Admin {
     }
 
     pub async fn handle(&self, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-        if let Some(redirect) = crate::console::trailing_slash(&request) {
+        if let Some(redirect) = crate::api::console::trailing_slash(&request) {
             return Ok(redirect);
         }
         let (route, params) = request.route("admin")?;
@@ -112,7 +112,7 @@ impl Admin {
             _ => caller.require_admin()?,
         }
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
-        let handler_store = crate::store::handlers::HandlerStore::new(self.ddb.clone(), &self.main_table);
+        let handler_store = crate::adapters::dynamodb::handlers::HandlerStore::new(self.ddb.clone(), &self.main_table);
         let handlers = handlers::Handlers { store: &handler_store, secrets: &self.secrets };
         match route.operation_id {
             "testConnection" => {
@@ -125,12 +125,12 @@ impl Admin {
             }
             "getLifecycleEvent" => {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
-                let events = crate::store::events::EventStore::new(self.ddb.clone(), &self.main_table);
+                let events = crate::adapters::dynamodb::events::EventStore::new(self.ddb.clone(), &self.main_table);
                 let record = events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
                 HttpResponse::json(200, &record)
             }
             "listLifecycleEvents" | "retryLifecycleEvent" => {
-                let store = crate::store::events::EventStore::new(self.ddb.clone(), &self.main_table);
+                let store = crate::adapters::dynamodb::events::EventStore::new(self.ddb.clone(), &self.main_table);
                 let events = events::LifecycleEvents { store: &store, products: &self.products, logs_table: &self.logs_table, queue: self.lifecycle_queue.as_ref() };
                 if route.operation_id == "listLifecycleEvents" { events.list(&request).await } else { events.retry(&caller, &params).await }
             }

@@ -9,13 +9,13 @@
 
 use std::time::Instant;
 
-use crate::admin::handlers::open_secret;
-use crate::events_out::OutgoingEvent;
+use crate::adapters::dynamodb::handlers::{EventHandler, Execution, HandlerStore};
+use crate::api::admin::handlers::open_secret;
+use crate::api::webhook::sign;
+use crate::consumers::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
+use crate::domain::events::OutgoingEvent;
+use crate::domain::time::now_rfc3339;
 use crate::secrets::SecretBox;
-use crate::store::handlers::{EventHandler, Execution, HandlerStore};
-use crate::time::now_rfc3339;
-use crate::webhook_api::sign;
-use crate::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
 
 /// The longest one delivery may take (the handler client's timeout and the records around it).
 pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
@@ -160,7 +160,7 @@ impl Dispatcher {
 
     async fn invoke(&self, h: &EventHandler, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
         let function = h.target["function"].as_str().unwrap_or_default();
-        if let Err(why) = crate::admin::handlers::allowed_function(function) {
+        if let Err(why) = crate::api::admin::handlers::allowed_function(function) {
             return (None, None, Some(format!("target.function {why}: not invoked")));
         }
         let call = self.lambda.invoke().function_name(function).payload(aws_sdk_lambda::primitives::Blob::new(body.as_bytes())).send();

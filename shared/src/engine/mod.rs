@@ -19,23 +19,23 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::adapters::dynamodb::configurations::Configuration;
+use crate::adapters::dynamodb::configurations::ConfigurationStore;
+use crate::adapters::dynamodb::events::Completion;
+use crate::adapters::dynamodb::logs::{LogEntry, LogStatus};
+use crate::adapters::dynamodb::products::{ContractProduct, ProductStore};
+use crate::adapters::dynamodb::{StoreError, Tables};
+use crate::api::ApiError;
+use crate::api::auth::Caller;
 use crate::catalogue::schema::secret_paths;
 use crate::catalogue::validate::{to_details, validate};
 use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::domain::events::{OutgoingEvent, Publisher, event_for};
+use crate::domain::ids::{ContractProductId, LogId};
+use crate::domain::time::now_rfc3339;
 use crate::domain::{Audience, ProductStatus};
-use crate::events_out::{OutgoingEvent, Publisher, event_for};
-use crate::http::ApiError;
-use crate::http::auth::Caller;
-use crate::ids::{ContractProductId, LogId};
 use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
-use crate::store::configurations::Configuration;
-use crate::store::configurations::ConfigurationStore;
-use crate::store::events::Completion;
-use crate::store::logs::{LogEntry, LogStatus};
-use crate::store::products::{ContractProduct, ProductStore};
-use crate::store::{StoreError, Tables};
-use crate::time::now_rfc3339;
 
 /// How long a provider may take before the run is a timeout.
 pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(25);
@@ -344,7 +344,7 @@ impl Engine {
     /// configuration (`contract_product_id` = `configuration:<id>`), so its logs list it.
     pub async fn test_connection(&self, actor: &Actor, configuration_id: &str) -> Result<Outcome, Failure> {
         let not_found = || ApiError::NotFound(format!("no provision configuration {configuration_id:?}"));
-        let id = crate::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
+        let id = crate::domain::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
         let configuration = self.configurations.get(&id).await?.ok_or_else(not_found)?;
         let opened = self.open(&configuration)?;
         let log_id = LogId::generate();
@@ -926,7 +926,7 @@ pub fn in_progress(data: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::ConfigurationId;
+    use crate::domain::ids::ConfigurationId;
 
     fn product(blueprint: &str, service_identifier: Option<&str>, fields: Value) -> ContractProduct {
         ContractProduct {
@@ -950,7 +950,7 @@ mod tests {
     }
 
     fn client() -> Actor {
-        Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::http::auth::ClientId::parse("client-1").unwrap() })
+        Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::api::auth::ClientId::parse("client-1").unwrap() })
     }
 
     fn admin() -> Actor {

@@ -2,6 +2,7 @@
 //! attribute values; table names come from the functions' environment (template.yaml).
 
 pub mod configurations;
+pub mod cursor;
 pub mod events;
 pub mod handlers;
 pub mod logs;
@@ -13,7 +14,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Number, Value};
 
-use crate::http::ApiError;
+use crate::api::ApiError;
 
 /// The tables of the stack.
 #[derive(Debug, Clone)]

@@ -15,14 +15,14 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::admin::products::Products;
+use crate::adapters::dynamodb::Tables;
+use crate::adapters::dynamodb::configurations::ConfigurationStore;
+use crate::adapters::dynamodb::events::{Begin, EventStatus, EventStore};
+use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::admin::products::Products;
 use crate::catalogue::catalogue;
 use crate::engine::{Actor, Engine};
 use crate::providers::FailureKind;
-use crate::store::Tables;
-use crate::store::configurations::ConfigurationStore;
-use crate::store::events::{Begin, EventStatus, EventStore};
-use crate::store::products::ProductStore;
 
 /// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
 pub const MAX_RECEIVES: u32 = 5;
@@ -146,7 +146,7 @@ impl Deadline {
 
     /// Whether `budget` still fits before the deadline.
     pub fn fits(&self, budget: std::time::Duration) -> bool {
-        let now = crate::time::now_millis().max(0) as u64;
+        let now = crate::domain::time::now_millis().max(0) as u64;
         self.0.saturating_sub(now) >= budget.as_millis() as u64
     }
 }
@@ -201,7 +201,7 @@ impl Worker {
         }
         let id = message["id"].as_str().unwrap_or_default();
         // The error entry first: an event shown as failed always has it.
-        if let Ok(cp_id) = crate::ids::ContractProductId::parse(message["contract_product_id"].as_str().unwrap_or_default())
+        if let Ok(cp_id) = crate::domain::ids::ContractProductId::parse(message["contract_product_id"].as_str().unwrap_or_default())
             && let Ok(Some(cp)) = self.products.contract_product(&cp_id).await
         {
             let action = format!("lifecycle:{}", message["type"].as_str().unwrap_or_default());
@@ -232,7 +232,7 @@ impl Worker {
     async fn pending_operation(&self, message: &Value, record: &SqsRecord) -> Result<(crate::engine::Operation, String, String, String), Handled> {
         let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
         let (log_id, started_at, cp) = (text("log_id"), text("started_at"), text("contract_product_id"));
-        let Ok(log) = crate::ids::LogId::parse(&log_id) else {
+        let Ok(log) = crate::domain::ids::LogId::parse(&log_id) else {
             tracing::error!(message_id = %record.message_id, "a malformed operation message was dropped");
             return Err(Handled::Settled);
         };
@@ -251,7 +251,7 @@ impl Worker {
         };
         let log_id = operation.log_id.to_string();
         let deadline_ms = message["deadline_ms"].as_i64().unwrap_or(0);
-        if crate::time::now_millis() > deadline_ms {
+        if crate::domain::time::now_millis() > deadline_ms {
             let why = format!("{blueprint}/{action} did not finish at the provider within {} minutes", OPERATION_DEADLINE_MS / 60_000);
             self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
             return Handled::Settled;
@@ -275,10 +275,10 @@ impl Worker {
     /// An error entry on the product for work that ends here: an event given up on (its message
     /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
     /// becomes this error).
-    async fn log_failure(&self, cp: &crate::store::products::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
-        let mut entry = crate::store::logs::LogEntry {
+    async fn log_failure(&self, cp: &crate::adapters::dynamodb::products::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
+        let mut entry = crate::adapters::dynamodb::logs::LogEntry {
             error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
-            ..crate::store::logs::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::store::logs::LogStatus::Error, message.to_owned())
+            ..crate::adapters::dynamodb::logs::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::adapters::dynamodb::logs::LogStatus::Error, message.to_owned())
         };
         // A long-running action's pending entry becomes this error.
         if let Some(o) = operation {
@@ -293,7 +293,7 @@ impl Worker {
     /// The sweep: claims the webhook made but did not get onto the queue (it stopped between the
     /// two) and the billing system has not sent again are queued now, as they were claimed.
     pub async fn sweep(&self) -> Value {
-        let cutoff = crate::time::format_millis(crate::time::now_millis() - SWEEP_AFTER_MS);
+        let cutoff = crate::domain::time::format_millis(crate::domain::time::now_millis() - SWEEP_AFTER_MS);
         let stuck = match self.events.stuck_received(&cutoff, 100).await {
             Ok(s) => s,
             Err(e) => {
@@ -302,7 +302,7 @@ impl Worker {
             }
         };
         let mut queued = 0;
-        for crate::store::events::Stuck { id, contract_product_id: cp, body, dedup_id } in &stuck {
+        for crate::adapters::dynamodb::events::Stuck { id, contract_product_id: cp, body, dedup_id } in &stuck {
             let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(body).message_group_id(cp).message_deduplication_id(dedup_id).send().await;
             match sent {
                 Ok(_) => {
@@ -445,7 +445,7 @@ impl Worker {
         let actor = Actor::Recorded(message["actor"].clone());
         let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         match self.engine.finish(&actor, &cp, &blueprint, &action, &json!({ "params": params }), &operation).await {
-            Ok(outcome) if outcome.in_progress => self.schedule_check(message, crate::time::now_millis() + OPERATION_DEADLINE_MS).await,
+            Ok(outcome) if outcome.in_progress => self.schedule_check(message, crate::domain::time::now_millis() + OPERATION_DEADLINE_MS).await,
             Ok(_) => Handled::Settled,
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
@@ -468,7 +468,7 @@ impl Worker {
 
     async fn fail_operation(&self, cp: &str, action: &str, log_id: &str, message: &str, operation: &crate::engine::Operation) {
         tracing::error!(log_id, "{message}");
-        let product = match crate::ids::ContractProductId::parse(cp) {
+        let product = match crate::domain::ids::ContractProductId::parse(cp) {
             Ok(id) => self.products.contract_product(&id).await.ok().flatten(),
             Err(_) => None,
         };
@@ -479,7 +479,7 @@ impl Worker {
 
     async fn settle(&self, id: &str, status: EventStatus, error: Option<&str>) -> Handled {
         match self.events.set_status(id, status, None, error).await {
-            Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Handled::Settled,
+            Ok(()) | Err(crate::adapters::dynamodb::StoreError::Conflict(_)) => Handled::Settled,
             Err(e) => Handled::Retry(e.to_string()),
         }
     }
@@ -503,7 +503,7 @@ impl Worker {
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();
         let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
-        let data = match crate::lifecycle::opened_data(&event, self.engine.secrets()) {
+        let data = match crate::domain::lifecycle::opened_data(&event, self.engine.secrets()) {
             Ok(d) => d,
             Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the event's sealed data does not open: {e}"))).await,
         };
@@ -521,7 +521,7 @@ impl Worker {
             }
             Err(e) => return Handled::Retry(e.to_string()),
         }
-        let cp_id = match crate::ids::ContractProductId::parse(cp_raw) {
+        let cp_id = match crate::domain::ids::ContractProductId::parse(cp_raw) {
             Ok(c) => c,
             Err(e) => return self.settle(&id, EventStatus::Failed, Some(&e)).await,
         };
@@ -550,7 +550,7 @@ impl Worker {
         let Some(b) = catalogue().blueprint(&cp.blueprint) else {
             return self.settle(&id, EventStatus::Failed, Some("unknown blueprint")).await;
         };
-        let Some((action, params)) = crate::lifecycle::action_for(kind, b, &cp, &data) else {
+        let Some((action, params)) = crate::domain::lifecycle::action_for(kind, b, &cp, &data) else {
             tracing::info!(event_id = %id, kind, status = cp.status.as_str(), "nothing to do");
             return self.settle(&id, EventStatus::Done, None).await;
         };

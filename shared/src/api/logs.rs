@@ -8,13 +8,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
-use crate::http::auth::{Authenticator, Caller};
-use crate::http::{ApiError, HttpRequest, HttpResponse, cursor};
-use crate::ids::{ConfigurationId, ContractProductId, LogId};
-use crate::store::logs::LogEntry;
-use crate::store::products::ProductStore;
-use crate::store::{StoreError, Tables, s};
-use crate::time::{format_millis, now_millis};
+use crate::adapters::dynamodb::cursor;
+use crate::adapters::dynamodb::logs::LogEntry;
+use crate::adapters::dynamodb::products::ProductStore;
+use crate::adapters::dynamodb::{StoreError, Tables, s};
+use crate::api::auth::{Authenticator, Caller};
+use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::time::{format_millis, now_millis};
 
 const DEFAULT_LIMIT: i32 = 50;
 const MAX_LIMIT: i32 = 200;

@@ -9,14 +9,15 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{field, invalid};
+use crate::adapters::dynamodb::StoreError;
+use crate::adapters::dynamodb::cursor;
+use crate::adapters::dynamodb::events::{EventStatus, EventStore, listed, retry_dedup_id};
+use crate::adapters::dynamodb::logs::{LogEntry, LogStatus};
+use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::auth::Caller;
+use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::domain::ids::ContractProductId;
 use crate::engine::Actor;
-use crate::http::auth::Caller;
-use crate::http::{ApiError, HttpRequest, HttpResponse, cursor};
-use crate::ids::ContractProductId;
-use crate::store::StoreError;
-use crate::store::events::{EventStatus, EventStore, listed, retry_dedup_id};
-use crate::store::logs::{LogEntry, LogStatus};
-use crate::store::products::ProductStore;
 
 /// The lifecycle queue: where a retry sends an event.
 #[derive(Clone)]

@@ -37,7 +37,7 @@ mod tests {
 
     use serde_json::Value;
 
-    use crate::http::{ApiError, HttpApiEvent, HttpResponse, serve};
+    use crate::api::{ApiError, HttpApiEvent, HttpResponse, serve};
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::{check, field, invalid};
+use crate::adapters::dynamodb::handlers::{EventHandler, HandlerStore};
+use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::schema::{int_range, one_of, params, secret, string_max};
-use crate::events_out::EVENT_NAMES;
-use crate::http::{ApiError, HttpRequest, HttpResponse, json_body};
+use crate::domain::events::EVENT_NAMES;
+use crate::domain::time::now_rfc3339;
 use crate::secrets::{self, MASK, SecretBox};
-use crate::store::handlers::{EventHandler, HandlerStore};
-use crate::time::now_rfc3339;
 
 fn target_schema() -> Value {
     params().req("type", one_of(&["url", "lambda"])).opt("url", string_max(2048)).opt("function", string_max(256)).build()

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
 use crate::domain::ProductStatus;
-use crate::ids::{ConfigurationId, ContractProductId, ProductId};
+use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 
 /// How a product finds its provision configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

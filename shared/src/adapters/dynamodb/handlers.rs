@@ -133,7 +133,7 @@ impl HandlerStore {
         let Value::Object(mut o) = serde_json::to_value(x).map_err(|e| StoreError::Malformed(e.to_string()))? else { unreachable!("a struct is an object") };
         o.insert("pk".into(), format!("EH#{}", x.handler_id).into());
         o.insert("sk".into(), format!("EXEC#{}#{}", x.started_at, x.event_id).into());
-        o.insert("expires_at".into(), (crate::http::auth::now_epoch() + 90 * 86_400).into());
+        o.insert("expires_at".into(), (crate::api::auth::now_epoch() + 90 * 86_400).into());
         self.ddb.put_item().table_name(&self.table).set_item(Some(to_item(&o))).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 
@@ -145,7 +145,7 @@ impl HandlerStore {
 
     pub async fn mark_delivered(&self, event_id: &str, handler_id: &str) -> Result<(), StoreError> {
         let mut item = key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED");
-        item.insert("expires_at".into(), AttributeValue::N((crate::http::auth::now_epoch() + 14 * 86_400).to_string()));
+        item.insert("expires_at".into(), AttributeValue::N((crate::api::auth::now_epoch() + 14 * 86_400).to_string()));
         self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 }

@@ -2,12 +2,12 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::adapters::dynamodb::products::ContractProduct;
+use crate::api::ApiError;
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Action, Blueprint, catalogue};
 use crate::domain::ProductStatus;
-use crate::http::ApiError;
 use crate::secrets::{self, SecretBox, SecretsError};
-use crate::store::products::ContractProduct;
 
 pub const EVENT_TYPES: [&str; 6] = ["order.paid", "contract.renewed", "invoice.overdue", "invoice.paid", "contract.cancelled", "contract.package_changed"];
 

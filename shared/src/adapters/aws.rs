@@ -109,7 +109,7 @@ impl CallRecorder {
             let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).filter(|n| n != "bootstrap");
             let function = exe.or_else(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok()).unwrap_or_default();
             // Only the stack's functions: tools and tests that share the environment are not.
-            crate::routes::FUNCTIONS.iter().any(|f| f.name == function).then(|| CallRecorder { function, file: Arc::new(Mutex::new(file)) })
+            crate::api::routes::FUNCTIONS.iter().any(|f| f.name == function).then(|| CallRecorder { function, file: Arc::new(Mutex::new(file)) })
         });
         RECORDER.clone()
     }

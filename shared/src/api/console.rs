@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::http::{ApiError, HttpRequest, HttpResponse};
+use crate::api::{ApiError, HttpRequest, HttpResponse};
 use base64::Engine;
 
 /// One embedded file of the built app (under `/console/assets/`), and its gzip copy.
@@ -89,7 +89,7 @@ impl Console {
     }
 
     pub fn handle(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
-        let (_, params) = request.route(crate::routes::CONSOLE_FUNCTION)?;
+        let (_, params) = request.route(crate::api::routes::CONSOLE_FUNCTION)?;
         let rest = params.get("proxy").map(String::as_str).unwrap_or("");
         if let Some(name) = rest.strip_prefix("assets/") {
             let asset = self.files.iter().find(|a| a.name == name).ok_or_else(|| ApiError::NotFound(format!("no console asset {name}")))?;

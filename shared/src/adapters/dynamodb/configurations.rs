@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
-use crate::ids::ConfigurationId;
+use crate::domain::ids::ConfigurationId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Configuration {

@@ -1,4 +1,9 @@
-//! Domain words shared by every part of the engine.
+//! The domain: plain types and pure rules shared by every part of the engine. No AWS, no HTTP.
+
+pub mod events;
+pub mod ids;
+pub mod lifecycle;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 

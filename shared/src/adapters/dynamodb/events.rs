@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, s, to_item};
+use crate::domain::time::now_rfc3339;
 use crate::providers::FailureKind;
-use crate::time::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,6 @@
+//! Adapters: the only code that knows AWS. DynamoDB stores, the SQS queues, SSM parameters, the
+//! clients every function builds once, and telemetry.
+
+pub mod aws;
+pub mod dynamodb;
+pub mod telemetry;
