@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use shared::api::auth::{Claims, Role, now_epoch, sign_hs256};
+use shared::api::auth::{Claims, sign_hs256};
+use shared::domain::time::now_epoch;
+
+use shared::domain::actor::Role;
 
 fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: the end-to-end tests run over the local stack that `make test` starts"))

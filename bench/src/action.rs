@@ -18,7 +18,6 @@ use shared::api::admin::Admin;
 use shared::catalogue::catalogue;
 use shared::catalogue::example::example;
 use shared::engine::Engine;
-use shared::secrets::SecretBox;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{Aws, Error, Summary, admin_token, authenticator, env, request, summarize, unique};
@@ -71,9 +70,9 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let server = MockServer::builder().disable_request_recording().start().await;
     Mock::given(wiremock::matchers::method("POST")).respond_with(endpoint.clone()).mount(&server).await;
 
-    let publisher = shared::domain::events::Publisher::from_env(aws.sqs.clone());
-    let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(SecretBox::load(&aws.config).await?)).with_publisher(publisher);
-    let admin = Admin::new(authenticator()?, aws.ddb.clone(), &tables, SecretBox::load(&aws.config).await?, None);
+    let publisher = shared::domain::outgoing::Publisher::from_env(aws.sqs.clone());
+    let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?)).with_publisher(publisher);
+    let admin = Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
     let api = ActionApi::new(authenticator()?, engine, None).with_queue(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?);
     let token = admin_token()?;
 

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use serde_json::Value;
 use shared::api::HttpRequest;
-use shared::api::auth::{AuthConfig, Authenticator, Claims, Role, now_epoch, sign_hs256};
+use shared::api::auth::{AuthConfig, Authenticator, Claims, sign_hs256};
+use shared::domain::actor::Role;
+use shared::domain::time::now_epoch;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -55,7 +55,7 @@ impl Api {
     /// Posts a webhook; its status (retried on a connection failure, as a billing system does).
     async fn webhook(&self, body: &Value) -> Result<u16, Error> {
         let text = body.to_string();
-        let signature = shared::api::webhook::sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes());
+        let signature = shared::secrets::sign(env("WEBHOOK_SECRET")?.as_bytes(), text.as_bytes());
         let mut tries = 0;
         loop {
             tries += 1;

@@ -10,9 +10,9 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde_json::{Value, json};
 use shared::adapters::dynamodb::Tables;
-use shared::adapters::dynamodb::logs::{LogEntry, LogStatus};
 use shared::api::logs::LogsApi;
 use shared::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use shared::domain::log::{LogEntry, LogStatus};
 use shared::domain::time::{format_millis, now_millis};
 
 use crate::common::{Aws, Error, Summary, admin_token, authenticator, request, summarize};
@@ -116,7 +116,7 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
     let mut reports = Vec::new();
     for &rows in sizes {
         let tables = stack_tables(aws, &format!("benchlogs{rows}")).await?;
-        let admin = shared::api::admin::Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::secrets::SecretBox::load(&aws.config).await?, None);
+        let admin = shared::api::admin::Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
         let cp_id = format!("cp-bench-target-{rows}");
         let found = admin.handle(request("GET", &format!("/contract-products/{cp_id}"), &token, None)).await;
         let held = aws.ddb.describe_table().table_name(&tables.logs).send().await?.table().and_then(|t| t.item_count()).unwrap_or(0);

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use crate::action::{ActionReport, PROVIDER_DELAY};
 use crate::common::{Error, ms, ratio};
-use crate::worker::WorkerReport;
 use crate::faults::FaultReport;
 use crate::init::InitReport;
 use crate::logs::LogsReport;
+use crate::worker::WorkerReport;
 
 fn sh(cmd: &str, args: &[&str]) -> String {
     std::process::Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()

@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use shared::adapters::dynamodb::Tables;
 use shared::api::action::ActionApi;
 use shared::api::admin::Admin;
-use shared::api::webhook::{WebhookApi, sign};
+use shared::api::webhook::WebhookApi;
 use shared::consumers::worker::{SqsEvent, Worker};
 use shared::engine::Engine;
-use shared::secrets::SecretBox;
+use shared::secrets::sign;
 
 use crate::common::{Aws, Error, admin_token, authenticator, env, request, unique};
 
@@ -33,7 +33,7 @@ pub struct WorkerReport {
 /// Demo hosting accounts to change packages on, one message group each: their contract products.
 pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<Vec<String>, Error> {
     let token = admin_token()?;
-    let admin = Admin::new(authenticator()?, aws.ddb.clone(), tables, SecretBox::load(&aws.config).await?, None);
+    let admin = Admin::new(authenticator()?, aws.ddb.clone(), tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
     let cfg = admin
         .handle(request("POST", "/provision-configurations", &token, Some(&json!({ "name": unique("bench-demo"), "blueprint": "web-hosting", "provider": "demo", "settings": settings }))))
         .await
@@ -41,7 +41,7 @@ pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value)
     let cfg: Value = serde_json::from_str(&cfg.body)?;
     let cfg_id = cfg["id"].as_str().ok_or_else(|| format!("configuration: {cfg}"))?.to_owned();
     let mut ids = Vec::new();
-    let engine = Engine::new(aws.ddb.clone(), tables, Arc::new(SecretBox::load(&aws.config).await?));
+    let engine = Engine::new(aws.ddb.clone(), tables, Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?));
     let api = ActionApi::new(authenticator()?, engine, None);
     for _ in 0..count {
         let cp = admin
@@ -174,7 +174,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     aws.calls.take();
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
-    let secrets = Arc::new(SecretBox::load(&aws.config).await?);
+    let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?);
     let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), aws.ddb.clone(), &tables.main, aws.sqs.clone(), queue_url.clone(), secrets.clone());
     for (_, body) in &bodies {
         let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
@@ -182,7 +182,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::domain::events::Publisher::from_env(aws.sqs.clone()));
+    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::domain::outgoing::Publisher::from_env(aws.sqs.clone()));
     let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
     aws.calls.take();
     let seconds = drain(aws, &queue_url, worker, pollers, events).await?;

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use infra::cfn::{Stack, Template};
 use infra::local::{self, LOCAL_ACCOUNT};
 use infra::poller::Poller;
-use shared::api::auth::{Claims, Role, now_epoch, sign_hs256};
+use shared::api::auth::{Claims, sign_hs256};
+use shared::domain::actor::Role;
+use shared::domain::time::now_epoch;
 
 /// The local stack's key for secrets at rest (32 bytes, base64): local only, never in AWS.
 const LOCAL_SECRETS_KEY: &str = "bG9jYWwtc2VjcmV0cy1rZXktbm90LWZvci1wcm9kISE=";

@@ -176,7 +176,7 @@ fn schemas() -> Value {
         },
         "LogPage": page_of("LogEntry"),
         "EventHandler": model(json!({
-            "id": { "type": "string" }, "name": { "type": "string" }, "event": string_enum(&shared::domain::events::EVENT_NAMES),
+            "id": { "type": "string" }, "name": { "type": "string" }, "event": string_enum(&shared::domain::outgoing::EVENT_NAMES),
             "target": { "$ref": "#/components/schemas/HandlerTarget" },
             "status": string_enum(&["enabled", "disabled", "archived"]), "priority": { "type": "integer", "minimum": 1, "maximum": 1000 },
             "secret": { "type": "string", "description": "masked, but in the answer to the create that made it" },

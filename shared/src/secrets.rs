@@ -56,15 +56,9 @@ impl SecretBox {
         Self::from_key(&raw)
     }
 
-    /// SECRETS_KEY: 32 bytes, base64 (tests and tools; functions use [`SecretBox::load`]).
+    /// SECRETS_KEY: 32 bytes, base64 (tests and tools; functions use [`crate::adapters::ssm::secret_box`]).
     pub fn from_env() -> Result<Self, SecretsError> {
         Self::from_base64(&std::env::var("SECRETS_KEY").map_err(|_| SecretsError::MissingKey)?)
-    }
-
-    /// The key of a function: the SSM SecureString parameter SECRETS_KEY_PARAMETER names (read
-    /// once per Lambda instance; locally the SQS emulator serves SSM too), else SECRETS_KEY.
-    pub async fn load(config: &aws_config::SdkConfig) -> Result<Self, SecretsError> {
-        Self::from_base64(&load_secret(config, "SECRETS_KEY_PARAMETER", "SECRETS_KEY").await?)
     }
 
     /// Seals `plaintext`, bound to `context` (the record and field it belongs to), so a sealed
@@ -89,24 +83,6 @@ impl SecretBox {
         let mut body = data.split_off(NONCE_LEN);
         let plain = self.key.open_in_place(nonce, Aad::from(context.as_bytes()), &mut body).map_err(|_| SecretsError::Tampered)?;
         String::from_utf8(plain.to_vec()).map_err(|_| SecretsError::Malformed)
-    }
-}
-
-/// A secret a function needs at start: the SSM SecureString parameter the variable `parameter_var`
-/// names, else the value of `value_var` (tests and tools).
-pub async fn load_secret(config: &aws_config::SdkConfig, parameter_var: &str, value_var: &str) -> Result<String, SecretsError> {
-    match std::env::var(parameter_var).ok().filter(|n| !n.is_empty()) {
-        Some(name) => {
-            let out = crate::adapters::aws::ssm(config)
-                .get_parameter()
-                .name(&name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| SecretsError::Parameter(format!("{name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e))))?;
-            out.parameter().and_then(|p| p.value()).map(String::from).ok_or_else(|| SecretsError::Parameter(format!("{name} has no value")))
-        }
-        None => std::env::var(value_var).ok().filter(|v| !v.is_empty()).ok_or(SecretsError::MissingKey),
     }
 }
 
@@ -217,6 +193,12 @@ pub fn scrub(value: &Value, needles: &[String]) -> Value {
         }
     }
     walk(value, &needles)
+}
+
+/// The signature a body must carry: `sha256=` and the hex HMAC-SHA256 of the raw body.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret), body);
+    format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 #[cfg(test)]

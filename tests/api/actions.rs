@@ -211,12 +211,12 @@ async fn a_failed_setup_is_logged_with_its_error_and_marks_the_product_failed() 
 
 /// The engine in this process, on the e2e stack's tables, and an admin to run it as (cargo lambda
 /// watch runs one instance at a time: runs meant to be truly at once need this).
-async fn in_process_engine() -> (shared::engine::Engine, shared::engine::Actor) {
+async fn in_process_engine() -> (shared::engine::Engine, shared::domain::actor::Actor) {
     let stack = std::env::var("E2E_STACK").unwrap();
     let tables = shared::adapters::dynamodb::Tables { main: format!("{stack}-main"), logs: format!("{stack}-logs") };
     let secrets = std::sync::Arc::new(shared::secrets::SecretBox::from_env().unwrap());
     let engine = shared::engine::Engine::new(aws_sdk_dynamodb::Client::new(&aws().await), &tables, secrets);
-    (engine, shared::engine::Actor::Caller(shared::api::auth::Caller::Admin { subject: "e2e".into() }))
+    (engine, shared::domain::actor::Actor::Caller(shared::domain::actor::Caller::Admin { subject: "e2e".into() }))
 }
 
 /// Runs in-process on the engine (cargo lambda watch runs one instance at a time), truly at once.
@@ -404,7 +404,7 @@ async fn the_http_provider_calls_the_companys_endpoint_signed_and_logs_it() {
     let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(sent["params"]["password"], "Pw-for-acme-1!", "the endpoint gets what it needs");
     assert_eq!(sent["service_identifier"], Value::Null);
-    let expected = shared::api::webhook::sign(SIGNING.as_bytes(), &requests[0].body);
+    let expected = shared::secrets::sign(SIGNING.as_bytes(), &requests[0].body);
     assert_eq!(requests[0].headers.get("x-signature").unwrap().to_str().unwrap(), expected);
     let logs = log_items(&cp).await.to_vec();
     assert_eq!(logs.len(), 2);

@@ -5,8 +5,10 @@
 use e2e::{admin_token, api_url, call, claims, client_token, http, token, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::api::auth::{Role, now_epoch, sign_hs256};
-use shared::api::webhook::sign;
+use shared::api::auth::sign_hs256;
+use shared::domain::actor::Role;
+use shared::domain::time::now_epoch;
+use shared::secrets::sign;
 
 /// One raw request: method, path, bearer (None: no header), content, expected status.
 struct Case {

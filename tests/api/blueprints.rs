@@ -2,8 +2,10 @@
 
 use e2e::{admin_token, api_url, claims, client_token, http, token};
 use serde_json::Value;
-use shared::api::auth::{Role, now_epoch, sign_hs256};
+use shared::api::auth::sign_hs256;
 use shared::catalogue::catalogue;
+use shared::domain::actor::Role;
+use shared::domain::time::now_epoch;
 
 async fn get(path: &str, authorization: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
     for _ in 0..3 {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use e2e::{admin_token, api_url, call, http, unique};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::api::webhook::sign;
+use shared::secrets::sign;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

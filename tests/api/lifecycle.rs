@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{admin_token, api_url, call, http, unique};
 use serde_json::{Value, json};
-use shared::api::webhook::sign;
+use shared::secrets::sign;
 
 fn secret() -> String {
     std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "local-webhook-secret".into())
@@ -284,7 +284,8 @@ async fn an_orders_secret_fields_are_sealed_on_the_queue_and_in_the_product() {
 /// sweep queues one nobody sends again. Each then runs once.
 #[tokio::test]
 async fn a_claim_left_unqueued_is_queued_by_a_retry_or_by_the_sweep() {
-    use shared::adapters::dynamodb::events::{EventRecord, EventStatus, EventStore};
+    use shared::adapters::dynamodb::events::EventStore;
+    use shared::domain::lifecycle::{EventRecord, EventStatus};
     let product = product().await;
     let stack = std::env::var("E2E_STACK").unwrap();
     let store = EventStore::new(aws_sdk_dynamodb::Client::new(&e2e::aws().await), format!("{stack}-main"));

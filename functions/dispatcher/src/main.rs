@@ -7,7 +7,6 @@ use shared::adapters::dynamodb::Tables;
 use shared::adapters::dynamodb::handlers::HandlerStore;
 use shared::consumers::dispatcher::Dispatcher;
 use shared::consumers::worker::SqsEvent;
-use shared::secrets::SecretBox;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
     let handlers = HandlerStore::new(shared::adapters::aws::dynamodb(&aws), &tables.main);
-    let secrets = Arc::new(SecretBox::load(&aws).await?);
+    let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws).await?);
     let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let dispatcher = &Dispatcher::new(handlers, secrets, shared::adapters::aws::lambda(&aws), shared::adapters::aws::sqs(&aws), queue_url, retry_base);

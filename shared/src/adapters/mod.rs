@@ -3,4 +3,5 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod ssm;
 pub mod telemetry;

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::api::auth::Authenticator;
 use crate::api::{ApiError, HttpRequest, HttpResponse, error_response_with_log, json_body};
-use crate::engine::{Actor, Engine};
+use crate::domain::actor::Actor;
+use crate::engine::Engine;
 
 #[derive(Clone)]
 pub struct ActionApi {
@@ -85,8 +86,10 @@ fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: 
 mod tests {
     use super::*;
     use crate::adapters::dynamodb::Tables;
-    use crate::api::auth::{AuthConfig, Claims, KeySource, Role, now_epoch, sign_hs256};
+    use crate::api::auth::{AuthConfig, Claims, KeySource, sign_hs256};
     use crate::api::{HttpApiEvent, serve};
+    use crate::domain::actor::Role;
+    use crate::domain::time::now_epoch;
     use crate::secrets::SecretBox;
     use std::sync::Arc;
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use super::ApiError;
+use crate::domain::actor::{Caller, ClientId, Role};
 
 /// The least length an HS256 secret may have (RFC 7518 §3.2: a key as long as the hash).
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
@@ -22,58 +23,6 @@ const JWKS_REFRESH_FLOOR: Duration = Duration::from_secs(30);
 /// How long past its time the last good JWKS is still used while the identity provider cannot
 /// be reached (bounded: a key the provider revoked stops working after this at the latest).
 const JWKS_GRACE: Duration = Duration::from_secs(2 * 3600);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Client,
-}
-
-/// A client's id as the billing system knows it. Parsed, never trusted raw.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ClientId(String);
-
-impl ClientId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = !raw.is_empty() && raw.len() <= 128 && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
-        if ok { Ok(ClientId(raw.to_owned())) } else { Err(format!("invalid client_id {raw:?}")) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Who is calling, from a verified token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Admin { subject: String },
-    Client { subject: String, client_id: ClientId },
-}
-
-impl Caller {
-    pub fn subject(&self) -> &str {
-        match self {
-            Caller::Admin { subject } | Caller::Client { subject, .. } => subject,
-        }
-    }
-
-    pub fn role(&self) -> Role {
-        match self {
-            Caller::Admin { .. } => Role::Admin,
-            Caller::Client { .. } => Role::Client,
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        match self {
-            Caller::Admin { .. } => Ok(()),
-            Caller::Client { .. } => Err(ApiError::Forbidden("this route is for admins only".into())),
-        }
-    }
-}
 
 /// The claims this API reads. Others are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,7 +99,7 @@ impl AuthConfig {
         if env("AUTH_JWKS_URL").is_some() || env("AUTH_HS256_SECRET_PARAMETER").is_none() {
             return Ok(Self::from_env()?);
         }
-        let secret = crate::secrets::load_secret(aws, "AUTH_HS256_SECRET_PARAMETER", "AUTH_HS256_SECRET").await?;
+        let secret = crate::adapters::ssm::load_secret(aws, "AUTH_HS256_SECRET_PARAMETER", "AUTH_HS256_SECRET").await?;
         Ok(Self::from_lookup(|k| if k == "AUTH_HS256_SECRET" { Some(secret.clone()) } else { env(k) })?)
     }
 
@@ -342,14 +291,18 @@ pub fn sign_hs256(secret: &[u8], claims: &Claims) -> String {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).expect("HS256 signing cannot fail")
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_epoch() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// Refuses a client where a route is for admins only.
+pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Admin { .. } => Ok(()),
+        Caller::Client { .. } => Err(ApiError::Forbidden("this route is for admins only".into())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::now_epoch;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

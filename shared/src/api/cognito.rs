@@ -29,7 +29,7 @@ pub fn token_claims(mut event: Value) -> Result<Value, String> {
     } else if groups.contains(&CLIENT_GROUP) {
         let billing = event["request"]["userAttributes"][BILLING_CLIENT_ATTRIBUTE].as_str().map(str::trim).filter(|c| !c.is_empty());
         let billing = billing.ok_or_else(|| format!("{user} is in the {CLIENT_GROUP} group but has no {BILLING_CLIENT_ATTRIBUTE}"))?;
-        crate::api::auth::ClientId::parse(billing)?;
+        crate::domain::actor::ClientId::parse(billing)?;
         claims.insert("role".into(), json!("client"));
         claims.insert(BILLING_CLIENT_CLAIM.into(), json!(billing));
     } else {

@@ -9,12 +9,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
 use crate::adapters::dynamodb::cursor;
-use crate::adapters::dynamodb::logs::LogEntry;
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::adapters::dynamodb::{StoreError, Tables, s};
-use crate::api::auth::{Authenticator, Caller};
+use crate::api::auth::Authenticator;
 use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::domain::actor::Caller;
 use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::log::LogEntry;
 use crate::domain::time::{format_millis, now_millis};
 
 const DEFAULT_LIMIT: i32 = 50;
@@ -304,12 +305,12 @@ impl LogsApi {
                 self.by_key(None, "pk", cp_id.as_str(), &request.query).await
             }
             "configurationLogs" => {
-                caller.require_admin()?;
+                crate::api::auth::require_admin(&caller)?;
                 let cfg = ConfigurationId::parse(&id).map_err(|_| ApiError::NotFound(format!("no provision configuration {id:?}")))?;
                 self.by_key(Some("by_configuration"), "configuration_id", cfg.as_str(), &request.query).await
             }
             "systemLogs" => {
-                caller.require_admin()?;
+                crate::api::auth::require_admin(&caller)?;
                 self.by_status(&request.query).await
             }
             "logEntry" => self.one(&caller, &id).await,

@@ -13,11 +13,13 @@ use aws_lc_rs::hmac;
 use aws_sdk_sqs::Client as Sqs;
 use serde_json::{Value, json};
 
-use crate::adapters::dynamodb::events::{Claim, EventRecord, EventStatus, EventStore};
+use crate::adapters::dynamodb::events::{Claim, EventStore};
+
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::validate::{to_details, validate};
 use crate::domain::ids::ContractProductId;
+use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::lifecycle::{event_schema, sealed_event};
 use crate::domain::time::now_rfc3339;
 use crate::secrets::SecretBox;
@@ -66,12 +68,6 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
-/// The signature a body must carry: `sha256=` and the hex HMAC-SHA256 of the raw body.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
-    format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl WebhookApi {
@@ -171,6 +167,7 @@ impl WebhookApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::sign;
 
     #[test]
     fn signatures_are_hex_hmac_sha256_of_the_raw_body() {

@@ -9,13 +9,15 @@
 
 use std::time::Instant;
 
-use crate::adapters::dynamodb::handlers::{EventHandler, Execution, HandlerStore};
+use crate::adapters::dynamodb::handlers::HandlerStore;
+
 use crate::api::admin::handlers::open_secret;
-use crate::api::webhook::sign;
 use crate::consumers::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
-use crate::domain::events::OutgoingEvent;
+use crate::domain::handler::{EventHandler, Execution};
+use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::time::now_rfc3339;
 use crate::secrets::SecretBox;
+use crate::secrets::sign;
 
 /// The longest one delivery may take (the handler client's timeout and the records around it).
 pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);

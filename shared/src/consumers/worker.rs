@@ -17,12 +17,14 @@ use serde_json::{Value, json};
 
 use crate::adapters::dynamodb::Tables;
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
-use crate::adapters::dynamodb::events::{Begin, EventStatus, EventStore};
+use crate::adapters::dynamodb::events::{Begin, EventStore};
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::admin::products::Products;
 use crate::catalogue::catalogue;
-use crate::engine::{Actor, Engine};
-use crate::providers::FailureKind;
+use crate::domain::FailureKind;
+use crate::domain::actor::Actor;
+use crate::domain::lifecycle::EventStatus;
+use crate::engine::Engine;
 
 /// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
 pub const MAX_RECEIVES: u32 = 5;
@@ -275,10 +277,10 @@ impl Worker {
     /// An error entry on the product for work that ends here: an event given up on (its message
     /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
     /// becomes this error).
-    async fn log_failure(&self, cp: &crate::adapters::dynamodb::products::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
-        let mut entry = crate::adapters::dynamodb::logs::LogEntry {
+    async fn log_failure(&self, cp: &crate::domain::product::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
+        let mut entry = crate::domain::log::LogEntry {
             error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
-            ..crate::adapters::dynamodb::logs::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::adapters::dynamodb::logs::LogStatus::Error, message.to_owned())
+            ..crate::domain::log::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::domain::log::LogStatus::Error, message.to_owned())
         };
         // A long-running action's pending entry becomes this error.
         if let Some(o) = operation {

@@ -1,12 +1,13 @@
 //! Billing lifecycle events (API.md "Billing webhook"): their shape, and the action each runs.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::adapters::dynamodb::products::ContractProduct;
 use crate::api::ApiError;
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Action, Blueprint, catalogue};
 use crate::domain::ProductStatus;
+use crate::domain::product::ContractProduct;
 use crate::secrets::{self, SecretBox, SecretsError};
 
 pub const EVENT_TYPES: [&str; 6] = ["order.paid", "contract.renewed", "invoice.overdue", "invoice.paid", "contract.cancelled", "contract.package_changed"];
@@ -161,4 +162,35 @@ mod tests {
         let masked = json!({ "provision_fields": { "password": "********" } });
         assert!(check_event_data("order.paid", None, &masked).is_err(), "a mask is not a secret");
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Claimed, not yet on the queue.
+    Received,
+    Queued,
+    Processing,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub contract_product_id: String,
+    /// SHA-256 of the raw body: the same id with another body is refused.
+    pub body_sha256: String,
+    pub status: EventStatus,
+    #[serde(default)]
+    pub log_ids: Vec<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+    /// How often an admin has sent it again after it failed.
+    #[serde(default)]
+    pub retries: u32,
 }

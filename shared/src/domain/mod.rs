@@ -1,8 +1,13 @@
 //! The domain: plain types and pure rules shared by every part of the engine. No AWS, no HTTP.
 
-pub mod events;
+pub mod actor;
+pub mod configuration;
+pub mod handler;
 pub mod ids;
 pub mod lifecycle;
+pub mod log;
+pub mod outgoing;
+pub mod product;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
@@ -45,4 +50,16 @@ pub enum Audience {
     Admin,
     /// Also the client that owns the contract product.
     Client,
+}
+
+/// Whether trying again may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The third party refused (bad input, missing object, bad credentials): retrying won't help.
+    Permanent,
+    /// 5xx, throttling, a dropped connection: a later try may succeed.
+    Transient,
+    /// No answer in time: the effect is unknown until checked.
+    Timeout,
 }

@@ -85,6 +85,11 @@ pub fn normalize_datetime(s: &str) -> Option<String> {
     parse_datetime(s).map(framework_datetime)
 }
 
+/// Seconds since the Unix epoch.
+pub fn now_epoch() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_millis;

@@ -19,47 +19,28 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::adapters::dynamodb::configurations::Configuration;
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::adapters::dynamodb::events::Completion;
-use crate::adapters::dynamodb::logs::{LogEntry, LogStatus};
-use crate::adapters::dynamodb::products::{ContractProduct, ProductStore};
+use crate::adapters::dynamodb::products::ProductStore;
 use crate::adapters::dynamodb::{StoreError, Tables};
 use crate::api::ApiError;
-use crate::api::auth::Caller;
 use crate::catalogue::schema::secret_paths;
 use crate::catalogue::validate::{to_details, validate};
 use crate::catalogue::{Action, Blueprint, catalogue};
-use crate::domain::events::{OutgoingEvent, Publisher, event_for};
+use crate::domain::FailureKind;
+use crate::domain::actor::{Actor, Caller};
+use crate::domain::configuration::Configuration;
 use crate::domain::ids::{ContractProductId, LogId};
+use crate::domain::log::{LogEntry, LogStatus};
+use crate::domain::outgoing::{OutgoingEvent, Publisher, event_for};
+use crate::domain::product::ContractProduct;
 use crate::domain::time::now_rfc3339;
 use crate::domain::{Audience, ProductStatus};
-use crate::providers::{FailureKind, Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
+use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
 
 /// How long a provider may take before the run is a timeout.
 pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(25);
-
-/// Who runs an action.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    Caller(Caller),
-    /// The lifecycle worker, for a billing event.
-    System(String),
-    /// The worker finishing a long-running action someone started: their description is kept.
-    Recorded(Value),
-}
-
-impl Actor {
-    pub fn describe(&self) -> Value {
-        match self {
-            Actor::Caller(Caller::Admin { subject }) => json!({ "role": "admin", "id": subject }),
-            Actor::Caller(Caller::Client { subject, client_id }) => json!({ "role": "client", "id": subject, "client_id": client_id }),
-            Actor::System(source) => json!({ "role": "system", "id": source }),
-            Actor::Recorded(who) => who.clone(),
-        }
-    }
-}
 
 /// A long-running action in progress: its pending log entry, which the finished run replaces.
 #[derive(Debug, Clone)]
@@ -950,7 +931,7 @@ mod tests {
     }
 
     fn client() -> Actor {
-        Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::api::auth::ClientId::parse("client-1").unwrap() })
+        Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::domain::actor::ClientId::parse("client-1").unwrap() })
     }
 
     fn admin() -> Actor {

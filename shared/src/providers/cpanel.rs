@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::domain::FailureKind;
 use crate::domain::time::framework_datetime;
 
 /// One WHM call may take this long (under the engine's 25 s deadline).

@@ -25,10 +25,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 
-use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::adapters::dynamodb::{condition_failed, from_attr, s, to_attr};
 use crate::catalogue::example::example;
 use crate::catalogue::validate::validate;
+use crate::domain::FailureKind;
 use crate::domain::time::{framework_datetime, now_millis};
 
 const DAY_MS: i64 = 86_400_000;

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
-use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::domain::FailureKind;
 use crate::domain::time::normalize_datetime;
 
 pub const ID: &str = "epp";

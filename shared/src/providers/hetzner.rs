@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 
 use super::blueprints::{ProviderFuture, Servers, methods_through_execute, not_supported};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
-use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::domain::FailureKind;
 
 pub const ID: &str = "hetzner-cloud";
 pub const DEFAULT_API_URL: &str = "https://api.hetzner.cloud/v1";

@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{BoxFuture, Connect, FailureKind, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::api::webhook::sign;
+use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use crate::domain::FailureKind;
+use crate::secrets::sign;
 
 /// The longest a configuration may let one call take (under the engine's deadline).
 pub const MAX_TIMEOUT_SECONDS: u64 = 20;

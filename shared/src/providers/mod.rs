@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::domain::FailureKind;
 use crate::domain::ids::ConfigurationId;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,18 +89,6 @@ pub struct ProviderOutput {
     /// The service identifier after the action, when it made or changed it.
     pub service_identifier: Option<String>,
     pub debug: Vec<Value>,
-}
-
-/// Whether trying again may help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// The third party refused (bad input, missing object, bad credentials): retrying won't help.
-    Permanent,
-    /// 5xx, throttling, a dropped connection: a later try may succeed.
-    Transient,
-    /// No answer in time: the effect is unknown until checked.
-    Timeout,
 }
 
 #[derive(Debug, Clone)]

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{FailureKind, ProviderFailure};
+use super::ProviderFailure;
+use crate::domain::FailureKind;
 use crate::secrets::MASK;
 
 /// What a request carries.

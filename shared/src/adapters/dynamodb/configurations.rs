@@ -12,34 +12,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
+use crate::domain::configuration::{Configuration, Defaults};
 use crate::domain::ids::ConfigurationId;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Configuration {
-    pub id: ConfigurationId,
-    pub name: String,
-    pub blueprint: String,
-    pub provider: String,
-    pub enabled: bool,
-    /// The provider's settings, secret fields sealed.
-    pub settings: Value,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-    #[serde(default)]
-    pub usage_count: u64,
-}
-
-/// Which defaults a configuration holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Defaults {
-    pub for_blueprint: bool,
-    pub for_provider: bool,
-}
 
 fn key(id: &ConfigurationId) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(format!("CFG#{id}"))), ("sk".into(), s("CFG"))])

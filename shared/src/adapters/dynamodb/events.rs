@@ -7,43 +7,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, s, to_item};
+use crate::domain::FailureKind;
+use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::time::now_rfc3339;
-use crate::providers::FailureKind;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventStatus {
-    /// Claimed, not yet on the queue.
-    Received,
-    Queued,
-    Processing,
-    Done,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub contract_product_id: String,
-    /// SHA-256 of the raw body: the same id with another body is refused.
-    pub body_sha256: String,
-    pub status: EventStatus,
-    #[serde(default)]
-    pub log_ids: Vec<String>,
-    #[serde(default)]
-    pub error: Option<String>,
-    pub received_at: String,
-    pub updated_at: String,
-    /// How often an admin has sent it again after it failed.
-    #[serde(default)]
-    pub retries: u32,
-}
 
 pub enum Claim {
     New,

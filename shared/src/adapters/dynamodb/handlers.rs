@@ -10,40 +10,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, s, to_item};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventHandler {
-    pub id: String,
-    pub name: String,
-    pub event: String,
-    /// `{"type": "url", "url": ...}` or `{"type": "lambda", "function": ...}`
-    pub target: Value,
-    /// enabled | disabled | archived
-    pub status: String,
-    pub priority: u32,
-    /// The signing secret, sealed.
-    pub secret: Value,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Execution {
-    pub handler_id: String,
-    pub event_id: String,
-    pub event: String,
-    pub started_at: String,
-    pub duration_ms: u64,
-    pub status_code: Option<u16>,
-    pub success: bool,
-    pub response_excerpt: Option<String>,
-    pub error: Option<String>,
-}
+use crate::domain::handler::{EventHandler, Execution};
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
@@ -133,7 +104,7 @@ impl HandlerStore {
         let Value::Object(mut o) = serde_json::to_value(x).map_err(|e| StoreError::Malformed(e.to_string()))? else { unreachable!("a struct is an object") };
         o.insert("pk".into(), format!("EH#{}", x.handler_id).into());
         o.insert("sk".into(), format!("EXEC#{}#{}", x.started_at, x.event_id).into());
-        o.insert("expires_at".into(), (crate::api::auth::now_epoch() + 90 * 86_400).into());
+        o.insert("expires_at".into(), (crate::domain::time::now_epoch() + 90 * 86_400).into());
         self.ddb.put_item().table_name(&self.table).set_item(Some(to_item(&o))).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 
@@ -145,7 +116,7 @@ impl HandlerStore {
 
     pub async fn mark_delivered(&self, event_id: &str, handler_id: &str) -> Result<(), StoreError> {
         let mut item = key(format!("DELIVERED#{event_id}#{handler_id}"), "DELIVERED");
-        item.insert("expires_at".into(), AttributeValue::N((crate::api::auth::now_epoch() + 14 * 86_400).to_string()));
+        item.insert("expires_at".into(), AttributeValue::N((crate::domain::time::now_epoch() + 14 * 86_400).to_string()));
         self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 }

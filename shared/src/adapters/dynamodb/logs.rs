@@ -5,80 +5,17 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{from_item, to_item};
-use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::log::LogEntry;
 
 /// How long a log entry is kept (TTL).
 pub const RETENTION_DAYS: u64 = 400;
 /// Debug data over this many bytes is cut, so an entry stays far below DynamoDB's 400 KB.
 pub const MAX_DEBUG_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogStatus {
-    Success,
-    Error,
-    Pending,
-}
-
-impl LogStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogStatus::Success => "success",
-            LogStatus::Error => "error",
-            LogStatus::Pending => "pending",
-        }
-    }
-}
-
-/// One action run. Params, data and debug hold no secret: the engine masks them by schema first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogEntry {
-    pub log_id: LogId,
-    pub contract_product_id: ContractProductId,
-    pub configuration_id: ConfigurationId,
-    pub blueprint: String,
-    pub provider: String,
-    pub action: String,
-    /// `{"role": "admin" | "client" | "system", "id": ...}`
-    pub actor: Value,
-    pub started_at: String,
-    pub duration_ms: u64,
-    pub status: LogStatus,
-    pub message: String,
-    pub params: Value,
-    pub data: Value,
-    /// `{"code", "message"}` when it failed.
-    pub error: Option<Value>,
-    pub debug: Value,
-}
-
 impl LogEntry {
-    /// An entry on a contract product for what is not a provider's answer (an edit, a retry,
-    /// work given up): now, no duration, no params, data or debug until the caller sets them.
-    pub fn note(cp: &super::products::ContractProduct, action: &str, actor: Value, status: LogStatus, message: String) -> Self {
-        LogEntry {
-            log_id: LogId::generate(),
-            contract_product_id: cp.id.clone(),
-            configuration_id: cp.provision_configuration_id.clone(),
-            blueprint: cp.blueprint.clone(),
-            provider: cp.provider.clone(),
-            action: action.to_owned(),
-            actor,
-            started_at: crate::domain::time::now_rfc3339(),
-            duration_ms: 0,
-            status,
-            message,
-            params: serde_json::json!({}),
-            data: Value::Null,
-            error: None,
-            debug: Value::Null,
-        }
-    }
-
     /// The entry as a logs-table item.
     pub fn item(&self) -> HashMap<String, AttributeValue> {
         let mut entry = self.clone();
@@ -99,7 +36,7 @@ impl LogEntry {
         o.insert("pk".into(), self.contract_product_id.as_str().into());
         o.insert("sk".into(), format!("{}#{}", self.started_at, self.log_id).into());
         o.insert("status_day".into(), format!("{}#{}", self.status.as_str(), &self.started_at[..10.min(self.started_at.len())]).into());
-        let expires = crate::api::auth::now_epoch() + RETENTION_DAYS * 86_400;
+        let expires = crate::domain::time::now_epoch() + RETENTION_DAYS * 86_400;
         o.insert("expires_at".into(), expires.into());
         to_item(&o)
     }

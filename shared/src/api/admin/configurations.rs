@@ -5,11 +5,12 @@
 use serde_json::{Map, Value, json};
 
 use super::{check, field, invalid};
-use crate::adapters::dynamodb::configurations::{Configuration, ConfigurationStore, Defaults};
+use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::catalogue;
 use crate::catalogue::schema::{any_object, boolean, one_of, params, string_max};
 use crate::catalogue::validate::{FieldError, validate};
+use crate::domain::configuration::{Configuration, Defaults};
 use crate::domain::ids::ConfigurationId;
 use crate::domain::time::now_rfc3339;
 use crate::providers::{ProviderSpec, provider};

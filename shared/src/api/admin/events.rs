@@ -11,13 +11,14 @@ use serde_json::json;
 use super::{field, invalid};
 use crate::adapters::dynamodb::StoreError;
 use crate::adapters::dynamodb::cursor;
-use crate::adapters::dynamodb::events::{EventStatus, EventStore, listed, retry_dedup_id};
-use crate::adapters::dynamodb::logs::{LogEntry, LogStatus};
+use crate::adapters::dynamodb::events::{EventStore, listed, retry_dedup_id};
 use crate::adapters::dynamodb::products::ProductStore;
-use crate::api::auth::Caller;
 use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::domain::actor::Actor;
+use crate::domain::actor::Caller;
 use crate::domain::ids::ContractProductId;
-use crate::engine::Actor;
+use crate::domain::lifecycle::EventStatus;
+use crate::domain::log::{LogEntry, LogStatus};
 
 /// The lifecycle queue: where a retry sends an event.
 #[derive(Clone)]

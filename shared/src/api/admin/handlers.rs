@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::{check, field, invalid};
-use crate::adapters::dynamodb::handlers::{EventHandler, HandlerStore};
+use crate::adapters::dynamodb::handlers::HandlerStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::schema::{int_range, one_of, params, secret, string_max};
-use crate::domain::events::EVENT_NAMES;
+use crate::domain::handler::EventHandler;
+use crate::domain::outgoing::EVENT_NAMES;
 use crate::domain::time::now_rfc3339;
 use crate::secrets::{self, MASK, SecretBox};
 

@@ -15,7 +15,8 @@ use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::auth::Authenticator;
 use crate::api::{ApiError, HttpRequest, HttpResponse, error_response_with_log};
 use crate::catalogue::catalogue;
-use crate::engine::{Actor, Engine, Failure};
+use crate::domain::actor::Actor;
+use crate::engine::{Engine, Failure};
 use crate::providers::providers;
 use crate::secrets::SecretBox;
 
@@ -76,7 +77,7 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::domain::events::Publisher>) -> Self {
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::domain::outgoing::Publisher>) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
@@ -109,7 +110,7 @@ impl Admin {
             "listBlueprints" => return Ok(HttpResponse::raw_json(200, BLUEPRINTS.clone())),
             "getContractProduct" => return products.get_contract_product(&caller, &params).await,
             "listContractProducts" => return products.list_contract_products(&caller, &request).await,
-            _ => caller.require_admin()?,
+            _ => crate::api::auth::require_admin(&caller)?,
         }
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
         let handler_store = crate::adapters::dynamodb::handlers::HandlerStore::new(self.ddb.clone(), &self.main_table);

@@ -10,13 +10,14 @@ use serde_json::{Map, Value, json};
 use super::{check, field, invalid};
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::adapters::dynamodb::cursor;
-use crate::adapters::dynamodb::products::{ContractProduct, Deployment, Product, ProductStore, Search};
-use crate::api::auth::Caller;
+use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Blueprint, catalogue};
 use crate::domain::ProductStatus;
+use crate::domain::actor::Caller;
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
+use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::domain::time::now_rfc3339;
 use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
@@ -164,7 +165,7 @@ pub struct Products<'a> {
     /// product made from it).
     pub secrets: &'a SecretBox,
     /// Announces each new contract product (contract_product.created).
-    pub publisher: Option<&'a crate::domain::events::Publisher>,
+    pub publisher: Option<&'a crate::domain::outgoing::Publisher>,
 }
 
 impl Products<'_> {
@@ -235,7 +236,7 @@ impl Products<'_> {
             Some(raw) => ContractProductId::parse_given(raw).map_err(|e| invalid(vec![field("id", e)]))?,
             None => ContractProductId::generate(),
         };
-        let client_id = crate::api::auth::ClientId::parse(body["client_id"].as_str().unwrap_or_default()).map_err(|e| invalid(vec![field("client_id", e)]))?;
+        let client_id = crate::domain::actor::ClientId::parse(body["client_id"].as_str().unwrap_or_default()).map_err(|e| invalid(vec![field("client_id", e)]))?;
         let product = match body["product_id"].as_str() {
             Some(raw) => {
                 let pid = ProductId::parse(raw).map_err(|e| invalid(vec![field("product_id", e)]))?;
@@ -311,7 +312,7 @@ impl Products<'_> {
         self.products.create_contract_product(&cp).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
         if let Some(p) = self.publisher {
-            p.publish(&crate::domain::events::OutgoingEvent {
+            p.publish(&crate::domain::outgoing::OutgoingEvent {
                 id: format!("ev-created-{}", cp.id),
                 kind: "contract_product.created".into(),
                 contract_product_id: cp.id.to_string(),
@@ -351,7 +352,7 @@ impl Products<'_> {
             (Caller::Client { client_id, .. }, None) => Some(client_id.as_str().to_owned()),
             (Caller::Client { client_id, .. }, Some(a)) if a == client_id.as_str() => Some(a.to_owned()),
             (Caller::Client { .. }, Some(_)) => return Err(ApiError::Forbidden("a client lists its own contract products only".into())),
-            (Caller::Admin { .. }, asked) => asked.map(|c| crate::api::auth::ClientId::parse(c).map(|c| c.as_str().to_owned()).map_err(|e| invalid(vec![field("client_id", e)]))).transpose()?,
+            (Caller::Admin { .. }, asked) => asked.map(|c| crate::domain::actor::ClientId::parse(c).map(|c| c.as_str().to_owned()).map_err(|e| invalid(vec![field("client_id", e)]))).transpose()?,
         };
         let limit = match q("limit") {
             None => 100,
@@ -412,12 +413,12 @@ impl Products<'_> {
         next.provision_fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
-        let actor = crate::engine::Actor::Caller(caller.clone()).describe();
+        let actor = crate::domain::actor::Actor::Caller(caller.clone()).describe();
         let message = format!("provision fields changed: {}", changed.join(", "));
-        let entry = crate::adapters::dynamodb::logs::LogEntry {
+        let entry = crate::domain::log::LogEntry {
             params: json!({ "fields": changed }),
             data: json!({ "changed": changed, "version": next.version }),
-            ..crate::adapters::dynamodb::logs::LogEntry::note(&current, "update-provision-fields", actor, crate::adapters::dynamodb::logs::LogStatus::Success, message)
+            ..crate::domain::log::LogEntry::note(&current, "update-provision-fields", actor, crate::domain::log::LogStatus::Success, message)
         };
         self.products.record_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
             crate::adapters::dynamodb::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),
