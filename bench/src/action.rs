@@ -70,8 +70,8 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let server = MockServer::builder().disable_request_recording().start().await;
     Mock::given(wiremock::matchers::method("POST")).respond_with(endpoint.clone()).mount(&server).await;
 
-    let publisher = shared::domain::outgoing::Publisher::from_env(aws.sqs.clone());
-    let engine = Engine::new(aws.ddb.clone(), &tables, Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?)).with_publisher(publisher);
+    let publisher = shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone());
+    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?)).with_publisher(publisher);
     let admin = Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
     let api = ActionApi::new(authenticator()?, engine, None).with_queue(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?);
     let token = admin_token()?;

@@ -41,7 +41,7 @@ pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value)
     let cfg: Value = serde_json::from_str(&cfg.body)?;
     let cfg_id = cfg["id"].as_str().ok_or_else(|| format!("configuration: {cfg}"))?.to_owned();
     let mut ids = Vec::new();
-    let engine = Engine::new(aws.ddb.clone(), tables, Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?));
+    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), tables), Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?));
     let api = ActionApi::new(authenticator()?, engine, None);
     for _ in 0..count {
         let cp = admin
@@ -182,7 +182,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let engine = Engine::new(aws.ddb.clone(), &tables, secrets).with_publisher(shared::domain::outgoing::Publisher::from_env(aws.sqs.clone()));
+    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), secrets).with_publisher(shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone()));
     let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
     aws.calls.take();
     let seconds = drain(aws, &queue_url, worker, pollers, events).await?;

@@ -12,5 +12,6 @@ pub mod catalogue;
 pub mod consumers;
 pub mod domain;
 pub mod engine;
+pub mod ports;
 pub mod providers;
 pub mod secrets;

@@ -14,8 +14,8 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
     let ddb = shared::adapters::aws::dynamodb(&aws);
-    let publisher = shared::domain::outgoing::Publisher::from_env(shared::adapters::aws::sqs(&aws));
-    let engine = Engine::new(ddb, &Tables::from_env()?, Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_publisher(publisher);
+    let publisher = shared::adapters::sqs::SqsPublisher::from_env(shared::adapters::aws::sqs(&aws));
+    let engine = Engine::new(shared::adapters::dynamodb::stores(ddb, &Tables::from_env()?), Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_publisher(publisher);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let api = &ActionApi::new(auth, engine, std::env::var("ACTION_PINNED").ok()).with_queue(shared::adapters::aws::sqs(&aws), queue_url);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| api.handle(request)))).await

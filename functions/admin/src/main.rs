@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
     let ddb = shared::adapters::aws::dynamodb(&aws);
-    let publisher = shared::domain::outgoing::Publisher::from_env(shared::adapters::aws::sqs(&aws));
+    let publisher = shared::adapters::sqs::SqsPublisher::from_env(shared::adapters::aws::sqs(&aws));
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let admin = &Admin::new(auth, ddb, &tables, shared::adapters::ssm::secret_box(&aws).await?, publisher).with_lifecycle_queue(shared::adapters::aws::sqs(&aws), queue_url);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| admin.handle(request)))).await

@@ -13,8 +13,8 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
     let ddb = shared::adapters::aws::dynamodb(&aws);
-    let publisher = shared::domain::outgoing::Publisher::from_env(shared::adapters::aws::sqs(&aws));
-    let engine = Engine::new(ddb.clone(), &tables, Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_publisher(publisher);
+    let publisher = shared::adapters::sqs::SqsPublisher::from_env(shared::adapters::aws::sqs(&aws));
+    let engine = Engine::new(shared::adapters::dynamodb::stores(ddb.clone(), &tables), Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_publisher(publisher);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let worker = &Worker::new(engine, ddb, &tables, shared::adapters::aws::sqs(&aws), queue_url, retry_base);

@@ -3,5 +3,7 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod memory;
+pub mod sqs;
 pub mod ssm;
 pub mod telemetry;

@@ -16,7 +16,7 @@ pub struct ActionApi {
     /// `blueprint/action` this instance is limited to.
     pinned: Option<String>,
     /// Where long-running actions go to be finished by the worker.
-    queue: Option<(aws_sdk_sqs::Client, String)>,
+    queue: Option<crate::adapters::sqs::SqsWorkQueue>,
 }
 
 impl ActionApi {
@@ -26,7 +26,7 @@ impl ActionApi {
 
     /// Long-running actions answer 202 and are finished by the worker from this queue.
     pub fn with_queue(mut self, sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
-        self.queue = Some((sqs, queue_url));
+        self.queue = Some(crate::adapters::sqs::SqsWorkQueue::new(sqs, queue_url));
         self
     }
 
@@ -54,8 +54,8 @@ impl ActionApi {
         match result {
             Ok(outcome) => HttpResponse::json(outcome.status, &outcome.body),
             Err(failure) => match failure.log_id {
-                Some(log_id) => Ok(error_response_with_log(&failure.error, &request.request_id, log_id.as_str())),
-                None => Err(failure.error),
+                Some(log_id) => Ok(error_response_with_log(&failure.error.into(), &request.request_id, log_id.as_str())),
+                None => Err(failure.error.into()),
             },
         }
     }
@@ -85,7 +85,6 @@ fn fill_from_request(mut body: Value, blueprint: &str, action: &str, source_ip: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::dynamodb::Tables;
     use crate::api::auth::{AuthConfig, Claims, KeySource, sign_hs256};
     use crate::api::{HttpApiEvent, serve};
     use crate::domain::actor::Role;
@@ -113,11 +112,7 @@ mod tests {
     async fn a_pinned_function_refuses_other_actions() {
         let config = AuthConfig { keys: KeySource::Hs256 { secret: SECRET.to_vec() }, issuer: "i".into(), audience: "a".into(), oidc: None, client_claim: "client_id".into() };
         let auth = Authenticator::new(config, reqwest::Client::new());
-        let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder().behavior_version_latest().region(aws_sdk_dynamodb::config::Region::new("us-east-1")).endpoint_url("http://127.0.0.1:9").build(),
-        );
-        let tables = Tables { main: "t".into(), logs: "l".into() };
-        let engine = Engine::new(ddb, &tables, Arc::new(SecretBox::from_key(&[7u8; 32]).unwrap()));
+        let engine = Engine::new(crate::adapters::memory::MemoryStore::new().stores(), Arc::new(SecretBox::from_key(&[7u8; 32]).unwrap()));
         let api = ActionApi::new(auth, engine, Some("servers/reboot".into()));
         let token = sign_hs256(SECRET, &Claims { sub: "s".into(), role: Role::Admin, client_id: None, exp: now_epoch() + 60, iss: "i".into(), aud: "a".into() });
         let event: HttpApiEvent = serde_json::from_value(serde_json::json!({

@@ -2,6 +2,10 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::{FailureKind, Invalid};
+use crate::engine::EngineError;
+use crate::ports::StoreError;
+
 /// Every way an HTTP call can fail. The status and code of each variant are fixed here and
 /// nowhere else.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +98,38 @@ impl ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) | StoreError::Taken(m) => ApiError::Conflict(m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::Validation { message: e.message, details: e.details }
+    }
+}
+
+/// The one place an engine error becomes an HTTP answer.
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { message, details } => ApiError::Validation { message, details },
+            EngineError::NotFound(m) => ApiError::NotFound(m),
+            EngineError::Forbidden(m) => ApiError::Forbidden(m),
+            EngineError::InvalidState(m) => ApiError::InvalidState(m),
+            EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Provider { kind: FailureKind::Timeout, message } => ApiError::ProviderTimeout(message),
+            EngineError::Provider { message, .. } => ApiError::ProviderError(message),
+            EngineError::Store(e) => e.into(),
+            EngineError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +153,27 @@ mod tests {
             let body = err.body("req-1", None);
             assert_eq!(body["error"]["code"], code);
             assert_eq!(body["error"]["details"]["request_id"], "req-1");
+        }
+    }
+
+    /// An engine error answers with the code its log entry records.
+    #[test]
+    fn engine_errors_answer_with_the_code_they_log() {
+        let cases = [
+            EngineError::invalid("bad", json!({})),
+            EngineError::NotFound("x".into()),
+            EngineError::Forbidden("x".into()),
+            EngineError::InvalidState("x".into()),
+            EngineError::Conflict("x".into()),
+            EngineError::Provider { kind: FailureKind::Timeout, message: "x".into() },
+            EngineError::Provider { kind: FailureKind::Transient, message: "x".into() },
+            EngineError::Store(StoreError::Taken("x".into())),
+            EngineError::Store(StoreError::Unavailable("x".into())),
+            EngineError::internal("x"),
+        ];
+        for e in cases {
+            let code = e.code();
+            assert_eq!(ApiError::from(e).code(), code);
         }
     }
 

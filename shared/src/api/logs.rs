@@ -10,13 +10,14 @@ use serde_json::{Value, json};
 
 use crate::adapters::dynamodb::cursor;
 use crate::adapters::dynamodb::products::ProductStore;
-use crate::adapters::dynamodb::{StoreError, Tables, s};
+use crate::adapters::dynamodb::{Tables, s};
 use crate::api::auth::Authenticator;
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::domain::actor::Caller;
 use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
 use crate::domain::log::LogEntry;
 use crate::domain::time::{format_millis, now_millis};
+use crate::ports::StoreError;
 
 const DEFAULT_LIMIT: i32 = 50;
 const MAX_LIMIT: i32 = 200;
@@ -174,7 +175,7 @@ impl LogsApi {
     async fn by_key(&self, index: Option<&str>, pk_name: &str, pk: &str, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let f = filters(query)?;
         if f.cursor_day.is_some() {
-            return Err(cursor::bad_cursor("does not belong to this query"));
+            return Err(cursor::bad_cursor("does not belong to this query").into());
         }
         Self::check_cursor_pk(&f, pk_name, pk)?;
         let (items, next) = self.page(index, pk_name, pk, &f, f.cursor.clone(), f.limit).await?;

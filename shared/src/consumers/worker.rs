@@ -265,7 +265,7 @@ impl Worker {
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
                 Some(_) => Handled::Retry(f.error.to_string()),
-                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None if f.error.retryable() => Handled::Retry(f.error.to_string()),
                 None => {
                     self.fail_operation(&cp, &action, &log_id, &format!("could not be checked: {}", f.error), &operation).await;
                     Handled::Settled
@@ -287,7 +287,7 @@ impl Worker {
             entry.log_id = o.log_id.clone();
             entry.started_at = o.started_at.clone();
         }
-        if let Err(e) = self.products.record_run(None, &self.logs_table, entry.item(), None).await {
+        if let Err(e) = self.products.write_run(None, &self.logs_table, entry.item(), None).await {
             tracing::error!(error = %e, source, "a failure entry could not be logged");
         }
     }
@@ -458,7 +458,7 @@ impl Worker {
                     self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
                     Handled::GiveUp(why)
                 }
-                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None if f.error.retryable() => Handled::Retry(f.error.to_string()),
                 None => {
                     // Refused when it came to run (the product changed since it started).
                     self.fail_operation(&cp, &action, &log_id, &format!("refused when it came to run: {}", f.error), &operation).await;
@@ -557,7 +557,7 @@ impl Worker {
             return self.settle(&id, EventStatus::Done, None).await;
         };
         let actor = Actor::System(format!("billing:{id}"));
-        let completion = self.events.completion(&id);
+        let completion = crate::ports::Completion { event_id: id.clone() };
         let body = json!({ "params": params });
         match self.engine.run_on(&actor, cp.clone(), b.id, action.id, &body, Some(&completion)).await {
             Ok(outcome) => {
@@ -575,7 +575,7 @@ impl Worker {
                     Handled::GiveUp(why)
                 }
                 Some(_) => Handled::Retry(f.error.to_string()),
-                None if f.error.status() >= 500 => Handled::Retry(f.error.to_string()),
+                None if f.error.retryable() => Handled::Retry(f.error.to_string()),
                 None => self.settle(&id, EventStatus::Failed, Some(&f.error.to_string())).await,
             },
         }

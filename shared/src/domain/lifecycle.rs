@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::api::ApiError;
 use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::{Action, Blueprint, catalogue};
+use crate::domain::Invalid;
 use crate::domain::ProductStatus;
 use crate::domain::product::ContractProduct;
 use crate::secrets::{self, SecretBox, SecretsError};
@@ -72,7 +72,7 @@ pub fn opened_data(event: &Value, secrets: &SecretBox) -> Result<Value, SecretsE
 /// product's, where it exists already.
 /// A secret given as the mask (`********`, as a screen shows a stored one) is refused too: it would
 /// be kept as the secret itself.
-pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value) -> Result<(), ApiError> {
+pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value) -> Result<(), Invalid> {
     let mut masked = Map::new();
     for field in SEALED_DATA {
         if let Some(v) = data.get(field) {
@@ -85,7 +85,7 @@ pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value)
         }
     }
     if !masked.is_empty() {
-        return Err(ApiError::validation("the event's data holds masked secrets", json!({ "fields": masked })));
+        return Err(Invalid::new("the event's data holds masked secrets", json!({ "fields": masked })));
     }
     let (Some(b), false) = (blueprint, kind == "order.paid") else { return Ok(()) };
     let Some(params) = data.get("params").and_then(Value::as_object) else { return Ok(()) };
@@ -94,7 +94,7 @@ pub fn check_event_data(kind: &str, blueprint: Option<&Blueprint>, data: &Value)
     if fields.is_empty() {
         return Ok(());
     }
-    Err(ApiError::validation(format!("a {kind} event may not name the service it acts on"), json!({ "fields": fields })))
+    Err(Invalid::new(format!("a {kind} event may not name the service it acts on"), json!({ "fields": fields })))
 }
 
 fn find<'a>(b: &'a Blueprint, prefixes: &[&str]) -> Option<&'a Action> {

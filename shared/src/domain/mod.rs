@@ -11,6 +11,22 @@ pub mod product;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Input refused by a pure rule: what is wrong, and the fields it names (`{"fields": {...}}`),
+/// as an API answers it (400).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
+    pub details: Value,
+}
+
+impl Invalid {
+    pub fn new(message: impl Into<String>, details: Value) -> Self {
+        Invalid { message: message.into(), details }
+    }
+}
 
 /// The life of a contract product (API.md "contract product").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,4 +78,10 @@ pub enum FailureKind {
     Transient,
     /// No answer in time: the effect is unknown until checked.
     Timeout,
+}
+
+/// Whether result data says the provider is still working (the framework's operation_status,
+/// a server's transitional state).
+pub fn in_progress(data: &Value) -> bool {
+    data["operation_status"] == "in_progress" || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
 }

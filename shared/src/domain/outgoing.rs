@@ -1,5 +1,6 @@
-//! Events out (API.md "Events out"): after each status change or failure the engine puts an
-//! event on the events queue; the dispatcher delivers it to the enabled handlers of its type.
+//! Events out (API.md "Events out"): after each status change or failure the engine publishes
+//! an event (the `Publish` port: the events queue); the dispatcher delivers it to the enabled
+//! handlers of its type.
 
 use serde::{Deserialize, Serialize};
 
@@ -45,38 +46,6 @@ pub fn event_for(action: &str, before: ProductStatus, after: ProductStatus, fail
         _ if action == "change-package" || action == "upgrade-downgrade-license" => "contract_product.package_changed",
         _ => return None,
     })
-}
-
-/// Puts events on the events queue. A send that fails is retried, then logged as an error with
-/// the whole event, so nothing goes missing unseen.
-#[derive(Clone)]
-pub struct Publisher {
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-impl Publisher {
-    pub fn new(sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
-        Publisher { sqs, queue_url }
-    }
-
-    pub fn from_env(sqs: aws_sdk_sqs::Client) -> Option<Self> {
-        std::env::var("EVENTS_QUEUE_URL").ok().filter(|u| !u.is_empty()).map(|u| Publisher::new(sqs, u))
-    }
-
-    pub async fn publish(&self, event: &OutgoingEvent) {
-        let body = serde_json::to_string(event).unwrap_or_default();
-        for attempt in 1..=3u64 {
-            match self.sqs.send_message().queue_url(&self.queue_url).message_body(&body).send().await {
-                Ok(_) => return,
-                Err(e) if attempt < 3 => {
-                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), attempt, "publishing an event failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
-                }
-                Err(e) => tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), event = %body, "an outgoing event could not be published"),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

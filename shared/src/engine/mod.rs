@@ -19,11 +19,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::adapters::dynamodb::configurations::ConfigurationStore;
-use crate::adapters::dynamodb::events::Completion;
-use crate::adapters::dynamodb::products::ProductStore;
-use crate::adapters::dynamodb::{StoreError, Tables};
-use crate::api::ApiError;
 use crate::catalogue::schema::secret_paths;
 use crate::catalogue::validate::{to_details, validate};
 use crate::catalogue::{Action, Blueprint, catalogue};
@@ -31,13 +26,18 @@ use crate::domain::FailureKind;
 use crate::domain::actor::{Actor, Caller};
 use crate::domain::configuration::Configuration;
 use crate::domain::ids::{ContractProductId, LogId};
+use crate::domain::in_progress;
 use crate::domain::log::{LogEntry, LogStatus};
-use crate::domain::outgoing::{OutgoingEvent, Publisher, event_for};
+use crate::domain::outgoing::{OutgoingEvent, event_for};
 use crate::domain::product::ContractProduct;
 use crate::domain::time::now_rfc3339;
 use crate::domain::{Audience, ProductStatus};
+use crate::ports::{Completion, Configurations, ContractProducts, OperationMessage, Publish, RunRecord, Settlement, StoreError, Stores, WorkMessage, WorkQueue};
 use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
+
+mod error;
+pub use error::EngineError;
 
 /// How long a provider may take before the run is a timeout.
 pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(25);
@@ -80,13 +80,24 @@ pub struct Outcome {
 /// provider failed (whether a retry may help).
 #[derive(Debug)]
 pub struct Failure {
-    pub error: ApiError,
+    pub error: EngineError,
     pub log_id: Option<LogId>,
     pub kind: Option<FailureKind>,
 }
 
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
+impl Failure {
+    /// Whether a later try may succeed: as the provider said, where it failed; else as the
+    /// error says.
+    pub fn retryable(&self) -> bool {
+        match self.kind {
+            Some(kind) => kind != FailureKind::Permanent,
+            None => self.error.retryable(),
+        }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
         Failure { error, log_id: None, kind: None }
     }
 }
@@ -99,12 +110,11 @@ impl From<StoreError> for Failure {
 
 #[derive(Clone)]
 pub struct Engine {
-    products: ProductStore,
-    configurations: ConfigurationStore,
+    products: Arc<dyn ContractProducts>,
+    configurations: Arc<dyn Configurations>,
     implementations: Implementations,
     secrets: Arc<SecretBox>,
-    logs_table: String,
-    publisher: Option<Publisher>,
+    publisher: Option<Arc<dyn Publish>>,
 }
 
 /// The identifier fields of a blueprint's params, from the service identifier.
@@ -173,7 +183,7 @@ fn params_for(b: &Blueprint, a: &Action, cp: &ContractProduct, fields: &Map<Stri
 /// anyone on an action that does not establish the service. Answered 400 naming each field.
 /// A client may not give a value the contract product holds either (its provision fields: the
 /// account's domain, customer, package ...), secrets it sets anew (a new password) aside.
-fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<String, Value>, stored: &Map<String, Value>) -> Option<ApiError> {
+fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<String, Value>, stored: &Map<String, Value>) -> Option<EngineError> {
     let client = matches!(actor, Actor::Caller(Caller::Client { .. }));
     if a.establishes_identifier() && !client {
         return None;
@@ -190,7 +200,7 @@ fn named_identifiers(b: &Blueprint, a: &Action, actor: &Actor, given: &Map<Strin
         return None;
     }
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-    Some(ApiError::validation(format!("{} of {}/{} come from the contract product, not the request", names.join(", "), b.id, a.id), json!({ "fields": fields })))
+    Some(EngineError::invalid(format!("{} of {}/{} come from the contract product, not the request", names.join(", "), b.id, a.id), json!({ "fields": fields })))
 }
 
 /// The identifier a create's params name, where the caller chooses it (username, domain ...).
@@ -202,12 +212,9 @@ fn create_identifier(b: &Blueprint, params: &Value) -> Option<String> {
     }
 }
 
-/// The HTTP error of a provider failure: 504 for a timeout, 502 otherwise.
-fn failure_error(kind: FailureKind, message: String) -> ApiError {
-    match kind {
-        FailureKind::Timeout => ApiError::ProviderTimeout(message),
-        _ => ApiError::ProviderError(message),
-    }
+/// The error of a provider failure.
+fn failure_error(kind: FailureKind, message: String) -> EngineError {
+    EngineError::Provider { kind, message }
 }
 
 /// A provider call under the engine's deadline.
@@ -285,15 +292,10 @@ fn scrubbed(mut entry: LogEntry, needles: &[String]) -> LogEntry {
 }
 
 impl Engine {
-    pub fn new(ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: Arc<SecretBox>) -> Self {
-        Engine {
-            products: ProductStore::new(ddb.clone(), &tables.main),
-            configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
-            implementations: Implementations::new(ddb, &tables.main),
-            secrets,
-            logs_table: tables.logs.clone(),
-            publisher: None,
-        }
+    /// An engine over its stores (`adapters::dynamodb::stores` in the functions,
+    /// `adapters::memory::MemoryStore::stores` in unit tests), with every provider.
+    pub fn new(stores: Stores, secrets: Arc<SecretBox>) -> Self {
+        Engine { products: stores.products, configurations: stores.configurations, implementations: Implementations::new(stores.demo), secrets, publisher: None }
     }
 
     /// The key that seals secrets at rest (shared with what the engine's callers store).
@@ -302,31 +304,31 @@ impl Engine {
     }
 
     /// Where the engine's events go (shared with what creates contract products).
-    pub fn publisher(&self) -> Option<&Publisher> {
-        self.publisher.as_ref()
+    pub fn publisher(&self) -> Option<&dyn Publish> {
+        self.publisher.as_deref()
     }
 
     /// Emits an event to the events queue after every status change and failure.
-    pub fn with_publisher(mut self, publisher: Option<Publisher>) -> Self {
+    pub fn with_publisher(mut self, publisher: Option<Arc<dyn Publish>>) -> Self {
         self.publisher = publisher;
         self
     }
 
-    fn open(&self, configuration: &Configuration) -> Result<Opened, ApiError> {
-        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider).ok_or_else(|| ApiError::internal(format!("unknown provider {}", configuration.provider)))?;
+    fn open(&self, configuration: &Configuration) -> Result<Opened, EngineError> {
+        let spec = crate::providers::provider(&configuration.blueprint, &configuration.provider).ok_or_else(|| EngineError::internal(format!("unknown provider {}", configuration.provider)))?;
         let settings = secrets::open(&spec.settings, &configuration.settings, &self.secrets, configuration.id.as_str())
-            .map_err(|e| ApiError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
+            .map_err(|e| EngineError::internal(format!("settings of {} do not open: {e}", configuration.id)))?;
         let (actions, connect) =
-            self.implementations.get(&configuration.blueprint, &configuration.provider).ok_or_else(|| ApiError::internal(format!("provider {} has no implementation", configuration.provider)))?;
+            self.implementations.get(&configuration.blueprint, &configuration.provider).ok_or_else(|| EngineError::internal(format!("provider {} has no implementation", configuration.provider)))?;
         Ok(Opened { spec, settings, actions, connect })
     }
 
     /// Checks a configuration's credentials at its third party. Logged like an action, under the
     /// configuration (`contract_product_id` = `configuration:<id>`), so its logs list it.
     pub async fn test_connection(&self, actor: &Actor, configuration_id: &str) -> Result<Outcome, Failure> {
-        let not_found = || ApiError::NotFound(format!("no provision configuration {configuration_id:?}"));
+        let not_found = || EngineError::NotFound(format!("no provision configuration {configuration_id:?}"));
         let id = crate::domain::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
-        let configuration = self.configurations.get(&id).await?.ok_or_else(not_found)?;
+        let configuration = self.configurations.configuration(&id).await?.ok_or_else(not_found)?;
         let opened = self.open(&configuration)?;
         let log_id = LogId::generate();
         let started_at = now_rfc3339();
@@ -370,7 +372,7 @@ impl Engine {
         };
         // Free-form debug: every secret value of the settings is scrubbed wherever it appears.
         let entry = scrubbed(entry, &needles);
-        self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
+        self.products.record_run(RunRecord::entry(&entry)).await.map_err(Failure::from)?;
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: false }),
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: None }),
@@ -408,7 +410,7 @@ impl Engine {
     /// state (get-info) and records the answer as that action's run, replacing its entry, which
     /// stays pending while the provider is still at it.
     pub async fn check(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, operation: &Operation) -> Result<Outcome, Failure> {
-        let (_, logged) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let (_, logged) = catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
         let mut p = self.prepare_with(actor, product_id, blueprint, "get-info", &Value::Null, false).await?;
         p.logged = logged;
         self.execute(actor, p, None, Some(operation)).await
@@ -417,8 +419,7 @@ impl Engine {
     /// Starts a long-running action: the checks of a run, a pending log entry, and the work
     /// queued for the worker (on the product's FIFO group, after any earlier event). Secret
     /// params travel sealed.
-    pub async fn start(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, queue: &(aws_sdk_sqs::Client, String)) -> Result<Outcome, Failure> {
-        let (sqs, queue_url) = queue;
+    pub async fn start(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, queue: &dyn WorkQueue) -> Result<Outcome, Failure> {
         let p = self.prepare(actor, product_id, blueprint, action, body).await?;
         let operation = Operation { log_id: LogId::generate(), started_at: now_rfc3339() };
         let entry = LogEntry {
@@ -438,26 +439,18 @@ impl Engine {
             error: None,
             debug: Value::Null,
         };
-        self.products.record_run(None, &self.logs_table, entry.item(), None).await?;
-        let message = json!({
-            "kind": "operation",
-            "log_id": operation.log_id,
-            "started_at": operation.started_at,
-            "contract_product_id": p.cp.id,
-            "blueprint": p.b.id,
-            "action": p.a.id,
-            "actor": actor.describe(),
+        self.products.record_run(RunRecord::entry(&entry)).await?;
+        let message = WorkMessage::Operation(OperationMessage {
+            log_id: operation.log_id.clone(),
+            started_at: operation.started_at.clone(),
+            contract_product_id: p.cp.id.clone(),
+            blueprint: p.b.id.to_owned(),
+            action: p.a.id.to_owned(),
+            actor: actor.describe(),
             // The caller's own params only: the worker fills the rest from the contract product.
-            "params": secrets::seal(&p.a.params, &Value::Object(p.given.clone()), &self.secrets, operation.log_id.as_str()),
+            params: secrets::seal(&p.a.params, &Value::Object(p.given.clone()), &self.secrets, operation.log_id.as_str()),
         });
-        sqs.send_message()
-            .queue_url(queue_url)
-            .message_body(message.to_string())
-            .message_group_id(p.cp.id.as_str())
-            .message_deduplication_id(operation.log_id.as_str())
-            .send()
-            .await
-            .map_err(|e| Failure::from(ApiError::internal(format!("queueing {}: {}", operation.log_id, aws_sdk_sqs::error::DisplayErrorContext(e)))))?;
+        queue.send(&message).await.map_err(|e| Failure::from(EngineError::internal(format!("queueing {}: {e}", operation.log_id))))?;
         let body = json!({ "status": "pending", "message": format!("{blueprint}/{action} started; follow it at /logs/{}", operation.log_id), "log_id": operation.log_id });
         Ok(Outcome { status: 202, body, log_id: operation.log_id, in_progress: true })
     }
@@ -535,12 +528,12 @@ impl Engine {
     }
 
     /// A contract product's provision fields with their secrets opened (they are stored sealed).
-    fn open_fields(&self, cp: &ContractProduct) -> Result<Map<String, Value>, ApiError> {
+    fn open_fields(&self, cp: &ContractProduct) -> Result<Map<String, Value>, EngineError> {
         let stored = Value::Object(cp.provision_fields.clone());
         match secrets::open(catalogue().provision_schema(), &stored, &self.secrets, &secrets::provision_context("cp", cp.id.as_str())) {
             Ok(Value::Object(fields)) => Ok(fields),
             Ok(_) => Ok(Map::new()),
-            Err(e) => Err(ApiError::internal(format!("provision fields of {} do not open: {e}", cp.id))),
+            Err(e) => Err(EngineError::internal(format!("provision fields of {} do not open: {e}", cp.id))),
         }
     }
 
@@ -550,14 +543,7 @@ impl Engine {
     /// A status the other run moved elsewhere stands, and this run's move is left as
     /// `unconfirmed_action`, so its next try asks the provider (get-info) before sending it.
     /// None: nothing could be applied (the product is gone, or it kept changing).
-    async fn reapply(
-        &self,
-        cp: &ContractProduct,
-        next: &ContractProduct,
-        logged: &Action,
-        entry: &LogEntry,
-        also: Option<aws_sdk_dynamodb::types::TransactWriteItem>,
-    ) -> Result<Option<ContractProduct>, StoreError> {
+    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, entry: &LogEntry, settles: Option<&Settlement>) -> Result<Option<ContractProduct>, StoreError> {
         for _ in 0..3 {
             let Some(fresh) = self.products.contract_product(&cp.id).await? else { return Ok(None) };
             let mut merged = fresh.clone();
@@ -592,7 +578,7 @@ impl Engine {
             let same = !state_differs(&merged, &fresh);
             let write = (!same).then_some((&merged, fresh.version));
             let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
-            match self.products.record_run_claiming(write, claim, &self.logs_table, entry.item(), also.clone()).await {
+            match self.products.record_run(RunRecord { product: write, claim, entry, settles }).await {
                 Ok(()) => return Ok(Some(if same { fresh } else { merged })),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -602,9 +588,9 @@ impl Engine {
     }
 
     /// Opens the sealed params of a queued operation.
-    pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, ApiError> {
-        let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
-        secrets::open(&a.params, sealed, &self.secrets, log_id).map_err(|e| ApiError::internal(format!("params of {log_id} do not open: {e}")))
+    pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, EngineError> {
+        let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
+        secrets::open(&a.params, sealed, &self.secrets, log_id).map_err(|e| EngineError::internal(format!("params of {log_id} do not open: {e}")))
     }
 
     async fn prepare(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Prepared, Failure> {
@@ -612,9 +598,9 @@ impl Engine {
     }
 
     async fn prepare_with(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
-        let not_found = || ApiError::NotFound(format!("no contract product {product_id:?}"));
+        let not_found = || EngineError::NotFound(format!("no contract product {product_id:?}"));
         let id = ContractProductId::parse(product_id).map_err(|_| not_found())?;
-        catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
         let cp = self.products.contract_product(&id).await?.ok_or_else(not_found)?;
         self.prepare_on(actor, cp, blueprint, action, body, check_status).await
     }
@@ -622,18 +608,18 @@ impl Engine {
     /// [`Engine::prepare_with`] on a contract product the caller has just read.
     async fn prepare_on(&self, actor: &Actor, cp: ContractProduct, blueprint: &str, action: &str, body: &Value, check_status: bool) -> Result<Prepared, Failure> {
         let id = cp.id.clone();
-        let not_found = || ApiError::NotFound(format!("no contract product {:?}", id.as_str()));
-        let (b, a) = catalogue().action(blueprint, action).ok_or_else(|| ApiError::NotFound(format!("no action {blueprint}/{action}")))?;
+        let not_found = || EngineError::NotFound(format!("no contract product {:?}", id.as_str()));
+        let (b, a) = catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
         if let Actor::Caller(Caller::Client { client_id, .. }) = actor {
             if client_id.as_str() != cp.client_id {
                 return Err(not_found().into()); // another client's product: nothing leaks
             }
             if a.audience != Audience::Client {
-                return Err(ApiError::Forbidden(format!("{blueprint}/{action} is for admins only")).into());
+                return Err(EngineError::Forbidden(format!("{blueprint}/{action} is for admins only")).into());
             }
         }
         if cp.blueprint != b.id {
-            return Err(ApiError::validation(
+            return Err(EngineError::invalid(
                 format!("contract product {id} is of blueprint {}, not {blueprint}", cp.blueprint),
                 json!({ "fields": { "blueprint": format!("must be {}", cp.blueprint) } }),
             )
@@ -643,34 +629,37 @@ impl Engine {
             Value::Null => Map::new(),
             Value::Object(o) => {
                 if let Some(extra) = o.keys().find(|k| *k != "params") {
-                    return Err(ApiError::validation("the request has invalid fields", json!({ "fields": { extra: "is not a known field" } })).into());
+                    return Err(EngineError::invalid("the request has invalid fields", json!({ "fields": { extra: "is not a known field" } })).into());
                 }
                 match o.get("params") {
                     None | Some(Value::Null) => Map::new(),
                     Some(Value::Object(p)) => p.clone(),
-                    Some(_) => return Err(ApiError::validation("the request has invalid fields", json!({ "fields": { "params": "must be object" } })).into()),
+                    Some(_) => return Err(EngineError::invalid("the request has invalid fields", json!({ "fields": { "params": "must be object" } })).into()),
                 }
             }
-            _ => return Err(ApiError::validation("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
+            _ => return Err(EngineError::invalid("the request body must be a JSON object", json!({ "fields": { "(body)": "must be object" } })).into()),
         };
         if let Some(refused) = named_identifiers(b, a, actor, &given, &cp.provision_fields) {
             return Err(refused.into());
         }
         if check_status && !a.allowed_from.contains(&cp.status) {
             let allowed: Vec<&str> = a.allowed_from.iter().map(|s| s.as_str()).collect();
-            return Err(ApiError::InvalidState(format!("{blueprint}/{action} needs the contract product to be {}; it is {}", allowed.join(" or "), cp.status.as_str())).into());
+            return Err(EngineError::InvalidState(format!("{blueprint}/{action} needs the contract product to be {}; it is {}", allowed.join(" or "), cp.status.as_str())).into());
         }
         let fields = self.open_fields(&cp)?;
         let params = params_for(b, a, &cp, &fields, &given);
         if !a.establishes_identifier() && cp.service_identifier.is_none() && b.identifier_fields.iter().any(|f| a.params["properties"].get(*f).is_some()) {
-            return Err(ApiError::InvalidState(format!("contract product {id} has no service identifier yet: run its create action first, or set service_identifier")).into());
+            return Err(EngineError::InvalidState(format!("contract product {id} has no service identifier yet: run its create action first, or set service_identifier")).into());
         }
         let errors = validate(&a.params, &params);
         if !errors.is_empty() {
-            return Err(ApiError::validation(format!("invalid params for {blueprint}/{action}"), to_details(&errors)).into());
+            return Err(EngineError::invalid(format!("invalid params for {blueprint}/{action}"), to_details(&errors)).into());
         }
-        let configuration =
-            self.configurations.get(&cp.provision_configuration_id).await?.ok_or_else(|| ApiError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
+        let configuration = self
+            .configurations
+            .configuration(&cp.provision_configuration_id)
+            .await?
+            .ok_or_else(|| EngineError::Conflict(format!("provision configuration {} is gone", cp.provision_configuration_id)))?;
         Ok(Prepared { b, a, logged: a, cp, fields, given, params, configuration })
     }
 
@@ -681,7 +670,7 @@ impl Engine {
         if !opened.spec.supported_actions.contains(&a.id) {
             // Nothing is sent and nothing changes: the third party cannot do it.
             let message = format!("{blueprint}/{} is not supported by {}", a.id, opened.spec.id);
-            return Err(Failure::from(ApiError::validation(message.clone(), json!({ "fields": { "action": message } }))));
+            return Err(Failure::from(EngineError::invalid(message.clone(), json!({ "fields": { "action": message } }))));
         }
         let (log_id, started_at) = match operation {
             Some(o) => (o.log_id.clone(), o.started_at.clone()),
@@ -832,13 +821,14 @@ impl Engine {
             entry.status = LogStatus::Pending;
             entry.message = format!("retrying after: {}", entry.message);
         }
-        let also = completion.and_then(|c| c.write(log_id.as_str(), failure_kind));
+        let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
+        let also = completion.and_then(|c| settlement(c, failure_kind));
         let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
-        let mut written = self.products.record_run_claiming(product_write, claim, &self.logs_table, entry.item(), also.clone()).await;
+        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref() }).await;
         if changed && matches!(written, Err(StoreError::Conflict(_))) {
             // Another run changed the product while the provider carried this one out: its
             // change is applied onto the product as it is now, not lost and not sent again.
-            match self.reapply(&cp, &next, logged, &entry, also).await {
+            match self.reapply(&cp, &next, logged, &entry, also.as_ref()).await {
                 Ok(Some(merged)) => {
                     tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
                     next = merged;
@@ -857,17 +847,17 @@ impl Engine {
                 // and the product is not bound to that service.
                 entry.status = LogStatus::Error;
                 entry.error = Some(json!({ "code": "conflict", "message": message }));
-                let settled = completion.and_then(|c| c.write(log_id.as_str(), Some(FailureKind::Permanent)));
-                self.products.record_run(None, &self.logs_table, entry.item(), settled).await.map_err(Failure::from)?;
-                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Permanent) });
+                let settled = completion.and_then(|c| settlement(c, Some(FailureKind::Permanent)));
+                self.products.record_run(RunRecord { settles: settled.as_ref(), ..RunRecord::entry(&entry) }).await.map_err(Failure::from)?;
+                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Permanent) });
             }
             Err(StoreError::Conflict(message)) => {
                 // Another run changed the product first: this run is logged, nothing else. A
                 // retry (of a lifecycle event) may succeed: the kind says so.
                 entry.status = LogStatus::Error;
                 entry.error = Some(json!({ "code": "conflict", "message": message }));
-                self.products.record_run(None, &self.logs_table, entry.item(), None).await.map_err(Failure::from)?;
-                return Err(Failure { error: ApiError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Transient) });
+                self.products.record_run(RunRecord::entry(&entry)).await.map_err(Failure::from)?;
+                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Transient) });
             }
             Err(e) => return Err(Failure::from(e)),
         }
@@ -896,12 +886,6 @@ impl Engine {
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),
         }
     }
-}
-
-/// Whether result data says the provider is still working (the framework's operation_status,
-/// a server's transitional state).
-pub fn in_progress(data: &Value) -> bool {
-    data["operation_status"] == "in_progress" || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
 }
 
 #[cfg(test)]
@@ -948,7 +932,7 @@ mod tests {
         let naming = json!({ "username": "victim" }).as_object().cloned().unwrap();
         for actor in [client(), admin(), Actor::System("billing:e-1".into())] {
             let refused = named_identifiers(b, info, &actor, &naming, &Map::new()).expect("refused");
-            assert_eq!(refused.status(), 400);
+            assert!(matches!(refused, EngineError::Invalid { .. }));
             assert!(refused.to_string().contains("username"), "{refused}");
         }
         assert!(named_identifiers(b, create, &admin(), &naming, &Map::new()).is_none(), "an admin's create names the new account");
@@ -957,7 +941,7 @@ mod tests {
         let both = json!({ "sld": "other", "tld": "com", "service_identifier": "x" }).as_object().cloned().unwrap();
         let refused = named_identifiers(d, renew, &admin(), &both, &Map::new()).unwrap();
         let fields = match &refused {
-            ApiError::Validation { details, .. } => details["fields"].as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
+            EngineError::Invalid { details, .. } => details["fields"].as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
             other => panic!("{other}"),
         };
         assert_eq!(fields, ["sld", "tld", "service_identifier"]);

@@ -1,5 +1,6 @@
 //! The `demo` provider: a working simulation of a third party for every blueprint, with its
-//! state in DynamoDB (one item per simulated remote object). It behaves like the real systems
+//! state behind the [`DemoState`] port (DynamoDB in the functions: one item per simulated remote
+//! object; memory in unit tests). It behaves like the real systems
 //! it stands for: a create makes the object and refuses a duplicate, actions on a missing object
 //! fail, suspended services refuse logins, servers follow a power state machine, logins return
 //! signed URLs that expire, usage follows the state.
@@ -13,31 +14,27 @@
 //! random, fail as real systems do: a 503 before anything is done, no answer before anything is
 //! done, or no answer after the change was made (a slow panel) — the fault run's provider;
 //! `server_hostname` (web hosting) names the simulated server. A create that finds its object
-//! made already is counted (`DEMO#<configuration>#faults` / `duplicates`): at a provider that
+//! made already is counted (partition `<configuration>#faults`, counter `duplicates`): at a provider that
 //! did not refuse it, it would have been a second account.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
-use crate::adapters::dynamodb::{condition_failed, from_attr, s, to_attr};
 use crate::catalogue::example::example;
 use crate::catalogue::validate::validate;
 use crate::domain::FailureKind;
 use crate::domain::time::{framework_datetime, now_millis};
+use crate::ports::{DemoState, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
 const LOGIN_TTL_MS: i64 = 300_000;
 
 pub struct Demo {
-    ddb: Client,
-    table: String,
+    state: std::sync::Arc<dyn DemoState>,
 }
 
 fn hex(n: usize) -> String {
@@ -92,12 +89,8 @@ fn stamp_expiry(object: &mut Map<String, Value>) {
 }
 
 /// A DynamoDB error of the simulated service: as a real one down for a moment, worth a retry.
-fn unavailable(e: impl std::error::Error) -> ProviderFailure {
-    ProviderFailure {
-        kind: FailureKind::Transient,
-        message: "the service is unavailable, try again".into(),
-        debug: vec![json!({ "error": crate::adapters::dynamodb::StoreError::aws(e).to_string() })],
-    }
+fn unavailable(e: StoreError) -> ProviderFailure {
+    ProviderFailure { kind: FailureKind::Transient, message: "the service is unavailable, try again".into(), debug: vec![json!({ "error": e.to_string() })] }
 }
 
 use super::str_of;
@@ -155,50 +148,33 @@ fn shape(schema: &Value, object: &Map<String, Value>) -> Value {
 }
 
 impl Demo {
-    pub fn new(ddb: Client, table: &str) -> Self {
-        Demo { ddb, table: table.to_owned() }
+    pub fn new(state: std::sync::Arc<dyn DemoState>) -> Self {
+        Demo { state }
     }
 
-    fn key(call: &ProviderCall<'_>, identifier: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([("pk".into(), s(format!("DEMO#{}#{}", call.configuration_id, call.blueprint.id))), ("sk".into(), s(identifier.to_lowercase()))])
+    /// The partition of a configuration's objects of a blueprint, and an object's key in it.
+    fn key(call: &ProviderCall<'_>, identifier: &str) -> (String, String) {
+        (format!("{}#{}", call.configuration_id, call.blueprint.id), identifier.to_lowercase())
     }
 
     async fn load(&self, call: &ProviderCall<'_>, identifier: &str) -> Result<Option<(Map<String, Value>, i64)>, ProviderFailure> {
-        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(Self::key(call, identifier))).consistent_read(true).send().await.map_err(unavailable)?;
-        Ok(out.item().map(|item| {
-            let object = item.get("object").map(from_attr).and_then(|v| v.as_object().cloned()).unwrap_or_default();
-            let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
-            (object, version)
-        }))
+        let (partition, key) = Self::key(call, identifier);
+        self.state.load(&partition, &key).await.map_err(unavailable)
     }
 
     /// Writes the object if it is still at `version` (0: must be new).
     async fn store(&self, call: &ProviderCall<'_>, identifier: &str, object: &Map<String, Value>, version: i64) -> Result<(), ProviderFailure> {
-        let mut item = Self::key(call, identifier);
-        item.insert("object".into(), to_attr(&Value::Object(object.clone())));
-        item.insert("version".into(), AttributeValue::N((version + 1).to_string()));
-        item.insert("type".into(), s("demo-object"));
-        let mut put = self.ddb.put_item().table_name(&self.table).set_item(Some(item));
-        put = if version == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(version.to_string()))
-        };
-        put.send().await.map(|_| ()).map_err(|e| {
-            if condition_failed(&e) {
-                if version == 0 {
-                    fail(format!("{identifier} exists already"))
-                } else {
-                    ProviderFailure { kind: FailureKind::Transient, message: format!("{identifier} is being changed by another request, try again"), debug: vec![] }
-                }
-            } else {
-                unavailable(e)
-            }
+        let (partition, key) = Self::key(call, identifier);
+        self.state.store(&partition, &key, object, version).await.map_err(|e| match e {
+            StoreError::Conflict(_) if version == 0 => fail(format!("{identifier} exists already")),
+            StoreError::Conflict(_) => ProviderFailure { kind: FailureKind::Transient, message: format!("{identifier} is being changed by another request, try again"), debug: vec![] },
+            other => unavailable(other),
         })
     }
 
     async fn remove(&self, call: &ProviderCall<'_>, identifier: &str) -> Result<(), ProviderFailure> {
-        self.ddb.delete_item().table_name(&self.table).set_key(Some(Self::key(call, identifier))).send().await.map(|_| ()).map_err(unavailable)
+        let (partition, key) = Self::key(call, identifier);
+        self.state.remove(&partition, &key).await.map_err(unavailable)
     }
 
     /// Counts one more of a configuration's simulated faults, up to `limit`: true while it may.
@@ -206,24 +182,7 @@ impl Demo {
         if limit == 0 {
             return Ok(false);
         }
-        let counted = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("DEMO#{}#faults", call.configuration_id)))
-            .key("sk", s(counter))
-            .update_expression("SET failed = if_not_exists(failed, :zero) + :one")
-            .condition_expression("attribute_not_exists(failed) OR failed < :limit")
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.state.count(&format!("{}#faults", call.configuration_id), counter, limit).await.map_err(unavailable)
     }
 
     /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.

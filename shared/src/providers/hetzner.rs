@@ -538,7 +538,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.service_identifier.as_deref(), Some("42"));
         assert_eq!(out.data["state"], "initializing");
-        assert!(crate::engine::in_progress(&out.data), "the engine follows it");
+        assert!(crate::domain::in_progress(&out.data), "the engine follows it");
         let sent = &hz.received_requests().await.unwrap()[0];
         let body: Value = serde_json::from_slice(&sent.body).unwrap();
         assert!(body["user_data"].as_str().unwrap().contains("chpasswd"), "the chosen password goes through cloud-init");

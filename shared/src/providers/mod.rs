@@ -17,8 +17,6 @@ pub mod ispmanager;
 pub mod openprovider;
 pub mod wire;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
@@ -28,7 +26,7 @@ use crate::catalogue::{Action, Blueprint, catalogue};
 use crate::domain::FailureKind;
 use crate::domain::ids::ConfigurationId;
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::ports::BoxFuture;
 
 /// One action for an implementation to carry out.
 pub struct ProviderCall<'a> {
@@ -325,9 +323,10 @@ pub struct Implementations {
 }
 
 impl Implementations {
-    pub fn new(ddb: aws_sdk_dynamodb::Client, main_table: &str) -> Self {
+    /// Every provider, the demo's simulated third party kept in `demo_state`.
+    pub fn new(demo_state: Arc<dyn crate::ports::DemoState>) -> Self {
         Implementations {
-            demo: Arc::new(demo::Demo::new(ddb, main_table)),
+            demo: Arc::new(demo::Demo::new(demo_state)),
             http: Arc::new(http::Http::new()),
             cpanel: Arc::new(cpanel::Cpanel::new()),
             hetzner: Arc::new(hetzner::HetznerCloud::new()),

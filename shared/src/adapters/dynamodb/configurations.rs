@@ -213,3 +213,9 @@ impl DefaultsIndex {
         Defaults { for_blueprint: names(format!("DEFAULT#BLUEPRINT#{}", c.blueprint)), for_provider: names(format!("DEFAULT#PROVIDER#{}#{}", c.blueprint, c.provider)) }
     }
 }
+
+impl crate::ports::Configurations for ConfigurationStore {
+    fn configuration<'a>(&'a self, id: &'a ConfigurationId) -> crate::ports::BoxFuture<'a, Result<Option<Configuration>, StoreError>> {
+        Box::pin(self.get(id))
+    }
+}

@@ -9,12 +9,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::ApiError;
+use crate::domain::Invalid;
 
 pub type Key = HashMap<String, AttributeValue>;
 
-pub fn bad_cursor(why: &str) -> ApiError {
-    ApiError::validation("the query has invalid parameters", json!({ "fields": { "cursor": why } }))
+pub fn bad_cursor(why: &str) -> Invalid {
+    Invalid::new("the query has invalid parameters", json!({ "fields": { "cursor": why } }))
 }
 
 /// A cursor for the next page, if there is one.
@@ -28,7 +28,7 @@ pub fn encode(key: Option<&Key>, marker: Option<&str>) -> Option<String> {
 }
 
 /// The key and marker of a cursor. `marker_alone`: whether a cursor may carry a marker and no key.
-pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<String>), ApiError> {
+pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<String>), Invalid> {
     let invalid = || bad_cursor("is not a cursor this API gave");
     let decoded: Value = URL_SAFE_NO_PAD.decode(raw.as_bytes()).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid)?;
     let marker = decoded["d"].as_str().map(String::from);
@@ -41,7 +41,7 @@ pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<Stri
 }
 
 /// The key of a cursor, which must name `pk_name = pk` (a cursor of another query is refused).
-pub fn decode_for(raw: &str, pk_name: &str, pk: &str) -> Result<Key, ApiError> {
+pub fn decode_for(raw: &str, pk_name: &str, pk: &str) -> Result<Key, Invalid> {
     let (key, _) = decode(raw, false)?;
     let key = key.ok_or_else(|| bad_cursor("is not a cursor this API gave"))?;
     if key.get(pk_name).and_then(|v| v.as_s().ok()).map(String::as_str) != Some(pk) {
@@ -59,9 +59,9 @@ mod tests {
         let key: Key = [("pk".to_string(), AttributeValue::S("cp-1".into())), ("sk".to_string(), AttributeValue::S("2026#log-1".into()))].into();
         let c = encode(Some(&key), None).unwrap();
         assert_eq!(decode_for(&c, "pk", "cp-1").unwrap(), key);
-        assert_eq!(decode_for(&c, "pk", "cp-2").unwrap_err().status(), 400);
+        assert_eq!(decode_for(&c, "pk", "cp-2").unwrap_err().details["fields"]["cursor"], "does not belong to this query");
         for bad in ["", "%%%", "bm90LWpzb24", &URL_SAFE_NO_PAD.encode(r#"{"k":{"pk":1}}"#)] {
-            assert_eq!(decode(bad, false).unwrap_err().status(), 400, "{bad}");
+            assert_eq!(decode(bad, false).unwrap_err().details["fields"]["cursor"], "is not a cursor this API gave", "{bad}");
         }
         let day = encode(None, Some("2026-11-23")).unwrap();
         assert_eq!(decode(&day, true).unwrap(), (None, Some("2026-11-23".into())));

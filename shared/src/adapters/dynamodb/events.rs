@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, s, to_item};
-use crate::domain::FailureKind;
 use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::time::now_rfc3339;
 
@@ -44,33 +43,13 @@ fn key(id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(format!("EVT#{id}"))), ("sk".into(), s("EVT"))])
 }
 
-/// The write that completes an event with the run that handled it, joined to the engine's
-/// transaction.
-#[derive(Debug, Clone)]
-pub struct Completion {
-    pub table: String,
-    pub event_id: String,
-}
-
-impl Completion {
-    /// Done on success, failed on a permanent failure; nothing on a transient one (it is retried).
-    pub fn write(&self, log_id: &str, failure: Option<FailureKind>) -> Option<TransactWriteItem> {
-        let status = match failure {
-            None => EventStatus::Done,
-            Some(FailureKind::Permanent) => EventStatus::Failed,
-            Some(_) => return None,
-        };
-        Some(update_status(&self.table, &self.event_id, status, Some(log_id), None))
-    }
-}
-
 fn status_value(status: EventStatus) -> AttributeValue {
     s(serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
 }
 
 /// The status write. The event as queued is kept until it is done (a failed one may be retried);
 /// a failed event is listed in gsi2, a received one stays listed for the sweep.
-fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> TransactWriteItem {
+pub(super) fn update_status(table: &str, id: &str, status: EventStatus, log_id: Option<&str>, error: Option<&str>) -> TransactWriteItem {
     let now = now_rfc3339();
     let mut expression = "SET #status = :status, updated_at = :now".to_owned();
     let remove = match status {
@@ -143,10 +122,6 @@ pub struct EventStore {
 impl EventStore {
     pub fn new(ddb: Client, table: impl Into<String>) -> Self {
         EventStore { ddb, table: table.into() }
-    }
-
-    pub fn completion(&self, event_id: &str) -> Completion {
-        Completion { table: self.table.clone(), event_id: event_id.to_owned() }
     }
 
     /// Claims an event id: a new record, or the one that holds it already (one round trip).

@@ -3,6 +3,7 @@
 
 pub mod configurations;
 pub mod cursor;
+pub mod demo;
 pub mod events;
 pub mod handlers;
 pub mod logs;
@@ -14,7 +15,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Number, Value};
 
-use crate::api::ApiError;
+pub use crate::ports::StoreError;
 
 /// The tables of the stack.
 #[derive(Debug, Clone)]
@@ -30,32 +31,19 @@ impl Tables {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition failed: the record changed, exists already, or is still in use.
-    #[error("{0}")]
-    Conflict(String),
-    /// A contract product's service identifier is another's of the same configuration.
-    #[error("{0}")]
-    Taken(String),
-    #[error("stored data is malformed: {0}")]
-    Malformed(String),
-    #[error("DynamoDB: {0}")]
-    Aws(String),
-}
-
 impl StoreError {
+    /// A DynamoDB call that failed for another reason than a condition.
     pub fn aws(e: impl std::error::Error) -> Self {
-        StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+        StoreError::Unavailable(format!("DynamoDB: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) | StoreError::Taken(m) => ApiError::Conflict(m),
-            other => ApiError::internal(other),
-        }
+/// The engine's stores over the stack's tables.
+pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::Stores {
+    crate::ports::Stores {
+        products: std::sync::Arc::new(products::DynamoContractProducts::new(ddb.clone(), tables)),
+        configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
+        demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb, &tables.main)),
     }
 }
 

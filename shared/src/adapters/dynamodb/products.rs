@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
+use crate::ports::{BoxFuture, ContractProducts, RunRecord};
 
 /// The most reads one search page makes (each a Query of what is left of the page).
 pub const SEARCH_READS: usize = 10;
@@ -296,13 +297,13 @@ impl ProductStore {
     /// Records an action run: the contract product as it is after the run (if still at
     /// `expected_version`) and its log entry, in one transaction. On a version conflict nothing
     /// is written and the caller logs the conflict on its own.
-    pub async fn record_run(&self, cp: Option<(&ContractProduct, u64)>, logs_table: &str, log: HashMap<String, AttributeValue>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
-        self.record_run_claiming(cp, false, logs_table, log, also).await
+    pub async fn write_run(&self, cp: Option<(&ContractProduct, u64)>, logs_table: &str, log: HashMap<String, AttributeValue>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
+        self.write_run_claiming(cp, false, logs_table, log, also).await
     }
 
-    /// [`ProductStore::record_run`]; with `claim`, the product's (new) service identifier is
+    /// [`ProductStore::write_run`]; with `claim`, the product's (new) service identifier is
     /// claimed in the same transaction ([`StoreError::Taken`] when another product holds it).
-    pub async fn record_run_claiming(
+    pub async fn write_run_claiming(
         &self,
         cp: Option<(&ContractProduct, u64)>,
         claim: bool,
@@ -415,5 +416,33 @@ impl ProductStore {
             }
         }
         self.transact(writes, format!("product {} changed meanwhile, or its configuration did", p.id)).await
+    }
+}
+
+/// The engine's [`ContractProducts`] port over the main and logs tables: a run is one
+/// transaction of the product, its identifier claim, its log entry and the event it settles.
+#[derive(Clone)]
+pub struct DynamoContractProducts {
+    products: ProductStore,
+    main_table: String,
+    logs_table: String,
+}
+
+impl DynamoContractProducts {
+    pub fn new(ddb: Client, tables: &super::Tables) -> Self {
+        DynamoContractProducts { products: ProductStore::new(ddb, &tables.main), main_table: tables.main.clone(), logs_table: tables.logs.clone() }
+    }
+}
+
+impl ContractProducts for DynamoContractProducts {
+    fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>> {
+        Box::pin(self.products.contract_product(id))
+    }
+
+    fn record_run<'a>(&'a self, run: RunRecord<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let settles = run.settles.map(|s| super::events::update_status(&self.main_table, &s.event_id, s.status, Some(s.log_id.as_str()), None));
+            self.products.write_run_claiming(run.product, run.claim, &self.logs_table, run.entry.item(), settles).await
+        })
     }
 }

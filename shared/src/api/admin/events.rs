@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{field, invalid};
-use crate::adapters::dynamodb::StoreError;
 use crate::adapters::dynamodb::cursor;
 use crate::adapters::dynamodb::events::{EventStore, listed, retry_dedup_id};
 use crate::adapters::dynamodb::products::ProductStore;
@@ -19,6 +18,7 @@ use crate::domain::actor::Caller;
 use crate::domain::ids::ContractProductId;
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
+use crate::ports::StoreError;
 
 /// The lifecycle queue: where a retry sends an event.
 #[derive(Clone)]
@@ -89,7 +89,7 @@ impl LifecycleEvents<'_> {
                     data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error, "failed_log_id": last_log }),
                     ..LogEntry::note(cp, "lifecycle:retry", Actor::Caller(caller.clone()).describe(), LogStatus::Success, message)
                 };
-                self.products.record_run(None, self.logs_table, entry.item(), Some(write)).await.map_err(|e| match e {
+                self.products.write_run(None, self.logs_table, entry.item(), Some(write)).await.map_err(|e| match e {
                     StoreError::Conflict(_) => changed(),
                     other => other.into(),
                 })?;

@@ -77,13 +77,13 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<crate::domain::outgoing::Publisher>) -> Self {
+    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<Arc<dyn crate::ports::Publish>>) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
             configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
             products: ProductStore::new(ddb.clone(), &tables.main),
-            engine: Engine::new(ddb.clone(), tables, secrets.clone()).with_publisher(publisher),
+            engine: Engine::new(crate::adapters::dynamodb::stores(ddb.clone(), tables), secrets.clone()).with_publisher(publisher),
             secrets,
             ddb,
             main_table: tables.main.clone(),
@@ -120,8 +120,8 @@ impl Admin {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
                 match self.engine.test_connection(&Actor::Caller(caller), id).await {
                     Ok(outcome) => HttpResponse::json(outcome.status, &outcome.body),
-                    Err(Failure { error, log_id: Some(log_id), .. }) => Ok(error_response_with_log(&error, &request.request_id, log_id.as_str())),
-                    Err(Failure { error, log_id: None, .. }) => Err(error),
+                    Err(Failure { error, log_id: Some(log_id), .. }) => Ok(error_response_with_log(&error.into(), &request.request_id, log_id.as_str())),
+                    Err(Failure { error, log_id: None, .. }) => Err(error.into()),
                 }
             }
             "getLifecycleEvent" => {

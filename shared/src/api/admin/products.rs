@@ -165,7 +165,7 @@ pub struct Products<'a> {
     /// product made from it).
     pub secrets: &'a SecretBox,
     /// Announces each new contract product (contract_product.created).
-    pub publisher: Option<&'a crate::domain::outgoing::Publisher>,
+    pub publisher: Option<&'a dyn crate::ports::Publish>,
 }
 
 impl Products<'_> {
@@ -420,7 +420,7 @@ impl Products<'_> {
             data: json!({ "changed": changed, "version": next.version }),
             ..crate::domain::log::LogEntry::note(&current, "update-provision-fields", actor, crate::domain::log::LogStatus::Success, message)
         };
-        self.products.record_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
+        self.products.write_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
             crate::adapters::dynamodb::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),
             other => other.into(),
         })?;
