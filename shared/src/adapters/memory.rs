@@ -244,6 +244,11 @@ pub struct MemoryQueue {
 }
 
 impl MemoryQueue {
+    /// A queue that refuses every send, as an unreachable one does.
+    pub fn refusing() -> Self {
+        MemoryQueue { refuse: true, ..Self::default() }
+    }
+
     pub fn messages(&self) -> Vec<WorkMessage> {
         self.messages.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

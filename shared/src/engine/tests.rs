@@ -1,0 +1,290 @@
+//! The engine's unit tests: pure rules (params, identifiers) and whole runs over the in-memory
+//! adapters with the demo provider, so every refusal path, the settle step, version conflicts,
+//! identifier claims and reconcile-before-retry run in milliseconds without the local stack.
+
+use super::*;
+use crate::domain::ids::ConfigurationId;
+
+fn product(blueprint: &str, service_identifier: Option<&str>, fields: Value) -> ContractProduct {
+    ContractProduct {
+        id: ContractProductId::parse("cp-1").unwrap(),
+        client_id: "client-1".into(),
+        product_id: None,
+        blueprint: blueprint.into(),
+        provider: "demo".into(),
+        provision_configuration_id: ConfigurationId::parse("cfg-1").unwrap(),
+        deployment: "static".into(),
+        service_identifier: service_identifier.map(String::from),
+        provision_fields: fields.as_object().cloned().unwrap_or_default(),
+        setup_action: "create-account".into(),
+        status: ProductStatus::Active,
+        created_at: String::new(),
+        updated_at: String::new(),
+        version: 1,
+        unconfirmed_create: None,
+        unconfirmed_action: None,
+    }
+}
+
+fn client() -> Actor {
+    Actor::Caller(Caller::Client { subject: "s".into(), client_id: crate::domain::actor::ClientId::parse("client-1").unwrap() })
+}
+
+fn admin() -> Actor {
+    Actor::Caller(Caller::Admin { subject: "a".into() })
+}
+
+/// Identifiers come from the contract product: named by a client always refused, by an admin
+/// refused but on an action that establishes the service; filled from the service identifier
+/// (never from a provision field) for every other action.
+#[test]
+fn identifiers_come_from_the_contract_product_never_from_a_caller() {
+    let (b, info) = catalogue().action("web-hosting", "get-info").unwrap();
+    let (_, create) = catalogue().action("web-hosting", "create-account").unwrap();
+    let naming = json!({ "username": "victim" }).as_object().cloned().unwrap();
+    for actor in [client(), admin(), Actor::System("billing:e-1".into())] {
+        let refused = named_identifiers(b, info, &actor, &naming, &Map::new()).expect("refused");
+        assert!(matches!(refused, EngineError::Invalid { .. }));
+        assert!(refused.to_string().contains("username"), "{refused}");
+    }
+    assert!(named_identifiers(b, create, &admin(), &naming, &Map::new()).is_none(), "an admin's create names the new account");
+    assert!(named_identifiers(b, create, &client(), &naming, &Map::new()).is_some(), "a client never names one");
+    let (d, renew) = catalogue().action("domain-names", "renew").unwrap();
+    let both = json!({ "sld": "other", "tld": "com", "service_identifier": "x" }).as_object().cloned().unwrap();
+    let refused = named_identifiers(d, renew, &admin(), &both, &Map::new()).unwrap();
+    let fields = match &refused {
+        EngineError::Invalid { details, .. } => details["fields"].as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
+        other => panic!("{other}"),
+    };
+    assert_eq!(fields, ["sld", "tld", "service_identifier"]);
+    // A client may not change what the product holds; a new secret it may set.
+    let (_, login) = catalogue().action("web-hosting", "login-to-control-panel").unwrap();
+    let stored = json!({ "domain": "alice.example", "password": { "$sealed": "v1:x" } }).as_object().cloned().unwrap();
+    let asked = json!({ "domain": "victim.example" }).as_object().cloned().unwrap();
+    assert!(named_identifiers(b, login, &client(), &asked, &stored).is_some());
+    assert!(named_identifiers(b, login, &admin(), &asked, &stored).is_none(), "an admin may");
+    let (_, change) = catalogue().action("web-hosting", "change-password").unwrap();
+    let new_password = json!({ "password": "New-pw-1!" }).as_object().cloned().unwrap();
+    assert!(named_identifiers(b, change, &client(), &new_password, &stored).is_none());
+
+    // Filled from the service identifier, whatever a provision field says.
+    let cp = product("web-hosting", Some("alice1"), json!({ "username": "stale", "package_name": "gold" }));
+    let params = params_for(b, info, &cp, &cp.provision_fields, &Map::new());
+    assert_eq!(params["username"], "alice1");
+    let cp = product("domain-names", Some("shop.co.uk"), json!({}));
+    let params = params_for(d, renew, &cp, &cp.provision_fields, &json!({ "renew_years": 1 }).as_object().cloned().unwrap());
+    assert_eq!((params["sld"].as_str(), params["tld"].as_str()), (Some("shop"), Some("co.uk")));
+    // A create takes what it is given, and makes a stable username when none is.
+    let cp = product("web-hosting", None, json!({ "package_name": "gold" }));
+    let given = json!({ "domain": "alice.example", "email": "a@alice.example" }).as_object().cloned().unwrap();
+    let first = params_for(b, create, &cp, &cp.provision_fields, &given);
+    assert_eq!(first["username"], params_for(b, create, &cp, &cp.provision_fields, &given)["username"]);
+    assert!(first["username"].as_str().unwrap().starts_with("aliceexa"));
+}
+
+// ---- Whole runs over the in-memory adapters ----
+
+use crate::adapters::memory::{MemoryPublisher, MemoryQueue, MemoryStore};
+use crate::domain::configuration::Configuration as Cfg;
+use crate::domain::lifecycle::EventStatus;
+
+/// An engine over memory with one demo web-hosting configuration (`settings` on top of a
+/// server hostname) and a pending contract product of client-1 on it.
+struct World {
+    engine: Engine,
+    store: MemoryStore,
+    events: MemoryPublisher,
+}
+
+fn world(settings: Value) -> World {
+    let store = MemoryStore::new();
+    let mut all = json!({ "server_hostname": "srv1.example.net" });
+    all.as_object_mut().unwrap().extend(settings.as_object().cloned().unwrap_or_default());
+    store.put_configuration(Cfg {
+        id: ConfigurationId::parse("cfg-1").unwrap(),
+        name: "demo".into(),
+        blueprint: "web-hosting".into(),
+        provider: "demo".into(),
+        enabled: true,
+        settings: all,
+        created_at: String::new(),
+        updated_at: String::new(),
+        version: 1,
+        usage_count: 1,
+    });
+    let mut cp = product("web-hosting", None, json!({ "package_name": "gold" }));
+    cp.status = ProductStatus::Pending;
+    store.put_product(cp);
+    let events = MemoryPublisher::default();
+    let engine = Engine::new(store.stores(), Arc::new(SecretBox::from_key(&[9u8; 32]).unwrap())).with_publisher(Some(Arc::new(events.clone())));
+    World { engine, store, events }
+}
+
+fn cp1() -> ContractProductId {
+    ContractProductId::parse("cp-1").unwrap()
+}
+
+fn create_body() -> Value {
+    json!({ "params": { "domain": "alice.example", "email": "alice@alice.example", "password": "Secret-pw-123" } })
+}
+
+async fn created(w: &World) -> Outcome {
+    w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &create_body()).await.expect("created")
+}
+
+#[tokio::test]
+async fn a_create_activates_the_product_records_one_entry_and_publishes_activated() {
+    let w = world(json!({}));
+    let out = created(&w).await;
+    assert_eq!(out.status, 200);
+    let cp = w.store.product(&cp1()).unwrap();
+    assert_eq!(cp.status, ProductStatus::Active);
+    assert_eq!(cp.version, 2);
+    let username = cp.service_identifier.clone().expect("the create named the account");
+    assert!(username.starts_with("aliceexa"), "{username}");
+    assert_eq!(cp.provision_fields["domain"], "alice.example", "what the service was made with is the product's now");
+    assert!(!cp.provision_fields.contains_key("password"), "never a secret");
+    let logs = w.store.logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!((logs[0].status, logs[0].action.as_str()), (LogStatus::Success, "create-account"));
+    assert_eq!(logs[0].params["password"], secrets::MASK, "params are masked by schema");
+    assert!(!serde_json::to_string(&logs[0]).unwrap().contains("Secret-pw-123"), "no secret anywhere in the entry");
+    let kinds: Vec<String> = w.events.events().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["contract_product.activated"]);
+    // A later action acts on the stored identifier.
+    let info = w.engine.run(&client(), "cp-1", "web-hosting", "get-info", &Value::Null).await.expect("the owner reads it");
+    assert_eq!(info.body["data"]["username"], username.as_str());
+}
+
+/// Every refusal before the provider: the right error, and nothing written or published.
+#[tokio::test]
+async fn refusals_change_nothing_and_say_why() {
+    let w = world(json!({}));
+    let other = Actor::Caller(Caller::Client { subject: "m".into(), client_id: crate::domain::actor::ClientId::parse("client-2").unwrap() });
+    let cases: Vec<(Actor, &str, &str, &str, Value, &str)> = vec![
+        (admin(), "cp-404", "web-hosting", "create-account", create_body(), "not_found"),
+        (admin(), "not an id!", "web-hosting", "create-account", create_body(), "not_found"),
+        (admin(), "cp-1", "web-hosting", "no-such-action", Value::Null, "not_found"),
+        (other, "cp-1", "web-hosting", "get-info", Value::Null, "not_found"),
+        (client(), "cp-1", "web-hosting", "create-account", create_body(), "forbidden"),
+        (admin(), "cp-1", "servers", "create-server", Value::Null, "validation_failed"),
+        (admin(), "cp-1", "web-hosting", "create-account", json!({ "params": { "domain": "alice.example" } }), "validation_failed"),
+        (admin(), "cp-1", "web-hosting", "create-account", json!({ "params": {}, "extra": 1 }), "validation_failed"),
+        (admin(), "cp-1", "web-hosting", "create-account", json!([1]), "validation_failed"),
+        (admin(), "cp-1", "web-hosting", "suspend-account", Value::Null, "invalid_state"),
+    ];
+    for (actor, id, blueprint, action, body, code) in cases {
+        let f = w.engine.run(&actor, id, blueprint, action, &body).await.expect_err("refused");
+        assert_eq!(f.error.code(), code, "{blueprint}/{action} on {id}: {}", f.error);
+        assert!(f.log_id.is_none() && !f.retryable(), "{blueprint}/{action}");
+    }
+    // Without a service identifier, an action on the service cannot run even where its status allows.
+    w.store.change_product(&cp1(), |cp| cp.status = ProductStatus::Active);
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "get-info", &Value::Null).await.unwrap_err();
+    assert_eq!(f.error.code(), "invalid_state");
+    // A configuration that is gone: a conflict, not an internal error.
+    w.store.change_product(&cp1(), |cp| {
+        cp.provision_configuration_id = ConfigurationId::parse("cfg-gone").unwrap();
+        cp.status = ProductStatus::Pending;
+    });
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &create_body()).await.unwrap_err();
+    assert_eq!(f.error.code(), "conflict");
+    assert!(w.store.logs().is_empty() && w.events.events().is_empty(), "nothing was recorded or published");
+}
+
+/// A permanent failure of the setup action marks the product failed, settles its lifecycle
+/// event failed in the same write, and publishes setup_failed; a transient one changes nothing
+/// but its entry and leaves the event to be retried.
+#[tokio::test]
+async fn the_settle_step_follows_the_kind_of_failure() {
+    let w = world(json!({ "api_key": "invalid" }));
+    let completion = Completion { event_id: "evt-1".into() };
+    let f = w.engine.run_with(&Actor::System("billing:evt-1".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&completion)).await.unwrap_err();
+    assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Permanent), false));
+    assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Failed);
+    let log_id = f.log_id.expect("logged");
+    assert_eq!(w.store.event("evt-1"), Some((EventStatus::Failed, vec![log_id.clone()])));
+    let events = w.events.events();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["contract_product.setup_failed"]);
+    assert_eq!(events[0].log_id.as_deref(), Some(log_id.as_str()));
+
+    let w = world(json!({ "transient_failures": 1 }));
+    let f = w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.unwrap_err();
+    assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Transient), true));
+    assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Pending);
+    assert_eq!(w.store.event("evt-2"), None, "a transient failure leaves the event to its retry");
+    assert_eq!(w.store.logs()[0].status, LogStatus::Error);
+    // The retry succeeds and settles it done.
+    w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.expect("the retry");
+    assert_eq!(w.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
+}
+
+/// A create whose answer was lost is found by get-info on the next try, not made twice.
+#[tokio::test]
+async fn a_lost_create_is_reconciled_not_repeated() {
+    let w = world(json!({ "lost_answers": 1 }));
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &create_body()).await.unwrap_err();
+    assert_eq!(f.kind, Some(FailureKind::Timeout));
+    assert_eq!(f.error.code(), "provider_timeout");
+    let cp = w.store.product(&cp1()).unwrap();
+    assert_eq!(cp.status, ProductStatus::Pending);
+    let marked = cp.unconfirmed_create.clone().expect("the next try asks first");
+    let out = created(&w).await;
+    assert!(out.body["message"].as_str().unwrap().starts_with("reconciled"), "{}", out.body);
+    let cp = w.store.product(&cp1()).unwrap();
+    assert_eq!((cp.status, cp.service_identifier.as_deref(), cp.unconfirmed_create), (ProductStatus::Active, Some(marked.as_str()), None));
+}
+
+/// A run that meets a concurrent change of its product has its change applied onto it; a
+/// service identifier another product holds is refused, logged, and not bound.
+#[tokio::test]
+async fn concurrent_changes_are_merged_and_held_identifiers_refused() {
+    let w = world(json!({}));
+    w.store.conflict_next(1);
+    created(&w).await;
+    let cp = w.store.product(&cp1()).unwrap();
+    assert_eq!(cp.status, ProductStatus::Active);
+    assert_eq!(cp.version, 3, "written onto the other writer's version");
+
+    let w = world(json!({}));
+    let mut holder = product("web-hosting", Some("taken1"), json!({}));
+    holder.id = ContractProductId::parse("cp-2").unwrap();
+    w.store.put_product(holder);
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &json!({ "params": { "username": "taken1", "domain": "b.example", "email": "b@b.example" } })).await.unwrap_err();
+    assert_eq!(f.error.code(), "conflict");
+    assert_eq!(f.kind, Some(FailureKind::Permanent));
+    let cp = w.store.product(&cp1()).unwrap();
+    assert_eq!((cp.status, cp.service_identifier), (ProductStatus::Pending, None));
+    let logs = w.store.logs();
+    assert_eq!((logs.len(), logs[0].status), (1, LogStatus::Error));
+}
+
+/// A long-running action is queued as a typed message, its caller's secrets sealed to its log
+/// id, with a pending entry; a queue that refuses is a failure the caller may retry.
+#[tokio::test]
+async fn a_long_running_action_is_queued_typed_and_sealed() {
+    let w = world(json!({}));
+    created(&w).await;
+    let queue = MemoryQueue::default();
+    let out = w.engine.start(&admin(), "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-456" } }), &queue).await.expect("queued");
+    assert_eq!((out.status, out.in_progress), (202, true));
+    let messages = queue.messages();
+    let [crate::ports::WorkMessage::Operation(m)] = messages.as_slice() else { panic!("one operation message: {messages:?}") };
+    assert_eq!((m.log_id.as_str(), m.contract_product_id.as_str(), m.action.as_str()), (out.log_id.as_str(), "cp-1", "change-password"));
+    assert!(!m.params.to_string().contains("New-secret-456"), "sealed: {}", m.params);
+    assert_eq!(w.engine.open_operation_params("web-hosting", "change-password", &m.params, m.log_id.as_str()).unwrap()["password"], "New-secret-456");
+    assert_eq!(w.store.logs().last().unwrap().status, LogStatus::Pending);
+    let refusing = MemoryQueue::refusing();
+    let f = w.engine.start(&admin(), "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-789" } }), &refusing).await.unwrap_err();
+    assert!(f.retryable(), "{}", f.error);
+}
+
+/// A store that cannot be reached is an internal failure a retry may get past.
+#[tokio::test]
+async fn an_unreachable_store_is_retryable() {
+    let w = world(json!({}));
+    w.store.set_down(true);
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &create_body()).await.unwrap_err();
+    assert_eq!(f.error.code(), "internal");
+    assert!(f.retryable());
+}
