@@ -14,7 +14,8 @@ use shared::adapters::dynamodb::Tables;
 use shared::api::action::ActionApi;
 use shared::api::admin::Admin;
 use shared::api::webhook::WebhookApi;
-use shared::consumers::worker::{SqsEvent, Worker};
+use shared::consumers::SqsEvent;
+use shared::consumers::worker::Worker;
 use shared::engine::Engine;
 use shared::secrets::sign;
 
@@ -182,8 +183,10 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), secrets).with_publisher(shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone()));
-    let worker = Worker::new(engine, aws.ddb.clone(), &tables, aws.sqs.clone(), queue_url.clone(), 1);
+    let stores = shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables);
+    let engine = Engine::new(stores.clone(), secrets).with_publisher(shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone()));
+    let records = Arc::new(shared::adapters::dynamodb::events::EventStore::new(aws.ddb.clone(), &tables.main));
+    let worker = Worker::new(engine, records, stores.products, Arc::new(shared::adapters::sqs::SqsMailbox::for_worker(aws.sqs.clone(), queue_url.clone())), 1);
     aws.calls.take();
     let seconds = drain(aws, &queue_url, worker, pollers, events).await?;
     let mut per_event: Vec<(String, f64)> = Vec::new();

@@ -343,9 +343,9 @@ fn request_schema(operation_id: &str) -> Option<Value> {
     Some(match operation_id {
         "createConfiguration" => with_settings_by_provider(configurations::create_schema()),
         "updateConfiguration" => configurations::patch_schema(),
-        "createProduct" => products::product_schema(),
+        "createProduct" => shared::engine::contracts::product_schema(),
         "updateProduct" => products::params_schema_patch(),
-        "createContractProduct" => products::contract_product_schema(),
+        "createContractProduct" => shared::engine::contracts::contract_product_schema(),
         "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),

@@ -12,11 +12,12 @@ use serde_json::{Map, Value};
 
 use crate::domain::FailureKind;
 use crate::domain::configuration::Configuration;
-use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::handler::{EventHandler, Execution};
+use crate::domain::ids::{ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
-use crate::domain::log::LogEntry;
+use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
-use crate::domain::product::ContractProduct;
+use crate::domain::product::{ContractProduct, Product};
 
 /// A boxed future: what a port's method returns, so a port can be held as `Arc<dyn Port>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -86,22 +87,73 @@ impl<'a> RunRecord<'a> {
 
 /// Contract products as the engine reads and writes them.
 pub trait ContractProducts: Send + Sync {
+    /// Stores a new contract product, raising its configuration's usage count, on condition that
+    /// the id is free and the configuration still exists, of the same blueprint, and enabled
+    /// ([`StoreError::Conflict`] otherwise).
+    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>>;
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>>;
     /// Writes a run ([`RunRecord`]) in one transaction: [`StoreError::Conflict`] when the
     /// product is no longer at the expected version (nothing is written then).
     fn record_run<'a>(&'a self, run: RunRecord<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The status of one log entry of a contract product, if it exists.
+    fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>>;
+}
+
+/// Lifecycle events' records as the worker moves them on.
+pub trait LifecycleEvents: Send + Sync {
+    /// Marks an event processing unless it is done or failed already.
+    fn begin<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Begin, StoreError>>;
+    /// Moves an event on (never back from done), with the run's log id and an error where given
+    /// ([`StoreError::Conflict`] when it is done already).
+    fn set_status<'a>(&'a self, id: &'a str, status: EventStatus, log_id: Option<&'a str>, error: Option<&'a str>) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Claims left received since before `cutoff` (RFC 3339), at most `limit`.
+    fn stuck_received<'a>(&'a self, cutoff: &'a str, limit: i32) -> BoxFuture<'a, Result<Vec<Stuck>, StoreError>>;
+    /// Marks a claim queued, only while it is still received.
+    fn mark_queued<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// What [`LifecycleEvents::begin`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Marked processing: run it.
+    Started,
+    /// Done or failed already.
+    Handled,
+    /// No record.
+    Missing,
+}
+
+/// A claim left received: to be queued as it was claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    pub id: String,
+    pub contract_product_id: String,
+    pub body: String,
+    /// The event's id, or its retry's.
+    pub dedup_id: String,
 }
 
 /// Provision configurations as the engine reads them.
 pub trait Configurations: Send + Sync {
     fn configuration<'a>(&'a self, id: &'a ConfigurationId) -> BoxFuture<'a, Result<Option<Configuration>, StoreError>>;
+    /// The default configuration of a provider of a blueprint (`Some(provider)`), or of the
+    /// blueprint.
+    fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>>;
 }
+
+/// Products (provisioning templates) as the engine reads them.
+pub trait ProductTemplates: Send + Sync {
+    fn product<'a>(&'a self, id: &'a ProductId) -> BoxFuture<'a, Result<Option<Product>, StoreError>>;
+}
+
+/// A simulated remote object and its version.
+pub type DemoObject = (Map<String, Value>, i64);
 
 /// The demo provider's simulated third party: objects (accounts, domains, servers ...) under a
 /// partition (a configuration and blueprint), each with a version, and fault counters.
 pub trait DemoState: Send + Sync {
     /// The object and its version.
-    fn load<'a>(&'a self, partition: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<(Map<String, Value>, i64)>, StoreError>>;
+    fn load<'a>(&'a self, partition: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<DemoObject>, StoreError>>;
     /// Writes the object if it is still at `version` (0: it must be new), as `version + 1`:
     /// [`StoreError::Conflict`] otherwise.
     fn store<'a>(&'a self, partition: &'a str, key: &'a str, object: &'a Map<String, Value>, version: i64) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -130,12 +182,43 @@ pub struct OperationMessage {
     pub params: Value,
 }
 
-/// The work messages of the lifecycle queue the engine sends, told apart by `kind` (billing
-/// events, the queue's other messages, carry no `kind`).
+/// A re-check of a long-running action the provider reported in progress: the operation
+/// without its params, and when to give up on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckMessage {
+    pub log_id: LogId,
+    pub started_at: String,
+    pub contract_product_id: ContractProductId,
+    pub blueprint: String,
+    pub action: String,
+    pub actor: Value,
+    /// Milliseconds since the epoch.
+    pub deadline_ms: i64,
+}
+
+impl OperationMessage {
+    /// The re-check of this operation, given up on after `deadline_ms`.
+    pub fn check(&self, deadline_ms: i64) -> CheckMessage {
+        CheckMessage {
+            log_id: self.log_id.clone(),
+            started_at: self.started_at.clone(),
+            contract_product_id: self.contract_product_id.clone(),
+            blueprint: self.blueprint.clone(),
+            action: self.action.clone(),
+            actor: self.actor.clone(),
+            deadline_ms,
+        }
+    }
+}
+
+/// The work messages of the queues besides billing events, told apart by `kind` (a billing
+/// event, the webhook's, carries none): a long-running action to carry out (lifecycle queue),
+/// and its re-checks (operations queue, delayed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkMessage {
     Operation(OperationMessage),
+    Check(CheckMessage),
 }
 
 impl WorkMessage {
@@ -143,8 +226,29 @@ impl WorkMessage {
     pub fn group_and_dedup(&self) -> (&str, &str) {
         match self {
             WorkMessage::Operation(o) => (o.contract_product_id.as_str(), o.log_id.as_str()),
+            WorkMessage::Check(c) => (c.contract_product_id.as_str(), c.log_id.as_str()),
         }
     }
+}
+
+/// The queues a consumer sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// Billing events and long-running actions, FIFO by contract product.
+    Lifecycle,
+    /// Delayed re-checks of long-running actions (standard).
+    Operations,
+    /// Where the lifecycle queue's given-up messages go.
+    LifecycleDeadLetter,
+}
+
+/// The queues as a consumer sees them: sends (FIFO ones with a group and deduplication id, a
+/// delay where asked) and holding a received message back for a while.
+pub trait Mailbox: Send + Sync {
+    fn send<'a>(&'a self, to: QueueName, body: &'a str, fifo: Option<(&'a str, &'a str)>, delay_seconds: u32) -> BoxFuture<'a, Result<(), String>>;
+    /// Makes a message received from the queue `source` (its ARN) visible again in `seconds`
+    /// (a failure leaves the queue's own visibility timeout: later, not lost).
+    fn hold<'a>(&'a self, source: &'a str, receipt: &'a str, seconds: u64) -> BoxFuture<'a, ()>;
 }
 
 /// The lifecycle queue, as the engine sends to it.
@@ -152,10 +256,35 @@ pub trait WorkQueue: Send + Sync {
     fn send<'a>(&'a self, message: &'a WorkMessage) -> BoxFuture<'a, Result<(), String>>;
 }
 
+/// Outgoing event handlers and their deliveries, as the dispatcher reads and records them.
+pub trait HandlerRecords: Send + Sync {
+    /// The handlers of an event type, lowest priority number first (every status).
+    fn for_event<'a>(&'a self, event: &'a str) -> BoxFuture<'a, Result<Vec<EventHandler>, StoreError>>;
+    /// Whether an event reached a handler already.
+    fn delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn mark_delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn record_execution<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// What invoking a function answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    pub status_code: Option<u16>,
+    pub excerpt: String,
+    /// The function's own error, where it failed.
+    pub function_error: Option<String>,
+}
+
+/// Invokes a function (a Lambda handler of outgoing events) with a payload.
+pub trait InvokeFunction: Send + Sync {
+    fn invoke<'a>(&'a self, function: &'a str, payload: &'a str) -> BoxFuture<'a, Result<Invoked, String>>;
+}
+
 /// The stores an engine runs over.
 #[derive(Clone)]
 pub struct Stores {
     pub products: Arc<dyn ContractProducts>,
+    pub templates: Arc<dyn ProductTemplates>,
     pub configurations: Arc<dyn Configurations>,
     pub demo: Arc<dyn DemoState>,
 }

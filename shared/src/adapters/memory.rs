@@ -9,24 +9,42 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::domain::configuration::Configuration;
-use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
+use crate::domain::ids::{ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
-use crate::domain::log::LogEntry;
+use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
-use crate::domain::product::ContractProduct;
-use crate::ports::{BoxFuture, Configurations, ContractProducts, DemoState, Publish, RunRecord, StoreError, Stores, WorkMessage, WorkQueue};
+use crate::domain::product::{ContractProduct, Product};
+use crate::ports::{
+    Begin, BoxFuture, Configurations, ContractProducts, DemoObject, DemoState, LifecycleEvents, Mailbox, ProductTemplates, Publish, QueueName, RunRecord, StoreError, Stores, Stuck, WorkMessage,
+    WorkQueue,
+};
+
+/// A lifecycle event's record.
+#[derive(Debug, Clone)]
+struct MemoryEvent {
+    status: EventStatus,
+    log_ids: Vec<LogId>,
+    error: Option<String>,
+    contract_product_id: String,
+    /// The event as it goes on the queue, while it may be queued again.
+    body: Option<String>,
+    received_at: String,
+}
 
 #[derive(Default)]
 struct State {
     products: HashMap<ContractProductId, ContractProduct>,
     configurations: HashMap<ConfigurationId, Configuration>,
+    /// Default configurations: (blueprint, provider or none) → configuration.
+    defaults: HashMap<(String, Option<String>), ConfigurationId>,
+    templates: HashMap<ProductId, Product>,
     /// Service identifier claims: (configuration, identifier) → contract product.
     claims: HashMap<(ConfigurationId, String), ContractProductId>,
     /// In the order written; an entry written again (a pending one finished) replaces itself.
     logs: Vec<LogEntry>,
-    /// Settled lifecycle events: event id → (status, log ids).
-    events: HashMap<String, (EventStatus, Vec<LogId>)>,
-    demo: HashMap<(String, String), (Map<String, Value>, i64)>,
+    /// Lifecycle events' records by id.
+    events: HashMap<String, MemoryEvent>,
+    demo: HashMap<(String, String), DemoObject>,
     counters: HashMap<(String, String), u64>,
     /// Runs to refuse with a version conflict before writing, as another writer would cause.
     conflicts: usize,
@@ -47,7 +65,7 @@ impl MemoryStore {
 
     /// The engine's stores, all this memory.
     pub fn stores(&self) -> Stores {
-        Stores { products: Arc::new(self.clone()), configurations: Arc::new(self.clone()), demo: Arc::new(self.clone()) }
+        Stores { products: Arc::new(self.clone()), templates: Arc::new(self.clone()), configurations: Arc::new(self.clone()), demo: Arc::new(self.clone()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -66,6 +84,18 @@ impl MemoryStore {
         self.lock().configurations.insert(c.id.clone(), c);
     }
 
+    /// Makes a configuration the default of its blueprint (`for_provider`: of its provider).
+    pub fn set_default(&self, id: &ConfigurationId, for_provider: bool) {
+        let mut s = self.lock();
+        if let Some(c) = s.configurations.get(id).cloned() {
+            s.defaults.insert((c.blueprint, for_provider.then_some(c.provider)), id.clone());
+        }
+    }
+
+    pub fn put_template(&self, p: Product) {
+        self.lock().templates.insert(p.id.clone(), p);
+    }
+
     pub fn product(&self, id: &ContractProductId) -> Option<ContractProduct> {
         self.lock().products.get(id).cloned()
     }
@@ -75,8 +105,27 @@ impl MemoryStore {
         self.lock().logs.clone()
     }
 
+    /// An event's status and the log ids of the runs that handled it.
     pub fn event(&self, id: &str) -> Option<(EventStatus, Vec<LogId>)> {
-        self.lock().events.get(id).cloned()
+        self.lock().events.get(id).map(|e| (e.status, e.log_ids.clone()))
+    }
+
+    /// An event's last error.
+    pub fn event_error(&self, id: &str) -> Option<String> {
+        self.lock().events.get(id).and_then(|e| e.error.clone())
+    }
+
+    /// Claims an event as the webhook does: received, with what it is queued as.
+    pub fn claim_event(&self, id: &str, contract_product_id: &str, body: &str, received_at: &str) {
+        let event = MemoryEvent {
+            status: EventStatus::Received,
+            log_ids: Vec::new(),
+            error: None,
+            contract_product_id: contract_product_id.to_owned(),
+            body: Some(body.to_owned()),
+            received_at: received_at.to_owned(),
+        };
+        self.lock().events.insert(id.to_owned(), event);
     }
 
     /// The next `n` runs that write a product meet a version conflict.
@@ -104,6 +153,22 @@ impl MemoryStore {
 }
 
 impl ContractProducts for MemoryStore {
+    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let usable = s.configurations.get(&cp.provision_configuration_id).is_some_and(|c| c.blueprint == cp.blueprint && c.enabled);
+            if s.products.contains_key(&cp.id) || !usable {
+                return Err(StoreError::Conflict(format!("contract product {} exists already, or its configuration changed", cp.id)));
+            }
+            if let Some(c) = s.configurations.get_mut(&cp.provision_configuration_id) {
+                c.usage_count += 1;
+            }
+            s.products.insert(cp.id.clone(), cp.clone());
+            Ok(())
+        })
+    }
+
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>> {
         Box::pin(async move {
             let s = self.lock();
@@ -136,7 +201,7 @@ impl ContractProducts for MemoryStore {
                 }
             }
             if let Some(settles) = run.settles
-                && s.events.get(&settles.event_id).is_some_and(|(status, _)| *status == EventStatus::Done)
+                && s.events.get(&settles.event_id).is_none_or(|e| e.status == EventStatus::Done)
             {
                 return Err(StoreError::Conflict(format!("event {} is done already", settles.event_id)));
             }
@@ -152,13 +217,31 @@ impl ContractProducts for MemoryStore {
                 Some(e) => *e = run.entry.clone(),
                 None => s.logs.push(run.entry.clone()),
             }
-            if let Some(settles) = run.settles {
-                let event = s.events.entry(settles.event_id.clone()).or_insert((settles.status, Vec::new()));
-                event.0 = settles.status;
-                event.1.push(settles.log_id.clone());
+            if let Some(settles) = run.settles
+                && let Some(event) = s.events.get_mut(&settles.event_id)
+            {
+                event.status = settles.status;
+                event.log_ids.push(settles.log_id.clone());
+                if settles.status == EventStatus::Done {
+                    event.body = None;
+                }
             }
             Ok(())
         })
+    }
+
+    fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>> {
+        Box::pin(async move {
+            Self::up(&self.lock())?;
+            Ok(self.status_of(contract_product_id, started_at, log_id))
+        })
+    }
+}
+
+impl MemoryStore {
+    fn status_of(&self, contract_product_id: &str, started_at: &str, log_id: &str) -> Option<LogStatus> {
+        let s = self.lock();
+        s.logs.iter().find(|e| e.contract_product_id.as_str() == contract_product_id && e.started_at == started_at && e.log_id.as_str() == log_id).map(|e| e.status)
     }
 }
 
@@ -170,10 +253,86 @@ impl Configurations for MemoryStore {
             Ok(s.configurations.get(id).cloned())
         })
     }
+
+    fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.defaults.get(&(blueprint.to_owned(), provider.map(str::to_owned))).cloned())
+        })
+    }
+}
+
+impl LifecycleEvents for MemoryStore {
+    fn begin<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            Ok(match s.events.get_mut(id) {
+                None => Begin::Missing,
+                Some(e) if matches!(e.status, EventStatus::Done | EventStatus::Failed) => Begin::Handled,
+                Some(e) => {
+                    e.status = EventStatus::Processing;
+                    Begin::Started
+                }
+            })
+        })
+    }
+
+    fn set_status<'a>(&'a self, id: &'a str, status: EventStatus, log_id: Option<&'a str>, error: Option<&'a str>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let e = s.events.get_mut(id).filter(|e| e.status != EventStatus::Done).ok_or_else(|| StoreError::Conflict(format!("event {id} is done already")))?;
+            e.status = status;
+            if let Some(l) = log_id.and_then(|l| LogId::parse(l).ok()) {
+                e.log_ids.push(l);
+            }
+            if let Some(error) = error {
+                e.error = Some(error.to_owned());
+            }
+            Ok(())
+        })
+    }
+
+    fn stuck_received<'a>(&'a self, cutoff: &'a str, limit: i32) -> BoxFuture<'a, Result<Vec<Stuck>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            let mut stuck: Vec<(&String, &MemoryEvent)> = s.events.iter().filter(|(_, e)| e.status == EventStatus::Received && e.received_at.as_str() < cutoff && e.body.is_some()).collect();
+            stuck.sort_by(|a, b| a.1.received_at.cmp(&b.1.received_at));
+            Ok(stuck
+                .into_iter()
+                .take(limit.max(0) as usize)
+                .map(|(id, e)| Stuck { id: id.clone(), contract_product_id: e.contract_product_id.clone(), body: e.body.clone().unwrap_or_default(), dedup_id: id.clone() })
+                .collect())
+        })
+    }
+
+    fn mark_queued<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            if let Some(e) = s.events.get_mut(id).filter(|e| e.status == EventStatus::Received) {
+                e.status = EventStatus::Queued;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl ProductTemplates for MemoryStore {
+    fn product<'a>(&'a self, id: &'a ProductId) -> BoxFuture<'a, Result<Option<Product>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.templates.get(id).cloned())
+        })
+    }
 }
 
 impl DemoState for MemoryStore {
-    fn load<'a>(&'a self, partition: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<(Map<String, Value>, i64)>, StoreError>> {
+    fn load<'a>(&'a self, partition: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<DemoObject>, StoreError>> {
         Box::pin(async move {
             let s = self.lock();
             Self::up(&s)?;
@@ -263,5 +422,55 @@ impl WorkQueue for MemoryQueue {
             self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(message.clone());
             Ok(())
         })
+    }
+}
+
+/// One message a [`MemoryMailbox`] sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub to: QueueName,
+    pub body: String,
+    /// (group, deduplication id) of a FIFO send.
+    pub fifo: Option<(String, String)>,
+    pub delay_seconds: u32,
+}
+
+/// Sends and holds, kept in order; `refuse` makes sends fail.
+#[derive(Clone, Default)]
+pub struct MemoryMailbox {
+    sent: Arc<Mutex<Vec<Sent>>>,
+    holds: Arc<Mutex<Vec<(String, u64)>>>,
+    refuse: Arc<Mutex<bool>>,
+}
+
+impl MemoryMailbox {
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// (receipt handle, seconds) of every hold.
+    pub fn holds(&self) -> Vec<(String, u64)> {
+        self.holds.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_refusing(&self, refuse: bool) {
+        *self.refuse.lock().unwrap_or_else(|p| p.into_inner()) = refuse;
+    }
+}
+
+impl Mailbox for MemoryMailbox {
+    fn send<'a>(&'a self, to: QueueName, body: &'a str, fifo: Option<(&'a str, &'a str)>, delay_seconds: u32) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if *self.refuse.lock().unwrap_or_else(|p| p.into_inner()) {
+                return Err("the queue refused the message".into());
+            }
+            let fifo = fifo.map(|(g, d)| (g.to_owned(), d.to_owned()));
+            self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(Sent { to, body: body.to_owned(), fifo, delay_seconds });
+            Ok(())
+        })
+    }
+
+    fn hold<'a>(&'a self, _source: &'a str, receipt: &'a str, seconds: u64) -> BoxFuture<'a, ()> {
+        Box::pin(async move { self.holds.lock().unwrap_or_else(|p| p.into_inner()).push((receipt.to_owned(), seconds)) })
     }
 }

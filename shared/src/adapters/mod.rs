@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod lambda;
 pub mod memory;
 pub mod sqs;
 pub mod ssm;

@@ -9,13 +9,13 @@
 
 use std::time::Instant;
 
-use crate::adapters::dynamodb::handlers::HandlerStore;
+use std::sync::Arc;
 
-use crate::api::admin::handlers::open_secret;
-use crate::consumers::worker::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
-use crate::domain::handler::{EventHandler, Execution};
+use super::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
+use crate::domain::handler::{EventHandler, Execution, allowed_function, open_secret};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::time::now_rfc3339;
+use crate::ports::{HandlerRecords, InvokeFunction, Mailbox};
 use crate::secrets::SecretBox;
 use crate::secrets::sign;
 
@@ -36,17 +36,17 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[derive(Clone)]
 pub struct Dispatcher {
-    handlers: HandlerStore,
-    secrets: std::sync::Arc<SecretBox>,
-    lambda: aws_sdk_lambda::Client,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    handlers: Arc<dyn HandlerRecords>,
+    secrets: Arc<SecretBox>,
+    functions: Arc<dyn InvokeFunction>,
+    /// The events queue, whose records it holds back for their retry.
+    mailbox: Arc<dyn Mailbox>,
     retry_base_seconds: u64,
 }
 
 impl Dispatcher {
-    pub fn new(handlers: HandlerStore, secrets: std::sync::Arc<SecretBox>, lambda: aws_sdk_lambda::Client, sqs: aws_sdk_sqs::Client, queue_url: String, retry_base_seconds: u64) -> Self {
-        Dispatcher { handlers, secrets, lambda, sqs, queue_url, retry_base_seconds }
+    pub fn new(handlers: Arc<dyn HandlerRecords>, secrets: Arc<SecretBox>, functions: Arc<dyn InvokeFunction>, mailbox: Arc<dyn Mailbox>, retry_base_seconds: u64) -> Self {
+        Dispatcher { handlers, secrets, functions, mailbox, retry_base_seconds }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -62,14 +62,14 @@ impl Dispatcher {
             // The first record always runs (the function's timeout fits it with room).
             if n > 0 && deadline.is_some_and(|d| !d.fits(DELIVERY_BUDGET)) {
                 tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");
-                hold(&self.sqs, &self.queue_url, &record, 0).await;
+                hold(self.mailbox.as_ref(), &record, 0).await;
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
                 continue;
             }
             if let Err(why) = self.process(&record, deadline.filter(|_| n > 0)).await {
-                let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+                let receives = record.receives();
                 tracing::warn!(message_id = %record.message_id, receives, reason = %why, "delivery will be retried");
-                back_off(&self.sqs, &self.queue_url, &record, receives, self.retry_base_seconds).await;
+                back_off(self.mailbox.as_ref(), &record, receives, self.retry_base_seconds).await;
                 response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
             }
         }
@@ -162,23 +162,18 @@ impl Dispatcher {
 
     async fn invoke(&self, h: &EventHandler, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
         let function = h.target["function"].as_str().unwrap_or_default();
-        if let Err(why) = crate::api::admin::handlers::allowed_function(function) {
+        if let Err(why) = allowed_function(function) {
             return (None, None, Some(format!("target.function {why}: not invoked")));
         }
-        let call = self.lambda.invoke().function_name(function).payload(aws_sdk_lambda::primitives::Blob::new(body.as_bytes())).send();
-        let Ok(result) = tokio::time::timeout(std::time::Duration::from_secs(10), call).await else {
+        let Ok(result) = tokio::time::timeout(std::time::Duration::from_secs(10), self.functions.invoke(function, body)).await else {
             return (None, None, Some("no answer within 10 s".into()));
         };
         match result {
-            Ok(out) => {
-                let excerpt: String = out.payload().map(|p| String::from_utf8_lossy(p.as_ref()).chars().take(500).collect()).unwrap_or_default();
-                let code = u16::try_from(out.status_code()).ok();
-                match out.function_error() {
-                    Some(e) => (code, Some(excerpt), Some(format!("the function failed: {e}"))),
-                    None => (code, Some(excerpt), None),
-                }
-            }
-            Err(e) => (None, None, Some(format!("invoke failed: {}", aws_sdk_lambda::error::DisplayErrorContext(e)))),
+            Ok(out) => match out.function_error {
+                Some(e) => (out.status_code, Some(out.excerpt), Some(format!("the function failed: {e}"))),
+                None => (out.status_code, Some(out.excerpt), None),
+            },
+            Err(e) => (None, None, Some(e)),
         }
     }
 }

@@ -9,58 +9,23 @@
 //! deadline. An event's sealed data is opened here, for the run. On its schedule the function
 //! sweeps claims the webhook left unqueued onto the queue.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::adapters::dynamodb::Tables;
-use crate::adapters::dynamodb::configurations::ConfigurationStore;
-use crate::adapters::dynamodb::events::{Begin, EventStore};
-use crate::adapters::dynamodb::products::ProductStore;
-use crate::api::admin::products::Products;
+use super::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
 use crate::catalogue::catalogue;
 use crate::domain::FailureKind;
 use crate::domain::actor::Actor;
 use crate::domain::lifecycle::EventStatus;
-use crate::engine::Engine;
+use crate::domain::log::{LogEntry, LogStatus};
+use crate::domain::product::ContractProduct;
+use crate::engine::{Engine, Operation};
+use crate::ports::{Begin, CheckMessage, ContractProducts, LifecycleEvents, Mailbox, OperationMessage, QueueName, RunRecord, Stuck, WorkMessage};
 
 /// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
 pub const MAX_RECEIVES: u32 = 5;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SqsEvent {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<SqsRecord>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsRecord {
-    pub message_id: String,
-    #[serde(default)]
-    pub receipt_handle: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub attributes: HashMap<String, String>,
-    /// The queue's ARN.
-    #[serde(default, rename = "eventSourceARN")]
-    pub event_source_arn: String,
-}
-
-impl SqsRecord {
-    pub fn receives(&self) -> u32 {
-        self.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1)
-    }
-}
-
-/// Whether a queue URL is the queue an ARN names (the name is the last part of both).
-fn same_queue(url: &str, arn: &str) -> bool {
-    let name = arn.rsplit(':').next().unwrap_or_default();
-    !name.is_empty() && url.rsplit('/').next() == Some(name)
-}
 
 /// What the worker function is invoked with: a batch of its queues, or the schedule's sweep.
 #[derive(Debug, Clone, Deserialize)]
@@ -77,36 +42,6 @@ pub enum WorkerInput {
 /// claiming; this leaves a request in flight alone).
 pub const SWEEP_AFTER_MS: i64 = 2 * 60 * 1000;
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SqsBatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
-/// A growing, jittered delay before SQS hands a failed message out again: its seconds.
-pub async fn back_off(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, receives: u32, base_seconds: u64) -> u64 {
-    let mut r = [0u8; 1];
-    let _ = SystemRandom::new().fill(&mut r);
-    let base = base_seconds.saturating_mul(1 << receives.saturating_sub(1).min(8));
-    let seconds = (base + u64::from(r[0]) % base.max(1)).min(900);
-    hold(sqs, queue_url, record, seconds).await;
-    seconds
-}
-
-/// Makes a received message visible again in `seconds` (rather than the queue's visibility timeout).
-pub(crate) async fn hold(sqs: &aws_sdk_sqs::Client, queue_url: &str, record: &SqsRecord, seconds: u64) {
-    if let Err(e) = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(&record.receipt_handle).visibility_timeout(seconds as i32).send().await {
-        // The queue's own visibility timeout applies instead: later, but not lost.
-        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the retry delay");
-    }
-}
-
 /// What became of one record.
 enum Handled {
     Settled,
@@ -119,75 +54,30 @@ enum Handled {
 #[derive(Clone)]
 pub struct Worker {
     engine: Engine,
-    events: EventStore,
-    products: ProductStore,
-    configurations: ConfigurationStore,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    events: Arc<dyn LifecycleEvents>,
+    products: Arc<dyn ContractProducts>,
+    /// The lifecycle queue (swept claims), the operations queue (delayed re-checks of
+    /// long-running actions) and the lifecycle dead-letter queue (given-up work).
+    mailbox: Arc<dyn Mailbox>,
     retry_base_seconds: u64,
-    logs_table: String,
-    /// Where re-checks of long-running actions wait (a standard queue: delayed messages).
-    operations_queue_url: Option<String>,
-    /// The lifecycle queue's dead-letter queue, where given-up work is moved.
-    dead_letter_url: Option<String>,
 }
 
 /// The longest one record may take: two provider calls (a create whose answer was lost is first
 /// checked with get-info) under the provider's deadline, and the store writes around them.
 pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(2 * crate::engine::PROVIDER_DEADLINE.as_secs() + 10);
 
-/// When a Lambda invocation ends (its context's deadline, ms since the epoch).
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline(pub u64);
-
-impl Deadline {
-    /// The context's deadline; None where there is none (0).
-    pub fn of(deadline_ms: u64) -> Option<Self> {
-        (deadline_ms > 0).then_some(Deadline(deadline_ms))
-    }
-
-    /// Whether `budget` still fits before the deadline.
-    pub fn fits(&self, budget: std::time::Duration) -> bool {
-        let now = crate::domain::time::now_millis().max(0) as u64;
-        self.0.saturating_sub(now) >= budget.as_millis() as u64
-    }
-}
-
 /// How long a long-running action may stay in progress at the provider.
 pub const OPERATION_DEADLINE_MS: i64 = 30 * 60 * 1000;
 
 impl Worker {
-    pub fn new(engine: Engine, ddb: aws_sdk_dynamodb::Client, tables: &Tables, sqs: aws_sdk_sqs::Client, queue_url: String, retry_base_seconds: u64) -> Self {
-        Worker {
-            engine,
-            events: EventStore::new(ddb.clone(), &tables.main),
-            products: ProductStore::new(ddb.clone(), &tables.main),
-            configurations: ConfigurationStore::new(ddb, &tables.main),
-            sqs,
-            queue_url,
-            retry_base_seconds,
-            logs_table: tables.logs.clone(),
-            operations_queue_url: std::env::var("OPERATIONS_QUEUE_URL").ok().filter(|u| !u.is_empty()),
-            dead_letter_url: std::env::var("LIFECYCLE_DLQ_URL").ok().filter(|u| !u.is_empty()),
-        }
-    }
-
-    /// The URL of the queue a record came from.
-    fn queue_of(&self, record: &SqsRecord) -> &str {
-        match &self.operations_queue_url {
-            Some(url) if same_queue(url, &record.event_source_arn) => url,
-            _ => &self.queue_url,
-        }
+    pub fn new(engine: Engine, events: Arc<dyn LifecycleEvents>, products: Arc<dyn ContractProducts>, mailbox: Arc<dyn Mailbox>, retry_base_seconds: u64) -> Self {
+        Worker { engine, events, products, mailbox, retry_base_seconds }
     }
 
     /// Moves a given-up message to the dead-letter queue (where an operator can redrive it).
     async fn dead_letter(&self, record: &SqsRecord) -> Result<(), String> {
-        let url = self.dead_letter_url.as_ref().ok_or("LIFECYCLE_DLQ_URL is not set")?;
-        let mut send = self.sqs.send_message().queue_url(url).message_body(&record.body);
-        if let Some(group) = record.attributes.get("MessageGroupId") {
-            send = send.message_group_id(group).message_deduplication_id(&record.message_id);
-        }
-        send.send().await.map(|_| ()).map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+        let fifo = record.attributes.get("MessageGroupId").map(|group| (group.as_str(), record.message_id.as_str()));
+        self.mailbox.send(QueueName::LifecycleDeadLetter, &record.body, fifo, 0).await
     }
 
     /// Work that failed its last allowed attempt for a reason of its own (not the provider's):
@@ -195,9 +85,15 @@ impl Worker {
     async fn abandon(&self, record: &SqsRecord, why: &str) -> Handled {
         let why = format!("gave up after {} attempts: {why}", record.receives());
         let Ok(message) = serde_json::from_str::<Value>(&record.body) else { return Handled::GiveUp(why) };
-        if message["kind"] == "operation" || message["kind"] == "check" {
-            if let Ok((operation, cp, _, action)) = self.pending_operation(&message, record).await {
-                self.fail_operation(&cp, &action, &operation.log_id.to_string(), &why, &operation).await;
+        if message.get("kind").is_some() {
+            let work = serde_json::from_value::<WorkMessage>(message).ok();
+            let (cp, action, operation) = match &work {
+                Some(WorkMessage::Operation(o)) => (&o.contract_product_id, &o.action, Operation { log_id: o.log_id.clone(), started_at: o.started_at.clone() }),
+                Some(WorkMessage::Check(c)) => (&c.contract_product_id, &c.action, Operation { log_id: c.log_id.clone(), started_at: c.started_at.clone() }),
+                None => return Handled::GiveUp(why),
+            };
+            if self.pending(cp.as_str(), &operation).await.is_ok() {
+                self.fail_operation(cp.as_str(), action, &why, &operation).await;
             }
             return Handled::GiveUp(why);
         }
@@ -214,60 +110,50 @@ impl Worker {
     }
 
     /// Asks again later (a delayed message on the operations queue) about a long-running action.
-    async fn schedule_check(&self, message: &Value, deadline_ms: i64) -> Handled {
-        let Some(url) = &self.operations_queue_url else {
-            return Handled::Retry("OPERATIONS_QUEUE_URL is not set".into());
+    async fn schedule_check(&self, check: CheckMessage) -> Handled {
+        let body = match serde_json::to_string(&WorkMessage::Check(check)) {
+            Ok(b) => b,
+            Err(e) => return Handled::Retry(e.to_string()),
         };
-        let mut check = message.clone();
-        check["kind"] = json!("check");
-        check["deadline_ms"] = json!(deadline_ms);
-        check.as_object_mut().map(|o| o.remove("params"));
-        let delay = (self.retry_base_seconds * 2).clamp(1, 900) as i32;
-        match self.sqs.send_message().queue_url(url).message_body(check.to_string()).delay_seconds(delay).send().await {
-            Ok(_) => Handled::Settled,
-            Err(e) => Handled::Retry(format!("scheduling a re-check: {}", aws_sdk_sqs::error::DisplayErrorContext(e))),
+        let delay = (self.retry_base_seconds * 2).clamp(1, 900) as u32;
+        match self.mailbox.send(QueueName::Operations, &body, None, delay).await {
+            Ok(()) => Handled::Settled,
+            Err(e) => Handled::Retry(format!("scheduling a re-check: {e}")),
         }
     }
 
-    /// The long-running action a message is about, if its entry is still pending (a redelivery of
-    /// finished work, or a malformed message, is settled here).
-    async fn pending_operation(&self, message: &Value, record: &SqsRecord) -> Result<(crate::engine::Operation, String, String, String), Handled> {
-        let text = |k: &str| message[k].as_str().unwrap_or_default().to_owned();
-        let (log_id, started_at, cp) = (text("log_id"), text("started_at"), text("contract_product_id"));
-        let Ok(log) = crate::domain::ids::LogId::parse(&log_id) else {
-            tracing::error!(message_id = %record.message_id, "a malformed operation message was dropped");
-            return Err(Handled::Settled);
-        };
-        match self.products.log_status(&self.logs_table, &cp, &format!("{started_at}#{log_id}")).await {
-            Ok(Some(status)) if status != "pending" => Err(Handled::Settled),
-            Ok(_) => Ok((crate::engine::Operation { log_id: log, started_at }, cp, text("blueprint"), text("action"))),
+    /// Whether a long-running action's entry is still pending (a redelivery of finished work is
+    /// settled here).
+    async fn pending(&self, cp: &str, operation: &Operation) -> Result<(), Handled> {
+        match self.products.log_status(cp, &operation.started_at, operation.log_id.as_str()).await {
+            Ok(Some(status)) if status != LogStatus::Pending => Err(Handled::Settled),
+            Ok(_) => Ok(()),
             Err(e) => Err(Handled::Retry(e.to_string())),
         }
     }
 
     /// A re-check of a long-running action the provider reported in progress.
-    async fn check_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
-        let (operation, cp, blueprint, action) = match self.pending_operation(message, record).await {
-            Ok(found) => found,
-            Err(handled) => return handled,
-        };
-        let log_id = operation.log_id.to_string();
-        let deadline_ms = message["deadline_ms"].as_i64().unwrap_or(0);
-        if crate::domain::time::now_millis() > deadline_ms {
+    async fn check_operation(&self, message: CheckMessage) -> Handled {
+        let operation = Operation { log_id: message.log_id.clone(), started_at: message.started_at.clone() };
+        let (cp, blueprint, action) = (message.contract_product_id.as_str(), message.blueprint.as_str(), message.action.as_str());
+        if let Err(handled) = self.pending(cp, &operation).await {
+            return handled;
+        }
+        if crate::domain::time::now_millis() > message.deadline_ms {
             let why = format!("{blueprint}/{action} did not finish at the provider within {} minutes", OPERATION_DEADLINE_MS / 60_000);
-            self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
+            self.fail_operation(cp, action, &why, &operation).await;
             return Handled::Settled;
         }
-        let actor = Actor::Recorded(message["actor"].clone());
-        match self.engine.check(&actor, &cp, &blueprint, &action, &operation).await {
-            Ok(outcome) if outcome.in_progress => self.schedule_check(message, deadline_ms).await,
+        let actor = Actor::Recorded(message.actor.clone());
+        match self.engine.check(&actor, cp, blueprint, action, &operation).await {
+            Ok(outcome) if outcome.in_progress => self.schedule_check(message).await,
             Ok(_) => Handled::Settled,
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
                 Some(_) => Handled::Retry(f.error.to_string()),
                 None if f.error.retryable() => Handled::Retry(f.error.to_string()),
                 None => {
-                    self.fail_operation(&cp, &action, &log_id, &format!("could not be checked: {}", f.error), &operation).await;
+                    self.fail_operation(cp, action, &format!("could not be checked: {}", f.error), &operation).await;
                     Handled::Settled
                 }
             },
@@ -277,17 +163,17 @@ impl Worker {
     /// An error entry on the product for work that ends here: an event given up on (its message
     /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
     /// becomes this error).
-    async fn log_failure(&self, cp: &crate::domain::product::ContractProduct, action: &str, source: &str, message: &str, operation: Option<&crate::engine::Operation>) {
-        let mut entry = crate::domain::log::LogEntry {
+    async fn log_failure(&self, cp: &ContractProduct, action: &str, source: &str, message: &str, operation: Option<&Operation>) {
+        let mut entry = LogEntry {
             error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
-            ..crate::domain::log::LogEntry::note(cp, action, json!({ "role": "system", "id": source }), crate::domain::log::LogStatus::Error, message.to_owned())
+            ..LogEntry::note(cp, action, json!({ "role": "system", "id": source }), LogStatus::Error, message.to_owned())
         };
         // A long-running action's pending entry becomes this error.
         if let Some(o) = operation {
             entry.log_id = o.log_id.clone();
             entry.started_at = o.started_at.clone();
         }
-        if let Err(e) = self.products.write_run(None, &self.logs_table, entry.item(), None).await {
+        if let Err(e) = self.products.record_run(RunRecord::entry(&entry)).await {
             tracing::error!(error = %e, source, "a failure entry could not be logged");
         }
     }
@@ -304,17 +190,16 @@ impl Worker {
             }
         };
         let mut queued = 0;
-        for crate::adapters::dynamodb::events::Stuck { id, contract_product_id: cp, body, dedup_id } in &stuck {
-            let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(body).message_group_id(cp).message_deduplication_id(dedup_id).send().await;
-            match sent {
-                Ok(_) => {
+        for Stuck { id, contract_product_id: cp, body, dedup_id } in &stuck {
+            match self.mailbox.send(QueueName::Lifecycle, body, Some((cp, dedup_id)), 0).await {
+                Ok(()) => {
                     queued += 1;
                     tracing::warn!(event_id = %id, contract_product_id = %cp, "a claimed event left unqueued was queued by the sweep");
                     if let Err(e) = self.events.mark_queued(id).await {
                         tracing::warn!(event_id = %id, error = %e, "a swept event's status stays received (queued again next time; SQS and the worker drop the duplicate)");
                     }
                 }
-                Err(e) => tracing::error!(event_id = %id, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "the sweep could not queue an event"),
+                Err(e) => tracing::error!(event_id = %id, error = %e, "the sweep could not queue an event"),
             }
         }
         json!({ "swept": queued, "found": stuck.len() })
@@ -397,7 +282,7 @@ impl Worker {
                 }
                 // Behind a record that waits: it comes back with it, in order (a message of the
                 // group left in flight would hold the whole group for the visibility timeout).
-                hold(&self.sqs, self.queue_of(&record), &record, seconds).await;
+                hold(self.mailbox.as_ref(), &record, seconds).await;
                 failures.push(ItemFailure { item_identifier: record.message_id });
                 continue;
             }
@@ -423,7 +308,7 @@ impl Worker {
                 Handled::Retry(why) => why,
             };
             tracing::warn!(message_id = %record.message_id, receives, reason = %why, "will retry");
-            let seconds = back_off(&self.sqs, self.queue_of(&record), &record, receives, self.retry_base_seconds).await;
+            let seconds = back_off(self.mailbox.as_ref(), &record, receives, self.retry_base_seconds).await;
             // Only FIFO records have a group to keep in order.
             if !group.is_empty() {
                 stopped = Some(seconds);
@@ -434,20 +319,21 @@ impl Worker {
     }
 
     /// A long-running action started over HTTP: run it, replacing its pending log entry.
-    async fn finish_operation(&self, message: &Value, record: &SqsRecord) -> Handled {
-        let (operation, cp, blueprint, action) = match self.pending_operation(message, record).await {
-            Ok(found) => found,
-            Err(handled) => return handled,
-        };
+    async fn finish_operation(&self, message: OperationMessage, record: &SqsRecord) -> Handled {
+        let operation = Operation { log_id: message.log_id.clone(), started_at: message.started_at.clone() };
+        let (cp, blueprint, action) = (message.contract_product_id.as_str(), message.blueprint.as_str(), message.action.as_str());
+        if let Err(handled) = self.pending(cp, &operation).await {
+            return handled;
+        }
         let log_id = operation.log_id.to_string();
-        let params = match self.engine.open_operation_params(&blueprint, &action, &message["params"], &log_id) {
+        let params = match self.engine.open_operation_params(blueprint, action, &message.params, &log_id) {
             Ok(p) => p,
             Err(e) => return Handled::Retry(e.to_string()),
         };
-        let actor = Actor::Recorded(message["actor"].clone());
-        let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        match self.engine.finish(&actor, &cp, &blueprint, &action, &json!({ "params": params }), &operation).await {
-            Ok(outcome) if outcome.in_progress => self.schedule_check(message, crate::domain::time::now_millis() + OPERATION_DEADLINE_MS).await,
+        let actor = Actor::Recorded(message.actor.clone());
+        let receives = record.receives();
+        match self.engine.finish(&actor, cp, blueprint, action, &json!({ "params": params }), &operation).await {
+            Ok(outcome) if outcome.in_progress => self.schedule_check(message.check(crate::domain::time::now_millis() + OPERATION_DEADLINE_MS)).await,
             Ok(_) => Handled::Settled,
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
@@ -455,20 +341,21 @@ impl Worker {
                 Some(_) => {
                     // Given up: the pending entry becomes the error.
                     let why = format!("gave up after {receives} attempts: {}; the work is in the dead-letter queue", f.error);
-                    self.fail_operation(&cp, &action, &log_id, &why, &operation).await;
+                    self.fail_operation(cp, action, &why, &operation).await;
                     Handled::GiveUp(why)
                 }
                 None if f.error.retryable() => Handled::Retry(f.error.to_string()),
                 None => {
                     // Refused when it came to run (the product changed since it started).
-                    self.fail_operation(&cp, &action, &log_id, &format!("refused when it came to run: {}", f.error), &operation).await;
+                    self.fail_operation(cp, action, &format!("refused when it came to run: {}", f.error), &operation).await;
                     Handled::Settled
                 }
             },
         }
     }
 
-    async fn fail_operation(&self, cp: &str, action: &str, log_id: &str, message: &str, operation: &crate::engine::Operation) {
+    async fn fail_operation(&self, cp: &str, action: &str, message: &str, operation: &Operation) {
+        let log_id = operation.log_id.as_str();
         tracing::error!(log_id, "{message}");
         let product = match crate::domain::ids::ContractProductId::parse(cp) {
             Ok(id) => self.products.contract_product(&id).await.ok().flatten(),
@@ -481,7 +368,7 @@ impl Worker {
 
     async fn settle(&self, id: &str, status: EventStatus, error: Option<&str>) -> Handled {
         match self.events.set_status(id, status, None, error).await {
-            Ok(()) | Err(crate::adapters::dynamodb::StoreError::Conflict(_)) => Handled::Settled,
+            Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => Handled::Settled,
             Err(e) => Handled::Retry(e.to_string()),
         }
     }
@@ -496,11 +383,15 @@ impl Worker {
                 return Handled::Settled;
             }
         };
-        if event["kind"] == "operation" {
-            return self.finish_operation(&event, record).await;
-        }
-        if event["kind"] == "check" {
-            return self.check_operation(&event, record).await;
+        if event.get("kind").is_some() {
+            return match serde_json::from_value::<WorkMessage>(event) {
+                Ok(WorkMessage::Operation(o)) => self.finish_operation(o, record).await,
+                Ok(WorkMessage::Check(c)) => self.check_operation(c).await,
+                Err(e) => {
+                    tracing::error!(error = %e, message_id = %record.message_id, "a malformed work message was dropped");
+                    Handled::Settled
+                }
+            };
         }
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();
@@ -509,7 +400,7 @@ impl Worker {
             Ok(d) => d,
             Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the event's sealed data does not open: {e}"))).await,
         };
-        let receives: u32 = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        let receives = record.receives();
         match self.events.begin(&id).await {
             Ok(Begin::Started) => {}
             Ok(Begin::Handled) => {
@@ -539,10 +430,9 @@ impl Worker {
                     "provision_fields": data["provision_fields"],
                 });
                 let body = Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect());
-                let products = Products { products: &self.products, configurations: &self.configurations, secrets: self.engine.secrets(), publisher: self.engine.publisher() };
-                match products.create_contract_product_from(&body).await {
+                match self.engine.create_contract_product(&body).await {
                     Ok(cp) => cp,
-                    Err(e) if e.status() >= 500 => return Handled::Retry(e.to_string()),
+                    Err(e) if e.retryable() => return Handled::Retry(e.to_string()),
                     Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the contract product could not be made: {e}"))).await,
                 }
             }

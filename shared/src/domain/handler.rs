@@ -1,7 +1,10 @@
 //! Outgoing event handlers (a signed URL or a Lambda function) and their executions.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::catalogue::schema::{params, secret};
+use crate::secrets::{self, SecretBox, SecretsError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventHandler {
@@ -31,4 +34,35 @@ pub struct Execution {
     pub success: bool,
     pub response_excerpt: Option<String>,
     pub error: Option<String>,
+}
+
+/// The stored form of a handler's signing secret: a secret field, sealed to the handler.
+pub fn secret_schema() -> Value {
+    params().opt("secret", secret()).build()
+}
+
+/// The plain signing secret of a handler (for the dispatcher).
+pub fn open_secret(h: &EventHandler, secrets_box: &SecretBox) -> Result<String, SecretsError> {
+    let opened = secrets::open(&secret_schema(), &json!({ "secret": h.secret }), secrets_box, &h.id)?;
+    Ok(opened["secret"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Whether a Lambda target is one the dispatcher may invoke: its name (of a name, a partial or a
+/// full ARN, with or without a qualifier) starts with one of `HANDLER_FUNCTION_PREFIXES` (the
+/// stack's own `<stack>-` and the operator's `HandlerFunctionPrefix`, which the dispatcher's IAM
+/// policy names too). Never any function of the account.
+pub fn allowed_function(function: &str) -> Result<(), String> {
+    let name = match function.split_once("function:") {
+        Some((_, rest)) => rest,
+        None => function,
+    };
+    let name = name.split(':').next().unwrap_or_default();
+    let prefixes: Vec<String> = std::env::var("HANDLER_FUNCTION_PREFIXES").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
+    if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+        Ok(())
+    } else if prefixes.is_empty() {
+        Err("names no function this stack may invoke (HANDLER_FUNCTION_PREFIXES is empty)".into())
+    } else {
+        Err(format!("must name a function whose name starts with {}", prefixes.join(" or ")))
+    }
 }

@@ -37,6 +37,10 @@ pub struct LogEntry {
 }
 
 impl LogStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        [LogStatus::Success, LogStatus::Error, LogStatus::Pending].into_iter().find(|s| s.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LogStatus::Success => "success",

@@ -36,6 +36,7 @@ use crate::ports::{Completion, Configurations, ContractProducts, OperationMessag
 use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
 
+pub mod contracts;
 mod error;
 pub use error::EngineError;
 
@@ -111,6 +112,7 @@ impl From<StoreError> for Failure {
 #[derive(Clone)]
 pub struct Engine {
     products: Arc<dyn ContractProducts>,
+    templates: Arc<dyn crate::ports::ProductTemplates>,
     configurations: Arc<dyn Configurations>,
     implementations: Implementations,
     secrets: Arc<SecretBox>,
@@ -295,7 +297,7 @@ impl Engine {
     /// An engine over its stores (`adapters::dynamodb::stores` in the functions,
     /// `adapters::memory::MemoryStore::stores` in unit tests), with every provider.
     pub fn new(stores: Stores, secrets: Arc<SecretBox>) -> Self {
-        Engine { products: stores.products, configurations: stores.configurations, implementations: Implementations::new(stores.demo), secrets, publisher: None }
+        Engine { products: stores.products, templates: stores.templates, configurations: stores.configurations, implementations: Implementations::new(stores.demo), secrets, publisher: None }
     }
 
     /// The key that seals secrets at rest (shared with what the engine's callers store).

@@ -198,6 +198,7 @@ async fn refusals_change_nothing_and_say_why() {
 #[tokio::test]
 async fn the_settle_step_follows_the_kind_of_failure() {
     let w = world(json!({ "api_key": "invalid" }));
+    w.store.claim_event("evt-1", "cp-1", "{}", "2026-11-30T00:00:00Z");
     let completion = Completion { event_id: "evt-1".into() };
     let f = w.engine.run_with(&Actor::System("billing:evt-1".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&completion)).await.unwrap_err();
     assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Permanent), false));
@@ -209,10 +210,11 @@ async fn the_settle_step_follows_the_kind_of_failure() {
     assert_eq!(events[0].log_id.as_deref(), Some(log_id.as_str()));
 
     let w = world(json!({ "transient_failures": 1 }));
+    w.store.claim_event("evt-2", "cp-1", "{}", "2026-11-30T00:00:00Z");
     let f = w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.unwrap_err();
     assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Transient), true));
     assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Pending);
-    assert_eq!(w.store.event("evt-2"), None, "a transient failure leaves the event to its retry");
+    assert_eq!(w.store.event("evt-2").map(|e| e.0), Some(EventStatus::Received), "a transient failure leaves the event to its retry");
     assert_eq!(w.store.logs()[0].status, LogStatus::Error);
     // The retry succeeds and settles it done.
     w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.expect("the retry");

@@ -218,4 +218,8 @@ impl crate::ports::Configurations for ConfigurationStore {
     fn configuration<'a>(&'a self, id: &'a ConfigurationId) -> crate::ports::BoxFuture<'a, Result<Option<Configuration>, StoreError>> {
         Box::pin(self.get(id))
     }
+
+    fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> crate::ports::BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>> {
+        Box::pin(ConfigurationStore::default_for(self, blueprint, provider))
+    }
 }

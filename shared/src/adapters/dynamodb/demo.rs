@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
 use super::{StoreError, condition_failed, from_attr, s, to_attr};
-use crate::ports::{BoxFuture, DemoState};
+use crate::ports::{BoxFuture, DemoObject, DemoState};
 
 #[derive(Clone)]
 pub struct DynamoDemoState {
@@ -28,7 +28,7 @@ fn key(partition: &str, key: &str) -> HashMap<String, AttributeValue> {
 }
 
 impl DemoState for DynamoDemoState {
-    fn load<'a>(&'a self, partition: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<(Map<String, Value>, i64)>, StoreError>> {
+    fn load<'a>(&'a self, partition: &'a str, k: &'a str) -> BoxFuture<'a, Result<Option<DemoObject>, StoreError>> {
         Box::pin(async move {
             let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(partition, k))).consistent_read(true).send().await.map_err(StoreError::aws)?;
             Ok(out.item().map(|item| {

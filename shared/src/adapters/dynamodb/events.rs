@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{StoreError, condition_failed, from_item, s, to_item};
 use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::time::now_rfc3339;
+use crate::ports::{Begin, BoxFuture, LifecycleEvents, Stuck};
 
 pub enum Claim {
     New,
@@ -84,33 +85,12 @@ pub(super) fn update_status(table: &str, id: &str, status: EventStatus, log_id: 
     TransactWriteItem::builder().update(update.update_expression(expression).build().expect("table, key and expression set")).build()
 }
 
-/// What [`EventStore::begin`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Begin {
-    /// Marked processing: run it.
-    Started,
-    /// Done or failed already.
-    Handled,
-    /// No record.
-    Missing,
-}
-
 /// The deduplication id of an event's `n`th retry on the FIFO queue.
 pub fn retry_dedup_id(id: &str, n: u32) -> String {
     // SQS takes up to 128 characters; an event id may have 128 already.
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
     let short: String = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("retry-{n}-{short}")
-}
-
-/// A claim left received: to be queued as it was claimed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stuck {
-    pub id: String,
-    pub contract_product_id: String,
-    pub body: String,
-    /// The event's id, or its retry's.
-    pub dedup_id: String,
 }
 
 #[derive(Clone)]
@@ -324,6 +304,24 @@ impl EventStore {
             .await
             .map(|_| ())
             .map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("event {id} is done already")) } else { StoreError::aws(e) })
+    }
+}
+
+impl LifecycleEvents for EventStore {
+    fn begin<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        Box::pin(EventStore::begin(self, id))
+    }
+
+    fn set_status<'a>(&'a self, id: &'a str, status: EventStatus, log_id: Option<&'a str>, error: Option<&'a str>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(EventStore::set_status(self, id, status, log_id, error))
+    }
+
+    fn stuck_received<'a>(&'a self, cutoff: &'a str, limit: i32) -> BoxFuture<'a, Result<Vec<Stuck>, StoreError>> {
+        Box::pin(EventStore::stuck_received(self, cutoff, limit))
+    }
+
+    fn mark_queued<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(EventStore::mark_queued(self, id))
     }
 }
 

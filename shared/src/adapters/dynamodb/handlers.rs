@@ -120,3 +120,21 @@ impl HandlerStore {
         self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 }
+
+impl crate::ports::HandlerRecords for HandlerStore {
+    fn for_event<'a>(&'a self, event: &'a str) -> crate::ports::BoxFuture<'a, Result<Vec<EventHandler>, StoreError>> {
+        Box::pin(HandlerStore::for_event(self, event))
+    }
+
+    fn delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> crate::ports::BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(HandlerStore::delivered(self, event_id, handler_id))
+    }
+
+    fn mark_delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> crate::ports::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(HandlerStore::mark_delivered(self, event_id, handler_id))
+    }
+
+    fn record_execution<'a>(&'a self, execution: &'a Execution) -> crate::ports::BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(HandlerStore::record_execution(self, execution))
+    }
+}

@@ -42,6 +42,7 @@ impl StoreError {
 pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::Stores {
     crate::ports::Stores {
         products: std::sync::Arc::new(products::DynamoContractProducts::new(ddb.clone(), tables)),
+        templates: std::sync::Arc::new(products::ProductStore::new(ddb.clone(), &tables.main)),
         configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
         demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb, &tables.main)),
     }

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
+use crate::domain::log::LogStatus;
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::ports::{BoxFuture, ContractProducts, RunRecord};
 
@@ -435,6 +436,10 @@ impl DynamoContractProducts {
 }
 
 impl ContractProducts for DynamoContractProducts {
+    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.products.create_contract_product(cp))
+    }
+
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>> {
         Box::pin(self.products.contract_product(id))
     }
@@ -444,5 +449,18 @@ impl ContractProducts for DynamoContractProducts {
             let settles = run.settles.map(|s| super::events::update_status(&self.main_table, &s.event_id, s.status, Some(s.log_id.as_str()), None));
             self.products.write_run_claiming(run.product, run.claim, &self.logs_table, run.entry.item(), settles).await
         })
+    }
+
+    fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>> {
+        Box::pin(async move {
+            let status = self.products.log_status(&self.logs_table, contract_product_id, &format!("{started_at}#{log_id}")).await?;
+            Ok(status.and_then(|s| LogStatus::parse(&s)))
+        })
+    }
+}
+
+impl crate::ports::ProductTemplates for ProductStore {
+    fn product<'a>(&'a self, id: &'a ProductId) -> BoxFuture<'a, Result<Option<Product>, StoreError>> {
+        Box::pin(ProductStore::product(self, id))
     }
 }

@@ -43,17 +43,13 @@ pub fn patch_schema() -> Value {
         .build()
 }
 
-fn secret_schema() -> Value {
-    params().opt("secret", secret()).build()
-}
-
 fn bad(path: &str, message: &str) -> ApiError {
     invalid(vec![field(path, message)])
 }
 
 /// A URL target must be https to a public host (plain http only to this machine, on the local
 /// stack: [`crate::providers::check_handler_url`]); a Lambda target one of the stack's own
-/// functions or one under the configured prefix ([`allowed_function`]).
+/// functions or one under the configured prefix ([`crate::domain::handler::allowed_function`]).
 fn check_target(t: &Value) -> Result<(), ApiError> {
     match t["type"].as_str() {
         Some("url") => {
@@ -66,29 +62,9 @@ fn check_target(t: &Value) -> Result<(), ApiError> {
             if !ok {
                 return Err(bad("target.function", "must be a function name or ARN"));
             }
-            allowed_function(f).map_err(|why| bad("target.function", &why))
+            crate::domain::handler::allowed_function(f).map_err(|why| bad("target.function", &why))
         }
         _ => Err(bad("target.type", "must be url or lambda")),
-    }
-}
-
-/// Whether a Lambda target is one the dispatcher may invoke: its name (of a name, a partial or a
-/// full ARN, with or without a qualifier) starts with one of `HANDLER_FUNCTION_PREFIXES` (the
-/// stack's own `<stack>-` and the operator's `HandlerFunctionPrefix`, which the dispatcher's IAM
-/// policy names too). Never any function of the account.
-pub fn allowed_function(function: &str) -> Result<(), String> {
-    let name = match function.split_once("function:") {
-        Some((_, rest)) => rest,
-        None => function,
-    };
-    let name = name.split(':').next().unwrap_or_default();
-    let prefixes: Vec<String> = std::env::var("HANDLER_FUNCTION_PREFIXES").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
-    if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
-        Ok(())
-    } else if prefixes.is_empty() {
-        Err("names no function this stack may invoke (HANDLER_FUNCTION_PREFIXES is empty)".into())
-    } else {
-        Err(format!("must name a function whose name starts with {}", prefixes.join(" or ")))
     }
 }
 
@@ -128,7 +104,7 @@ impl Handlers<'_> {
         let plain = given.clone().unwrap_or_else(random_secret);
         let now = now_rfc3339();
         let h = EventHandler {
-            secret: secrets::seal(&secret_schema(), &json!({ "secret": plain }), self.secrets, &id)["secret"].clone(),
+            secret: secrets::seal(&crate::domain::handler::secret_schema(), &json!({ "secret": plain }), self.secrets, &id)["secret"].clone(),
             id,
             name: body["name"].as_str().unwrap_or_default().to_owned(),
             event: body["event"].as_str().unwrap_or_default().to_owned(),
@@ -179,7 +155,7 @@ impl Handlers<'_> {
             next.priority = v as u32;
         }
         if let Some(v) = body["secret"].as_str().filter(|v| *v != MASK) {
-            next.secret = secrets::seal(&secret_schema(), &json!({ "secret": v }), self.secrets, &next.id)["secret"].clone();
+            next.secret = secrets::seal(&crate::domain::handler::secret_schema(), &json!({ "secret": v }), self.secrets, &next.id)["secret"].clone();
         }
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
@@ -191,10 +167,4 @@ impl Handlers<'_> {
         let h = self.load(&Self::load_id(params)).await?;
         HttpResponse::json(200, &json!({ "items": self.store.executions(&h.id).await? }))
     }
-}
-
-/// The plain signing secret of a handler (for the dispatcher).
-pub fn open_secret(h: &EventHandler, secrets_box: &SecretBox) -> Result<String, ApiError> {
-    let opened = secrets::open(&secret_schema(), &json!({ "secret": h.secret }), secrets_box, &h.id).map_err(|e| ApiError::internal(format!("secret of handler {} does not open: {e}", h.id)))?;
-    Ok(opened["secret"].as_str().unwrap_or_default().to_owned())
 }

@@ -104,7 +104,7 @@ impl Admin {
         }
         let (route, params) = request.route("admin")?;
         let caller = self.auth.authenticate(request.header("authorization")).await?;
-        let products = Products { products: &self.products, configurations: &self.configurations, secrets: &self.secrets, publisher: self.engine.publisher() };
+        let products = Products { products: &self.products, configurations: &self.configurations, secrets: &self.secrets, engine: &self.engine };
         // Open to any valid token; the handlers scope a client to its own contract products.
         match route.operation_id {
             "listBlueprints" => return Ok(HttpResponse::raw_json(200, BLUEPRINTS.clone())),

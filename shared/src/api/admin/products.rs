@@ -12,86 +12,17 @@ use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::adapters::dynamodb::cursor;
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
-use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
-use crate::catalogue::{Blueprint, catalogue};
+use crate::catalogue::catalogue;
+use crate::catalogue::schema::{any_object, params, string_max};
 use crate::domain::ProductStatus;
 use crate::domain::actor::Caller;
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::domain::time::now_rfc3339;
+use crate::engine::Engine;
+use crate::engine::contracts::{blueprint_of, check_static, deployment_schema, parse_deployment, product_schema, provider_id, sealed_fields, setup_action, setup_action_id, with_stored_secrets};
 use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
-
-fn deployment_schema() -> Value {
-    params().req("type", one_of(&["static", "dynamic"])).opt("configuration_id", string()).build()
-}
-
-/// A blueprint id of the catalogue.
-fn blueprint_id() -> Value {
-    one_of(&catalogue().blueprint_ids())
-}
-
-/// A provider id (which ones a blueprint has: `GET /blueprints`).
-fn provider_id() -> Value {
-    one_of(&crate::providers::provider_ids())
-}
-
-/// The create action a contract product is set up with.
-fn setup_action_id() -> Value {
-    one_of(&catalogue().setup_action_ids())
-}
-
-/// The body of POST /products.
-pub fn product_schema() -> Value {
-    params()
-        .req("name", string_max(200))
-        .req("blueprint", blueprint_id())
-        .opt("provider", provider_id())
-        .req("deployment", deployment_schema())
-        .opt("setup_action", setup_action_id())
-        .opt("provision_fields", any_object())
-        .build()
-}
-
-/// The body of POST /contract-products.
-pub fn contract_product_schema() -> Value {
-    params()
-        .opt("id", string_max(128))
-        .req("client_id", string_max(128))
-        .opt("product_id", string_max(128))
-        .opt("blueprint", blueprint_id())
-        .opt("provider", provider_id())
-        .opt("deployment", deployment_schema())
-        .opt("service_identifier", string_max(255))
-        .opt("setup_action", setup_action_id())
-        .opt("provision_fields", any_object())
-        .build()
-}
-
-fn blueprint_of(id: &str) -> Result<&'static Blueprint, ApiError> {
-    catalogue().blueprint(id).ok_or_else(|| invalid(vec![field("blueprint", "is not a blueprint of the catalogue")]))
-}
-
-/// The setup action: the one asked for, which must be a create action of the blueprint, or the
-/// blueprint's first create action.
-fn setup_action(b: &Blueprint, asked: Option<&str>) -> Result<String, ApiError> {
-    let creates = |id: &str| b.actions.iter().any(|a| a.id == id && a.allowed_from.contains(&ProductStatus::Pending));
-    match asked {
-        Some(a) if creates(a) => Ok(a.to_owned()),
-        Some(_) => Err(invalid(vec![field("setup_action", format!("must be a create action of {}", b.id))])),
-        None => b.actions.iter().find(|a| a.allowed_from.contains(&ProductStatus::Pending)).map(|a| a.id.to_owned()).ok_or_else(|| ApiError::internal(format!("{} has no create action", b.id))),
-    }
-}
-
-fn parse_deployment(v: &Value) -> Result<Deployment, ApiError> {
-    match (v["type"].as_str(), v["configuration_id"].as_str()) {
-        (Some("static"), Some(raw)) => ConfigurationId::parse(raw).map(|configuration_id| Deployment::Static { configuration_id }).map_err(|e| invalid(vec![field("deployment.configuration_id", e)])),
-        (Some("static"), None) => Err(invalid(vec![field("deployment.configuration_id", "is required for a static deployment")])),
-        (Some("dynamic"), None) => Ok(Deployment::Dynamic),
-        (Some("dynamic"), Some(_)) => Err(invalid(vec![field("deployment.configuration_id", "is only for a static deployment")])),
-        _ => Err(invalid(vec![field("deployment.type", "must be static or dynamic")])),
-    }
-}
 
 /// A contract product as answered, to admins and clients alike: provision fields a schema marks
 /// secret are stored sealed and shown masked.
@@ -111,73 +42,17 @@ fn masked_fields(fields: &Map<String, Value>) -> Value {
     secrets::mask(catalogue().provision_schema(), &Value::Object(fields.clone()))
 }
 
-/// Provision fields as stored: every secret field sealed to its record (`kind:id`).
-fn sealed_fields(fields: &Map<String, Value>, secrets: &SecretBox, kind: &str, id: &str) -> Map<String, Value> {
-    match secrets::seal(catalogue().provision_schema(), &Value::Object(fields.clone()), secrets, &secrets::provision_context(kind, id)) {
-        Value::Object(o) => o,
-        _ => Map::new(),
-    }
-}
-
-/// The value at a path of [`secrets::map_secrets`] (`registrant.register.password`, `a[0].b`).
-fn at_path<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut here: Option<&Value> = None;
-    for (n, part) in parts.by_ref().enumerate() {
-        let (name, indexes) = part.split_once('[').map_or((part, ""), |(name, rest)| (name, rest));
-        here = if n == 0 { root.get(name) } else { here?.get(name) };
-        for index in indexes.split('[').filter(|i| !i.is_empty()) {
-            here = here?.get(index.trim_end_matches(']').parse::<usize>().ok()?);
-        }
-    }
-    here
-}
-
-/// Provision fields as given over the API, with every secret sent back as the mask (at any depth:
-/// a contact's password inside `registrant`) replaced by the value stored at the same path; a
-/// mask with nothing stored behind it is refused, naming its path (it would be kept as the
-/// secret itself).
-fn with_stored_secrets(given: &Map<String, Value>, stored: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
-    let mut missing = Vec::new();
-    let merged = secrets::map_secrets::<std::convert::Infallible>(catalogue().provision_schema(), &Value::Object(given.clone()), &mut |path, v| {
-        if v.as_str() != Some(secrets::MASK) {
-            return Ok(v.clone());
-        }
-        Ok(match at_path(stored, path) {
-            Some(kept) => kept.clone(),
-            None => {
-                missing.push(field(&format!("provision_fields.{path}"), "is the mask, not a value: give the secret itself"));
-                v.clone()
-            }
-        })
-    })
-    .unwrap_or_else(|e| match e {});
-    if !missing.is_empty() {
-        return Err(invalid(missing));
-    }
-    Ok(merged.as_object().cloned().unwrap_or_default())
-}
-
 pub struct Products<'a> {
     pub products: &'a ProductStore,
     pub configurations: &'a ConfigurationStore,
     /// Seals secret provision fields (and opens a product's, to seal them again for a contract
     /// product made from it).
     pub secrets: &'a SecretBox,
-    /// Announces each new contract product (contract_product.created).
-    pub publisher: Option<&'a dyn crate::ports::Publish>,
+    /// Makes contract products (and announces each: contract_product.created).
+    pub engine: &'a Engine,
 }
 
 impl Products<'_> {
-    /// A static deployment's configuration must exist and fit the blueprint and provider.
-    async fn check_static(&self, id: &ConfigurationId, blueprint: &str, provider: Option<&str>) -> Result<(), ApiError> {
-        let c = self.configurations.get(id).await?.ok_or_else(|| invalid(vec![field("deployment.configuration_id", format!("no provision configuration {id}"))]))?;
-        if c.blueprint != blueprint || provider.is_some_and(|p| p != c.provider) {
-            return Err(invalid(vec![field("deployment.configuration_id", format!("{id} is a {} / {} configuration", c.blueprint, c.provider))]));
-        }
-        Ok(())
-    }
-
     pub async fn create_product(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
         let body = json_body(request)?;
         check(&product_schema(), &body)?;
@@ -188,7 +63,7 @@ impl Products<'_> {
         }
         let deployment = parse_deployment(&body["deployment"])?;
         if let Deployment::Static { configuration_id } = &deployment {
-            self.check_static(configuration_id, b.id, provider_id).await?;
+            check_static(self.configurations, configuration_id, b.id, provider_id).await?;
         }
         let now = now_rfc3339();
         let given = with_stored_secrets(&body["provision_fields"].as_object().cloned().unwrap_or_default(), &Map::new())?;
@@ -227,106 +102,9 @@ impl Products<'_> {
         HttpResponse::json(201, &cp_view(&cp))
     }
 
-    /// Creates a contract product from a body of the POST /contract-products shape (also what an
-    /// order.paid event for an unknown id becomes).
+    /// Creates a contract product from a body of the POST /contract-products shape.
     pub async fn create_contract_product_from(&self, body: &Value) -> Result<ContractProduct, ApiError> {
-        let body = body.clone();
-        check(&contract_product_schema(), &body)?;
-        let id = match body["id"].as_str() {
-            Some(raw) => ContractProductId::parse_given(raw).map_err(|e| invalid(vec![field("id", e)]))?,
-            None => ContractProductId::generate(),
-        };
-        let client_id = crate::domain::actor::ClientId::parse(body["client_id"].as_str().unwrap_or_default()).map_err(|e| invalid(vec![field("client_id", e)]))?;
-        let product = match body["product_id"].as_str() {
-            Some(raw) => {
-                let pid = ProductId::parse(raw).map_err(|e| invalid(vec![field("product_id", e)]))?;
-                Some(self.products.product(&pid).await?.ok_or_else(|| invalid(vec![field("product_id", format!("no product {raw}"))]))?)
-            }
-            None => None,
-        };
-        // Explicit fields win over the product's.
-        let blueprint_id = body["blueprint"].as_str().or(product.as_ref().map(|p| p.blueprint.as_str()));
-        let b = blueprint_of(blueprint_id.ok_or_else(|| invalid(vec![field("blueprint", "is required without a product_id")]))?)?;
-        if let Some(p) = &product
-            && p.blueprint != b.id
-        {
-            return Err(invalid(vec![field("blueprint", format!("product {} is of blueprint {}", p.id, p.blueprint))]));
-        }
-        let provider_id = body["provider"].as_str().or(product.as_ref().and_then(|p| p.provider.as_deref()));
-        if let Some(p) = provider_id {
-            provider(b.id, p).ok_or_else(|| invalid(vec![field("provider", "is not a provider of this blueprint")]))?;
-        }
-        let deployment = match &body["deployment"] {
-            Value::Null => product.as_ref().map(|p| p.deployment.clone()).unwrap_or(Deployment::Dynamic),
-            d => parse_deployment(d)?,
-        };
-        let (configuration_id, kind) = match &deployment {
-            Deployment::Static { configuration_id } => {
-                self.check_static(configuration_id, b.id, provider_id).await?;
-                (configuration_id.clone(), "static")
-            }
-            Deployment::Dynamic => {
-                let found = self.configurations.default_for(b.id, provider_id).await?;
-                let what = provider_id.map_or(format!("blueprint {}", b.id), |p| format!("provider {p} of {}", b.id));
-                let id = found.ok_or_else(|| ApiError::Conflict(format!("no default provision configuration for {what}")))?;
-                (id, "dynamic")
-            }
-        };
-        let configuration = self.configurations.get(&configuration_id).await?.ok_or_else(|| ApiError::Conflict(format!("provision configuration {configuration_id} is gone")))?;
-        if !configuration.enabled {
-            return Err(ApiError::Conflict(format!("provision configuration {configuration_id} is disabled")));
-        }
-        // The product's fields (opened, to be sealed again to this contract product), then the
-        // request's.
-        let inherited = match &product {
-            Some(p) => match secrets::open(catalogue().provision_schema(), &Value::Object(p.provision_fields.clone()), self.secrets, &secrets::provision_context("product", p.id.as_str())) {
-                Ok(Value::Object(o)) => o,
-                Ok(_) => Map::new(),
-                Err(e) => return Err(ApiError::internal(format!("provision fields of product {} do not open: {e}", p.id))),
-            },
-            None => Map::new(),
-        };
-        let given = with_stored_secrets(&body["provision_fields"].as_object().cloned().unwrap_or_default(), &inherited)?;
-        let mut fields = inherited;
-        fields.extend(given);
-        let fields = sealed_fields(&fields, self.secrets, "cp", id.as_str());
-        let now = now_rfc3339();
-        let cp = ContractProduct {
-            id,
-            client_id: client_id.as_str().to_owned(),
-            product_id: product.as_ref().map(|p| p.id.clone()),
-            blueprint: b.id.to_owned(),
-            provider: configuration.provider.clone(),
-            provision_configuration_id: configuration_id,
-            deployment: kind.to_owned(),
-            service_identifier: body["service_identifier"].as_str().map(String::from),
-            provision_fields: fields,
-            setup_action: setup_action(b, body["setup_action"].as_str().or(product.as_ref().map(|p| p.setup_action.as_str())))?,
-            status: ProductStatus::Pending,
-            created_at: now.clone(),
-            updated_at: now,
-            version: 1,
-            unconfirmed_create: None,
-            unconfirmed_action: None,
-        };
-        self.products.create_contract_product(&cp).await?;
-        tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
-        if let Some(p) = self.publisher {
-            p.publish(&crate::domain::outgoing::OutgoingEvent {
-                id: format!("ev-created-{}", cp.id),
-                kind: "contract_product.created".into(),
-                contract_product_id: cp.id.to_string(),
-                client_id: cp.client_id.clone(),
-                blueprint: cp.blueprint.clone(),
-                action: None,
-                log_id: None,
-                status: cp.status,
-                message: format!("contract product {} created", cp.id),
-                occurred_at: cp.created_at.clone(),
-            })
-            .await;
-        }
-        Ok(cp)
+        Ok(self.engine.create_contract_product(body).await?)
     }
 
     /// Admins read any contract product; a client only its own (others are 404: nothing leaks).
@@ -457,7 +235,7 @@ impl Products<'_> {
         if let Deployment::Static { configuration_id } = &next.deployment
             && (next.deployment != current.deployment || next.provider != current.provider)
         {
-            self.check_static(configuration_id, b.id, next.provider.as_deref()).await?;
+            check_static(self.configurations, configuration_id, b.id, next.provider.as_deref()).await?;
         }
         if let Some(a) = body["setup_action"].as_str() {
             next.setup_action = setup_action(b, Some(a))?;
@@ -492,34 +270,4 @@ pub fn contract_product_patch_schema() -> Value {
 /// The body of PATCH /products/{id}.
 pub fn params_schema_patch() -> Value {
     params().opt("name", string_max(200)).opt("provider", provider_id()).opt("deployment", deployment_schema()).opt("setup_action", setup_action_id()).opt("provision_fields", any_object()).build()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A mask sent back keeps the stored value at its path, however deep; a mask with nothing
-    /// behind it is refused by path; other values are taken as given.
-    #[test]
-    fn masked_secrets_keep_the_stored_value_at_any_depth() {
-        let schema = catalogue().provision_schema();
-        let nested: Vec<String> = crate::catalogue::schema::secret_paths(schema).into_iter().filter(|p| p.contains('.')).collect();
-        let path = nested.first().expect("a nested secret field in the catalogue").clone();
-        let (outer, inner) = path.split_once('.').unwrap();
-        let wrap = |leaf: Value| {
-            let mut v = leaf;
-            for part in inner.rsplit('.') {
-                v = json!({ part: v });
-            }
-            v
-        };
-        let stored: Map<String, Value> = json!({ outer: wrap(json!({ "$sealed": "v1:kept" })), "password": { "$sealed": "v1:pw" } }).as_object().cloned().unwrap();
-        let given: Map<String, Value> = json!({ outer: wrap(json!(secrets::MASK)), "password": secrets::MASK, "package_name": "gold" }).as_object().cloned().unwrap();
-        let merged = with_stored_secrets(&given, &stored).unwrap();
-        assert_eq!(at_path(&merged, &path), Some(&json!({ "$sealed": "v1:kept" })), "{merged:?}");
-        assert_eq!(merged["password"], json!({ "$sealed": "v1:pw" }));
-        assert_eq!(merged["package_name"], "gold");
-        let refused = with_stored_secrets(&given, &Map::new()).unwrap_err();
-        assert!(refused.to_string().contains("invalid") || refused.status() == 400, "{refused}");
-    }
 }
