@@ -15,3 +15,5 @@ pub mod engine;
 pub mod ports;
 pub mod providers;
 pub mod secrets;
+#[cfg(test)]
+pub mod testing;

@@ -9,14 +9,15 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::domain::configuration::Configuration;
+use crate::domain::handler::{EventHandler, Execution};
 use crate::domain::ids::{ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::product::{ContractProduct, Product};
 use crate::ports::{
-    Begin, BoxFuture, Configurations, ContractProducts, DemoObject, DemoState, LifecycleEvents, Mailbox, ProductTemplates, Publish, QueueName, RunRecord, StoreError, Stores, Stuck, WorkMessage,
-    WorkQueue,
+    Begin, BoxFuture, Configurations, ContractProducts, DemoObject, DemoState, HandlerRecords, InvokeFunction, Invoked, LifecycleEvents, Mailbox, ProductTemplates, Publish, QueueName, RunRecord,
+    StoreError, Stores, Stuck, WorkMessage, WorkQueue,
 };
 
 /// A lifecycle event's record.
@@ -472,5 +473,75 @@ impl Mailbox for MemoryMailbox {
 
     fn hold<'a>(&'a self, _source: &'a str, receipt: &'a str, seconds: u64) -> BoxFuture<'a, ()> {
         Box::pin(async move { self.holds.lock().unwrap_or_else(|p| p.into_inner()).push((receipt.to_owned(), seconds)) })
+    }
+}
+
+/// Outgoing event handlers, their delivered markers and executions.
+#[derive(Clone, Default)]
+pub struct MemoryHandlers {
+    handlers: Arc<Mutex<Vec<EventHandler>>>,
+    delivered: Arc<Mutex<Vec<(String, String)>>>,
+    executions: Arc<Mutex<Vec<Execution>>>,
+}
+
+impl MemoryHandlers {
+    pub fn put(&self, h: EventHandler) {
+        self.handlers.lock().unwrap_or_else(|p| p.into_inner()).push(h);
+    }
+
+    pub fn executions(&self) -> Vec<Execution> {
+        self.executions.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl HandlerRecords for MemoryHandlers {
+    fn for_event<'a>(&'a self, event: &'a str) -> BoxFuture<'a, Result<Vec<EventHandler>, StoreError>> {
+        Box::pin(async move {
+            let mut of: Vec<EventHandler> = self.handlers.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|h| h.event == event).cloned().collect();
+            of.sort_by_key(|h| (h.priority, h.id.clone()));
+            Ok(of)
+        })
+    }
+
+    fn delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.delivered.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(e, h)| e == event_id && h == handler_id)) })
+    }
+
+    fn mark_delivered<'a>(&'a self, event_id: &'a str, handler_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.delivered.lock().unwrap_or_else(|p| p.into_inner()).push((event_id.to_owned(), handler_id.to_owned()));
+            Ok(())
+        })
+    }
+
+    fn record_execution<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.executions.lock().unwrap_or_else(|p| p.into_inner()).push(execution.clone());
+            Ok(())
+        })
+    }
+}
+
+/// Functions that answer as told, recording every call.
+#[derive(Clone, Default)]
+pub struct MemoryFunctions {
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+    /// The function error every call answers with, if any.
+    pub fails_with: Option<String>,
+}
+
+impl MemoryFunctions {
+    /// (function, payload) of every call.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl InvokeFunction for MemoryFunctions {
+    fn invoke<'a>(&'a self, function: &'a str, payload: &'a str) -> BoxFuture<'a, Result<Invoked, String>> {
+        Box::pin(async move {
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).push((function.to_owned(), payload.to_owned()));
+            Ok(Invoked { status_code: Some(200), excerpt: "ok".into(), function_error: self.fails_with.clone() })
+        })
     }
 }

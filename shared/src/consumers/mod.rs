@@ -5,6 +5,9 @@
 pub mod dispatcher;
 pub mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};

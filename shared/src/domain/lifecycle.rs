@@ -127,6 +127,37 @@ pub fn action_for(kind: &str, b: &'static Blueprint, cp: &ContractProduct, data:
     Some((action, Value::Object(p)))
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Claimed, not yet on the queue.
+    Received,
+    Queued,
+    Processing,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub contract_product_id: String,
+    /// SHA-256 of the raw body: the same id with another body is refused.
+    pub body_sha256: String,
+    pub status: EventStatus,
+    #[serde(default)]
+    pub log_ids: Vec<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+    /// How often an admin has sent it again after it failed.
+    #[serde(default)]
+    pub retries: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,35 +193,29 @@ mod tests {
         let masked = json!({ "provision_fields": { "password": "********" } });
         assert!(check_event_data("order.paid", None, &masked).is_err(), "a mask is not a secret");
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventStatus {
-    /// Claimed, not yet on the queue.
-    Received,
-    Queued,
-    Processing,
-    Done,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub contract_product_id: String,
-    /// SHA-256 of the raw body: the same id with another body is refused.
-    pub body_sha256: String,
-    pub status: EventStatus,
-    #[serde(default)]
-    pub log_ids: Vec<String>,
-    #[serde(default)]
-    pub error: Option<String>,
-    pub received_at: String,
-    pub updated_at: String,
-    /// How often an admin has sent it again after it failed.
-    #[serde(default)]
-    pub retries: u32,
+    /// Each billing event runs the action its blueprint has for it, only from the statuses it
+    /// applies to; a package change names the package in the field the action takes.
+    #[test]
+    fn events_map_to_the_blueprints_actions_by_status() {
+        let cp = |blueprint: &str, status: ProductStatus| ContractProduct { status, ..crate::testing::contract_product("cp-1", blueprint, Some("x"), json!({})) };
+        let hosting = catalogue().blueprint("web-hosting").unwrap();
+        let domains = catalogue().blueprint("domain-names").unwrap();
+        let servers = catalogue().blueprint("servers").unwrap();
+        let ran = |kind: &str, b: &'static Blueprint, status: ProductStatus, data: Value| action_for(kind, b, &cp(b.id, status), &data).map(|(a, p)| (a.id, p));
+        use ProductStatus::*;
+        assert_eq!(ran("order.paid", hosting, Pending, json!({})).map(|r| r.0), Some("create-account"));
+        assert_eq!(ran("order.paid", hosting, Failed, json!({})).map(|r| r.0), Some("create-account"), "a failed setup may be ordered again");
+        assert_eq!(ran("order.paid", hosting, Active, json!({})), None, "already set up");
+        assert_eq!(ran("invoice.overdue", hosting, Active, json!({})).map(|r| r.0), Some("suspend-account"));
+        assert_eq!(ran("invoice.overdue", hosting, Suspended, json!({})), None);
+        assert_eq!(ran("invoice.paid", servers, Suspended, json!({})).map(|r| r.0), Some("unsuspend"));
+        assert_eq!(ran("contract.cancelled", hosting, Suspended, json!({})).map(|r| r.0), Some("delete-account"));
+        assert_eq!(ran("contract.cancelled", servers, Active, json!({})).map(|r| r.0), Some("terminate"));
+        assert_eq!(ran("contract.cancelled", hosting, Terminated, json!({})), None);
+        let renew = ran("contract.renewed", domains, Active, json!({})).unwrap();
+        assert_eq!((renew.0, renew.1["renew_years"].clone()), ("renew", json!(1)));
+        let changed = ran("contract.package_changed", hosting, Active, json!({ "package": "platinum" })).unwrap();
+        assert_eq!((changed.0, changed.1["package_name"].clone()), ("change-package", json!("platinum")));
+    }
 }

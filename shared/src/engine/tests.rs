@@ -6,24 +6,7 @@ use super::*;
 use crate::domain::ids::ConfigurationId;
 
 fn product(blueprint: &str, service_identifier: Option<&str>, fields: Value) -> ContractProduct {
-    ContractProduct {
-        id: ContractProductId::parse("cp-1").unwrap(),
-        client_id: "client-1".into(),
-        product_id: None,
-        blueprint: blueprint.into(),
-        provider: "demo".into(),
-        provision_configuration_id: ConfigurationId::parse("cfg-1").unwrap(),
-        deployment: "static".into(),
-        service_identifier: service_identifier.map(String::from),
-        provision_fields: fields.as_object().cloned().unwrap_or_default(),
-        setup_action: "create-account".into(),
-        status: ProductStatus::Active,
-        created_at: String::new(),
-        updated_at: String::new(),
-        version: 1,
-        unconfirmed_create: None,
-        unconfirmed_action: None,
-    }
+    crate::testing::contract_product("cp-1", blueprint, service_identifier, fields)
 }
 
 fn client() -> Actor {
@@ -85,7 +68,6 @@ fn identifiers_come_from_the_contract_product_never_from_a_caller() {
 // ---- Whole runs over the in-memory adapters ----
 
 use crate::adapters::memory::{MemoryPublisher, MemoryQueue, MemoryStore};
-use crate::domain::configuration::Configuration as Cfg;
 use crate::domain::lifecycle::EventStatus;
 
 /// An engine over memory with one demo web-hosting configuration (`settings` on top of a
@@ -97,26 +79,7 @@ struct World {
 }
 
 fn world(settings: Value) -> World {
-    let store = MemoryStore::new();
-    let mut all = json!({ "server_hostname": "srv1.example.net" });
-    all.as_object_mut().unwrap().extend(settings.as_object().cloned().unwrap_or_default());
-    store.put_configuration(Cfg {
-        id: ConfigurationId::parse("cfg-1").unwrap(),
-        name: "demo".into(),
-        blueprint: "web-hosting".into(),
-        provider: "demo".into(),
-        enabled: true,
-        settings: all,
-        created_at: String::new(),
-        updated_at: String::new(),
-        version: 1,
-        usage_count: 1,
-    });
-    let mut cp = product("web-hosting", None, json!({ "package_name": "gold" }));
-    cp.status = ProductStatus::Pending;
-    store.put_product(cp);
-    let events = MemoryPublisher::default();
-    let engine = Engine::new(store.stores(), Arc::new(SecretBox::from_key(&[9u8; 32]).unwrap())).with_publisher(Some(Arc::new(events.clone())));
+    let (engine, store, events) = crate::testing::demo_world(settings);
     World { engine, store, events }
 }
 

@@ -1,0 +1,239 @@
+//! The consumers' unit tests over the in-memory adapters: the worker's order within a group,
+//! retry and give-up, redelivery, first orders, long-running work and the sweep; the
+//! dispatcher's signed deliveries, retries that skip handlers already reached, and refused
+//! targets. No local stack.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::SqsEvent;
+use super::dispatcher::Dispatcher;
+use super::worker::{MAX_RECEIVES, Worker};
+use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryQueue, MemoryStore};
+use crate::domain::ProductStatus;
+use crate::domain::actor::{Actor, Caller};
+use crate::domain::handler::{EventHandler, secret_schema};
+use crate::domain::ids::{ContractProductId, ProductId};
+use crate::domain::lifecycle::{EventStatus, sealed_event};
+use crate::domain::log::LogStatus;
+use crate::domain::outgoing::OutgoingEvent;
+use crate::domain::product::{Deployment, Product};
+use crate::engine::Engine;
+use crate::ports::{QueueName, WorkMessage};
+use crate::testing::{demo_world, record, secret_box};
+
+struct Lane {
+    worker: Worker,
+    engine: Engine,
+    store: MemoryStore,
+    mailbox: MemoryMailbox,
+}
+
+fn lane(settings: Value) -> Lane {
+    let (engine, store, _) = demo_world(settings);
+    let mailbox = MemoryMailbox::default();
+    let worker = Worker::new(engine.clone(), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(mailbox.clone()), 1);
+    Lane { worker, engine, store, mailbox }
+}
+
+/// A billing event as the webhook queues it (sealed), claimed.
+fn claimed(store: &MemoryStore, id: &str, kind: &str, cp: &str, data: Value) -> String {
+    let event = json!({ "id": id, "type": kind, "contract_product_id": cp, "occurred_at": "2026-11-30T08:00:00Z", "data": data });
+    let body = sealed_event(&event, &secret_box()).to_string();
+    store.claim_event(id, cp, &body, "2026-11-30T08:00:00Z");
+    body
+}
+
+fn order() -> Value {
+    json!({ "params": { "domain": "alice.example", "email": "alice@alice.example", "password": "Secret-pw-123" } })
+}
+
+fn batch(records: Vec<super::SqsRecord>) -> SqsEvent {
+    SqsEvent { records }
+}
+
+fn cp1() -> ContractProductId {
+    ContractProductId::parse("cp-1").unwrap()
+}
+
+#[tokio::test]
+async fn events_of_a_group_run_in_order_and_settle_with_their_runs() {
+    let l = lane(json!({}));
+    let paid = claimed(&l.store, "evt-1", "order.paid", "cp-1", order());
+    let overdue = claimed(&l.store, "evt-2", "invoice.overdue", "cp-1", json!({}));
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, 1), record("m-2", Some("cp-1"), &overdue, 1)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(l.store.product(&cp1()).unwrap().status, ProductStatus::Suspended);
+    let logs = l.store.logs();
+    assert_eq!(logs.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["create-account", "suspend-account"]);
+    assert_eq!(l.store.event("evt-1"), Some((EventStatus::Done, vec![logs[0].log_id.clone()])));
+    assert_eq!(l.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
+    // Delivered again: handled already, nothing runs twice.
+    l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, 2)])).await;
+    assert_eq!(l.store.logs().len(), 2);
+}
+
+/// At the first record that must be retried, it and every later record of its group go back,
+/// held for the same delay, in order; another group goes on.
+#[tokio::test]
+async fn a_retried_record_holds_back_the_rest_of_its_group_only() {
+    let l = lane(json!({ "transient_failures": 1 }));
+    let mut other = crate::testing::contract_product("cp-2", "web-hosting", Some("bob1"), json!({}));
+    other.status = ProductStatus::Pending;
+    l.store.put_product(other);
+    let paid = claimed(&l.store, "evt-1", "order.paid", "cp-1", order());
+    let overdue = claimed(&l.store, "evt-2", "invoice.overdue", "cp-1", json!({}));
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, 1), record("m-2", Some("cp-1"), &overdue, 1)])).await;
+    let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+    assert_eq!(failed, ["m-1", "m-2"]);
+    let holds = l.mailbox.holds();
+    assert_eq!(holds.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["rh-m-1", "rh-m-2"]);
+    assert_eq!(holds[0].1, holds[1].1, "the rest of the group waits exactly as long");
+    assert_eq!(l.store.event("evt-2").map(|e| e.0), Some(EventStatus::Received), "never begun, out of order");
+    // The retry runs both, in order.
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, 2), record("m-2", Some("cp-1"), &overdue, 2)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(l.store.product(&cp1()).unwrap().status, ProductStatus::Suspended);
+}
+
+/// The last allowed attempt of a transient failure is given up: an error entry naming why, the
+/// event failed, the message moved to the dead-letter queue in its group.
+#[tokio::test]
+async fn the_last_attempt_gives_up_visibly() {
+    let l = lane(json!({ "transient_failures": 10 }));
+    let paid = claimed(&l.store, "evt-1", "order.paid", "cp-1", order());
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, MAX_RECEIVES)])).await;
+    assert!(response.batch_item_failures.is_empty(), "moved on by the worker, not left to the queue");
+    let sent = l.mailbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].to, sent[0].fifo.clone(), sent[0].body.as_str()), (QueueName::LifecycleDeadLetter, Some(("cp-1".into(), "m-1".into())), paid.as_str()));
+    assert_eq!(l.store.event("evt-1").map(|e| e.0), Some(EventStatus::Failed));
+    assert!(l.store.event_error("evt-1").unwrap().starts_with("gave up after 5 attempts"));
+    let last = l.store.logs().pop().unwrap();
+    assert_eq!(last.status, LogStatus::Error);
+    assert!(last.message.contains("dead-letter queue"), "{}", last.message);
+}
+
+/// A billing system only sends webhooks: the first order.paid of an unknown service makes its
+/// contract product from the product, then sets it up.
+#[tokio::test]
+async fn a_first_order_makes_the_contract_product_then_sets_it_up() {
+    let l = lane(json!({}));
+    l.store.put_template(Product {
+        id: ProductId::parse("prd-1").unwrap(),
+        name: "Gold".into(),
+        blueprint: "web-hosting".into(),
+        provider: None,
+        deployment: Deployment::Static { configuration_id: crate::domain::ids::ConfigurationId::parse("cfg-1").unwrap() },
+        setup_action: "create-account".into(),
+        provision_fields: json!({ "package_name": "gold" }).as_object().cloned().unwrap(),
+        created_at: String::new(),
+        updated_at: String::new(),
+        version: 1,
+    });
+    let mut data = order();
+    data["product_id"] = json!("prd-1");
+    data["client_id"] = json!("client-9");
+    let paid = claimed(&l.store, "evt-9", "order.paid", "cp-new", data);
+    let response = l.worker.handle(batch(vec![record("m-9", Some("cp-new"), &paid, 1)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    let cp = l.store.product(&ContractProductId::parse("cp-new").unwrap()).expect("made");
+    assert_eq!((cp.client_id.as_str(), cp.status), ("client-9", ProductStatus::Active));
+    assert_eq!(cp.provision_fields["package_name"], "gold");
+}
+
+/// A long-running action queued by the engine is finished by the worker, its pending entry
+/// replaced; a redelivery of finished work and a malformed work message settle quietly.
+#[tokio::test]
+async fn queued_work_finishes_once_and_malformed_work_is_dropped() {
+    let l = lane(json!({}));
+    let admin = Actor::Caller(Caller::Admin { subject: "a".into() });
+    l.engine.run(&admin, "cp-1", "web-hosting", "create-account", &order()).await.expect("created");
+    let queue = MemoryQueue::default();
+    let started = l.engine.start(&admin, "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-456" } }), &queue).await.unwrap();
+    let body = serde_json::to_string(&queue.messages()[0]).unwrap();
+    assert!(matches!(serde_json::from_str::<WorkMessage>(&body), Ok(WorkMessage::Operation(_))));
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &body, 1)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    let entry = l.store.logs().into_iter().find(|e| e.log_id == started.log_id).unwrap();
+    assert_eq!(entry.status, LogStatus::Success, "{}", entry.message);
+    let entries = l.store.logs().len();
+    l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &body, 2), record("m-2", Some("cp-1"), r#"{"kind":"operation","log_id":"nope"}"#, 1)])).await;
+    assert_eq!(l.store.logs().len(), entries, "nothing ran again");
+}
+
+/// The sweep queues claims the webhook left unqueued, in their product's group, once.
+#[tokio::test]
+async fn the_sweep_queues_what_the_webhook_left() {
+    let l = lane(json!({}));
+    let body = claimed(&l.store, "evt-1", "invoice.paid", "cp-1", json!({}));
+    let swept = l.worker.sweep().await;
+    assert_eq!(swept["swept"], 1);
+    let sent = l.mailbox.sent();
+    assert_eq!((sent[0].to, sent[0].fifo.clone(), sent[0].body.clone()), (QueueName::Lifecycle, Some(("cp-1".into(), "evt-1".into())), body));
+    assert_eq!(l.store.event("evt-1").map(|e| e.0), Some(EventStatus::Queued));
+    assert_eq!(l.worker.sweep().await["swept"], 0, "queued once");
+}
+
+/// A handler of `event` posting to `url` with the signing secret `s3cret`.
+fn url_handler(id: &str, priority: u32, target: Value) -> EventHandler {
+    let secret = crate::secrets::seal(&secret_schema(), &json!({ "secret": "s3cret" }), &secret_box(), id)["secret"].clone();
+    EventHandler {
+        id: id.into(),
+        name: id.into(),
+        event: "contract_product.activated".into(),
+        target,
+        status: "enabled".into(),
+        priority,
+        secret,
+        created_at: String::new(),
+        updated_at: String::new(),
+        version: 1,
+    }
+}
+
+fn outgoing() -> String {
+    serde_json::to_string(&OutgoingEvent {
+        id: "ev-1".into(),
+        kind: "contract_product.activated".into(),
+        contract_product_id: "cp-1".into(),
+        client_id: "client-1".into(),
+        blueprint: "web-hosting".into(),
+        action: Some("create-account".into()),
+        log_id: None,
+        status: ProductStatus::Active,
+        message: "made".into(),
+        occurred_at: "2026-11-30T08:00:00Z".into(),
+    })
+    .unwrap()
+}
+
+/// Each handler gets the event signed with its own secret; a failed delivery retries the event
+/// later and the handlers it reached are not called again; a function outside the stack's
+/// prefixes is never invoked.
+#[tokio::test]
+async fn deliveries_are_signed_retried_without_repeats_and_refused_targets_stay_uncalled() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let body = outgoing();
+    let signature = crate::secrets::sign(b"s3cret", body.as_bytes());
+    Mock::given(method("POST")).and(header("x-signature", signature.as_str())).respond_with(ResponseTemplate::new(204)).mount(&server).await;
+    let handlers = MemoryHandlers::default();
+    handlers.put(url_handler("eh-1", 1, json!({ "type": "url", "url": format!("{}/ok", server.uri()) })));
+    handlers.put(url_handler("eh-2", 2, json!({ "type": "url", "url": "http://127.0.0.1:9/down" })));
+    handlers.put(url_handler("eh-3", 3, json!({ "type": "lambda", "function": "someone-elses-function" })));
+    let functions = MemoryFunctions::default();
+    let mailbox = MemoryMailbox::default();
+    let dispatcher = Dispatcher::new(Arc::new(handlers.clone()), secret_box(), Arc::new(functions.clone()), Arc::new(mailbox.clone()), 1);
+    let response = dispatcher.handle(batch(vec![record("m-1", None, &body, 1)])).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "retried for the handlers it did not reach");
+    assert_eq!(mailbox.holds().len(), 1);
+    let executions = handlers.executions();
+    assert_eq!(executions.iter().map(|x| (x.handler_id.as_str(), x.success)).collect::<Vec<_>>(), [("eh-1", true), ("eh-2", false), ("eh-3", false)]);
+    assert!(executions[2].error.as_deref().unwrap().contains("not invoked"), "{:?}", executions[2].error);
+    assert!(functions.calls().is_empty());
+    dispatcher.handle(batch(vec![record("m-1", None, &body, 2)])).await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "the handler reached is not called again");
+}
