@@ -72,8 +72,8 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
 
     let publisher = shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone());
     let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?)).with_publisher(publisher);
-    let admin = Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
-    let api = ActionApi::new(authenticator()?, engine, None).with_queue(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?);
+    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?, None);
+    let api = ActionApi::new(authenticator()?, engine, None).with_queue(Arc::new(shared::adapters::sqs::SqsWorkQueue::new(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?)));
     let token = admin_token()?;
 
     let settings = json!({ "endpoint_url": server.uri(), "signing_secret": "bench-signing-secret", "timeout_seconds": 10 });

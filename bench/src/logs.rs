@@ -116,7 +116,8 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
     let mut reports = Vec::new();
     for &rows in sizes {
         let tables = stack_tables(aws, &format!("benchlogs{rows}")).await?;
-        let admin = shared::api::admin::Admin::new(authenticator()?, aws.ddb.clone(), &tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
+        let admin =
+            shared::api::admin::Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?, None);
         let cp_id = format!("cp-bench-target-{rows}");
         let found = admin.handle(request("GET", &format!("/contract-products/{cp_id}"), &token, None)).await;
         let held = aws.ddb.describe_table().table_name(&tables.logs).send().await?.table().and_then(|t| t.item_count()).unwrap_or(0);
@@ -158,7 +159,11 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
                 (cfg_id, Some(seconds))
             }
         };
-        let api = LogsApi::new(authenticator()?, aws.ddb.clone(), &tables);
+        let api = LogsApi::new(
+            authenticator()?,
+            shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).logs(),
+            shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).products(),
+        );
         // The day the target rows were written (today, or the day of an earlier load).
         let newest = api.handle(request("GET", &format!("/contract-products/{cp_id}/logs?limit=1"), &token, None)).await.map_err(|e| e.to_string())?;
         let newest: Value = serde_json::from_str(&newest.body)?;

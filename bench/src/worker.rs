@@ -34,7 +34,7 @@ pub struct WorkerReport {
 /// Demo hosting accounts to change packages on, one message group each: their contract products.
 pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<Vec<String>, Error> {
     let token = admin_token()?;
-    let admin = Admin::new(authenticator()?, aws.ddb.clone(), tables, shared::adapters::ssm::secret_box(&aws.config).await?, None);
+    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?, None);
     let cfg = admin
         .handle(request("POST", "/provision-configurations", &token, Some(&json!({ "name": unique("bench-demo"), "blueprint": "web-hosting", "provider": "demo", "settings": settings }))))
         .await
@@ -176,7 +176,13 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
     let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?);
-    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), aws.ddb.clone(), &tables.main, aws.sqs.clone(), queue_url.clone(), secrets.clone());
+    let hook = WebhookApi::new(
+        env("WEBHOOK_SECRET")?.as_bytes(),
+        shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).events(),
+        shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).products(),
+        Arc::new(shared::adapters::sqs::SqsMailbox::new(aws.sqs.clone(), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url.clone()))),
+        secrets.clone(),
+    );
     for (_, body) in &bodies {
         let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
         if answer.status != 202 {

@@ -19,6 +19,10 @@ use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::product::{ContractProduct, Product};
 
+/// Where a page of a listing ended: the key attributes of its last item (strings only, as all
+/// our keys are), to start the next page after.
+pub type PageKey = std::collections::BTreeMap<String, String>;
+
 /// A boxed future: what a port's method returns, so a port can be held as `Arc<dyn Port>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

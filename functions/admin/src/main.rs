@@ -1,7 +1,10 @@
 //! The admin function. Builds its clients once, then hands each request to shared::api::admin.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::adapters::dynamodb::Tables;
+use std::sync::Arc;
+
+use shared::adapters::dynamodb::{Dynamo, Tables};
+use shared::adapters::sqs::{SqsMailbox, SqsPublisher};
 use shared::api::admin::Admin;
 use shared::api::auth::{AuthConfig, Authenticator};
 
@@ -10,10 +13,11 @@ async fn main() -> Result<(), Error> {
     shared::adapters::telemetry::init();
     let tables = Tables::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let auth = Authenticator::new(AuthConfig::load(&aws).await?, reqwest::Client::new());
-    let ddb = shared::adapters::aws::dynamodb(&aws);
-    let publisher = shared::adapters::sqs::SqsPublisher::from_env(shared::adapters::aws::sqs(&aws));
+    let auth = Authenticator::new(AuthConfig::with_secret(shared::adapters::ssm::token_secret(&aws).await?)?, reqwest::Client::new());
+    let dynamo = Dynamo::new(shared::adapters::aws::dynamodb(&aws), tables);
+    let sqs = shared::adapters::aws::sqs(&aws);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let admin = &Admin::new(auth, ddb, &tables, shared::adapters::ssm::secret_box(&aws).await?, publisher).with_lifecycle_queue(shared::adapters::aws::sqs(&aws), queue_url);
+    let lifecycle = Arc::new(SqsMailbox::new(sqs.clone(), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url)));
+    let admin = &Admin::new(auth, &dynamo, shared::adapters::ssm::secret_box(&aws).await?, SqsPublisher::from_env(sqs)).with_lifecycle_queue(lifecycle);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| admin.handle(request)))).await
 }

@@ -2,7 +2,10 @@
 //! shared::api::webhook.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::adapters::dynamodb::Tables;
+use std::sync::Arc;
+
+use shared::adapters::dynamodb::{Dynamo, Tables};
+use shared::adapters::sqs::SqsMailbox;
 use shared::api::webhook::WebhookApi;
 
 #[tokio::main]
@@ -11,8 +14,9 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let secret = shared::adapters::ssm::load_secret(&aws, "WEBHOOK_SECRET_PARAMETER", "WEBHOOK_SECRET").await?;
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let tables = Tables::from_env()?;
-    let secrets = std::sync::Arc::new(shared::adapters::ssm::secret_box(&aws).await?);
-    let api = &WebhookApi::new(secret.as_bytes(), shared::adapters::aws::dynamodb(&aws), &tables.main, shared::adapters::aws::sqs(&aws), queue_url, secrets);
+    let dynamo = Dynamo::new(shared::adapters::aws::dynamodb(&aws), Tables::from_env()?);
+    let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws).await?);
+    let lifecycle = Arc::new(SqsMailbox::new(shared::adapters::aws::sqs(&aws), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url)));
+    let api = &WebhookApi::new(secret.as_bytes(), dynamo.events(), dynamo.products(), lifecycle, secrets);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| api.handle(request)))).await
 }

@@ -9,6 +9,17 @@ pub async fn secret_box(config: &aws_config::SdkConfig) -> Result<SecretBox, Sec
     SecretBox::from_base64(&load_secret(config, "SECRETS_KEY_PARAMETER", "SECRETS_KEY").await?)
 }
 
+/// The tokens' HS256 secret where it is in SSM (AUTH_HS256_SECRET_PARAMETER names the
+/// parameter; only the HTTP functions get the variable and the right to read it); None where
+/// tokens are checked against a JWKS or the secret is in the environment (tests and tools).
+pub async fn token_secret(config: &aws_config::SdkConfig) -> Result<Option<String>, SecretsError> {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
+    if set("AUTH_JWKS_URL") || !set("AUTH_HS256_SECRET_PARAMETER") {
+        return Ok(None);
+    }
+    load_secret(config, "AUTH_HS256_SECRET_PARAMETER", "AUTH_HS256_SECRET").await.map(Some)
+}
+
 /// A secret a function needs at start: the SSM SecureString parameter the variable `parameter_var`
 /// names, else the value of `value_var` (tests and tools).
 pub async fn load_secret(config: &aws_config::SdkConfig, parameter_var: &str, value_var: &str) -> Result<String, SecretsError> {

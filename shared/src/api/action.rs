@@ -16,7 +16,7 @@ pub struct ActionApi {
     /// `blueprint/action` this instance is limited to.
     pinned: Option<String>,
     /// Where long-running actions go to be finished by the worker.
-    queue: Option<crate::adapters::sqs::SqsWorkQueue>,
+    queue: Option<std::sync::Arc<dyn crate::ports::WorkQueue>>,
 }
 
 impl ActionApi {
@@ -25,8 +25,8 @@ impl ActionApi {
     }
 
     /// Long-running actions answer 202 and are finished by the worker from this queue.
-    pub fn with_queue(mut self, sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
-        self.queue = Some(crate::adapters::sqs::SqsWorkQueue::new(sqs, queue_url));
+    pub fn with_queue(mut self, queue: std::sync::Arc<dyn crate::ports::WorkQueue>) -> Self {
+        self.queue = Some(queue);
         self
     }
 
@@ -48,7 +48,7 @@ impl ActionApi {
         let actor = Actor::Caller(caller);
         let long_running = crate::catalogue::catalogue().action(blueprint, action).is_some_and(|(_, a)| a.long_running);
         let result = match (&self.queue, long_running) {
-            (Some(queue), true) => self.engine.start(&actor, id, blueprint, action, &body, queue).await,
+            (Some(queue), true) => self.engine.start(&actor, id, blueprint, action, &body, queue.as_ref()).await,
             _ => self.engine.run(&actor, id, blueprint, action, &body).await,
         };
         match result {

@@ -91,16 +91,11 @@ impl AuthConfig {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
-    /// [`AuthConfig::from_env`], with the HS256 secret read from the SSM SecureString parameter
-    /// AUTH_HS256_SECRET_PARAMETER names (once per Lambda instance; only the HTTP functions get
-    /// the variable and the right to read it), else AUTH_HS256_SECRET (tests and tools).
-    pub async fn load(aws: &aws_config::SdkConfig) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if env("AUTH_JWKS_URL").is_some() || env("AUTH_HS256_SECRET_PARAMETER").is_none() {
-            return Ok(Self::from_env()?);
-        }
-        let secret = crate::adapters::ssm::load_secret(aws, "AUTH_HS256_SECRET_PARAMETER", "AUTH_HS256_SECRET").await?;
-        Ok(Self::from_lookup(|k| if k == "AUTH_HS256_SECRET" { Some(secret.clone()) } else { env(k) })?)
+    /// [`AuthConfig::from_env`], with the HS256 secret given where the function's main read it
+    /// (`adapters::ssm::token_secret`: the SSM parameter AUTH_HS256_SECRET_PARAMETER names).
+    pub fn with_secret(secret: Option<String>) -> Result<Self, AuthConfigError> {
+        let Some(secret) = secret else { return Self::from_env() };
+        Self::from_lookup(|k| if k == "AUTH_HS256_SECRET" { Some(secret.clone()) } else { std::env::var(k).ok().filter(|v| !v.is_empty()) })
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {

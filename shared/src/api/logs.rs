@@ -1,23 +1,20 @@
-//! The logs function: provision log queries. Every query is a DynamoDB Query on the logs table's
-//! key or one of its indexes, newest first, one page at a time behind an opaque cursor; its cost
-//! follows the page, not the table.
+//! The logs function: provision log queries. Every query is one page of a key or index of the
+//! log store (`LogStore`: the logs table's key or one of its indexes), newest first, behind an
+//! opaque cursor; its cost follows the page, not the table.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
-use crate::adapters::dynamodb::cursor;
+use crate::adapters::dynamodb::logs::{LogIndex, LogQuery, LogStore};
 use crate::adapters::dynamodb::products::ProductStore;
-use crate::adapters::dynamodb::{Tables, s};
 use crate::api::auth::Authenticator;
+use crate::api::cursor::{self, Key};
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::domain::actor::Caller;
 use crate::domain::ids::{ConfigurationId, ContractProductId, LogId};
 use crate::domain::log::LogEntry;
 use crate::domain::time::{format_millis, now_millis};
-use crate::ports::StoreError;
 
 const DEFAULT_LIMIT: i32 = 50;
 const MAX_LIMIT: i32 = 200;
@@ -27,8 +24,7 @@ const MAX_DAYS: i64 = 31;
 #[derive(Clone)]
 pub struct LogsApi {
     auth: Authenticator,
-    ddb: Client,
-    logs_table: String,
+    logs: LogStore,
     products: ProductStore,
 }
 
@@ -53,7 +49,7 @@ struct Filters {
     since: Option<String>,
     until: Option<String>,
     limit: i32,
-    cursor: Option<HashMap<String, AttributeValue>>,
+    cursor: Option<Key>,
     cursor_day: Option<String>,
 }
 
@@ -90,7 +86,7 @@ fn ordered(since: &str, until: &str) -> Result<(), ApiError> {
     if since > format!("{until}~").as_str() { Err(bad("until", "must not be before since")) } else { Ok(()) }
 }
 
-fn cursor_of(key: Option<&HashMap<String, AttributeValue>>, day: Option<&str>) -> Option<String> {
+fn cursor_of(key: Option<&Key>, day: Option<&str>) -> Option<String> {
     cursor::encode(key, day)
 }
 
@@ -104,81 +100,35 @@ fn summary(entry: &LogEntry) -> Value {
 }
 
 impl LogsApi {
-    pub fn new(auth: Authenticator, ddb: Client, tables: &Tables) -> Self {
-        LogsApi { auth, products: ProductStore::new(ddb.clone(), &tables.main), ddb, logs_table: tables.logs.clone() }
+    pub fn new(auth: Authenticator, logs: LogStore, products: ProductStore) -> Self {
+        LogsApi { auth, logs, products }
     }
 
-    /// One page of a Query on `pk_name = pk` (of `index`, if any), newest first.
-    async fn page(
-        &self,
-        index: Option<&str>,
-        pk_name: &str,
-        pk: &str,
-        f: &Filters,
-        cursor: Option<HashMap<String, AttributeValue>>,
-        limit: i32,
-    ) -> Result<(Vec<LogEntry>, Option<HashMap<String, AttributeValue>>), ApiError> {
-        let mut key_condition = "#pk = :pk".to_owned();
-        let mut q = self
-            .ddb
-            .query()
-            .table_name(&self.logs_table)
-            .set_index_name(index.map(String::from))
-            .scan_index_forward(false)
-            .limit(limit)
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_values(":pk", s(pk))
-            .set_exclusive_start_key(cursor);
-        match (&f.since, &f.until) {
-            (Some(a), Some(b)) => {
-                key_condition.push_str(" AND sk BETWEEN :since AND :until");
-                q = q.expression_attribute_values(":since", s(a.clone())).expression_attribute_values(":until", s(format!("{b}~")));
-            }
-            (Some(a), None) => {
-                key_condition.push_str(" AND sk >= :since");
-                q = q.expression_attribute_values(":since", s(a.clone()));
-            }
-            (None, Some(b)) => {
-                key_condition.push_str(" AND sk <= :until");
-                q = q.expression_attribute_values(":until", s(format!("{b}~")));
-            }
-            (None, None) => {}
-        }
-        let mut filter = Vec::new();
-        if let Some(st) = &f.status {
-            filter.push("#status = :status");
-            q = q.expression_attribute_names("#status", "status").expression_attribute_values(":status", s(st.clone()));
-        }
-        if let Some(a) = &f.action {
-            filter.push("#action = :action");
-            q = q.expression_attribute_names("#action", "action").expression_attribute_values(":action", s(a.clone()));
-        }
-        if !filter.is_empty() {
-            q = q.filter_expression(filter.join(" AND "));
-        }
-        let out = q.key_condition_expression(key_condition).send().await.map_err(|e| {
-            let e = StoreError::aws(e);
-            if e.to_string().contains("starting key") || e.to_string().contains("ExclusiveStartKey") { bad("cursor", "does not belong to this query") } else { e.into() }
-        })?;
-        let items = out.items().iter().map(LogEntry::from_item).collect::<Result<Vec<_>, _>>()?;
-        Ok((items, out.last_evaluated_key().cloned()))
+    /// One page of `index` at `partition`, newest first, with the query's window and filters.
+    async fn page(&self, index: LogIndex, partition: &str, f: &Filters, cursor: Option<Key>, limit: i32) -> Result<(Vec<LogEntry>, Option<Key>), ApiError> {
+        let query = LogQuery { index, partition, since: f.since.as_deref(), until: f.until.as_deref(), status: f.status.as_deref(), action: f.action.as_deref() };
+        self.logs.page(&query, cursor, limit).await.map_err(|e| match e {
+            // A cursor of another query names a key the index does not have.
+            crate::ports::StoreError::Conflict(_) => bad("cursor", "does not belong to this query"),
+            other => other.into(),
+        })
     }
 
     fn check_cursor_pk(f: &Filters, pk_name: &str, pk: &str) -> Result<(), ApiError> {
-        match f.cursor.as_ref().map(|c| c.get(pk_name).and_then(|v| v.as_s().ok()).map(String::as_str)) {
+        match f.cursor.as_ref().map(|c| c.get(pk_name).map(String::as_str)) {
             Some(Some(p)) if p != pk => Err(bad("cursor", "does not belong to this query")),
             Some(None) => Err(bad("cursor", "does not belong to this query")),
             _ => Ok(()),
         }
     }
 
-    async fn by_key(&self, index: Option<&str>, pk_name: &str, pk: &str, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
+    async fn by_key(&self, index: LogIndex, pk: &str, query: &HashMap<String, String>) -> Result<HttpResponse, ApiError> {
         let f = filters(query)?;
         if f.cursor_day.is_some() {
             return Err(cursor::bad_cursor("does not belong to this query").into());
         }
-        Self::check_cursor_pk(&f, pk_name, pk)?;
-        let (items, next) = self.page(index, pk_name, pk, &f, f.cursor.clone(), f.limit).await?;
+        Self::check_cursor_pk(&f, index.key_name(), pk)?;
+        let (items, next) = self.page(index, pk, &f, f.cursor.clone(), f.limit).await?;
         let items: Vec<Value> = items.iter().map(summary).collect();
         HttpResponse::json(200, &json!({ "items": items, "next_cursor": cursor_of(next.as_ref(), None) }))
     }
@@ -226,12 +176,12 @@ impl LogsApi {
             let day_text = format_millis(day)[..10].to_owned();
             let partition = format!("{status}#{day_text}");
             if let Some(c) = &start
-                && c.get("status_day").and_then(|v| v.as_s().ok()) != Some(&partition)
+                && c.get(LogIndex::StatusDay.key_name()) != Some(&partition)
             {
                 return Err(bad("cursor", "does not belong to this query"));
             }
             let want = f.limit - items.len() as i32;
-            let (page, next) = self.page(Some("by_status_day"), "status_day", &partition, &f, start.take(), want).await?;
+            let (page, next) = self.page(LogIndex::StatusDay, &partition, &f, start.take(), want).await?;
             items.extend(page);
             let full = items.len() as i32 >= f.limit;
             if let Some(next) = next.filter(|n| !n.is_empty()) {
@@ -255,28 +205,7 @@ impl LogsApi {
     async fn one(&self, caller: &Caller, raw: &str) -> Result<HttpResponse, ApiError> {
         let not_found = || ApiError::NotFound(format!("no log entry {raw:?}"));
         let id = LogId::parse(raw).map_err(|_| not_found())?;
-        let keys = self
-            .ddb
-            .query()
-            .table_name(&self.logs_table)
-            .index_name("by_log_id")
-            .key_condition_expression("log_id = :id")
-            .expression_attribute_values(":id", s(id.as_str()))
-            .limit(1)
-            .send()
-            .await
-            .map_err(StoreError::aws)?;
-        let key = keys.items().first().ok_or_else(not_found)?;
-        let item = self
-            .ddb
-            .get_item()
-            .table_name(&self.logs_table)
-            .key("pk", key.get("pk").cloned().ok_or_else(not_found)?)
-            .key("sk", key.get("sk").cloned().ok_or_else(not_found)?)
-            .send()
-            .await
-            .map_err(StoreError::aws)?;
-        let entry = LogEntry::from_item(item.item().ok_or_else(not_found)?)?;
+        let entry = self.logs.entry(&id).await?.ok_or_else(not_found)?;
         match caller {
             Caller::Admin { .. } => HttpResponse::json(200, &entry),
             Caller::Client { client_id, .. } => {
@@ -303,12 +232,12 @@ impl LogsApi {
                 {
                     return Err(not_found());
                 }
-                self.by_key(None, "pk", cp_id.as_str(), &request.query).await
+                self.by_key(LogIndex::Product, cp_id.as_str(), &request.query).await
             }
             "configurationLogs" => {
                 crate::api::auth::require_admin(&caller)?;
                 let cfg = ConfigurationId::parse(&id).map_err(|_| ApiError::NotFound(format!("no provision configuration {id:?}")))?;
-                self.by_key(Some("by_configuration"), "configuration_id", cfg.as_str(), &request.query).await
+                self.by_key(LogIndex::Configuration, cfg.as_str(), &request.query).await
             }
             "systemLogs" => {
                 crate::api::auth::require_admin(&caller)?;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod cognito;
 pub mod console;
+pub mod cursor;
 mod error;
 pub mod logs;
 pub mod routes;

@@ -10,7 +10,6 @@
 //! the event comes again, or by the worker's sweep.
 
 use aws_lc_rs::hmac;
-use aws_sdk_sqs::Client as Sqs;
 use serde_json::{Value, json};
 
 use crate::adapters::dynamodb::events::{Claim, EventStore};
@@ -29,8 +28,8 @@ pub struct WebhookApi {
     key: hmac::Key,
     events: EventStore,
     products: ProductStore,
-    sqs: Sqs,
-    queue_url: String,
+    /// The lifecycle queue.
+    queue: std::sync::Arc<dyn crate::ports::Mailbox>,
     /// Seals the secret fields of an event's `data.params` and `data.provision_fields` before it
     /// goes on the queue (and so into its dead-letter queue).
     secrets: std::sync::Arc<SecretBox>,
@@ -71,8 +70,8 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 impl WebhookApi {
-    pub fn new(secret: &[u8], ddb: aws_sdk_dynamodb::Client, main_table: &str, sqs: Sqs, queue_url: String, secrets: std::sync::Arc<SecretBox>) -> Self {
-        WebhookApi { secrets, key: hmac::Key::new(hmac::HMAC_SHA256, secret), events: EventStore::new(ddb.clone(), main_table), products: ProductStore::new(ddb, main_table), sqs, queue_url }
+    pub fn new(secret: &[u8], events: EventStore, products: ProductStore, queue: std::sync::Arc<dyn crate::ports::Mailbox>, secrets: std::sync::Arc<SecretBox>) -> Self {
+        WebhookApi { secrets, key: hmac::Key::new(hmac::HMAC_SHA256, secret), events, products, queue }
     }
 
     fn verify(&self, request: &HttpRequest) -> Result<(), ApiError> {
@@ -83,15 +82,7 @@ impl WebhookApi {
     }
 
     async fn enqueue(&self, event: &Value, cp_id: &str, event_id: &str) -> Result<(), ApiError> {
-        self.sqs
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(event.to_string())
-            .message_group_id(cp_id)
-            .message_deduplication_id(event_id)
-            .send()
-            .await
-            .map_err(|e| ApiError::internal(format!("queueing event {event_id}: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+        self.queue.send(crate::ports::QueueName::Lifecycle, &event.to_string(), Some((cp_id, event_id)), 0).await.map_err(|e| ApiError::internal(format!("queueing event {event_id}: {e}")))?;
         // Only while still received: a worker may have finished it already.
         Ok(self.events.mark_queued(event_id).await?)
     }

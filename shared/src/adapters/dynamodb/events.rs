@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, s, to_item};
 use crate::domain::lifecycle::{EventRecord, EventStatus};
+use crate::domain::log::LogEntry;
 use crate::domain::time::now_rfc3339;
 use crate::ports::{Begin, BoxFuture, LifecycleEvents, Stuck};
 
@@ -97,11 +98,38 @@ pub fn retry_dedup_id(id: &str, n: u32) -> String {
 pub struct EventStore {
     ddb: Client,
     table: String,
+    /// Where a retry's log entry goes (the logs table), when the store records retries.
+    logs_table: Option<String>,
 }
 
 impl EventStore {
     pub fn new(ddb: Client, table: impl Into<String>) -> Self {
-        EventStore { ddb, table: table.into() }
+        EventStore { ddb, table: table.into(), logs_table: None }
+    }
+
+    /// Records retries' log entries in `logs_table`.
+    pub fn with_logs(mut self, logs_table: impl Into<String>) -> Self {
+        self.logs_table = Some(logs_table.into());
+        self
+    }
+
+    /// Puts a failed event back to received for its retry number `retries + 1`
+    /// (the write of `retry_write`), with the retry's log entry in the same transaction where
+    /// one is given; [`StoreError::Conflict`] when the event is not failed (any more).
+    pub async fn retry(&self, id: &str, retries: u32, entry: Option<&LogEntry>) -> Result<(), StoreError> {
+        let mut writes = vec![self.retry_write(id, retries)];
+        if let Some(entry) = entry {
+            let logs = self.logs_table.as_deref().ok_or_else(|| StoreError::Malformed("the event store records no log entries".into()))?;
+            let put = aws_sdk_dynamodb::types::Put::builder().table_name(logs).set_item(Some(entry.item())).build().expect("table and item set");
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.ddb
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| if condition_failed(&e) { StoreError::Conflict("the lifecycle event changed meanwhile".into()) } else { StoreError::aws(e) })
     }
 
     /// Claims an event id: a new record, or the one that holds it already (one round trip).
@@ -174,7 +202,7 @@ impl EventStore {
     }
 
     /// One page of the events of a listed status (received or failed), newest first.
-    pub async fn page_of(&self, status: EventStatus, limit: i32, start: Option<HashMap<String, AttributeValue>>) -> Result<(Vec<EventRecord>, Option<HashMap<String, AttributeValue>>), StoreError> {
+    pub async fn page_of(&self, status: EventStatus, limit: i32, start: Option<crate::ports::PageKey>) -> Result<(Vec<EventRecord>, Option<crate::ports::PageKey>), StoreError> {
         let listed = listed(status).ok_or_else(|| StoreError::Malformed(format!("events {status:?} are not listed")))?;
         let out = self
             .ddb
@@ -185,12 +213,12 @@ impl EventStore {
             .expression_attribute_values(":pk", s(listed))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(super::start_key(start))
             .send()
             .await
             .map_err(StoreError::aws)?;
         let items = out.items().iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
-        Ok((items, out.last_evaluated_key().cloned()))
+        Ok((items, super::page_key(out.last_evaluated_key())))
     }
 
     /// The write that puts a failed event back to received for its retry number `retries + 1`
@@ -199,7 +227,7 @@ impl EventStore {
     /// five minutes), its last error cleared. Its condition fails when the event is not failed
     /// (any more), another retry came first, or it failed before events kept what they were
     /// queued with.
-    pub fn retry_write(&self, id: &str, retries: u32) -> TransactWriteItem {
+    fn retry_write(&self, id: &str, retries: u32) -> TransactWriteItem {
         let now = now_rfc3339();
         let update = Update::builder()
             .table_name(&self.table)
@@ -242,17 +270,6 @@ impl EventStore {
             Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(StoreError::aws(e)),
         }
-    }
-
-    /// One write on its own, as a transaction ([`StoreError::Conflict`] when its condition fails).
-    pub async fn transact(&self, write: TransactWriteItem) -> Result<(), StoreError> {
-        self.ddb
-            .transact_write_items()
-            .transact_items(write)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| if condition_failed(&e) { StoreError::Conflict("the lifecycle event changed meanwhile".into()) } else { StoreError::aws(e) })
     }
 
     /// An event with what it was queued as (secrets sealed), where that is kept: one read.

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use super::{from_item, to_item};
+use super::{StoreError, from_item, s, to_item};
+use crate::domain::ids::LogId;
 use crate::domain::log::LogEntry;
+use crate::ports::PageKey;
 
 /// How long a log entry is kept (TTL).
 pub const RETENTION_DAYS: u64 = 400;
@@ -43,5 +45,129 @@ impl LogEntry {
 
     pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, super::StoreError> {
         serde_json::from_value(Value::Object(from_item(item))).map_err(|e| super::StoreError::Malformed(e.to_string()))
+    }
+}
+
+/// The key or index a log query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogIndex {
+    /// A contract product's entries (the table's own key).
+    Product,
+    /// A configuration's entries.
+    Configuration,
+    /// The entries of one status on one day, system-wide (`<status>#<YYYY-MM-DD>`).
+    StatusDay,
+}
+
+impl LogIndex {
+    fn index(self) -> Option<&'static str> {
+        match self {
+            LogIndex::Product => None,
+            LogIndex::Configuration => Some("by_configuration"),
+            LogIndex::StatusDay => Some("by_status_day"),
+        }
+    }
+
+    /// The attribute its partition is keyed on (a page key of it holds it).
+    pub fn key_name(self) -> &'static str {
+        match self {
+            LogIndex::Product => "pk",
+            LogIndex::Configuration => "configuration_id",
+            LogIndex::StatusDay => "status_day",
+        }
+    }
+}
+
+/// One page's query: a partition of a key or index, a window of start times (RFC 3339 prefixes;
+/// a date stands for its whole day) and equality filters.
+#[derive(Debug, Clone, Copy)]
+pub struct LogQuery<'a> {
+    pub index: LogIndex,
+    pub partition: &'a str,
+    pub since: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub action: Option<&'a str>,
+}
+
+/// Log entries as the logs API reads them.
+#[derive(Clone)]
+pub struct LogStore {
+    ddb: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl LogStore {
+    pub fn new(ddb: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        LogStore { ddb, table: table.into() }
+    }
+
+    /// One page of a query, newest first: the entries and where the page ended.
+    /// [`StoreError::Conflict`] when `start` is no key of the query's index (a cursor of another
+    /// query).
+    pub async fn page(&self, q: &LogQuery<'_>, start: Option<PageKey>, limit: i32) -> Result<(Vec<LogEntry>, Option<PageKey>), StoreError> {
+        let mut key_condition = "#pk = :pk".to_owned();
+        let mut query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .set_index_name(q.index.index().map(String::from))
+            .scan_index_forward(false)
+            .limit(limit)
+            .expression_attribute_names("#pk", q.index.key_name())
+            .expression_attribute_values(":pk", s(q.partition))
+            .set_exclusive_start_key(super::start_key(start));
+        match (q.since, q.until) {
+            (Some(a), Some(b)) => {
+                key_condition.push_str(" AND sk BETWEEN :since AND :until");
+                query = query.expression_attribute_values(":since", s(a)).expression_attribute_values(":until", s(format!("{b}~")));
+            }
+            (Some(a), None) => {
+                key_condition.push_str(" AND sk >= :since");
+                query = query.expression_attribute_values(":since", s(a));
+            }
+            (None, Some(b)) => {
+                key_condition.push_str(" AND sk <= :until");
+                query = query.expression_attribute_values(":until", s(format!("{b}~")));
+            }
+            (None, None) => {}
+        }
+        let mut filter = Vec::new();
+        if let Some(st) = q.status {
+            filter.push("#status = :status");
+            query = query.expression_attribute_names("#status", "status").expression_attribute_values(":status", s(st));
+        }
+        if let Some(a) = q.action {
+            filter.push("#action = :action");
+            query = query.expression_attribute_names("#action", "action").expression_attribute_values(":action", s(a));
+        }
+        if !filter.is_empty() {
+            query = query.filter_expression(filter.join(" AND "));
+        }
+        let out = query.key_condition_expression(key_condition).send().await.map_err(|e| {
+            let e = StoreError::aws(e);
+            if e.to_string().contains("starting key") || e.to_string().contains("ExclusiveStartKey") { StoreError::Conflict("the start key is not of this query".into()) } else { e }
+        })?;
+        let items = out.items().iter().map(LogEntry::from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, super::page_key(out.last_evaluated_key())))
+    }
+
+    /// One entry by its id: its keys from the log id index, then the entry.
+    pub async fn entry(&self, id: &LogId) -> Result<Option<LogEntry>, StoreError> {
+        let keys = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("by_log_id")
+            .key_condition_expression("log_id = :id")
+            .expression_attribute_values(":id", s(id.as_str()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(StoreError::aws)?;
+        let Some(key) = keys.items().first() else { return Ok(None) };
+        let (Some(pk), Some(sk)) = (key.get("pk").cloned(), key.get("sk").cloned()) else { return Ok(None) };
+        let item = self.ddb.get_item().table_name(&self.table).key("pk", pk).key("sk", sk).send().await.map_err(StoreError::aws)?;
+        item.item().map(LogEntry::from_item).transpose()
     }
 }

@@ -2,7 +2,6 @@
 //! attribute values; table names come from the functions' environment (template.yaml).
 
 pub mod configurations;
-pub mod cursor;
 pub mod demo;
 pub mod events;
 pub mod handlers;
@@ -38,6 +37,51 @@ impl StoreError {
     }
 }
 
+/// Every store over the stack's tables, built from one client (a function's main makes one and
+/// hands out what its handler needs).
+#[derive(Clone)]
+pub struct Dynamo {
+    ddb: aws_sdk_dynamodb::Client,
+    tables: Tables,
+}
+
+impl Dynamo {
+    pub fn new(ddb: aws_sdk_dynamodb::Client, tables: Tables) -> Self {
+        Dynamo { ddb, tables }
+    }
+
+    pub fn configurations(&self) -> configurations::ConfigurationStore {
+        configurations::ConfigurationStore::new(self.ddb.clone(), &self.tables.main)
+    }
+
+    pub fn products(&self) -> products::ProductStore {
+        products::ProductStore::new(self.ddb.clone(), &self.tables.main)
+    }
+
+    /// Lifecycle events, recording retries' log entries.
+    pub fn events(&self) -> events::EventStore {
+        events::EventStore::new(self.ddb.clone(), &self.tables.main).with_logs(&self.tables.logs)
+    }
+
+    pub fn handlers(&self) -> handlers::HandlerStore {
+        handlers::HandlerStore::new(self.ddb.clone(), &self.tables.main)
+    }
+
+    pub fn logs(&self) -> logs::LogStore {
+        logs::LogStore::new(self.ddb.clone(), &self.tables.logs)
+    }
+
+    /// Runs: a contract product, its identifier claim and its log entry in one write.
+    pub fn runs(&self) -> products::DynamoContractProducts {
+        products::DynamoContractProducts::new(self.ddb.clone(), &self.tables)
+    }
+
+    /// The engine's stores.
+    pub fn stores(&self) -> crate::ports::Stores {
+        stores(self.ddb.clone(), &self.tables)
+    }
+}
+
 /// The engine's stores over the stack's tables.
 pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::Stores {
     crate::ports::Stores {
@@ -46,6 +90,16 @@ pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::S
         configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
         demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb, &tables.main)),
     }
+}
+
+/// A page key as DynamoDB takes it (ExclusiveStartKey).
+pub fn start_key(key: Option<crate::ports::PageKey>) -> Option<HashMap<String, AttributeValue>> {
+    key.map(|k| k.into_iter().map(|(n, v)| (n, AttributeValue::S(v))).collect())
+}
+
+/// Where DynamoDB says a page ended (LastEvaluatedKey), as a page key; None at the end.
+pub fn page_key(key: Option<&HashMap<String, AttributeValue>>) -> Option<crate::ports::PageKey> {
+    key.filter(|k| !k.is_empty()).map(|k| k.iter().map(|(n, v)| (n.clone(), v.as_s().cloned().unwrap_or_default())).collect())
 }
 
 pub fn to_attr(v: &Value) -> AttributeValue {

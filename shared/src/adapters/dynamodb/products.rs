@@ -296,14 +296,10 @@ impl ProductStore {
     }
 
     /// Records an action run: the contract product as it is after the run (if still at
-    /// `expected_version`) and its log entry, in one transaction. On a version conflict nothing
-    /// is written and the caller logs the conflict on its own.
-    pub async fn write_run(&self, cp: Option<(&ContractProduct, u64)>, logs_table: &str, log: HashMap<String, AttributeValue>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
-        self.write_run_claiming(cp, false, logs_table, log, also).await
-    }
-
-    /// [`ProductStore::write_run`]; with `claim`, the product's (new) service identifier is
-    /// claimed in the same transaction ([`StoreError::Taken`] when another product holds it).
+    /// `expected_version`) and its log entry, in one transaction, with `also` (a lifecycle
+    /// event's settlement); with `claim`, the product's (new) service identifier is claimed in
+    /// the same transaction ([`StoreError::Taken`] when another product holds it). On a version
+    /// conflict nothing is written.
     pub async fn write_run_claiming(
         &self,
         cp: Option<(&ContractProduct, u64)>,
@@ -346,7 +342,8 @@ impl ProductStore {
     /// picks, the other facets as a filter. Reads again (for what is left of the page) while a
     /// filtered read comes back short, at most [`SEARCH_READS`] times, so a page is full unless
     /// the index ends; the cursor is always where the last read stopped.
-    pub async fn search(&self, search: &Search, limit: i32, mut start: Option<HashMap<String, AttributeValue>>) -> Result<(Vec<ContractProduct>, Option<HashMap<String, AttributeValue>>), StoreError> {
+    pub async fn search(&self, search: &Search, limit: i32, start: Option<crate::ports::PageKey>) -> Result<(Vec<ContractProduct>, Option<crate::ports::PageKey>), StoreError> {
+        let mut start = super::start_key(start);
         let (index, pk_name, pk, prefix) = search.partition();
         let mut condition = "#pk = :pk".to_owned();
         let mut names = HashMap::from([("#pk".to_owned(), pk_name.to_owned())]);
@@ -388,7 +385,7 @@ impl ProductStore {
                 break;
             }
         }
-        Ok((items, start))
+        Ok((items, super::page_key(start.as_ref())))
     }
 
     /// Replaces a product if it is still at `expected_version`, moving the usage count when its

@@ -9,29 +9,22 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{field, invalid};
-use crate::adapters::dynamodb::cursor;
 use crate::adapters::dynamodb::events::{EventStore, listed, retry_dedup_id};
 use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::cursor;
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::domain::actor::Actor;
 use crate::domain::actor::Caller;
 use crate::domain::ids::ContractProductId;
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
-use crate::ports::StoreError;
-
-/// The lifecycle queue: where a retry sends an event.
-#[derive(Clone)]
-pub struct LifecycleQueue {
-    pub sqs: aws_sdk_sqs::Client,
-    pub url: String,
-}
+use crate::ports::{Mailbox, QueueName, StoreError};
 
 pub struct LifecycleEvents<'a> {
     pub store: &'a EventStore,
     pub products: &'a ProductStore,
-    pub logs_table: &'a str,
-    pub queue: Option<&'a LifecycleQueue>,
+    /// The lifecycle queue: where a retry sends an event.
+    pub queue: Option<&'a dyn Mailbox>,
 }
 
 const DEFAULT_LIMIT: i32 = 50;
@@ -68,7 +61,6 @@ impl LifecycleEvents<'_> {
             body.ok_or_else(|| ApiError::Conflict(format!("lifecycle event {id} failed before events kept what they were queued with; the billing system has to send it again under a new id")))?;
         let retry = record.retries + 1;
         let changed = || ApiError::Conflict(format!("lifecycle event {id} changed meanwhile (another retry?); read it again"));
-        let write = self.store.retry_write(id, record.retries);
         let cp = match ContractProductId::parse(&record.contract_product_id) {
             Ok(cp_id) => self.products.contract_product(&cp_id).await?,
             Err(_) => None,
@@ -89,14 +81,14 @@ impl LifecycleEvents<'_> {
                     data: json!({ "event_id": id, "type": record.kind, "retry": retry, "previous_error": record.error, "failed_log_id": last_log }),
                     ..LogEntry::note(cp, "lifecycle:retry", Actor::Caller(caller.clone()).describe(), LogStatus::Success, message)
                 };
-                self.products.write_run(None, self.logs_table, entry.item(), Some(write)).await.map_err(|e| match e {
+                self.store.retry(id, record.retries, Some(&entry)).await.map_err(|e| match e {
                     StoreError::Conflict(_) => changed(),
                     other => other.into(),
                 })?;
                 Some(entry.log_id)
             }
             None => {
-                self.store.transact(write).await.map_err(|e| match e {
+                self.store.retry(id, record.retries, None).await.map_err(|e| match e {
                     StoreError::Conflict(_) => changed(),
                     other => other.into(),
                 })?;
@@ -114,9 +106,8 @@ impl LifecycleEvents<'_> {
             tracing::error!(event_id = %id, "no lifecycle queue is configured: the sweep will queue the retried event");
             return EventStatus::Received;
         };
-        let sent = queue.sqs.send_message().queue_url(&queue.url).message_body(body).message_group_id(cp).message_deduplication_id(retry_dedup_id(id, retry)).send().await;
-        if let Err(e) = sent {
-            tracing::error!(event_id = %id, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "a retried event could not be queued; the sweep will queue it");
+        if let Err(e) = queue.send(QueueName::Lifecycle, body, Some((cp, &retry_dedup_id(id, retry))), 0).await {
+            tracing::error!(event_id = %id, error = %e, "a retried event could not be queued; the sweep will queue it");
             return EventStatus::Received;
         }
         if let Err(e) = self.store.mark_queued(id).await {

@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
-use crate::adapters::dynamodb::Tables;
+use crate::adapters::dynamodb::Dynamo;
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::auth::Authenticator;
@@ -46,11 +46,11 @@ pub struct Admin {
     products: ProductStore,
     secrets: Arc<SecretBox>,
     engine: Engine,
-    ddb: aws_sdk_dynamodb::Client,
-    main_table: String,
-    logs_table: String,
-    /// Where a retried lifecycle event goes.
-    lifecycle_queue: Option<events::LifecycleQueue>,
+    events: crate::adapters::dynamodb::events::EventStore,
+    handlers: crate::adapters::dynamodb::handlers::HandlerStore,
+    runs: crate::adapters::dynamodb::products::DynamoContractProducts,
+    /// Where a retried lifecycle event goes (the lifecycle queue).
+    lifecycle_queue: Option<Arc<dyn crate::ports::Mailbox>>,
 }
 
 /// The catalogue with each blueprint's providers and their settings schemas.
@@ -77,24 +77,24 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, ddb: aws_sdk_dynamodb::Client, tables: &Tables, secrets: SecretBox, publisher: Option<Arc<dyn crate::ports::Publish>>) -> Self {
+    pub fn new(auth: Authenticator, dynamo: &Dynamo, secrets: SecretBox, publisher: Option<Arc<dyn crate::ports::Publish>>) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
-            configurations: ConfigurationStore::new(ddb.clone(), &tables.main),
-            products: ProductStore::new(ddb.clone(), &tables.main),
-            engine: Engine::new(crate::adapters::dynamodb::stores(ddb.clone(), tables), secrets.clone()).with_publisher(publisher),
+            configurations: dynamo.configurations(),
+            products: dynamo.products(),
+            engine: Engine::new(dynamo.stores(), secrets.clone()).with_publisher(publisher),
             secrets,
-            ddb,
-            main_table: tables.main.clone(),
-            logs_table: tables.logs.clone(),
+            events: dynamo.events(),
+            handlers: dynamo.handlers(),
+            runs: dynamo.runs(),
             lifecycle_queue: None,
         }
     }
 
     /// The lifecycle queue a retried event is sent to.
-    pub fn with_lifecycle_queue(mut self, sqs: aws_sdk_sqs::Client, url: String) -> Self {
-        self.lifecycle_queue = Some(events::LifecycleQueue { sqs, url });
+    pub fn with_lifecycle_queue(mut self, queue: Arc<dyn crate::ports::Mailbox>) -> Self {
+        self.lifecycle_queue = Some(queue);
         self
     }
 
@@ -113,8 +113,7 @@ impl Admin {
             _ => crate::api::auth::require_admin(&caller)?,
         }
         let configurations = Configurations { store: &self.configurations, secrets: &self.secrets };
-        let handler_store = crate::adapters::dynamodb::handlers::HandlerStore::new(self.ddb.clone(), &self.main_table);
-        let handlers = handlers::Handlers { store: &handler_store, secrets: &self.secrets };
+        let handlers = handlers::Handlers { store: &self.handlers, secrets: &self.secrets };
         match route.operation_id {
             "testConnection" => {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
@@ -126,13 +125,11 @@ impl Admin {
             }
             "getLifecycleEvent" => {
                 let id = params.get("id").map(String::as_str).unwrap_or_default();
-                let events = crate::adapters::dynamodb::events::EventStore::new(self.ddb.clone(), &self.main_table);
-                let record = events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
+                let record = self.events.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no lifecycle event {id:?}")))?;
                 HttpResponse::json(200, &record)
             }
             "listLifecycleEvents" | "retryLifecycleEvent" => {
-                let store = crate::adapters::dynamodb::events::EventStore::new(self.ddb.clone(), &self.main_table);
-                let events = events::LifecycleEvents { store: &store, products: &self.products, logs_table: &self.logs_table, queue: self.lifecycle_queue.as_ref() };
+                let events = events::LifecycleEvents { store: &self.events, products: &self.products, queue: self.lifecycle_queue.as_deref() };
                 if route.operation_id == "listLifecycleEvents" { events.list(&request).await } else { events.retry(&caller, &params).await }
             }
             "createEventHandler" => handlers.create(&request).await,
@@ -145,7 +142,7 @@ impl Admin {
             "getProduct" => products.get_product(&params).await,
             "updateProduct" => products.patch_product(&request, &params).await,
             "createContractProduct" => products.create_contract_product(&request).await,
-            "updateContractProduct" => products.patch_contract_product(&caller, &request, &params, &self.logs_table).await,
+            "updateContractProduct" => products.patch_contract_product(&caller, &request, &params, &self.runs).await,
             "createConfiguration" => configurations.create(&request).await,
             "listConfigurations" => configurations.list(&request).await,
             "getConfiguration" => configurations.get(&params).await,

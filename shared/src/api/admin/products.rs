@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::{check, field, invalid};
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
-use crate::adapters::dynamodb::cursor;
 use crate::adapters::dynamodb::products::ProductStore;
+use crate::api::cursor;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::catalogue;
 use crate::catalogue::schema::{any_object, params, string_max};
@@ -21,6 +21,7 @@ use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::domain::time::now_rfc3339;
 use crate::engine::Engine;
 use crate::engine::contracts::{blueprint_of, check_static, deployment_schema, parse_deployment, product_schema, provider_id, sealed_fields, setup_action, setup_action_id, with_stored_secrets};
+use crate::ports::{ContractProducts, RunRecord};
 use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
 
@@ -162,7 +163,7 @@ impl Products<'_> {
     /// field by field: a field given is set (a mask keeps the stored secret), `null` removes it.
     /// The change and an entry in the product's log that says who changed which fields (never
     /// their values) are written in one transaction, at the version read (409 if it moved).
-    pub async fn patch_contract_product(&self, caller: &Caller, request: &HttpRequest, params: &HashMap<String, String>, logs_table: &str) -> Result<HttpResponse, ApiError> {
+    pub async fn patch_contract_product(&self, caller: &Caller, request: &HttpRequest, params: &HashMap<String, String>, runs: &dyn ContractProducts) -> Result<HttpResponse, ApiError> {
         let raw = params.get("id").map(String::as_str).unwrap_or_default();
         let not_found = || ApiError::NotFound(format!("no contract product {raw:?}"));
         let id = ContractProductId::parse(raw).map_err(|_| not_found())?;
@@ -198,8 +199,8 @@ impl Products<'_> {
             data: json!({ "changed": changed, "version": next.version }),
             ..crate::domain::log::LogEntry::note(&current, "update-provision-fields", actor, crate::domain::log::LogStatus::Success, message)
         };
-        self.products.write_run(Some((&next, current.version)), logs_table, entry.item(), None).await.map_err(|e| match e {
-            crate::adapters::dynamodb::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),
+        runs.record_run(RunRecord { product: Some((&next, current.version)), ..RunRecord::entry(&entry) }).await.map_err(|e| match e {
+            crate::ports::StoreError::Conflict(_) => ApiError::Conflict(format!("contract product {id} changed meanwhile; read it again")),
             other => other.into(),
         })?;
         tracing::info!(contract_product_id = %id, fields = %changed.join(","), by = %caller.subject(), "provision fields changed");

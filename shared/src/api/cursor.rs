@@ -1,17 +1,14 @@
-//! Opaque page cursors: a DynamoDB LastEvaluatedKey (string attributes only, as all our keys
-//! are), plus an optional marker of the query's own (the day partition of a system-wide log
-//! query), as unpadded base64url JSON. A cursor that does not decode is a 400.
+//! Opaque page cursors: where a store's page ended ([`PageKey`]: its key attributes, strings
+//! only, as all our keys are), plus an optional marker of the query's own (the day partition of
+//! a system-wide log query), as unpadded base64url JSON. A cursor that does not decode is a 400.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use crate::domain::Invalid;
 
-pub type Key = HashMap<String, AttributeValue>;
+pub use crate::ports::PageKey as Key;
 
 pub fn bad_cursor(why: &str) -> Invalid {
     Invalid::new("the query has invalid parameters", json!({ "fields": { "cursor": why } }))
@@ -23,7 +20,7 @@ pub fn encode(key: Option<&Key>, marker: Option<&str>) -> Option<String> {
     if key.is_none() && marker.is_none() {
         return None;
     }
-    let k: Option<Map<String, Value>> = key.map(|key| key.iter().map(|(n, v)| (n.clone(), Value::String(v.as_s().cloned().unwrap_or_default()))).collect());
+    let k: Option<Map<String, Value>> = key.map(|key| key.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect());
     Some(URL_SAFE_NO_PAD.encode(json!({ "k": k, "d": marker }).to_string()))
 }
 
@@ -34,7 +31,7 @@ pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<Stri
     let marker = decoded["d"].as_str().map(String::from);
     let key = match &decoded["k"] {
         Value::Null if marker_alone && marker.is_some() => None,
-        Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => Some(k.iter().map(|(n, v)| (n.clone(), AttributeValue::S(v.as_str().unwrap_or_default().to_owned()))).collect()),
+        Value::Object(k) if !k.is_empty() && k.values().all(Value::is_string) => Some(k.iter().map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_owned())).collect()),
         _ => return Err(invalid()),
     };
     Ok((key, marker))
@@ -44,7 +41,7 @@ pub fn decode(raw: &str, marker_alone: bool) -> Result<(Option<Key>, Option<Stri
 pub fn decode_for(raw: &str, pk_name: &str, pk: &str) -> Result<Key, Invalid> {
     let (key, _) = decode(raw, false)?;
     let key = key.ok_or_else(|| bad_cursor("is not a cursor this API gave"))?;
-    if key.get(pk_name).and_then(|v| v.as_s().ok()).map(String::as_str) != Some(pk) {
+    if key.get(pk_name).map(String::as_str) != Some(pk) {
         return Err(bad_cursor("does not belong to this query"));
     }
     Ok(key)
@@ -56,7 +53,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_strangers() {
-        let key: Key = [("pk".to_string(), AttributeValue::S("cp-1".into())), ("sk".to_string(), AttributeValue::S("2026#log-1".into()))].into();
+        let key: Key = [("pk".to_string(), "cp-1".to_string()), ("sk".to_string(), "2026#log-1".to_string())].into();
         let c = encode(Some(&key), None).unwrap();
         assert_eq!(decode_for(&c, "pk", "cp-1").unwrap(), key);
         assert_eq!(decode_for(&c, "pk", "cp-2").unwrap_err().details["fields"]["cursor"], "does not belong to this query");
