@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::functions::FUNCTIONS;
 use serde_json::Value;
-use shared::api::routes::FUNCTIONS;
 
 use crate::cfn::Stack;
 

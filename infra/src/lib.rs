@@ -2,6 +2,7 @@
 //! template reader, the local resources and the local SQS→Lambda poller.
 
 pub mod cfn;
+pub mod functions;
 pub mod gateway;
 pub mod generate;
 pub mod iam;

@@ -349,7 +349,7 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),
-        "billingWebhook" => shared::domain::lifecycle::event_schema(),
+        "billingWebhook" => shared::engine::lifecycle::event_schema(),
         _ => return None,
     })
 }

@@ -1,8 +1,9 @@
 //! template.yaml, generated from the routes and functions of shared::api::routes. What the template
 //! declares is what the local stack creates: infra::local reads the file back, never this code.
 
+use crate::functions::{FUNCTIONS, FunctionSpec, QueueAccess, TableAccess};
 use serde_json::{Map, Value, json};
-use shared::api::routes::{FALLBACK_FUNCTION, FUNCTIONS, QueueAccess, ROUTES, TableAccess};
+use shared::api::routes::{FALLBACK_FUNCTION, ROUTES};
 
 fn r(name: &str) -> Value {
     json!({ "Ref": name })
@@ -205,7 +206,7 @@ fn table_actions(access: TableAccess) -> &'static [&'static str] {
 }
 
 /// A function resource. `pinned`: the blueprint action a per-action function serves.
-fn function(f: &shared::api::routes::FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
+fn function(f: &FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
     let mut events = Map::new();
     for route in ROUTES.iter().filter(|r| r.function == f.name) {
         let path = match pinned {
@@ -521,7 +522,7 @@ fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fif
 }
 
 /// The logical id of a per-action function, e.g. `ActionWebHostingCreateAccount`.
-pub fn action_logical_id(f: &shared::api::routes::FunctionSpec, blueprint: &str, action: &str) -> String {
+pub fn action_logical_id(f: &FunctionSpec, blueprint: &str, action: &str) -> String {
     format!("{}{}{}", f.logical_id, pascal(blueprint), pascal(action))
 }
 

@@ -201,6 +201,18 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// The stored form of an outgoing event handler's signing secret: a secret field, sealed to the
+/// handler.
+pub fn handler_secret_schema() -> Value {
+    crate::catalogue::schema::params().opt("secret", crate::catalogue::schema::secret()).build()
+}
+
+/// The plain signing secret of a handler (`sealed`: as stored, sealed to `handler_id`).
+pub fn open_handler_secret(sealed: &Value, secrets: &SecretBox, handler_id: &str) -> Result<String, SecretsError> {
+    let opened = open(&handler_secret_schema(), &serde_json::json!({ "secret": sealed }), secrets, handler_id)?;
+    Ok(opened["secret"].as_str().unwrap_or_default().to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use shared::engine::Engine;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::with_secret(shared::adapters::ssm::token_secret(&aws).await?)?, reqwest::Client::new());
     let (ddb, sqs) = (shared::adapters::aws::dynamodb(&aws), shared::adapters::aws::sqs(&aws));

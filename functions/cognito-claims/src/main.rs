@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     run(service_fn(|event: LambdaEvent<Value>| async move {
         shared::api::cognito::token_claims(event.payload).map_err(|refusal| {
             tracing::warn!(refusal = %refusal, "sign-in refused: no token for this user");

@@ -8,7 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let console = &Console::new(INDEX, FILES, SignIn::from_env()?);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| async move { console.handle(&request) }))).await
 }

@@ -12,7 +12,7 @@ use shared::consumers::{Deadline, SqsEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
     let handlers = Arc::new(HandlerStore::new(shared::adapters::aws::dynamodb(&aws), &tables.main));

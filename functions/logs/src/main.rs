@@ -7,7 +7,7 @@ use shared::api::logs::LogsApi;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let auth = Authenticator::new(AuthConfig::with_secret(shared::adapters::ssm::token_secret(&aws).await?)?, reqwest::Client::new());
     let dynamo = Dynamo::new(shared::adapters::aws::dynamodb(&aws), Tables::from_env()?);

@@ -10,7 +10,7 @@ use shared::api::webhook::WebhookApi;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let secret = shared::adapters::ssm::load_secret(&aws, "WEBHOOK_SECRET_PARAMETER", "WEBHOOK_SECRET").await?;
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;

@@ -12,7 +12,7 @@ use shared::engine::Engine;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::adapters::telemetry::init();
+    shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
     let (ddb, sqs) = (shared::adapters::aws::dynamodb(&aws), shared::adapters::aws::sqs(&aws));

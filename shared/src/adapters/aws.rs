@@ -104,12 +104,10 @@ impl CallRecorder {
         static RECORDER: std::sync::LazyLock<Option<CallRecorder>> = std::sync::LazyLock::new(|| {
             let path = std::env::var("AWS_CALL_LOG").ok().filter(|p| !p.is_empty())?;
             let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
-            // The function: this binary's name (cargo lambda watch runs target/debug/<function>),
-            // else the Lambda runtime's.
-            let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).filter(|n| n != "bootstrap");
-            let function = exe.or_else(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok()).unwrap_or_default();
-            // Only the stack's functions: tools and tests that share the environment are not.
-            crate::api::routes::FUNCTIONS.iter().any(|f| f.name == function).then(|| CallRecorder { function, file: Arc::new(Mutex::new(file)) })
+            // Only the stack's functions (their mains name themselves): tools and tests that share
+            // the environment are not recorded.
+            let function = super::telemetry::function()?.to_owned();
+            Some(CallRecorder { function, file: Arc::new(Mutex::new(file)) })
         });
         RECORDER.clone()
     }

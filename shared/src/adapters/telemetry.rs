@@ -25,8 +25,18 @@ where
     tracing_subscriber::fmt().json().with_current_span(true).with_span_list(false).flatten_event(true).with_target(false).with_writer(writer).finish().with(filter())
 }
 
-/// Installs the JSON subscriber on stdout. A second call is harmless: the first one stays.
-pub fn init() {
+/// The function this process is (its binary's name), once its main has said so.
+static FUNCTION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The function this process is, where it is one of the stack's (tools and tests are none).
+pub fn function() -> Option<&'static str> {
+    FUNCTION.get().copied()
+}
+
+/// Installs the JSON subscriber on stdout for the function `name` (its binary: a main passes
+/// `env!("CARGO_PKG_NAME")`). A second call is harmless: the first one stays.
+pub fn init(name: &'static str) {
+    let _ = FUNCTION.set(name);
     let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
 }
 

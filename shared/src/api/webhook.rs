@@ -19,8 +19,8 @@ use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::validate::{to_details, validate};
 use crate::domain::ids::ContractProductId;
 use crate::domain::lifecycle::{EventRecord, EventStatus};
-use crate::domain::lifecycle::{event_schema, sealed_event};
 use crate::domain::time::now_rfc3339;
+use crate::engine::lifecycle::{event_schema, sealed_event};
 use crate::secrets::SecretBox;
 
 #[derive(Clone)]
@@ -103,7 +103,7 @@ impl WebhookApi {
         let known = self.products.known_blueprint(&cp_id).await?;
         let unknown = known.is_none();
         let blueprint = known.flatten().and_then(|b| crate::catalogue::catalogue().blueprint(&b));
-        crate::domain::lifecycle::check_event_data(&kind, blueprint, &event["data"])?;
+        crate::engine::lifecycle::check_event_data(&kind, blueprint, &event["data"])?;
         if unknown {
             let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
             if !creates {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use super::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
-use crate::domain::handler::{EventHandler, Execution, allowed_function, open_secret};
+use crate::domain::handler::{EventHandler, Execution, allowed_function};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::time::now_rfc3339;
 use crate::ports::{HandlerRecords, InvokeFunction, Mailbox};
@@ -130,7 +130,7 @@ impl Dispatcher {
     }
 
     async fn post(&self, h: &EventHandler, event: &OutgoingEvent, body: &str) -> (Option<u16>, Option<String>, Option<String>) {
-        let secret = match open_secret(h, &self.secrets) {
+        let secret = match crate::secrets::open_handler_secret(&h.secret, &self.secrets, &h.id) {
             Ok(s) => s,
             Err(e) => return (None, None, Some(e.to_string())),
         };

@@ -13,14 +13,16 @@ use super::worker::{MAX_RECEIVES, Worker};
 use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryQueue, MemoryStore};
 use crate::domain::ProductStatus;
 use crate::domain::actor::{Actor, Caller};
-use crate::domain::handler::{EventHandler, secret_schema};
+use crate::domain::handler::EventHandler;
 use crate::domain::ids::{ContractProductId, ProductId};
-use crate::domain::lifecycle::{EventStatus, sealed_event};
+use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::LogStatus;
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::product::{Deployment, Product};
 use crate::engine::Engine;
+use crate::engine::lifecycle::sealed_event;
 use crate::ports::{QueueName, WorkMessage};
+use crate::secrets::handler_secret_schema as secret_schema;
 use crate::testing::{demo_world, record, secret_box};
 
 struct Lane {

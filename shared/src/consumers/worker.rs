@@ -396,7 +396,7 @@ impl Worker {
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default();
         let cp_raw = event["contract_product_id"].as_str().unwrap_or_default();
-        let data = match crate::domain::lifecycle::opened_data(&event, self.engine.secrets()) {
+        let data = match crate::engine::lifecycle::opened_data(&event, self.engine.secrets()) {
             Ok(d) => d,
             Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the event's sealed data does not open: {e}"))).await,
         };
@@ -442,7 +442,7 @@ impl Worker {
         let Some(b) = catalogue().blueprint(&cp.blueprint) else {
             return self.settle(&id, EventStatus::Failed, Some("unknown blueprint")).await;
         };
-        let Some((action, params)) = crate::domain::lifecycle::action_for(kind, b, &cp, &data) else {
+        let Some((action, params)) = crate::engine::lifecycle::action_for(kind, b, &cp, &data) else {
             tracing::info!(event_id = %id, kind, status = cp.status.as_str(), "nothing to do");
             return self.settle(&id, EventStatus::Done, None).await;
         };

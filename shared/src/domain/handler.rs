@@ -1,10 +1,7 @@
 //! Outgoing event handlers (a signed URL or a Lambda function) and their executions.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-use crate::catalogue::schema::{params, secret};
-use crate::secrets::{self, SecretBox, SecretsError};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventHandler {
@@ -34,17 +31,6 @@ pub struct Execution {
     pub success: bool,
     pub response_excerpt: Option<String>,
     pub error: Option<String>,
-}
-
-/// The stored form of a handler's signing secret: a secret field, sealed to the handler.
-pub fn secret_schema() -> Value {
-    params().opt("secret", secret()).build()
-}
-
-/// The plain signing secret of a handler (for the dispatcher).
-pub fn open_secret(h: &EventHandler, secrets_box: &SecretBox) -> Result<String, SecretsError> {
-    let opened = secrets::open(&secret_schema(), &json!({ "secret": h.secret }), secrets_box, &h.id)?;
-    Ok(opened["secret"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Whether a Lambda target is one the dispatcher may invoke: its name (of a name, a partial or a

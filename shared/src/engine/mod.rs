@@ -38,6 +38,7 @@ use crate::secrets::{self, SecretBox};
 
 pub mod contracts;
 mod error;
+pub mod lifecycle;
 pub use error::EngineError;
 
 /// How long a provider may take before the run is a timeout.

@@ -104,7 +104,7 @@ impl Handlers<'_> {
         let plain = given.clone().unwrap_or_else(random_secret);
         let now = now_rfc3339();
         let h = EventHandler {
-            secret: secrets::seal(&crate::domain::handler::secret_schema(), &json!({ "secret": plain }), self.secrets, &id)["secret"].clone(),
+            secret: secrets::seal(&crate::secrets::handler_secret_schema(), &json!({ "secret": plain }), self.secrets, &id)["secret"].clone(),
             id,
             name: body["name"].as_str().unwrap_or_default().to_owned(),
             event: body["event"].as_str().unwrap_or_default().to_owned(),
@@ -155,7 +155,7 @@ impl Handlers<'_> {
             next.priority = v as u32;
         }
         if let Some(v) = body["secret"].as_str().filter(|v| *v != MASK) {
-            next.secret = secrets::seal(&crate::domain::handler::secret_schema(), &json!({ "secret": v }), self.secrets, &next.id)["secret"].clone();
+            next.secret = secrets::seal(&crate::secrets::handler_secret_schema(), &json!({ "secret": v }), self.secrets, &next.id)["secret"].clone();
         }
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
