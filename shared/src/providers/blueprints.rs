@@ -1,6 +1,8 @@
-//! One trait per blueprint, one method per action: a provider implements the trait of its
-//! blueprint, so the compiler holds it to every action (an action the third party cannot do
-//! answers [`not_supported`]). [`Implementation`] runs a call on the method its action names.
+//! One trait per blueprint, one method per action. A real provider writes one inherent method
+//! per action it supports, named after the action (`create_license` for `create-license`), and
+//! [`implements!`] makes its blueprint trait from them and the list of what it supports; every
+//! other method of the trait answers [`not_supported`]. [`Implementation`] runs a call on the
+//! method its action names.
 
 use std::sync::Arc;
 
@@ -8,21 +10,98 @@ use super::{BoxFuture, ProviderCall, ProviderFailure, ProviderOutput};
 
 pub type ProviderFuture<'a> = BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
 
-/// The answer of an action a provider's third party cannot do.
+/// The answer of an action a provider's third party cannot do (the engine refuses such a call
+/// before it reaches the provider: this is the last guard).
 pub fn not_supported<'a>(provider: &str, call: &ProviderCall<'_>) -> ProviderFuture<'a> {
     let message = format!("{}/{} is not supported by {provider}", call.blueprint.id, call.action.id);
     Box::pin(async move { Err(ProviderFailure::permanent(message)) })
 }
+
+/// What an action answered: its message, its data, the service identifier it made or changed.
+pub type Answer = Result<super::Answered, ProviderFailure>;
+
+/// What a real provider's actions share for one call: a context opened from the call (a client
+/// of the vendor with the configuration's settings, recording its exchanges), handed to the
+/// action's method, then closed into the exchanges recorded.
+pub trait Session: Send + Sync {
+    type Cx<'s>: Send
+    where
+        Self: 's;
+    /// Opens a call's context; what it needs of the call is read before the future, which
+    /// borrows the provider only.
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> super::BoxFuture<'s, Result<Self::Cx<'s>, ProviderFailure>>;
+    fn debug(cx: Self::Cx<'_>) -> Vec<serde_json::Value>;
+}
+
+/// The actions a provider implements (method names, as [`implements!`] lists them).
+pub trait Implements {
+    const METHODS: &'static [&'static str];
+
+    /// The ids of the actions of `blueprint` it implements (`create_license` → `create-license`).
+    fn supported(blueprint: &str) -> Vec<&'static str> {
+        let Some(b) = crate::catalogue::catalogue().blueprint(blueprint) else { return Vec::new() };
+        b.actions.iter().map(|a| a.id).filter(|id| Self::METHODS.iter().any(|m| m.replace('_', "-") == *id)).collect()
+    }
+}
+
+/// Implements a blueprint's trait for a provider from its inherent methods named after the
+/// actions: `async fn <action>(&self, cx: &mut <Session::Cx>, call: &ProviderCall<'_>) -> Answer`.
+/// Each trait method opens the provider's [`Session`], runs the inherent method and answers with
+/// the exchanges recorded; the methods left out answer [`not_supported`].
+macro_rules! implements {
+    ($trait:ident for $ty:ty as $id:expr, { $( $method:ident ),* $(,)? }) => {
+        impl $crate::providers::blueprints::$trait for $ty {
+            fn provider_id(&self) -> &'static str {
+                $id
+            }
+
+            $(
+                fn $method<'a>(&'a self, call: $crate::providers::ProviderCall<'a>) -> $crate::providers::blueprints::ProviderFuture<'a> {
+                    Box::pin(async move {
+                        let mut cx = <Self as $crate::providers::blueprints::Session>::open(self, &call).await?;
+                        let answer = <$ty>::$method(self, &mut cx, &call).await;
+                        $crate::providers::with_debug(answer, <Self as $crate::providers::blueprints::Session>::debug(cx))
+                    })
+                }
+            )*
+        }
+
+        impl $crate::providers::blueprints::Implements for $ty {
+            const METHODS: &'static [&'static str] = &[$( stringify!($method) ),*];
+        }
+    };
+}
+pub(crate) use implements;
 
 macro_rules! blueprint_traits {
     ($( $trait:ident $blueprint:literal { $( $method:ident $action:literal ),* $(,)? } )*) => {
         $(
             #[doc = concat!("The `", $blueprint, "` blueprint: one method per action.")]
             pub trait $trait: Send + Sync {
+                /// The provider's id, as refusals name it.
+                fn provider_id(&self) -> &'static str;
+
                 $(
                     #[doc = concat!("`", $blueprint, "/", $action, "`")]
-                    fn $method<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a>;
+                    fn $method<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
+                        not_supported(self.provider_id(), &call)
+                    }
                 )*
+            }
+        )*
+
+        $(
+            impl dyn $trait {
+                #[doc = concat!("Runs a call on the method of its action (an action not of `", $blueprint, "` is refused).")]
+                pub fn run<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
+                    match call.action.id {
+                        $( $action => self.$method(call), )*
+                        other => {
+                            let message = format!("{} has no action {other}", $blueprint);
+                            Box::pin(async move { Err(ProviderFailure::permanent(message)) })
+                        }
+                    }
+                }
             }
         )*
 
@@ -36,15 +115,7 @@ macro_rules! blueprint_traits {
             /// Runs a call on the method of its action.
             pub fn run<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
                 match self {
-                    $(
-                        Implementation::$trait(p) => match call.action.id {
-                            $( $action => p.$method(call), )*
-                            other => {
-                                let message = format!("{} has no action {other}", $blueprint);
-                                Box::pin(async move { Err(ProviderFailure::permanent(message)) })
-                            }
-                        },
-                    )*
+                    $( Implementation::$trait(p) => p.run(call), )*
                 }
             }
         }
@@ -150,8 +221,8 @@ blueprint_traits! {
 /// `async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure>`
 /// (the demo, the http provider).
 macro_rules! every_action_through_execute {
-    ($ty:ty) => {
-        $crate::providers::blueprints::every_action_through_execute!(@ $ty;
+    ($ty:ty as $id:expr) => {
+        $crate::providers::blueprints::every_action_through_execute!(@ $ty as $id;
             WebHosting { create_account, get_info, get_usage_data, login_to_control_panel, make_reseller, revoke_reseller, change_password, change_package, suspend_account, unsuspend_account, delete_account }
             DomainNames { register, transfer, renew, sync_due_date, get_info, set_lock, update_nameservers, update_registrant, update_registrant_with_default_details, get_epp_code, update_ips_tag, get_verification_status, resend_verification_email, set_glue_record, remove_glue_record }
             AutoLogin { login, create, renew, suspend, unsuspend, terminate }
@@ -162,9 +233,13 @@ macro_rules! every_action_through_execute {
             OfficeTools { create, login, get_info, renew, change_package, suspend, unsuspend, terminate }
         );
     };
-    (@ $ty:ty; $( $trait:ident { $( $method:ident ),* $(,)? } )*) => {
+    (@ $ty:ty as $id:expr; $( $trait:ident { $( $method:ident ),* $(,)? } )*) => {
         $(
             impl $crate::providers::blueprints::$trait for $ty {
+                fn provider_id(&self) -> &'static str {
+                    $id
+                }
+
                 $(
                     fn $method<'a>(&'a self, call: $crate::providers::ProviderCall<'a>) -> $crate::providers::blueprints::ProviderFuture<'a> {
                         Box::pin(self.execute(call))
@@ -175,19 +250,6 @@ macro_rules! every_action_through_execute {
     };
 }
 pub(crate) use every_action_through_execute;
-
-/// Trait methods (inside an `impl <Blueprint> for <Provider>`) that all go through the
-/// provider's `execute`; the rest of the impl names its unsupported actions.
-macro_rules! methods_through_execute {
-    ($($m:ident),* $(,)?) => {
-        $(
-            fn $m<'a>(&'a self, call: $crate::providers::ProviderCall<'a>) -> $crate::providers::blueprints::ProviderFuture<'a> {
-                Box::pin(self.execute(call))
-            }
-        )*
-    };
-}
-pub(crate) use methods_through_execute;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::blueprints::{Answer, Session, implements};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
 use crate::domain::time::framework_datetime;
@@ -32,7 +33,7 @@ impl Default for Cpanel {
 }
 
 /// A session of calls for one action: where, as whom, and the exchanges for the log's debug.
-struct Whm<'a> {
+pub struct Whm<'a> {
     client: &'a reqwest::Client,
     base: String,
     auth: String,
@@ -239,158 +240,222 @@ impl Cpanel {
         Whm { client: super::http_client(), base, auth, debug: Vec::new() }
     }
 
-    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
-        let mut whm = self.session(call.settings);
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default().to_owned();
-        let result = self.action(&mut whm, &call, &hostname).await;
-        match result {
-            Ok((message, data, service_identifier)) => Ok(ProviderOutput { message, data, service_identifier, debug: whm.debug }),
-            Err(mut f) => {
-                f.debug = whm.debug;
-                Err(f)
-            }
-        }
-    }
-
-    async fn action(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, hostname: &str) -> Result<(String, Value, Option<String>), ProviderFailure> {
+    /// `create-account`
+    async fn create_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
         let p = call.params;
-        let user = match call.subject() {
-            Some(user) => user,
-            None if call.action.establishes_identifier() => username_for(p),
-            None => return Err(ProviderFailure::permanent("the hosting account has no username yet: run create-account first")),
-        };
+        let user = account(call)?;
         let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
         let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
-        match call.action.id {
-            "create-account" => {
-                whm.call("verify_new_username", &[("user", user.clone())], true).await?;
-                let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
-                let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| whm_user.clone(), str::to_owned) };
-                let plan = whm.package(&text("package_name"), &whm_user).await?;
-                let mut params = vec![
-                    ("username", user.clone()),
-                    ("domain", text("domain").trim_start_matches("www.").to_owned()),
-                    ("plan", plan),
-                    ("contactemail", text("email")),
-                    ("owner", owner),
-                    ("reseller", flag("as_reseller")),
-                ];
-                if let Some(pw) = str_of(p, "password") {
-                    params.push(("password", pw.to_owned()));
-                }
-                if let Some(ip) = str_of(p, "custom_ip") {
-                    params.push(("customip", ip.to_owned()));
-                }
-                whm.call("createacct", &params, false).await?;
-                if p["as_reseller"] == true
-                    && p["reseller_options"].is_object()
-                    && let Err(f) = whm.reseller_options(&user, &p["reseller_options"]).await
-                {
-                    // A reseller without its limits is not what was sold: the account goes again.
-                    let removed = whm.call("removeacct", &[("username", user.clone())], false).await.is_ok();
-                    let outcome = if removed { "the new account was removed again" } else { "removing the new account failed too: remove it by hand" };
-                    return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("{} ({outcome})", f.message), debug: vec![] });
-                }
-                let info = whm.account(&user, hostname).await.map_err(super::made_but_unread)?;
-                Ok((format!("account {user} created on {hostname}"), info, Some(user)))
-            }
-            "get-info" => Ok((format!("account {user}"), whm.account(&user, hostname).await?, None)),
-            "get-usage-data" => {
-                let summary = whm.call("accountsummary", &[("user", user.clone())], true).await?;
-                let acct = summary["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {user}")))?;
-                let bw = whm.call("showbw", &[("searchtype", "user".into()), ("search", format!("^{user}$"))], true).await?;
-                let bw = bw["acct"].get(0).cloned().unwrap_or(Value::Null);
-                let mb = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).map(|b| b / 1_048_576.0);
-                let mut usage = json!({ "disk_mb": units(megabytes(&acct["diskused"]).unwrap_or(0.0), megabytes(&acct["disklimit"])) });
-                if let Some(used) = mb(&bw["totalbytes"]) {
-                    usage["bandwidth_mb"] = units(used, mb(&bw["limit"]));
-                }
-                if let Some(used) = acct["inodesused"].as_f64() {
-                    usage["inodes"] = units(used, acct["inodeslimit"].as_f64());
-                }
-                let mut data = json!({ "usage_data": usage });
-                if whm.is_reseller(&user).await? {
-                    data["reseller_usage_data"] = whm.reseller_usage(&user).await?;
-                }
-                Ok((format!("usage of {user}"), data, None))
-            }
-            "login-to-control-panel" => {
-                let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
-                let mut params = vec![("user", user.clone()), ("service", service.to_owned())];
-                // Softaculous's auto sign-on to an installation's admin, when one is named and
-                // the configuration sends logins there.
-                let install = str_of(&p["software"], "install_id").filter(|_| service == "cpaneld" && str_of(call.settings, "sso_destination").is_some_and(|d| d != "control_panel"));
-                if let Some(insid) = install {
-                    let autoid = crate::domain::ids::random_hex();
-                    params.push(("goto_uri", format!("frontend/jupiter/softaculous/index.live.php?act=sign_on&insid={insid}&autoid={autoid}")));
-                }
-                let data = whm.call("create_user_session", &params, false).await?;
-                let url = str_of(&data, "url").ok_or_else(|| ProviderFailure::permanent("WHM answered create_user_session without a URL"))?;
-                let mut out = json!({ "login_url": url, "for_ip": p["user_ip"] });
-                if let Some(expires) = data["expires"].as_i64() {
-                    out["expires"] = json!(framework_datetime(expires * 1000));
-                }
-                Ok((format!("login link for {user}"), out, None))
-            }
-            "make-reseller" => {
-                whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
-                Ok((format!("{user} is a reseller"), json!({ "reseller": true }), None))
-            }
-            "revoke-reseller" => {
-                whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
-                Ok((format!("{user} is no longer a reseller"), json!({ "reseller": false }), None))
-            }
-            "change-password" => {
-                if user == "root" {
-                    return Err(ProviderFailure::permanent("the root password is not changed through a hosting account"));
-                }
-                whm.call("passwd", &[("user", user.clone()), ("password", text("password"))], false).await?;
-                Ok((format!("password of {user} changed"), json!({}), None))
-            }
-            "change-package" => {
-                let reseller = whm.is_reseller(&user).await?;
-                if p["as_reseller"] == true {
-                    if !reseller {
-                        whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
-                    }
-                    if p["reseller_options"].is_object() {
-                        whm.reseller_options(&user, &p["reseller_options"]).await?;
-                    }
-                } else if p["as_reseller"] == false && reseller {
-                    whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
-                }
-                let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
-                let plan = whm.package(&text("package_name"), &whm_user).await?;
-                whm.call("changepackage", &[("user", user.clone()), ("pkg", plan.clone())], false).await?;
-                Ok((format!("{user} moved to {plan}"), whm.account(&user, hostname).await?, None))
-            }
-            "suspend-account" => {
-                let reason = str_of(p, "reason").map(str::to_owned);
-                // A reseller is suspended with every account it owns.
-                let function = if whm.is_reseller(&user).await? { "suspendreseller" } else { "suspendacct" };
-                let mut params = vec![("user", user.clone())];
-                params.extend(reason.map(|r| ("reason", r)));
-                whm.call(function, &params, false).await?;
-                Ok((format!("{user} suspended"), whm.account(&user, hostname).await?, None))
-            }
-            "unsuspend-account" => {
-                let function = if whm.is_reseller(&user).await? { "unsuspendreseller" } else { "unsuspendacct" };
-                whm.call(function, &[("user", user.clone())], false).await?;
-                Ok((format!("{user} unsuspended"), whm.account(&user, hostname).await?, None))
-            }
-            "delete-account" => {
-                // A reseller is terminated with every account it owns.
-                if whm.is_reseller(&user).await? {
-                    whm.call("terminatereseller", &[("user", user.clone()), ("terminatereseller", "1".into())], false).await?;
-                } else {
-                    whm.call("removeacct", &[("username", user.clone())], false).await?;
-                }
-                Ok((format!("{user} removed from {hostname}"), json!({}), None))
-            }
-            other => Err(ProviderFailure::permanent(format!("web-hosting/{other} is not supported by cpanel"))),
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        whm.call("verify_new_username", &[("user", user.clone())], true).await?;
+        let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
+        let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| whm_user.clone(), str::to_owned) };
+        let plan = whm.package(&text("package_name"), &whm_user).await?;
+        let mut params = vec![
+            ("username", user.clone()),
+            ("domain", text("domain").trim_start_matches("www.").to_owned()),
+            ("plan", plan),
+            ("contactemail", text("email")),
+            ("owner", owner),
+            ("reseller", flag("as_reseller")),
+        ];
+        if let Some(pw) = str_of(p, "password") {
+            params.push(("password", pw.to_owned()));
         }
+        if let Some(ip) = str_of(p, "custom_ip") {
+            params.push(("customip", ip.to_owned()));
+        }
+        whm.call("createacct", &params, false).await?;
+        if p["as_reseller"] == true
+            && p["reseller_options"].is_object()
+            && let Err(f) = whm.reseller_options(&user, &p["reseller_options"]).await
+        {
+            // A reseller without its limits is not what was sold: the account goes again.
+            let removed = whm.call("removeacct", &[("username", user.clone())], false).await.is_ok();
+            let outcome = if removed { "the new account was removed again" } else { "removing the new account failed too: remove it by hand" };
+            return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("{} ({outcome})", f.message), debug: vec![] });
+        }
+        let info = whm.account(&user, hostname).await.map_err(super::made_but_unread)?;
+        Ok((format!("account {user} created on {hostname}"), info, Some(user)))
+    }
+
+    /// `get-info`
+    async fn get_info(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let user = account(call)?;
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        Ok((format!("account {user}"), whm.account(&user, hostname).await?, None))
+    }
+
+    /// `get-usage-data`
+    async fn get_usage_data(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let user = account(call)?;
+        let summary = whm.call("accountsummary", &[("user", user.clone())], true).await?;
+        let acct = summary["acct"].get(0).cloned().ok_or_else(|| ProviderFailure::permanent(format!("WHM has no account {user}")))?;
+        let bw = whm.call("showbw", &[("searchtype", "user".into()), ("search", format!("^{user}$"))], true).await?;
+        let bw = bw["acct"].get(0).cloned().unwrap_or(Value::Null);
+        let mb = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).map(|b| b / 1_048_576.0);
+        let mut usage = json!({ "disk_mb": units(megabytes(&acct["diskused"]).unwrap_or(0.0), megabytes(&acct["disklimit"])) });
+        if let Some(used) = mb(&bw["totalbytes"]) {
+            usage["bandwidth_mb"] = units(used, mb(&bw["limit"]));
+        }
+        if let Some(used) = acct["inodesused"].as_f64() {
+            usage["inodes"] = units(used, acct["inodeslimit"].as_f64());
+        }
+        let mut data = json!({ "usage_data": usage });
+        if whm.is_reseller(&user).await? {
+            data["reseller_usage_data"] = whm.reseller_usage(&user).await?;
+        }
+        Ok((format!("usage of {user}"), data, None))
+    }
+
+    /// `login-to-control-panel`
+    async fn login_to_control_panel(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let user = account(call)?;
+        let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
+        let mut params = vec![("user", user.clone()), ("service", service.to_owned())];
+        // Softaculous's auto sign-on to an installation's admin, when one is named and
+        // the configuration sends logins there.
+        let install = str_of(&p["software"], "install_id").filter(|_| service == "cpaneld" && str_of(call.settings, "sso_destination").is_some_and(|d| d != "control_panel"));
+        if let Some(insid) = install {
+            let autoid = crate::domain::ids::random_hex();
+            params.push(("goto_uri", format!("frontend/jupiter/softaculous/index.live.php?act=sign_on&insid={insid}&autoid={autoid}")));
+        }
+        let data = whm.call("create_user_session", &params, false).await?;
+        let url = str_of(&data, "url").ok_or_else(|| ProviderFailure::permanent("WHM answered create_user_session without a URL"))?;
+        let mut out = json!({ "login_url": url, "for_ip": p["user_ip"] });
+        if let Some(expires) = data["expires"].as_i64() {
+            out["expires"] = json!(framework_datetime(expires * 1000));
+        }
+        Ok((format!("login link for {user}"), out, None))
+    }
+
+    /// `make-reseller`
+    async fn make_reseller(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let user = account(call)?;
+        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
+        whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+        Ok((format!("{user} is a reseller"), json!({ "reseller": true }), None))
+    }
+
+    /// `revoke-reseller`
+    async fn revoke_reseller(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let user = account(call)?;
+        whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
+        Ok((format!("{user} is no longer a reseller"), json!({ "reseller": false }), None))
+    }
+
+    /// `change-password`
+    async fn change_password(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let user = account(call)?;
+        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
+        if user == "root" {
+            return Err(ProviderFailure::permanent("the root password is not changed through a hosting account"));
+        }
+        whm.call("passwd", &[("user", user.clone()), ("password", text("password"))], false).await?;
+        Ok((format!("password of {user} changed"), json!({}), None))
+    }
+
+    /// `change-package`
+    async fn change_package(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let user = account(call)?;
+        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
+        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let reseller = whm.is_reseller(&user).await?;
+        if p["as_reseller"] == true {
+            if !reseller {
+                whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+            }
+            if p["reseller_options"].is_object() {
+                whm.reseller_options(&user, &p["reseller_options"]).await?;
+            }
+        } else if p["as_reseller"] == false && reseller {
+            whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
+        }
+        let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
+        let plan = whm.package(&text("package_name"), &whm_user).await?;
+        whm.call("changepackage", &[("user", user.clone()), ("pkg", plan.clone())], false).await?;
+        Ok((format!("{user} moved to {plan}"), whm.account(&user, hostname).await?, None))
+    }
+
+    /// `suspend-account`
+    async fn suspend_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let user = account(call)?;
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let reason = str_of(p, "reason").map(str::to_owned);
+        // A reseller is suspended with every account it owns.
+        let function = if whm.is_reseller(&user).await? { "suspendreseller" } else { "suspendacct" };
+        let mut params = vec![("user", user.clone())];
+        params.extend(reason.map(|r| ("reason", r)));
+        whm.call(function, &params, false).await?;
+        Ok((format!("{user} suspended"), whm.account(&user, hostname).await?, None))
+    }
+
+    /// `unsuspend-account`
+    async fn unsuspend_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let user = account(call)?;
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let function = if whm.is_reseller(&user).await? { "unsuspendreseller" } else { "unsuspendacct" };
+        whm.call(function, &[("user", user.clone())], false).await?;
+        Ok((format!("{user} unsuspended"), whm.account(&user, hostname).await?, None))
+    }
+
+    /// `delete-account`
+    async fn delete_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
+        let user = account(call)?;
+        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        // A reseller is terminated with every account it owns.
+        if whm.is_reseller(&user).await? {
+            whm.call("terminatereseller", &[("user", user.clone()), ("terminatereseller", "1".into())], false).await?;
+        } else {
+            whm.call("removeacct", &[("username", user.clone())], false).await?;
+        }
+        Ok((format!("{user} removed from {hostname}"), json!({}), None))
     }
 }
+
+/// The account a call acts on: the contract product's, or the one a create names (made up from
+/// the domain when none is given).
+fn account(call: &ProviderCall<'_>) -> Result<String, ProviderFailure> {
+    match call.subject() {
+        Some(user) => Ok(user),
+        None if call.action.establishes_identifier() => Ok(username_for(call.params)),
+        None => Err(ProviderFailure::permanent("the hosting account has no username yet: run create-account first")),
+    }
+}
+
+impl Session for Cpanel {
+    type Cx<'s> = Whm<'s>;
+
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Whm<'s>, ProviderFailure>> {
+        let cx = self.session(call.settings);
+        Box::pin(async move { Ok(cx) })
+    }
+
+    fn debug(whm: Whm<'_>) -> Vec<Value> {
+        whm.debug
+    }
+}
+
+// Each action is the method of its name above, on a WHM session.
+implements!(WebHosting for Cpanel as "cpanel", {
+    create_account,
+    get_info,
+    get_usage_data,
+    login_to_control_panel,
+    make_reseller,
+    revoke_reseller,
+    change_password,
+    change_package,
+    suspend_account,
+    unsuspend_account,
+    delete_account,
+});
 
 impl Connect for Cpanel {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
@@ -411,9 +476,6 @@ impl Connect for Cpanel {
         })
     }
 }
-
-// Every action goes through `execute`, which maps it to its WHM functions.
-super::blueprints::every_action_through_execute!(@ Cpanel; WebHosting { create_account, get_info, get_usage_data, login_to_control_panel, make_reseller, revoke_reseller, change_password, change_package, suspend_account, unsuspend_account, delete_account });
 
 #[cfg(test)]
 mod tests {
@@ -448,7 +510,7 @@ mod tests {
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
         // As the engine does: the account acted on is the contract product's (here, the params').
         let si = params["username"].as_str().unwrap_or("alice1").to_owned();
-        let out = Cpanel::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some(&si))).await;
+        let out = super::super::blueprints::Implementation::WebHosting(std::sync::Arc::new(Cpanel::new())).run(ProviderCall::for_service(b, a, &id, &settings, &params, Some(&si))).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
@@ -617,7 +679,7 @@ mod tests {
         let id = ConfigurationId::parse("cfg-whm").unwrap();
         let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri(), "sso_destination": "softaculous_sso" });
         let params = json!({ "username": "alice1", "user_ip": "198.51.100.4", "software": { "software_id": "26", "install_id": "26_1" } });
-        Cpanel::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, Some("alice1"))).await.unwrap();
+        super::super::blueprints::Implementation::WebHosting(std::sync::Arc::new(Cpanel::new())).run(ProviderCall::for_service(b, a, &id, &settings, &params, Some("alice1"))).await.unwrap();
     }
 
     #[tokio::test]

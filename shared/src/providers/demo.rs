@@ -581,4 +581,4 @@ impl Connect for Demo {
 }
 
 // Every action of every blueprint goes through the one simulation above.
-super::blueprints::every_action_through_execute!(Demo);
+super::blueprints::every_action_through_execute!(Demo as "demo");

@@ -18,7 +18,7 @@ use regex_lite::Regex;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
+use super::blueprints::{Answer, Session, implements};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
 use crate::domain::time::normalize_datetime;
@@ -38,7 +38,7 @@ trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// One open EPP session.
-struct Session {
+struct EppSession {
     stream: Box<dyn Stream>,
     /// The registry's extensions (the greeting's svcExtension).
     extensions: Vec<String>,
@@ -47,7 +47,7 @@ struct Session {
 }
 
 pub struct Epp {
-    sessions: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Session>>>>>,
+    sessions: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<EppSession>>>>>,
 }
 
 impl Default for Epp {
@@ -96,13 +96,13 @@ pub fn masked(xml: &str) -> String {
 }
 
 /// An EPP answer's result.
-struct Answer {
+struct Response {
     code: u32,
     message: String,
     xml: String,
 }
 
-fn answer(xml: String) -> Result<Answer, ProviderFailure> {
+fn answer(xml: String) -> Result<Response, ProviderFailure> {
     let (attrs, inner) = elements(&xml, "result").into_iter().next().ok_or_else(|| ProviderFailure::permanent("the registry answered without an EPP result"))?;
     let code = attribute(&attrs, "code").and_then(|c| c.parse().ok()).ok_or_else(|| ProviderFailure::permanent("the registry answered an EPP result without a code"))?;
     let mut message = first(&inner, "msg").unwrap_or_default();
@@ -113,7 +113,7 @@ fn answer(xml: String) -> Result<Answer, ProviderFailure> {
             message.push_str(&format!(" ({text})"));
         }
     }
-    Ok(Answer { code, message, xml })
+    Ok(Response { code, message, xml })
 }
 
 /// The command document around `body`.
@@ -251,9 +251,9 @@ async fn connect(s: &Settings) -> Result<Box<dyn Stream>, ProviderFailure> {
 // ---- the session of one action ----
 
 /// The commands of one action on the configuration's session, recorded for the log's debug.
-struct Conn<'a> {
-    settings: &'a Settings,
-    slot: tokio::sync::OwnedMutexGuard<Option<Session>>,
+pub struct Conn {
+    settings: Settings,
+    slot: tokio::sync::OwnedMutexGuard<Option<EppSession>>,
     debug: Vec<Value>,
 }
 
@@ -266,7 +266,7 @@ fn broken(what: &str, sent: bool) -> ProviderFailure {
 }
 
 /// The failure an EPP result code means.
-fn refused(what: &str, a: &Answer) -> ProviderFailure {
+fn refused(what: &str, a: &Response) -> ProviderFailure {
     let kind = match a.code {
         2400 | 2500..=2502 => FailureKind::Transient,
         _ => FailureKind::Permanent,
@@ -278,7 +278,7 @@ fn refused(what: &str, a: &Answer) -> ProviderFailure {
     ProviderFailure { kind, message: message.chars().take(500).collect(), debug: vec![] }
 }
 
-impl Conn<'_> {
+impl Conn {
     fn record(&mut self, what: &str, sent: Option<&str>, received: Option<&str>, error: Option<&str>) {
         let mut entry = json!({ "request": { "command": what, "xml": sent.map(masked) }, "response": { "xml": received.map(masked) } });
         if let Some(e) = error {
@@ -290,7 +290,7 @@ impl Conn<'_> {
     /// A fresh session: connect, greeting, login.
     async fn open(&mut self) -> Result<(), ProviderFailure> {
         *self.slot = None;
-        let mut stream = connect(self.settings).await?;
+        let mut stream = connect(&self.settings).await?;
         let greeting = match tokio::time::timeout(IO_TIMEOUT, read_frame(&mut stream)).await {
             Ok(Ok(g)) => g,
             _ => return Err(ProviderFailure { kind: FailureKind::Transient, message: "the registry sent no EPP greeting".into(), debug: vec![] }),
@@ -306,7 +306,7 @@ impl Conn<'_> {
             escape(&self.settings.username),
             escape(&self.settings.password)
         );
-        let mut session = Session { stream, extensions, last_used: Instant::now(), sequence: 0 };
+        let mut session = EppSession { stream, extensions, last_used: Instant::now(), sequence: 0 };
         let xml = command(&login, None, &transaction(&mut session));
         let reply = exchange(&mut session, &xml).await;
         self.record("login", Some(&xml), reply.as_ref().ok().map(String::as_str), reply.as_ref().err().map(|_| "the session broke"));
@@ -336,7 +336,7 @@ impl Conn<'_> {
     }
 
     /// One command; its answer when the result is a success (1xxx).
-    async fn send(&mut self, what: &str, body: &str, extension: Option<&str>, read: bool) -> Result<Answer, ProviderFailure> {
+    async fn send(&mut self, what: &str, body: &str, extension: Option<&str>, read: bool) -> Result<Response, ProviderFailure> {
         for attempt in 0..2 {
             self.ready().await?;
             // Out of the slot while in use: a command whose answer was not read (this future
@@ -377,14 +377,14 @@ impl Conn<'_> {
     }
 }
 
-fn transaction(session: &mut Session) -> String {
+fn transaction(session: &mut EppSession) -> String {
     session.sequence += 1;
     format!("PRV-{}-{}", crate::domain::time::now_millis(), session.sequence)
 }
 
 /// Writes a command and reads its answer. Err(true): written, the answer lost; Err(false):
 /// not written.
-async fn exchange(session: &mut Session, xml: &str) -> Result<String, bool> {
+async fn exchange(session: &mut EppSession, xml: &str) -> Result<String, bool> {
     match tokio::time::timeout(IO_TIMEOUT, write_frame(&mut session.stream, xml)).await {
         Ok(Ok(())) => {}
         _ => return Err(false),
@@ -492,8 +492,8 @@ fn glue_of(host: &str, xml: &str) -> Value {
     json!({ "hostname": host, "ips": ips })
 }
 
-impl Conn<'_> {
-    async fn domain_info(&mut self, name: &str, auth: Option<&str>) -> Result<Answer, ProviderFailure> {
+impl Conn {
+    async fn domain_info(&mut self, name: &str, auth: Option<&str>) -> Result<Response, ProviderFailure> {
         let auth = auth.map(|pw| format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(pw))).unwrap_or_default();
         let body = format!(r#"<info><domain:info xmlns:domain="{NS_DOMAIN}"><domain:name hosts="all">{}</domain:name>{auth}</domain:info></info>"#, escape(name));
         self.send("domain:info", &body, None, true).await
@@ -514,7 +514,7 @@ impl Conn<'_> {
         Ok(out)
     }
 
-    async fn host_info(&mut self, host: &str) -> Result<Answer, ProviderFailure> {
+    async fn host_info(&mut self, host: &str) -> Result<Response, ProviderFailure> {
         self.send("host:info", &format!(r#"<info><host:info xmlns:host="{NS_HOST}"><host:name>{}</host:name></host:info></info>"#, escape(host)), None, true).await
     }
 
@@ -603,225 +603,264 @@ impl Epp {
 
     /// The configuration's session slot, held for the whole action (EPP is one command at a
     /// time per session).
-    async fn slot(&self, key: String) -> tokio::sync::OwnedMutexGuard<Option<Session>> {
+    async fn slot(&self, key: String) -> tokio::sync::OwnedMutexGuard<Option<EppSession>> {
         let slot = self.sessions.lock().await.entry(key).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(None))).clone();
         slot.lock_owned().await
     }
 
-    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
-        let settings = Settings::of(call.settings)?;
-        let slot = self.slot(settings.key(call.configuration_id.as_str())).await;
-        let mut conn = Conn { settings: &settings, slot, debug: Vec::new() };
-        let result = action(&mut conn, &call).await;
-        super::with_debug(result, conn.debug)
+    /// `register`
+    async fn register(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let check = format!(r#"<check><domain:check xmlns:domain="{NS_DOMAIN}"><domain:name>{}</domain:name></domain:check></check>"#, escape(&name));
+        let checked = conn.send("domain:check", &check, None, true).await?;
+        let free = elements(&checked.xml, "name").into_iter().any(|(attrs, _)| attribute(&attrs, "avail").is_some_and(|v| v == "1" || v == "true"));
+        if !free {
+            let reason = first(&checked.xml, "reason").unwrap_or_else(|| "not available".into());
+            return Err(ProviderFailure::permanent(format!("{name} cannot be registered: {reason}")));
+        }
+        // Hosts under the new domain can only be made once it exists (RFC 5732 §3.2.1): they
+        // are added after the create.
+        let (subordinate, external): (Vec<_>, Vec<_>) = nameservers_of(&p["nameservers"]).into_iter().partition(|(h, _)| h.ends_with(&format!(".{name}")));
+        conn.ensure_hosts(&name, &external).await?;
+        let registrant = conn.contact_id(&p["registrant"]).await?.unwrap_or_default();
+        let mut contacts = String::new();
+        let mut made: Vec<(Value, String)> = vec![(p["registrant"].clone(), registrant.clone())];
+        for role in ["admin", "tech", "billing"] {
+            let id = match made.iter().find(|(c, _)| *c == p[role]) {
+                Some((_, id)) => Some(id.clone()),
+                None => conn.contact_id(&p[role]).await?,
+            };
+            if let Some(id) = id {
+                made.push((p[role].clone(), id.clone()));
+                contacts.push_str(&format!(r#"<domain:contact type="{role}">{}</domain:contact>"#, escape(&id)));
+            }
+        }
+        let hosts: Vec<String> = external.iter().map(|(h, _)| h.clone()).collect();
+        let body = format!(
+            r#"<create>{}<domain:period unit="y">{}</domain:period>{}<domain:registrant>{}</domain:registrant>{contacts}<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo></domain:create></create>"#,
+            domain_name(&name, "create"),
+            p["renew_years"].as_i64().unwrap_or(1),
+            host_objs(&hosts),
+            escape(&registrant),
+            new_password()
+        );
+        let created = conn.send("domain:create", &body, None, false).await?;
+        // Registered: what follows cannot undo it, and is no reason to register it again.
+        let mut message = format!("{name} registered");
+        if !subordinate.is_empty() {
+            let added = async {
+                conn.ensure_hosts(&name, &subordinate).await?;
+                let hosts: Vec<String> = subordinate.iter().map(|(h, _)| h.clone()).collect();
+                conn.update(&name, &host_objs(&hosts), "", "").await
+            };
+            if let Err(f) = added.await {
+                message = format!("{message}; its own nameservers could not be set: {}", f.message);
+            }
+        }
+        let mut info = conn.info(&name).await.map_err(super::made_but_unread)?;
+        if created.code == 1001 {
+            info["operation_status"] = json!("in_progress");
+        }
+        Ok((message, info, Some(name)))
+    }
+
+    /// `transfer`
+    async fn transfer(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let epp_code = str_of(p, "epp_code");
+        if let Ok(info) = conn.domain_info(&name, epp_code).await
+            && first(&info.xml, "clID").is_some_and(|c| c.eq_ignore_ascii_case(&conn.settings.username))
+        {
+            return Ok((format!("{name} is sponsored by this account"), conn.info(&name).await?, Some(name)));
+        }
+        let period = p["renew_years"].as_i64().filter(|y| *y > 0).map(|y| format!(r#"<domain:period unit="y">{y}</domain:period>"#)).unwrap_or_default();
+        let auth = epp_code.map(|pw| format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(pw))).unwrap_or_default();
+        let body = format!(r#"<transfer op="request">{}{period}{auth}</domain:transfer></transfer>"#, domain_name(&name, "transfer"));
+        let a = conn.send("domain:transfer", &body, None, false).await?;
+        Ok((format!("transfer of {name} requested ({})", first(&a.xml, "trStatus").unwrap_or_else(|| "pending".into())), pending_transfer(&name, &a.xml), Some(name)))
+    }
+
+    /// `get-info`
+    async fn get_info(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let name = domain(call)?;
+        if call.following == Some("transfer") {
+            // Until the transfer completes the domain is another registrar's, whose info
+            // answers less or is refused (RFC 5731 §3.1.2): the transfer's own state says more.
+            let ours = match conn.domain_info(&name, None).await {
+                Ok(info) => first(&info.xml, "clID").is_none_or(|c| c.eq_ignore_ascii_case(&conn.settings.username)),
+                Err(f) if f.message.contains("(2201)") => false,
+                Err(f) => return Err(f),
+            };
+            if !ours {
+                let body = format!(r#"<transfer op="query">{}</domain:transfer></transfer>"#, domain_name(&name, "transfer"));
+                let a = conn.send("domain:transfer", &body, None, true).await?;
+                let status = first(&a.xml, "trStatus").unwrap_or_default();
+                if matches!(status.as_str(), "clientRejected" | "clientCancelled" | "serverCancelled") {
+                    return Err(ProviderFailure::permanent(format!("the transfer of {name} ended: {status}")));
+                }
+                return Ok((format!("transfer of {name}: {status}"), pending_transfer(&name, &a.xml), None));
+            }
+        }
+        Ok((name.clone(), conn.info(&name).await?, None))
+    }
+
+    /// `sync-due-date`: the domain as the registry shows it (its expiry date with it).
+    async fn sync_due_date(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        self.get_info(conn, call).await
+    }
+
+    /// `renew`
+    async fn renew(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let info = conn.domain_info(&name, None).await?;
+        let expires = first(&info.xml, "exDate")
+            .and_then(|d| d.get(..10).filter(|day| day.len() == 10 && day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })).map(str::to_owned))
+            .ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no expiry date of {name}")))?;
+        let years = p["renew_years"].as_i64().unwrap_or(1);
+        let body = format!(r#"<renew>{}<domain:curExpDate>{expires}</domain:curExpDate><domain:period unit="y">{years}</domain:period></domain:renew></renew>"#, domain_name(&name, "renew"));
+        conn.send("domain:renew", &body, None, false).await?;
+        Ok((format!("{name} renewed for {years} year(s)"), conn.info(&name).await?, None))
+    }
+
+    /// `set-lock`
+    async fn set_lock(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let status = r#"<domain:status s="clientTransferProhibited"/>"#;
+        let lock = p["lock"] == true;
+        let (add, rem) = if lock { (status, "") } else { ("", status) };
+        conn.update(&name, add, rem, "").await?;
+        Ok((format!("{name} {}", if lock { "locked" } else { "unlocked" }), conn.info(&name).await?, None))
+    }
+
+    /// `update-nameservers`
+    async fn update_nameservers(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let info = conn.domain_info(&name, None).await?;
+        let current = ns_of(&info.xml);
+        let wanted = nameservers_of(p);
+        conn.ensure_hosts(&name, &wanted).await?;
+        let wanted: Vec<String> = wanted.into_iter().map(|(h, _)| h).collect();
+        let add: Vec<String> = wanted.iter().filter(|h| !current.contains(h)).cloned().collect();
+        let rem: Vec<String> = current.iter().filter(|h| !wanted.contains(h)).cloned().collect();
+        if !add.is_empty() || !rem.is_empty() {
+            conn.update(&name, &host_objs(&add), &host_objs(&rem), "").await?;
+        }
+        let ns = conn.info(&name).await?["ns"].clone();
+        Ok((format!("nameservers of {name} updated"), if ns.is_null() { json!({}) } else { ns }, None))
+    }
+
+    /// `update-registrant`
+    async fn update_registrant(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        if conn.settings.registrant_in_place {
+            // The registry's way (Nominet's): the registrant contact itself is changed.
+            let info = conn.domain_info(&name, None).await?;
+            let id = first(&info.xml, "registrant").ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no registrant of {name}")))?;
+            let body = format!(
+                r#"<update><contact:update xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id><contact:chg>{}</contact:chg></contact:update></update>"#,
+                escape(&id),
+                contact_details(&p["contact"])
+            );
+            conn.send("contact:update", &body, None, false).await?;
+            return Ok((format!("registrant {id} of {name} updated"), conn.contact_info(&id).await?, None));
+        }
+        let id = conn.contact_create(&p["contact"]).await?;
+        conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
+        Ok((format!("registrant of {name} is now {id}"), conn.contact_info(&id).await?, None))
+    }
+
+    /// `update-registrant-with-default-details`
+    async fn update_registrant_with_default_details(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let name = domain(call)?;
+        let id = conn
+            .settings
+            .default_contact
+            .clone()
+            .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_contact_id setting of the epp configuration"))?;
+        conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
+        Ok((format!("registrant of {name} is now the default {id}"), conn.contact_info(&id).await?, None))
+    }
+
+    /// `get-epp-code`
+    async fn get_epp_code(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let name = domain(call)?;
+        let info = conn.domain_info(&name, None).await?;
+        let code = match elements(&info.xml, "authInfo").into_iter().find_map(|(_, inner)| first(&inner, "pw")) {
+            Some(code) => code,
+            None => {
+                // The registry does not show it: a new one is set and answered.
+                let code = new_password();
+                conn.update(&name, "", "", &format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(&code))).await?;
+                code
+            }
+        };
+        Ok((format!("EPP code of {name}"), json!({ "epp_code": code }), None))
+    }
+
+    /// `update-ips-tag`
+    async fn update_ips_tag(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        conn.ready().await?;
+        if !conn.offers(NS_RELEASE) {
+            return Err(ProviderFailure::permanent("domain-names/update-ips-tag is not supported by this registry (its greeting offers no std-release-1.0)"));
+        }
+        let tag = str_of(p, "ips_tag").unwrap_or_default();
+        let body = format!(r#"<update><r:release xmlns:r="{NS_RELEASE}"><r:domainName>{}</r:domainName><r:registrarTag>{}</r:registrarTag></r:release></update>"#, escape(&name), escape(tag));
+        let a = conn.send("release", &body, None, false).await?;
+        let pending = if a.code == 1001 { " (the receiving registrar must accept it)" } else { "" };
+        Ok((format!("{name} released to {tag}{pending}"), json!({}), None))
+    }
+
+    /// `set-glue-record`
+    async fn set_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
+        if !host.ends_with(&format!(".{name}")) {
+            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
+        }
+        let wanted: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
+        if conn.host_available(&host).await? {
+            conn.host_create(&host, &wanted).await?;
+        } else {
+            let current: Vec<String> = glue_of(&host, &conn.host_info(&host).await?.xml)["ips"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            let addr = |ip: &str| format!(r#"<host:addr ip="{}">{ip}</host:addr>"#, if ip.contains(':') { "v6" } else { "v4" });
+            let add: String = wanted.iter().filter(|ip| !current.iter().any(|c| c == *ip)).map(|ip| addr(ip)).collect();
+            let rem: String = current.iter().filter(|c| !wanted.contains(&c.as_str())).map(|ip| addr(ip)).collect();
+            if !add.is_empty() || !rem.is_empty() {
+                let part = |tag: &str, inner: &str| if inner.is_empty() { String::new() } else { format!("<host:{tag}>{inner}</host:{tag}>") };
+                let body = format!(r#"<update><host:update xmlns:host="{NS_HOST}"><host:name>{}</host:name>{}{}</host:update></update>"#, escape(&host), part("add", &add), part("rem", &rem));
+                conn.send("host:update", &body, None, false).await?;
+            }
+        }
+        let glue = conn.info(&name).await?["glue_records"].clone();
+        Ok((format!("glue record {host} set"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))
+    }
+
+    /// `remove-glue-record`
+    async fn remove_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let name = domain(call)?;
+        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
+        if !host.ends_with(&format!(".{name}")) {
+            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
+        }
+        conn.send("host:delete", &format!(r#"<delete><host:delete xmlns:host="{NS_HOST}"><host:name>{}</host:name></host:delete></delete>"#, escape(&host)), None, false).await?;
+        let glue = conn.info(&name).await?["glue_records"].clone();
+        Ok((format!("glue record {host} removed"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))
     }
 }
 
-async fn action(conn: &mut Conn<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
-    let p = call.params;
-    let name = call.subject().map(|n| n.to_lowercase()).ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on"))?;
-    match call.action.id {
-        "register" => {
-            let check = format!(r#"<check><domain:check xmlns:domain="{NS_DOMAIN}"><domain:name>{}</domain:name></domain:check></check>"#, escape(&name));
-            let checked = conn.send("domain:check", &check, None, true).await?;
-            let free = elements(&checked.xml, "name").into_iter().any(|(attrs, _)| attribute(&attrs, "avail").is_some_and(|v| v == "1" || v == "true"));
-            if !free {
-                let reason = first(&checked.xml, "reason").unwrap_or_else(|| "not available".into());
-                return Err(ProviderFailure::permanent(format!("{name} cannot be registered: {reason}")));
-            }
-            // Hosts under the new domain can only be made once it exists (RFC 5732 §3.2.1): they
-            // are added after the create.
-            let (subordinate, external): (Vec<_>, Vec<_>) = nameservers_of(&p["nameservers"]).into_iter().partition(|(h, _)| h.ends_with(&format!(".{name}")));
-            conn.ensure_hosts(&name, &external).await?;
-            let registrant = conn.contact_id(&p["registrant"]).await?.unwrap_or_default();
-            let mut contacts = String::new();
-            let mut made: Vec<(Value, String)> = vec![(p["registrant"].clone(), registrant.clone())];
-            for role in ["admin", "tech", "billing"] {
-                let id = match made.iter().find(|(c, _)| *c == p[role]) {
-                    Some((_, id)) => Some(id.clone()),
-                    None => conn.contact_id(&p[role]).await?,
-                };
-                if let Some(id) = id {
-                    made.push((p[role].clone(), id.clone()));
-                    contacts.push_str(&format!(r#"<domain:contact type="{role}">{}</domain:contact>"#, escape(&id)));
-                }
-            }
-            let hosts: Vec<String> = external.iter().map(|(h, _)| h.clone()).collect();
-            let body = format!(
-                r#"<create>{}<domain:period unit="y">{}</domain:period>{}<domain:registrant>{}</domain:registrant>{contacts}<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo></domain:create></create>"#,
-                domain_name(&name, "create"),
-                p["renew_years"].as_i64().unwrap_or(1),
-                host_objs(&hosts),
-                escape(&registrant),
-                new_password()
-            );
-            let created = conn.send("domain:create", &body, None, false).await?;
-            // Registered: what follows cannot undo it, and is no reason to register it again.
-            let mut message = format!("{name} registered");
-            if !subordinate.is_empty() {
-                let added = async {
-                    conn.ensure_hosts(&name, &subordinate).await?;
-                    let hosts: Vec<String> = subordinate.iter().map(|(h, _)| h.clone()).collect();
-                    conn.update(&name, &host_objs(&hosts), "", "").await
-                };
-                if let Err(f) = added.await {
-                    message = format!("{message}; its own nameservers could not be set: {}", f.message);
-                }
-            }
-            let mut info = conn.info(&name).await.map_err(super::made_but_unread)?;
-            if created.code == 1001 {
-                info["operation_status"] = json!("in_progress");
-            }
-            Ok((message, info, Some(name)))
-        }
-        "transfer" => {
-            let epp_code = str_of(p, "epp_code");
-            if let Ok(info) = conn.domain_info(&name, epp_code).await
-                && first(&info.xml, "clID").is_some_and(|c| c.eq_ignore_ascii_case(&conn.settings.username))
-            {
-                return Ok((format!("{name} is sponsored by this account"), conn.info(&name).await?, Some(name)));
-            }
-            let period = p["renew_years"].as_i64().filter(|y| *y > 0).map(|y| format!(r#"<domain:period unit="y">{y}</domain:period>"#)).unwrap_or_default();
-            let auth = epp_code.map(|pw| format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(pw))).unwrap_or_default();
-            let body = format!(r#"<transfer op="request">{}{period}{auth}</domain:transfer></transfer>"#, domain_name(&name, "transfer"));
-            let a = conn.send("domain:transfer", &body, None, false).await?;
-            Ok((format!("transfer of {name} requested ({})", first(&a.xml, "trStatus").unwrap_or_else(|| "pending".into())), pending_transfer(&name, &a.xml), Some(name)))
-        }
-        "get-info" | "sync-due-date" => {
-            if call.following == Some("transfer") {
-                // Until the transfer completes the domain is another registrar's, whose info
-                // answers less or is refused (RFC 5731 §3.1.2): the transfer's own state says more.
-                let ours = match conn.domain_info(&name, None).await {
-                    Ok(info) => first(&info.xml, "clID").is_none_or(|c| c.eq_ignore_ascii_case(&conn.settings.username)),
-                    Err(f) if f.message.contains("(2201)") => false,
-                    Err(f) => return Err(f),
-                };
-                if !ours {
-                    let body = format!(r#"<transfer op="query">{}</domain:transfer></transfer>"#, domain_name(&name, "transfer"));
-                    let a = conn.send("domain:transfer", &body, None, true).await?;
-                    let status = first(&a.xml, "trStatus").unwrap_or_default();
-                    if matches!(status.as_str(), "clientRejected" | "clientCancelled" | "serverCancelled") {
-                        return Err(ProviderFailure::permanent(format!("the transfer of {name} ended: {status}")));
-                    }
-                    return Ok((format!("transfer of {name}: {status}"), pending_transfer(&name, &a.xml), None));
-                }
-            }
-            Ok((name.clone(), conn.info(&name).await?, None))
-        }
-        "renew" => {
-            let info = conn.domain_info(&name, None).await?;
-            let expires = first(&info.xml, "exDate")
-                .and_then(|d| d.get(..10).filter(|day| day.len() == 10 && day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })).map(str::to_owned))
-                .ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no expiry date of {name}")))?;
-            let years = p["renew_years"].as_i64().unwrap_or(1);
-            let body = format!(r#"<renew>{}<domain:curExpDate>{expires}</domain:curExpDate><domain:period unit="y">{years}</domain:period></domain:renew></renew>"#, domain_name(&name, "renew"));
-            conn.send("domain:renew", &body, None, false).await?;
-            Ok((format!("{name} renewed for {years} year(s)"), conn.info(&name).await?, None))
-        }
-        "set-lock" => {
-            let status = r#"<domain:status s="clientTransferProhibited"/>"#;
-            let lock = p["lock"] == true;
-            let (add, rem) = if lock { (status, "") } else { ("", status) };
-            conn.update(&name, add, rem, "").await?;
-            Ok((format!("{name} {}", if lock { "locked" } else { "unlocked" }), conn.info(&name).await?, None))
-        }
-        "update-nameservers" => {
-            let info = conn.domain_info(&name, None).await?;
-            let current = ns_of(&info.xml);
-            let wanted = nameservers_of(p);
-            conn.ensure_hosts(&name, &wanted).await?;
-            let wanted: Vec<String> = wanted.into_iter().map(|(h, _)| h).collect();
-            let add: Vec<String> = wanted.iter().filter(|h| !current.contains(h)).cloned().collect();
-            let rem: Vec<String> = current.iter().filter(|h| !wanted.contains(h)).cloned().collect();
-            if !add.is_empty() || !rem.is_empty() {
-                conn.update(&name, &host_objs(&add), &host_objs(&rem), "").await?;
-            }
-            let ns = conn.info(&name).await?["ns"].clone();
-            Ok((format!("nameservers of {name} updated"), if ns.is_null() { json!({}) } else { ns }, None))
-        }
-        "update-registrant" => {
-            if conn.settings.registrant_in_place {
-                // The registry's way (Nominet's): the registrant contact itself is changed.
-                let info = conn.domain_info(&name, None).await?;
-                let id = first(&info.xml, "registrant").ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no registrant of {name}")))?;
-                let body = format!(
-                    r#"<update><contact:update xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id><contact:chg>{}</contact:chg></contact:update></update>"#,
-                    escape(&id),
-                    contact_details(&p["contact"])
-                );
-                conn.send("contact:update", &body, None, false).await?;
-                return Ok((format!("registrant {id} of {name} updated"), conn.contact_info(&id).await?, None));
-            }
-            let id = conn.contact_create(&p["contact"]).await?;
-            conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
-            Ok((format!("registrant of {name} is now {id}"), conn.contact_info(&id).await?, None))
-        }
-        "update-registrant-with-default-details" => {
-            let id = conn
-                .settings
-                .default_contact
-                .clone()
-                .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_contact_id setting of the epp configuration"))?;
-            conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
-            Ok((format!("registrant of {name} is now the default {id}"), conn.contact_info(&id).await?, None))
-        }
-        "get-epp-code" => {
-            let info = conn.domain_info(&name, None).await?;
-            let code = match elements(&info.xml, "authInfo").into_iter().find_map(|(_, inner)| first(&inner, "pw")) {
-                Some(code) => code,
-                None => {
-                    // The registry does not show it: a new one is set and answered.
-                    let code = new_password();
-                    conn.update(&name, "", "", &format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(&code))).await?;
-                    code
-                }
-            };
-            Ok((format!("EPP code of {name}"), json!({ "epp_code": code }), None))
-        }
-        "update-ips-tag" => {
-            conn.ready().await?;
-            if !conn.offers(NS_RELEASE) {
-                return Err(ProviderFailure::permanent("domain-names/update-ips-tag is not supported by this registry (its greeting offers no std-release-1.0)"));
-            }
-            let tag = str_of(p, "ips_tag").unwrap_or_default();
-            let body = format!(r#"<update><r:release xmlns:r="{NS_RELEASE}"><r:domainName>{}</r:domainName><r:registrarTag>{}</r:registrarTag></r:release></update>"#, escape(&name), escape(tag));
-            let a = conn.send("release", &body, None, false).await?;
-            let pending = if a.code == 1001 { " (the receiving registrar must accept it)" } else { "" };
-            Ok((format!("{name} released to {tag}{pending}"), json!({}), None))
-        }
-        "set-glue-record" => {
-            let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-            if !host.ends_with(&format!(".{name}")) {
-                return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-            }
-            let wanted: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
-            if conn.host_available(&host).await? {
-                conn.host_create(&host, &wanted).await?;
-            } else {
-                let current: Vec<String> = glue_of(&host, &conn.host_info(&host).await?.xml)["ips"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect();
-                let addr = |ip: &str| format!(r#"<host:addr ip="{}">{ip}</host:addr>"#, if ip.contains(':') { "v6" } else { "v4" });
-                let add: String = wanted.iter().filter(|ip| !current.iter().any(|c| c == *ip)).map(|ip| addr(ip)).collect();
-                let rem: String = current.iter().filter(|c| !wanted.contains(&c.as_str())).map(|ip| addr(ip)).collect();
-                if !add.is_empty() || !rem.is_empty() {
-                    let part = |tag: &str, inner: &str| if inner.is_empty() { String::new() } else { format!("<host:{tag}>{inner}</host:{tag}>") };
-                    let body = format!(r#"<update><host:update xmlns:host="{NS_HOST}"><host:name>{}</host:name>{}{}</host:update></update>"#, escape(&host), part("add", &add), part("rem", &rem));
-                    conn.send("host:update", &body, None, false).await?;
-                }
-            }
-            let glue = conn.info(&name).await?["glue_records"].clone();
-            Ok((format!("glue record {host} set"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))
-        }
-        "remove-glue-record" => {
-            let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-            if !host.ends_with(&format!(".{name}")) {
-                return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-            }
-            conn.send("host:delete", &format!(r#"<delete><host:delete xmlns:host="{NS_HOST}"><host:name>{}</host:name></host:delete></delete>"#, escape(&host)), None, false).await?;
-            let glue = conn.info(&name).await?["glue_records"].clone();
-            Ok((format!("glue record {host} removed"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))
-        }
-        other => Err(ProviderFailure::permanent(format!("domain-names/{other} is not supported by {ID}"))),
-    }
+/// The domain a call acts on (lower case).
+fn domain(call: &ProviderCall<'_>) -> Result<String, ProviderFailure> {
+    call.subject().map(|n| n.to_lowercase()).ok_or_else(|| ProviderFailure::permanent("no domain name (sld and tld) to act on"))
 }
 
 /// A domain whose transfer is under way, as the catalogue's domain result.
@@ -833,40 +872,50 @@ fn pending_transfer(name: &str, xml: &str) -> Value {
         "operation_status": if done { "complete" } else { "in_progress" } })
 }
 
-impl DomainNames for Epp {
-    methods_through_execute!(
-        register,
-        transfer,
-        renew,
-        sync_due_date,
-        get_info,
-        set_lock,
-        update_nameservers,
-        update_registrant,
-        update_registrant_with_default_details,
-        get_epp_code,
-        update_ips_tag,
-        set_glue_record,
-        remove_glue_record
-    );
-    fn get_verification_status<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+impl Session for Epp {
+    type Cx<'s> = Conn;
+
+    /// The configuration's session slot, held for the whole action (EPP is one command at a
+    /// time per session).
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Conn, ProviderFailure>> {
+        let settings = Settings::of(call.settings);
+        let configuration = call.configuration_id.as_str().to_owned();
+        Box::pin(async move {
+            let settings = settings?;
+            let slot = self.slot(settings.key(&configuration)).await;
+            Ok(Conn { settings, slot, debug: Vec::new() })
+        })
     }
-    fn resend_verification_email<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+
+    fn debug(conn: Conn) -> Vec<Value> {
+        conn.debug
     }
 }
 
-/// The actions of its blueprint epp cannot do (`GET /blueprints` lists the rest); each answers
-/// `not_supported` in the trait impl above.
-pub const UNSUPPORTED: &[&str] = &["get-verification-status", "resend-verification-email"];
+// The verification actions are a registrar's (ICANN's registrant checks), not a registry's.
+implements!(DomainNames for Epp as ID, {
+    register,
+    transfer,
+    renew,
+    sync_due_date,
+    get_info,
+    set_lock,
+    update_nameservers,
+    update_registrant,
+    update_registrant_with_default_details,
+    get_epp_code,
+    update_ips_tag,
+    set_glue_record,
+    remove_glue_record,
+});
 
 impl Connect for Epp {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(async move {
             let s = Settings::of(settings)?;
             let slot = self.slot(s.key("connection-check")).await;
-            let mut conn = Conn { settings: &s, slot, debug: Vec::new() };
+            let (host, port) = (s.host.clone(), s.port);
+            let mut conn = Conn { settings: s, slot, debug: Vec::new() };
             // A fresh session: the check is of the credentials, not of a kept session.
             let opened = conn.open().await;
             let logout = r#"<logout/>"#;
@@ -874,7 +923,7 @@ impl Connect for Epp {
                 let _ = conn.send("logout", logout, None, false).await;
                 *conn.slot = None;
             }
-            let connected = opened.map(|()| (format!("logged in to the registry at {}:{}", s.host, s.port), json!({ "connected": true }), None));
+            let connected = opened.map(|()| (format!("logged in to the registry at {host}:{port}"), json!({ "connected": true }), None));
             super::with_debug(connected, conn.debug)
         })
     }
@@ -883,6 +932,13 @@ impl Connect for Epp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Epp {
+        /// A call as the engine makes it: through the blueprint's trait.
+        async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
+            (self as &dyn crate::providers::blueprints::DomainNames).run(call).await
+        }
+    }
     use crate::catalogue::catalogue;
     use crate::catalogue::validate::validate;
     use crate::domain::ids::ConfigurationId;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::blueprints::{ProviderFuture, Servers, methods_through_execute, not_supported};
+use super::blueprints::{Answer, Session, implements};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -43,7 +43,7 @@ impl Default for HetznerCloud {
     }
 }
 
-struct Api<'a> {
+pub struct Api<'a> {
     wire: Wire<'a>,
     base: String,
     token: String,
@@ -264,109 +264,126 @@ impl HetznerCloud {
         Api { wire: Wire::new(super::http_client(), "Hetzner Cloud", WIRE_SECRETS, CALL_TIMEOUT), base, token: str_of(settings, "api_token").unwrap_or_default().to_owned() }
     }
 
-    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
-        let mut api = self.api(call.settings);
-        let result = self.action(&mut api, &call).await;
-        super::with_debug(result, api.wire.take_debug())
-    }
-
-    async fn action(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
-        let p = call.params;
-        if call.action.id == "create-server" {
-            return self.create(api, call).await;
-        }
+    /// `get-info`
+    async fn get_info(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
         let id = instance_id(call)?;
-        match call.action.id {
-            "get-info" => {
-                let following: &[&str] = match call.following {
-                    Some("create-server") => &["create_server", "start_server"],
-                    Some("reinstall-server") => &["rebuild_server"],
-                    Some("resize-server") => &["change_server_type", "stop_server"],
-                    _ => &[],
-                };
-                Ok((format!("server {id}"), api.info(id, following).await?, None))
-            }
-            "reinstall-server" => {
-                let mut body = json!({ "image": str_of(p, "image").unwrap_or_default() });
-                if let Some(pw) = str_of(p, "root_password") {
-                    body["user_data"] = json!(password_user_data(pw));
-                }
-                let answer = api.act(id, "rebuild", Some(body)).await?;
-                let mut info = server_info(&api.server(id).await?);
-                info["state"] = json!("rebuilding");
-                with_answer(&mut info, &answer);
-                Ok((format!("server {id} is being rebuilt from {}", str_of(p, "image").unwrap_or_default()), info, None))
-            }
-            "resize-server" => {
-                let server = api.server(id).await?;
-                let location = str_of(&server["location"], "name").map(str::to_owned);
-                let target = api.type_for(p, location.as_deref()).await?;
-                if server["status"] != "off" {
-                    if p["resize_running"] != true {
-                        return Err(ProviderFailure::permanent(format!(
-                            "server {id} is {}: Hetzner Cloud changes the type of a stopped server only (shut it down first, or set resize_running)",
-                            str_of(&server, "status").unwrap_or("running")
-                        )));
-                    }
-                    let mut labels = server["labels"].clone();
-                    if !labels.is_object() {
-                        labels = json!({});
-                    }
-                    labels[POWER_ON_LABEL] = json!("true");
-                    api.send("update_server", reqwest::Method::PUT, &format!("/servers/{id}"), Body::Json(json!({ "labels": labels }))).await?;
-                    let off = api.act(id, "poweroff", None).await?["action"].clone();
-                    let off = api.follow(&off, QUICK_POLLS).await?;
-                    if off["status"] != "success" {
-                        return Err(ProviderFailure { kind: FailureKind::Transient, message: format!("server {id} is still powering off: the resize will be tried again"), debug: vec![] });
-                    }
-                }
-                let upgrade_disk = call.settings["upgrade_disk"] == true;
-                let answer = api.act(id, "change_type", Some(json!({ "server_type": target, "upgrade_disk": upgrade_disk }))).await?;
-                let mut info = server_info(&api.server(id).await?);
-                info["state"] = json!("resizing");
-                with_answer(&mut info, &answer);
-                Ok((format!("server {id} is moving to {target}"), info, None))
-            }
-            "get-connection" => {
-                let answer = api.act(id, "request_console", None).await?;
-                let url = str_of(&answer, "wss_url").ok_or_else(|| ProviderFailure::permanent("Hetzner Cloud answered request_console without a wss_url"))?;
-                let expires = crate::domain::time::framework_datetime(crate::domain::time::now_millis() + 60_000);
-                let data = json!({
-                    "type": "vnc",
-                    "vnc_connection": { "websocket_url": url, "password": answer["password"] },
-                    "expires_at": expires,
-                });
-                Ok((format!("a console of server {id}, valid for one minute"), data, None))
-            }
-            "change-root-password" => {
-                let answer = api.act(id, "reset_password", None).await?;
-                let action = api.follow(&answer["action"], QUICK_POLLS).await?;
-                let mut info = server_info(&api.server(id).await?);
-                with_answer(&mut info, &json!({ "action": action, "root_password": answer["root_password"] }));
-                Ok((format!("Hetzner Cloud set a new root password on server {id} (it generates the password: the one asked for cannot be set; the new one is in metadata.root_password)"), info, None))
-            }
-            "power-on" | "shut-down" | "reboot" => {
-                let name = match call.action.id {
-                    "power-on" => "poweron",
-                    "shut-down" => "shutdown",
-                    _ => "reboot",
-                };
-                let answer = api.act(id, name, None).await?;
-                let action = api.follow(&answer["action"], QUICK_POLLS).await?;
-                let mut info = server_info(&api.server(id).await?);
-                with_answer(&mut info, &json!({ "action": action }));
-                Ok((format!("{name} of server {id}: {}", action["status"].as_str().unwrap_or("sent")), info, None))
-            }
-            "terminate" => {
-                let answer = api.send("delete_server", reqwest::Method::DELETE, &format!("/servers/{id}"), Body::None).await?;
-                api.follow(&answer["action"], QUICK_POLLS).await?;
-                Ok((format!("server {id} deleted"), json!({}), None))
-            }
-            other => Err(ProviderFailure::permanent(format!("servers/{other} is not supported by {ID}"))),
-        }
+        let following: &[&str] = match call.following {
+            Some("create-server") => &["create_server", "start_server"],
+            Some("reinstall-server") => &["rebuild_server"],
+            Some("resize-server") => &["change_server_type", "stop_server"],
+            _ => &[],
+        };
+        Ok((format!("server {id}"), api.info(id, following).await?, None))
     }
 
-    async fn create(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
+    /// `reinstall-server`
+    async fn reinstall_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let id = instance_id(call)?;
+        let mut body = json!({ "image": str_of(p, "image").unwrap_or_default() });
+        if let Some(pw) = str_of(p, "root_password") {
+            body["user_data"] = json!(password_user_data(pw));
+        }
+        let answer = api.act(id, "rebuild", Some(body)).await?;
+        let mut info = server_info(&api.server(id).await?);
+        info["state"] = json!("rebuilding");
+        with_answer(&mut info, &answer);
+        Ok((format!("server {id} is being rebuilt from {}", str_of(p, "image").unwrap_or_default()), info, None))
+    }
+
+    /// `resize-server`
+    async fn resize_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let id = instance_id(call)?;
+        let server = api.server(id).await?;
+        let location = str_of(&server["location"], "name").map(str::to_owned);
+        let target = api.type_for(p, location.as_deref()).await?;
+        if server["status"] != "off" {
+            if p["resize_running"] != true {
+                return Err(ProviderFailure::permanent(format!(
+                    "server {id} is {}: Hetzner Cloud changes the type of a stopped server only (shut it down first, or set resize_running)",
+                    str_of(&server, "status").unwrap_or("running")
+                )));
+            }
+            let mut labels = server["labels"].clone();
+            if !labels.is_object() {
+                labels = json!({});
+            }
+            labels[POWER_ON_LABEL] = json!("true");
+            api.send("update_server", reqwest::Method::PUT, &format!("/servers/{id}"), Body::Json(json!({ "labels": labels }))).await?;
+            let off = api.act(id, "poweroff", None).await?["action"].clone();
+            let off = api.follow(&off, QUICK_POLLS).await?;
+            if off["status"] != "success" {
+                return Err(ProviderFailure { kind: FailureKind::Transient, message: format!("server {id} is still powering off: the resize will be tried again"), debug: vec![] });
+            }
+        }
+        let upgrade_disk = call.settings["upgrade_disk"] == true;
+        let answer = api.act(id, "change_type", Some(json!({ "server_type": target, "upgrade_disk": upgrade_disk }))).await?;
+        let mut info = server_info(&api.server(id).await?);
+        info["state"] = json!("resizing");
+        with_answer(&mut info, &answer);
+        Ok((format!("server {id} is moving to {target}"), info, None))
+    }
+
+    /// `get-connection`
+    async fn get_connection(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = instance_id(call)?;
+        let answer = api.act(id, "request_console", None).await?;
+        let url = str_of(&answer, "wss_url").ok_or_else(|| ProviderFailure::permanent("Hetzner Cloud answered request_console without a wss_url"))?;
+        let expires = crate::domain::time::framework_datetime(crate::domain::time::now_millis() + 60_000);
+        let data = json!({
+            "type": "vnc",
+            "vnc_connection": { "websocket_url": url, "password": answer["password"] },
+            "expires_at": expires,
+        });
+        Ok((format!("a console of server {id}, valid for one minute"), data, None))
+    }
+
+    /// `change-root-password`
+    async fn change_root_password(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = instance_id(call)?;
+        let answer = api.act(id, "reset_password", None).await?;
+        let action = api.follow(&answer["action"], QUICK_POLLS).await?;
+        let mut info = server_info(&api.server(id).await?);
+        with_answer(&mut info, &json!({ "action": action, "root_password": answer["root_password"] }));
+        Ok((format!("Hetzner Cloud set a new root password on server {id} (it generates the password: the one asked for cannot be set; the new one is in metadata.root_password)"), info, None))
+    }
+
+    /// `power-on`: the server's poweron action, followed briefly.
+    async fn power_on(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        self.power(api, instance_id(call)?, "poweron").await
+    }
+
+    /// `shut-down`: an ACPI shutdown, followed briefly.
+    async fn shut_down(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        self.power(api, instance_id(call)?, "shutdown").await
+    }
+
+    /// `reboot`: a soft reboot, followed briefly.
+    async fn reboot(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        self.power(api, instance_id(call)?, "reboot").await
+    }
+
+    /// A power action of the server (`poweron`, `shutdown`, `reboot`), followed briefly.
+    async fn power(&self, api: &mut Api<'_>, id: u64, name: &str) -> Answer {
+        let answer = api.act(id, name, None).await?;
+        let action = api.follow(&answer["action"], QUICK_POLLS).await?;
+        let mut info = server_info(&api.server(id).await?);
+        with_answer(&mut info, &json!({ "action": action }));
+        Ok((format!("{name} of server {id}: {}", action["status"].as_str().unwrap_or("sent")), info, None))
+    }
+
+    /// `terminate`
+    async fn terminate(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = instance_id(call)?;
+        let answer = api.send("delete_server", reqwest::Method::DELETE, &format!("/servers/{id}"), Body::None).await?;
+        api.follow(&answer["action"], QUICK_POLLS).await?;
+        Ok((format!("server {id} deleted"), json!({}), None))
+    }
+
+    /// `create-server`: a server labelled with a digest of its contract product, so a create
+    /// whose answer was lost finds it.
+    async fn create_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
         let p = call.params;
         // Every server is labelled with a digest of its contract product: a create whose answer
         // was lost finds the server it made instead of making a second (Hetzner has no
@@ -443,19 +460,32 @@ fn with_answer(info: &mut Value, answer: &Value) {
     }
 }
 
-impl Servers for HetznerCloud {
-    methods_through_execute!(create_server, reinstall_server, resize_server, get_info, get_connection, change_root_password, power_on, shut_down, reboot, terminate);
-    fn suspend<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+impl Session for HetznerCloud {
+    type Cx<'s> = Api<'s>;
+
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
+        let cx = self.api(call.settings);
+        Box::pin(async move { Ok(cx) })
     }
-    fn unsuspend<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+
+    fn debug(mut api: Api<'_>) -> Vec<Value> {
+        api.wire.take_debug()
     }
 }
 
-/// The actions of its blueprint hetzner-cloud cannot do (`GET /blueprints` lists the rest); each answers
-/// `not_supported` in the trait impl above.
-pub const UNSUPPORTED: &[&str] = &["suspend", "unsuspend"];
+// suspend and unsuspend are not Hetzner Cloud's: a server is shut down or deleted.
+implements!(Servers for HetznerCloud as ID, {
+    create_server,
+    reinstall_server,
+    resize_server,
+    get_info,
+    get_connection,
+    change_root_password,
+    power_on,
+    shut_down,
+    reboot,
+    terminate,
+});
 
 impl Connect for HetznerCloud {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
@@ -507,8 +537,8 @@ mod tests {
         let settings = json!({ "api_token": TOKEN, "api_url": hz.uri(), "ssh_keys": "ops-key, 7" });
         // As the engine does: the server acted on is the contract product's (here, the params').
         let si = params["instance_id"].as_str().unwrap_or("42").to_owned();
-        let out = HetznerCloud::new()
-            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
+        let out = super::super::blueprints::Implementation::Servers(std::sync::Arc::new(HetznerCloud::new()))
+            .run(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
             .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
@@ -582,7 +612,7 @@ mod tests {
         let params = json!({ "email": "o@example.com", "label": "web-1", "location": "fsn1", "image": "ubuntu-24.04", "size": "cpx22" });
         let call =
             ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: None, following: None, contract_product_id: Some("cp-lost-1") };
-        let out = HetznerCloud::new().execute(call).await.unwrap();
+        let out = super::super::blueprints::Implementation::Servers(std::sync::Arc::new(HetznerCloud::new())).run(call).await.unwrap();
         assert_eq!(out.service_identifier.as_deref(), Some("42"));
         assert!(out.message.contains("not created again"), "{}", out.message);
     }

@@ -129,7 +129,7 @@ impl Connect for Http {
 }
 
 // Every action of every blueprint is one call to the endpoint.
-super::blueprints::every_action_through_execute!(Http);
+super::blueprints::every_action_through_execute!(Http as "http");
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::blueprints::{ProviderFuture, SoftwareLicenses, methods_through_execute, not_supported};
+use super::blueprints::{Answer, Session, implements};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -99,7 +99,7 @@ fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
     }
 }
 
-struct Api<'a> {
+pub struct Api<'a> {
     wire: Wire<'a>,
     url: String,
     authinfo: String,
@@ -130,109 +130,121 @@ impl Ispmanager {
         Api { wire: Wire::new(super::http_client(), "ispmanager", WIRE_SECRETS, CALL_TIMEOUT), url, authinfo }
     }
 
-    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
-        let mut api = self.api(call.settings);
-        let result = self.action(&mut api, &call).await;
-        super::with_debug(result, api.wire.take_debug())
+    /// `create-license`: ordered (and paid) on its price list, renewed automatically each period.
+    async fn create_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let (package, list) = package(p)?;
+        let ip = str_of(p, "ip").ok_or_else(|| ProviderFailure::permanent("an ispmanager licence is bound to an IP address: give ip"))?;
+        let name = str_of(p, "service_identifier").or_else(|| str_of(p, "customer_identifier")).or_else(|| str_of(p, "customer_email")).unwrap_or("licence");
+        let mut params = vec![
+            ("clicked_button", "finish".to_owned()),
+            ("ip", ip.to_owned()),
+            ("licname", name.to_owned()),
+            ("period", period(p, list)),
+            ("pricelist", list.to_string()),
+            // The vendor renews it from the account's balance each period (trials cannot be).
+            ("autoprolong", if TRIALS.contains(&list) { "null".to_owned() } else { period(p, list) }),
+            ("sok", "ok".to_owned()),
+            ("skipbasket", "on".to_owned()),
+        ];
+        if let Some(nodes) = p["extra"]["nodes"].as_u64().filter(|_| list == 55230) {
+            params.push((BUSINESS_NODES_ADDON, nodes.to_string()));
+        }
+        let ordered = api.call("soft.order.param", &params, false).await?;
+        let id = field(&ordered, "id").or_else(|| field(&ordered, "elid")).ok_or_else(|| ProviderFailure::permanent("ispmanager answered soft.order.param without the licence id"))?;
+        // Ordered (and paid): its key is read back, but a failed read is no reason to order
+        // it again; the id stands in for the key until get-usage-data shows it.
+        let licence = api.licence(&id).await.ok();
+        let key = licence.as_ref().and_then(|l| field(l, "lickey")).unwrap_or_else(|| id.clone());
+        let data = json!({ "license_key": key, "service_identifier": id, "package_identifier": package, "customer_identifier": p["customer_identifier"] });
+        let data = strip_nulls(data);
+        Ok((format!("ispmanager licence {id} ordered for {ip}"), data, Some(id)))
     }
 
-    async fn action(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
-        let p = call.params;
-        let package = || -> Result<(String, u32), ProviderFailure> {
-            let package = str_of(p, "package_identifier")
-                .ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
-            let id = price_list(package).ok_or_else(|| {
-                ProviderFailure::permanent(format!("{package:?} is not an ispmanager 6 price list (known: {})", PRICE_LISTS.iter().map(|(n, i)| format!("{n} = {i}")).collect::<Vec<_>>().join(", ")))
-            })?;
-            Ok((package.to_owned(), id))
-        };
-        let period = |list: u32| -> String {
-            if TRIALS.contains(&list) {
-                "-100".into()
-            } else if p["billing_cycle_months"].as_i64().is_some_and(|m| m >= 12) {
-                "12".into()
-            } else {
-                "1".into()
-            }
-        };
-        if call.action.id == "create-license" {
-            let (package, list) = package()?;
-            let ip = str_of(p, "ip").ok_or_else(|| ProviderFailure::permanent("an ispmanager licence is bound to an IP address: give ip"))?;
-            let name = str_of(p, "service_identifier").or_else(|| str_of(p, "customer_identifier")).or_else(|| str_of(p, "customer_email")).unwrap_or("licence");
-            let mut params = vec![
-                ("clicked_button", "finish".to_owned()),
-                ("ip", ip.to_owned()),
-                ("licname", name.to_owned()),
-                ("period", period(list)),
-                ("pricelist", list.to_string()),
-                // The vendor renews it from the account's balance each period (trials cannot be).
-                ("autoprolong", if TRIALS.contains(&list) { "null".to_owned() } else { period(list) }),
-                ("sok", "ok".to_owned()),
-                ("skipbasket", "on".to_owned()),
-            ];
-            if let Some(nodes) = p["extra"]["nodes"].as_u64().filter(|_| list == 55230) {
-                params.push((BUSINESS_NODES_ADDON, nodes.to_string()));
-            }
-            let ordered = api.call("soft.order.param", &params, false).await?;
-            let id = field(&ordered, "id").or_else(|| field(&ordered, "elid")).ok_or_else(|| ProviderFailure::permanent("ispmanager answered soft.order.param without the licence id"))?;
-            // Ordered (and paid): its key is read back, but a failed read is no reason to order
-            // it again; the id stands in for the key until get-usage-data shows it.
-            let licence = api.licence(&id).await.ok();
-            let key = licence.as_ref().and_then(|l| field(l, "lickey")).unwrap_or_else(|| id.clone());
-            let data = json!({ "license_key": key, "service_identifier": id, "package_identifier": package, "customer_identifier": p["customer_identifier"] });
-            let data = strip_nulls(data);
-            return Ok((format!("ispmanager licence {id} ordered for {ip}"), data, Some(id)));
-        }
+    /// `reissue-license`: a new key (soft.edit with `clicked_button=newkey`), read back.
+    async fn reissue_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
         let id = elid(call)?;
-        match call.action.id {
-            "reissue-license" => {
-                api.call("soft.edit", &[("elid", id.clone()), ("clicked_button", "newkey".into()), ("sok", "ok".into())], false).await?;
-                let licence = api.licence(&id).await?;
-                let key = field(&licence, "lickey").ok_or_else(|| ProviderFailure::permanent(format!("ispmanager shows no key for licence {id}")))?;
-                Ok((format!("a new key was made for licence {id}"), json!({ "license_key": key }), None))
+        api.call("soft.edit", &[("elid", id.clone()), ("clicked_button", "newkey".into()), ("sok", "ok".into())], false).await?;
+        let licence = api.licence(&id).await?;
+        let key = field(&licence, "lickey").ok_or_else(|| ProviderFailure::permanent(format!("ispmanager shows no key for licence {id}")))?;
+        Ok((format!("a new key was made for licence {id}"), json!({ "license_key": key }), None))
+    }
+
+    /// `get-usage-data`: the licence as soft.edit shows it; its web domains are the units used.
+    async fn get_usage_data(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = elid(call)?;
+        let licence = api.licence(&id).await?;
+        let mut usage = serde_json::Map::new();
+        for k in ["licname", "ip", "lickey", "status", "createdate", "expiredate", "pricelist_name", "webdomains"] {
+            if let Some(v) = field(&licence, k) {
+                usage.insert(k.to_owned(), json!(v));
             }
-            "get-usage-data" => {
-                let licence = api.licence(&id).await?;
-                let mut usage = serde_json::Map::new();
-                for k in ["licname", "ip", "lickey", "status", "createdate", "expiredate", "pricelist_name", "webdomains"] {
-                    if let Some(v) = field(&licence, k) {
-                        usage.insert(k.to_owned(), json!(v));
-                    }
-                }
-                let mut data = json!({ "usage_data": usage });
-                if let Some(n) = field(&licence, "webdomains").and_then(|w| w.parse::<u64>().ok()) {
-                    data["units_consumed"] = json!(n);
-                }
-                Ok((format!("licence {id}"), data, None))
-            }
-            "upgrade-downgrade-license" => {
-                let (package, list) = package()?;
-                api.call("service.changepricelist", &[("elid", id.clone()), ("pricelist", list.to_string()), ("period", period(list)), ("sok", "ok".into())], false).await?;
-                Ok((format!("licence {id} moved to {package}"), json!({ "license_key": str_of(p, "license_key").unwrap_or(&id), "package_identifier": package }), None))
-            }
-            "suspend-license" => {
-                api.call("soft.suspend", &[("elid", id.clone())], false).await?;
-                Ok((format!("licence {id} suspended"), json!({}), None))
-            }
-            "unsuspend-license" => {
-                // A licence whose term ran out while suspended is renewed first (service.prolong).
-                let licence = api.licence(&id).await?;
-                let expired = field(&licence, "expiredate").and_then(|d| crate::domain::time::parse_datetime(&d)).is_some_and(|at| at < crate::domain::time::now_millis());
-                let mut message = format!("licence {id} activated");
-                if expired {
-                    let months = if call.settings["renewal_months"].as_i64() == Some(12) { "12" } else { "1" };
-                    api.call("service.prolong", &[("elid", id.clone()), ("period", months.to_owned()), ("sok", "ok".into())], false).await?;
-                    message = format!("licence {id} renewed for {months} month(s) and activated");
-                }
-                api.call("soft.resume", &[("elid", id.clone())], false).await?;
-                Ok((message, json!({}), None))
-            }
-            "terminate-license" => {
-                api.call("soft.delete", &[("elid", id.clone()), ("sok", "ok".into())], false).await?;
-                Ok((format!("licence {id} deleted"), json!({}), None))
-            }
-            other => Err(ProviderFailure::permanent(format!("software-licenses/{other} is not supported by {ID}"))),
         }
+        let mut data = json!({ "usage_data": usage });
+        if let Some(n) = field(&licence, "webdomains").and_then(|w| w.parse::<u64>().ok()) {
+            data["units_consumed"] = json!(n);
+        }
+        Ok((format!("licence {id}"), data, None))
+    }
+
+    /// `upgrade-downgrade-license`: another price list (service.changepricelist).
+    async fn upgrade_downgrade_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let (p, id) = (call.params, elid(call)?);
+        let (package, list) = package(p)?;
+        api.call("service.changepricelist", &[("elid", id.clone()), ("pricelist", list.to_string()), ("period", period(p, list)), ("sok", "ok".into())], false).await?;
+        Ok((format!("licence {id} moved to {package}"), json!({ "license_key": str_of(p, "license_key").unwrap_or(&id), "package_identifier": package }), None))
+    }
+
+    /// `suspend-license`: soft.suspend.
+    async fn suspend_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = elid(call)?;
+        api.call("soft.suspend", &[("elid", id.clone())], false).await?;
+        Ok((format!("licence {id} suspended"), json!({}), None))
+    }
+
+    /// `unsuspend-license`: soft.resume; a licence whose term ran out while suspended is renewed
+    /// first (service.prolong).
+    async fn unsuspend_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = elid(call)?;
+        let licence = api.licence(&id).await?;
+        let expired = field(&licence, "expiredate").and_then(|d| crate::domain::time::parse_datetime(&d)).is_some_and(|at| at < crate::domain::time::now_millis());
+        let mut message = format!("licence {id} activated");
+        if expired {
+            let months = if call.settings["renewal_months"].as_i64() == Some(12) { "12" } else { "1" };
+            api.call("service.prolong", &[("elid", id.clone()), ("period", months.to_owned()), ("sok", "ok".into())], false).await?;
+            message = format!("licence {id} renewed for {months} month(s) and activated");
+        }
+        api.call("soft.resume", &[("elid", id.clone())], false).await?;
+        Ok((message, json!({}), None))
+    }
+
+    /// `terminate-license`: soft.delete.
+    async fn terminate_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let id = elid(call)?;
+        api.call("soft.delete", &[("elid", id.clone()), ("sok", "ok".into())], false).await?;
+        Ok((format!("licence {id} deleted"), json!({}), None))
+    }
+}
+
+/// A call's price list: its `package_identifier` (an id, or a name of the vendor's table).
+fn package(p: &Value) -> Result<(String, u32), ProviderFailure> {
+    let package = str_of(p, "package_identifier")
+        .ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
+    let id = price_list(package).ok_or_else(|| {
+        ProviderFailure::permanent(format!("{package:?} is not an ispmanager 6 price list (known: {})", PRICE_LISTS.iter().map(|(n, i)| format!("{n} = {i}")).collect::<Vec<_>>().join(", ")))
+    })?;
+    Ok((package.to_owned(), id))
+}
+
+/// The period a price list is ordered for: a trial's own, else 12 months where the billing
+/// cycle is a year or more, else 1.
+fn period(p: &Value, list: u32) -> String {
+    if TRIALS.contains(&list) {
+        "-100".into()
+    } else if p["billing_cycle_months"].as_i64().is_some_and(|m| m >= 12) {
+        "12".into()
+    } else {
+        "1".into()
     }
 }
 
@@ -243,16 +255,28 @@ fn strip_nulls(mut v: Value) -> Value {
     v
 }
 
-impl SoftwareLicenses for Ispmanager {
-    methods_through_execute!(create_license, reissue_license, get_usage_data, upgrade_downgrade_license, suspend_license, unsuspend_license, terminate_license);
-    fn sync_tracked_product_quantities<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+impl Session for Ispmanager {
+    type Cx<'s> = Api<'s>;
+
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
+        let cx = self.api(call.settings);
+        Box::pin(async move { Ok(cx) })
+    }
+
+    fn debug(mut api: Api<'_>) -> Vec<Value> {
+        api.wire.take_debug()
     }
 }
 
-/// The actions of its blueprint ispmanager cannot do (`GET /blueprints` lists the rest); each answers
-/// `not_supported` in the trait impl above.
-pub const UNSUPPORTED: &[&str] = &["sync-tracked-product-quantities"];
+implements!(SoftwareLicenses for Ispmanager as ID, {
+    create_license,
+    reissue_license,
+    get_usage_data,
+    upgrade_downgrade_license,
+    suspend_license,
+    unsuspend_license,
+    terminate_license,
+});
 
 impl Connect for Ispmanager {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
@@ -285,7 +309,7 @@ mod tests {
         let (b, a) = catalogue().action("software-licenses", action).unwrap();
         let id = ConfigurationId::parse("cfg-isp").unwrap();
         let settings = json!({ "username": "reseller@example.com", "password": PASSWORD, "api_url": format!("{}/manager/billmgr", isp.uri()) });
-        let out = Ispmanager::new().execute(ProviderCall::for_service(b, a, &id, &settings, &params, identifier)).await;
+        let out = super::super::blueprints::Implementation::SoftwareLicenses(std::sync::Arc::new(Ispmanager::new())).run(ProviderCall::for_service(b, a, &id, &settings, &params, identifier)).await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
             assert!(!serde_json::to_string(&o.debug).unwrap().contains(PASSWORD));

@@ -388,9 +388,9 @@ pub struct ProviderSpec {
     pub wire_secrets: &'static [&'static str],
 }
 
-/// A blueprint's actions but the given ones.
-fn all_but(blueprint: &str, unsupported: &[&str]) -> Vec<&'static str> {
-    catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).filter(|a| !unsupported.contains(a)).collect()).unwrap_or_default()
+/// Every action of a blueprint (the demo and http providers carry out each one).
+fn every_action(blueprint: &str) -> Vec<&'static str> {
+    catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default()
 }
 
 fn demo(blueprint: &'static str) -> ProviderSpec {
@@ -411,7 +411,7 @@ fn demo(blueprint: &'static str) -> ProviderSpec {
         name: "Demo",
         description: "A working simulation with its state in DynamoDB: try every action with no third-party account",
         settings: settings.build(),
-        supported_actions: all_but(blueprint, &[]),
+        supported_actions: every_action(blueprint),
         wire_secrets: &[],
     }
 }
@@ -424,7 +424,7 @@ fn http(blueprint: &'static str) -> ProviderSpec {
         name: "Your own HTTP endpoint",
         description: "Every action is one signed JSON POST to an endpoint of your own system (contract in ARCHITECTURE.md)",
         settings,
-        supported_actions: all_but(blueprint, &[]),
+        supported_actions: every_action(blueprint),
         wire_secrets: &[],
     }
 }
@@ -447,7 +447,7 @@ fn cpanel() -> ProviderSpec {
         name: "cPanel & WHM",
         description: "Hosting accounts on a cPanel & WHM server through WHM API 1 (an API token of root or a reseller)",
         settings,
-        supported_actions: all_but("web-hosting", &[]),
+        supported_actions: <cpanel::Cpanel as blueprints::Implements>::supported("web-hosting"),
         wire_secrets: &["password"],
     }
 }
@@ -475,7 +475,7 @@ fn hetzner_cloud() -> ProviderSpec {
         name: "Hetzner Cloud",
         description: "Cloud servers in a Hetzner Cloud project through its API (a read-write API token of the project)",
         settings,
-        supported_actions: all_but("servers", hetzner::UNSUPPORTED),
+        supported_actions: <hetzner::HetznerCloud as blueprints::Implements>::supported("servers"),
         wire_secrets: hetzner::WIRE_SECRETS,
     }
 }
@@ -498,7 +498,7 @@ fn openprovider() -> ProviderSpec {
         name: "OpenProvider",
         description: "Domain registrations through an OpenProvider reseller account (REST API v1beta)",
         settings,
-        supported_actions: all_but("domain-names", openprovider::UNSUPPORTED),
+        supported_actions: <openprovider::OpenProvider as blueprints::Implements>::supported("domain-names"),
         wire_secrets: openprovider::WIRE_SECRETS,
     }
 }
@@ -520,7 +520,7 @@ fn ispmanager() -> ProviderSpec {
         name: "ispmanager",
         description: "ispmanager 6 licences bought through an account of the ispmanager billing system (packages are its price lists)",
         settings,
-        supported_actions: all_but("software-licenses", ispmanager::UNSUPPORTED),
+        supported_actions: <ispmanager::Ispmanager as blueprints::Implements>::supported("software-licenses"),
         wire_secrets: ispmanager::WIRE_SECRETS,
     }
 }
@@ -552,7 +552,7 @@ fn epp() -> ProviderSpec {
         name: "EPP registry",
         description: "Domain registrations directly at a registry over EPP (RFC 5730-5734) on TLS; Nominet's release for IPS tags",
         settings,
-        supported_actions: all_but("domain-names", epp::UNSUPPORTED),
+        supported_actions: <epp::Epp as blueprints::Implements>::supported("domain-names"),
         wire_secrets: &["pw", "newPW", "password"],
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::blueprints::{DomainNames, ProviderFuture, methods_through_execute, not_supported};
+use super::blueprints::{Answer, Session, implements};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -42,7 +42,7 @@ impl Default for OpenProvider {
     }
 }
 
-struct Api<'a> {
+pub struct Api<'a> {
     wire: Wire<'a>,
     base: String,
     username: String,
@@ -358,222 +358,281 @@ impl OpenProvider {
         Api { wire: Wire::new(super::http_client(), "OpenProvider", WIRE_SECRETS, CALL_TIMEOUT), base, username, password, key: h.finish(), tokens: &self.tokens }
     }
 
-    async fn execute(&self, call: ProviderCall<'_>) -> Result<ProviderOutput, ProviderFailure> {
-        let mut api = self.api(call.configuration_id.as_str(), call.settings);
-        let result = self.action(&mut api, &call).await;
-        super::with_debug(result, api.wire.take_debug())
+    /// `register`
+    async fn register(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let s = call.settings;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let privacy = p["whois_privacy"] == true && s["disable_whois_privacy"] != true;
+        let check = api.post("CheckDomain", "domains/check", json!({ "domains": [d.wire()] })).await?;
+        let status = check["results"][0]["status"].as_str().unwrap_or("unknown");
+        if status != "free" {
+            return Err(ProviderFailure::permanent(format!("{name} cannot be registered: OpenProvider reports it {status}")));
+        }
+        let handles = api.handles(p, None).await?;
+        let body = create_domain_request(p, handles, privacy);
+        api.post("CreateDomain", "domains", body).await?;
+        // Registered: a failure reading it back is no reason to register it again.
+        let read_back = async {
+            let (_, found) = api.find_required(&d).await?;
+            api.info(&d, &found).await
+        };
+        let info = read_back.await.map_err(super::made_but_unread)?;
+        Ok((format!("{name} registered"), info, Some(name)))
     }
 
-    async fn action(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Result<(String, Value, Option<String>), ProviderFailure> {
+    /// `transfer`
+    async fn transfer(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
         let p = call.params;
         let s = call.settings;
         let d = Domain::of(call)?;
         let name = d.full();
         let privacy = p["whois_privacy"] == true && s["disable_whois_privacy"] != true;
         let default_handle = str_of(s, "default_customer_handle");
-        match call.action.id {
-            "register" => {
-                let check = api.post("CheckDomain", "domains/check", json!({ "domains": [d.wire()] })).await?;
-                let status = check["results"][0]["status"].as_str().unwrap_or("unknown");
-                if status != "free" {
-                    return Err(ProviderFailure::permanent(format!("{name} cannot be registered: OpenProvider reports it {status}")));
-                }
-                let handles = api.handles(p, None).await?;
-                let body = create_domain_request(p, handles, privacy);
-                api.post("CreateDomain", "domains", body).await?;
-                // Registered: a failure reading it back is no reason to register it again.
-                let read_back = async {
-                    let (_, found) = api.find_required(&d).await?;
-                    api.info(&d, &found).await
-                };
-                let info = read_back.await.map_err(super::made_but_unread)?;
-                Ok((format!("{name} registered"), info, Some(name)))
+        if let Some(found) = api.find(&d).await? {
+            let info = api.info(&d, &found).await?;
+            if found["status"] == "FAI" && call.following.is_some() {
+                return Err(ProviderFailure::permanent(format!("the transfer of {name} failed at OpenProvider")));
             }
-            "transfer" => {
-                if let Some(found) = api.find(&d).await? {
-                    let info = api.info(&d, &found).await?;
-                    if found["status"] == "FAI" && call.following.is_some() {
-                        return Err(ProviderFailure::permanent(format!("the transfer of {name} failed at OpenProvider")));
-                    }
-                    if found["status"] != "FAI" {
-                        return Ok((format!("{name} is in this account ({})", found["status"].as_str().unwrap_or("?")), info, Some(name)));
-                    }
-                }
-                let [owner, admin, tech, billing] = api.handles(p, default_handle).await?;
-                if owner.is_none() {
-                    return Err(ProviderFailure::permanent("a transfer to OpenProvider needs a registrant: give one, or set default_customer_handle"));
-                }
-                let mut body = json!({
-                    "domain": d.wire(), "owner_handle": owner, "admin_handle": admin.or(owner.clone()), "tech_handle": tech.or(owner.clone()), "billing_handle": billing.or(owner.clone()),
-                    "autorenew": "off", "is_private_whois_enabled": privacy, "unit": "y",
-                });
-                if let Some(code) = str_of(p, "epp_code") {
-                    body["auth_code"] = json!(code);
-                }
-                let answer = api.post("TransferDomain", "domains/transfer", body).await?;
-                let status = answer["status"].as_str().unwrap_or("REQ");
-                if status == "FAI" {
-                    return Err(ProviderFailure::permanent(format!("OpenProvider could not start the transfer of {name}")));
-                }
-                let (_, found) = api.find_required(&d).await?;
-                let mut info = api.info(&d, &found).await?;
-                if status != "ACT" {
-                    info["operation_status"] = json!("in_progress");
-                }
-                Ok((format!("transfer of {name} requested ({status})"), info, Some(name)))
+            if found["status"] != "FAI" {
+                return Ok((format!("{name} is in this account ({})", found["status"].as_str().unwrap_or("?")), info, Some(name)));
             }
-            "get-info" | "sync-due-date" => {
-                let (_, found) = api.find_required(&d).await?;
-                if call.following == Some("transfer") && found["status"] == "FAI" {
-                    return Err(ProviderFailure::permanent(format!("the transfer of {name} failed at OpenProvider")));
-                }
-                Ok((format!("{name}: {}", found["status"].as_str().unwrap_or("?")), api.info(&d, &found).await?, None))
-            }
-            "renew" => {
-                let (id, _) = api.find_required(&d).await?;
-                let years = p["renew_years"].as_i64().unwrap_or(1);
-                api.post("RenewDomain", &format!("domains/{id}/renew"), json!({ "id": id, "period": years })).await?;
-                let (_, found) = api.find_required(&d).await?;
-                Ok((format!("{name} renewed for {years} year(s)"), api.info(&d, &found).await?, None))
-            }
-            "set-lock" => {
-                let (id, found) = api.find_required(&d).await?;
-                let lock = p["lock"] == true;
-                if lock && found["is_lockable"] == false {
-                    return Err(ProviderFailure::permanent(format!("the registry of .{} does not allow {name} to be locked", d.tld)));
-                }
-                api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "is_locked": lock })).await?;
-                let (_, found) = api.find_required(&d).await?;
-                Ok((format!("{name} {}", if lock { "locked" } else { "unlocked" }), api.info(&d, &found).await?, None))
-            }
-            "update-nameservers" => {
-                let (id, _) = api.find_required(&d).await?;
-                api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "name_servers": nameservers_of(p) })).await?;
-                let (_, found) = api.find_required(&d).await?;
-                let ns = domain_result(&d, &found)["ns"].clone();
-                Ok((format!("nameservers of {name} updated"), if ns.is_null() { json!({}) } else { ns }, None))
-            }
-            "update-registrant" => {
-                let (id, _) = api.find_required(&d).await?;
-                let handle = api.handle(&json!({ "register": p["contact"] })).await?;
-                api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
-                Ok((format!("registrant of {name} is now {handle}"), api.contact(&handle).await?, None))
-            }
-            "update-registrant-with-default-details" => {
-                let handle = default_handle
-                    .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_customer_handle setting of the openprovider configuration"))?;
-                let (id, _) = api.find_required(&d).await?;
-                api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
-                Ok((format!("registrant of {name} is now the default {handle}"), api.contact(handle).await?, None))
-            }
-            "get-epp-code" => {
-                let (id, _) = api.find_required(&d).await?;
-                let code = api.get("GetAuthCode", &format!("domains/{id}/authcode")).await?;
-                let code = str_of(&code, "auth_code").ok_or_else(|| ProviderFailure::permanent(format!("OpenProvider has no EPP code for {name}")))?;
-                Ok((format!("EPP code of {name}"), json!({ "epp_code": code }), None))
-            }
-            "get-verification-status" => {
-                let list = api.get("ListDomainEmailVerifications", &format!("customers/verifications/emails/domains?domain={name}")).await?;
-                let Some(v) = list["results"].as_array().and_then(|r| r.first()).cloned() else {
-                    return Ok((format!("{name} has no e-mail verification at OpenProvider"), json!({ "icann_verification_status": "not required" }), None));
-                };
-                let mut out = json!({ "icann_verification_status": str_of(&v, "status").unwrap_or("unknown"), "provider_specific_data": v });
-                if let Some(deadline) = str_of(&v, "expiration_date").and_then(normalize_datetime) {
-                    out["verification_deadline"] = json!(deadline);
-                }
-                if v["is_suspended"].is_boolean() {
-                    out["provider_specific_data"]["is_suspended"] = v["is_suspended"].clone();
-                }
-                Ok((format!("verification of {name}"), out, None))
-            }
-            "resend-verification-email" => {
-                let list = api.get("ListDomainEmailVerifications", &format!("customers/verifications/emails/domains?domain={name}")).await?;
-                let listed = list["results"].as_array().and_then(|r| r.iter().find_map(|v| str_of(v, "email").map(str::to_owned)));
-                // None listed: the registrant's address is the one to verify.
-                let email = match listed {
-                    Some(e) => e,
-                    None => {
-                        let (_, found) = api.find_required(&d).await?;
-                        let handle = str_of(&found, "owner_handle").ok_or_else(|| ProviderFailure::permanent(format!("OpenProvider lists no registrant for {name}")))?.to_owned();
-                        let email = api.contact(&handle).await?["email"].as_str().map(str::to_owned);
-                        email.ok_or_else(|| ProviderFailure::permanent(format!("the registrant of {name} has no e-mail address at OpenProvider")))?
-                    }
-                };
-                let answer = api.post("RestartEmailVerification", "customers/verifications/emails/restart", json!({ "email": email })).await?;
-                let success = answer["success"] != false;
-                Ok((
-                    format!("verification e-mail for {name} sent again"),
-                    json!({ "success": success, "message": if success { "the verification e-mail was sent again" } else { "OpenProvider did not send the e-mail" } }),
-                    None,
-                ))
-            }
-            "set-glue-record" => {
-                let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-                if !host.ends_with(&format!(".{name}")) {
-                    return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-                }
-                let ips: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
-                let (v6, v4): (Vec<&str>, Vec<&str>) = ips.iter().partition(|ip| ip.contains(':'));
-                if v4.len() > 1 || v6.len() > 1 {
-                    return Err(ProviderFailure::permanent("OpenProvider keeps one IPv4 and one IPv6 address per nameserver"));
-                }
-                let mut body = json!({ "name": host });
-                if let Some(ip) = v4.first() {
-                    body["ip"] = json!(ip);
-                }
-                if let Some(ip) = v6.first() {
-                    body["ip6"] = json!(ip);
-                }
-                let exists = match api.get("GetNameserver", &format!("dns/nameservers/{host}")).await {
-                    Ok(found) => str_of(&found, "name").is_some(),
-                    Err(f) if f.kind == FailureKind::Permanent && !f.message.contains("refused the token") => false,
-                    Err(f) => return Err(f),
-                };
-                if exists {
-                    api.put("UpdateNameserver", &format!("dns/nameservers/{host}"), body).await?;
-                } else {
-                    api.post("CreateNameserver", "dns/nameservers", body).await?;
-                }
-                Ok((format!("glue record {host} set"), json!({ "glue_records": api.glue(&d).await? }), None))
-            }
-            "remove-glue-record" => {
-                let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-                if !host.ends_with(&format!(".{name}")) {
-                    return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-                }
-                api.send("DeleteNameserver", reqwest::Method::DELETE, &format!("dns/nameservers/{host}"), Body::None).await?;
-                Ok((format!("glue record {host} removed"), json!({ "glue_records": api.glue(&d).await? }), None))
-            }
-            other => Err(ProviderFailure::permanent(format!("domain-names/{other} is not supported by {ID}"))),
         }
+        let [owner, admin, tech, billing] = api.handles(p, default_handle).await?;
+        if owner.is_none() {
+            return Err(ProviderFailure::permanent("a transfer to OpenProvider needs a registrant: give one, or set default_customer_handle"));
+        }
+        let mut body = json!({
+            "domain": d.wire(), "owner_handle": owner, "admin_handle": admin.or(owner.clone()), "tech_handle": tech.or(owner.clone()), "billing_handle": billing.or(owner.clone()),
+            "autorenew": "off", "is_private_whois_enabled": privacy, "unit": "y",
+        });
+        if let Some(code) = str_of(p, "epp_code") {
+            body["auth_code"] = json!(code);
+        }
+        let answer = api.post("TransferDomain", "domains/transfer", body).await?;
+        let status = answer["status"].as_str().unwrap_or("REQ");
+        if status == "FAI" {
+            return Err(ProviderFailure::permanent(format!("OpenProvider could not start the transfer of {name}")));
+        }
+        let (_, found) = api.find_required(&d).await?;
+        let mut info = api.info(&d, &found).await?;
+        if status != "ACT" {
+            info["operation_status"] = json!("in_progress");
+        }
+        Ok((format!("transfer of {name} requested ({status})"), info, Some(name)))
+    }
+
+    /// `get-info`
+    async fn get_info(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (_, found) = api.find_required(&d).await?;
+        if call.following == Some("transfer") && found["status"] == "FAI" {
+            return Err(ProviderFailure::permanent(format!("the transfer of {name} failed at OpenProvider")));
+        }
+        Ok((format!("{name}: {}", found["status"].as_str().unwrap_or("?")), api.info(&d, &found).await?, None))
+    }
+
+    /// `sync-due-date`: the domain as OpenProvider shows it (its expiry date with it).
+    async fn sync_due_date(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        self.get_info(api, call).await
+    }
+
+    /// `renew`
+    async fn renew(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (id, _) = api.find_required(&d).await?;
+        let years = p["renew_years"].as_i64().unwrap_or(1);
+        api.post("RenewDomain", &format!("domains/{id}/renew"), json!({ "id": id, "period": years })).await?;
+        let (_, found) = api.find_required(&d).await?;
+        Ok((format!("{name} renewed for {years} year(s)"), api.info(&d, &found).await?, None))
+    }
+
+    /// `set-lock`
+    async fn set_lock(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (id, found) = api.find_required(&d).await?;
+        let lock = p["lock"] == true;
+        if lock && found["is_lockable"] == false {
+            return Err(ProviderFailure::permanent(format!("the registry of .{} does not allow {name} to be locked", d.tld)));
+        }
+        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "is_locked": lock })).await?;
+        let (_, found) = api.find_required(&d).await?;
+        Ok((format!("{name} {}", if lock { "locked" } else { "unlocked" }), api.info(&d, &found).await?, None))
+    }
+
+    /// `update-nameservers`
+    async fn update_nameservers(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (id, _) = api.find_required(&d).await?;
+        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "name_servers": nameservers_of(p) })).await?;
+        let (_, found) = api.find_required(&d).await?;
+        let ns = domain_result(&d, &found)["ns"].clone();
+        Ok((format!("nameservers of {name} updated"), if ns.is_null() { json!({}) } else { ns }, None))
+    }
+
+    /// `update-registrant`
+    async fn update_registrant(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (id, _) = api.find_required(&d).await?;
+        let handle = api.handle(&json!({ "register": p["contact"] })).await?;
+        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
+        Ok((format!("registrant of {name} is now {handle}"), api.contact(&handle).await?, None))
+    }
+
+    /// `update-registrant-with-default-details`
+    async fn update_registrant_with_default_details(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let s = call.settings;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let default_handle = str_of(s, "default_customer_handle");
+        let handle = default_handle
+            .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_customer_handle setting of the openprovider configuration"))?;
+        let (id, _) = api.find_required(&d).await?;
+        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
+        Ok((format!("registrant of {name} is now the default {handle}"), api.contact(handle).await?, None))
+    }
+
+    /// `get-epp-code`
+    async fn get_epp_code(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let (id, _) = api.find_required(&d).await?;
+        let code = api.get("GetAuthCode", &format!("domains/{id}/authcode")).await?;
+        let code = str_of(&code, "auth_code").ok_or_else(|| ProviderFailure::permanent(format!("OpenProvider has no EPP code for {name}")))?;
+        Ok((format!("EPP code of {name}"), json!({ "epp_code": code }), None))
+    }
+
+    /// `get-verification-status`
+    async fn get_verification_status(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let list = api.get("ListDomainEmailVerifications", &format!("customers/verifications/emails/domains?domain={name}")).await?;
+        let Some(v) = list["results"].as_array().and_then(|r| r.first()).cloned() else {
+            return Ok((format!("{name} has no e-mail verification at OpenProvider"), json!({ "icann_verification_status": "not required" }), None));
+        };
+        let mut out = json!({ "icann_verification_status": str_of(&v, "status").unwrap_or("unknown"), "provider_specific_data": v });
+        if let Some(deadline) = str_of(&v, "expiration_date").and_then(normalize_datetime) {
+            out["verification_deadline"] = json!(deadline);
+        }
+        if v["is_suspended"].is_boolean() {
+            out["provider_specific_data"]["is_suspended"] = v["is_suspended"].clone();
+        }
+        Ok((format!("verification of {name}"), out, None))
+    }
+
+    /// `resend-verification-email`
+    async fn resend_verification_email(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let list = api.get("ListDomainEmailVerifications", &format!("customers/verifications/emails/domains?domain={name}")).await?;
+        let listed = list["results"].as_array().and_then(|r| r.iter().find_map(|v| str_of(v, "email").map(str::to_owned)));
+        // None listed: the registrant's address is the one to verify.
+        let email = match listed {
+            Some(e) => e,
+            None => {
+                let (_, found) = api.find_required(&d).await?;
+                let handle = str_of(&found, "owner_handle").ok_or_else(|| ProviderFailure::permanent(format!("OpenProvider lists no registrant for {name}")))?.to_owned();
+                let email = api.contact(&handle).await?["email"].as_str().map(str::to_owned);
+                email.ok_or_else(|| ProviderFailure::permanent(format!("the registrant of {name} has no e-mail address at OpenProvider")))?
+            }
+        };
+        let answer = api.post("RestartEmailVerification", "customers/verifications/emails/restart", json!({ "email": email })).await?;
+        let success = answer["success"] != false;
+        Ok((
+            format!("verification e-mail for {name} sent again"),
+            json!({ "success": success, "message": if success { "the verification e-mail was sent again" } else { "OpenProvider did not send the e-mail" } }),
+            None,
+        ))
+    }
+
+    /// `set-glue-record`
+    async fn set_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
+        if !host.ends_with(&format!(".{name}")) {
+            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
+        }
+        let ips: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
+        let (v6, v4): (Vec<&str>, Vec<&str>) = ips.iter().partition(|ip| ip.contains(':'));
+        if v4.len() > 1 || v6.len() > 1 {
+            return Err(ProviderFailure::permanent("OpenProvider keeps one IPv4 and one IPv6 address per nameserver"));
+        }
+        let mut body = json!({ "name": host });
+        if let Some(ip) = v4.first() {
+            body["ip"] = json!(ip);
+        }
+        if let Some(ip) = v6.first() {
+            body["ip6"] = json!(ip);
+        }
+        let exists = match api.get("GetNameserver", &format!("dns/nameservers/{host}")).await {
+            Ok(found) => str_of(&found, "name").is_some(),
+            Err(f) if f.kind == FailureKind::Permanent && !f.message.contains("refused the token") => false,
+            Err(f) => return Err(f),
+        };
+        if exists {
+            api.put("UpdateNameserver", &format!("dns/nameservers/{host}"), body).await?;
+        } else {
+            api.post("CreateNameserver", "dns/nameservers", body).await?;
+        }
+        Ok((format!("glue record {host} set"), json!({ "glue_records": api.glue(&d).await? }), None))
+    }
+
+    /// `remove-glue-record`
+    async fn remove_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
+        let p = call.params;
+        let d = Domain::of(call)?;
+        let name = d.full();
+        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
+        if !host.ends_with(&format!(".{name}")) {
+            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
+        }
+        api.send("DeleteNameserver", reqwest::Method::DELETE, &format!("dns/nameservers/{host}"), Body::None).await?;
+        Ok((format!("glue record {host} removed"), json!({ "glue_records": api.glue(&d).await? }), None))
     }
 }
 
-impl DomainNames for OpenProvider {
-    methods_through_execute!(
-        register,
-        transfer,
-        renew,
-        sync_due_date,
-        get_info,
-        set_lock,
-        update_nameservers,
-        update_registrant,
-        update_registrant_with_default_details,
-        get_epp_code,
-        get_verification_status,
-        resend_verification_email,
-        set_glue_record,
-        remove_glue_record
-    );
-    fn update_ips_tag<'a>(&'a self, call: ProviderCall<'a>) -> ProviderFuture<'a> {
-        not_supported(ID, &call)
+impl Session for OpenProvider {
+    type Cx<'s> = Api<'s>;
+
+    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
+        let cx = self.api(call.configuration_id.as_str(), call.settings);
+        Box::pin(async move { Ok(cx) })
+    }
+
+    fn debug(mut api: Api<'_>) -> Vec<Value> {
+        api.wire.take_debug()
     }
 }
 
-/// The actions of its blueprint openprovider cannot do (`GET /blueprints` lists the rest); each answers
-/// `not_supported` in the trait impl above.
-pub const UNSUPPORTED: &[&str] = &["update-ips-tag"];
+// update-ips-tag is Nominet's (a .uk release), not OpenProvider's.
+implements!(DomainNames for OpenProvider as ID, {
+    register,
+    transfer,
+    renew,
+    sync_due_date,
+    get_info,
+    set_lock,
+    update_nameservers,
+    update_registrant,
+    update_registrant_with_default_details,
+    get_epp_code,
+    get_verification_status,
+    resend_verification_email,
+    set_glue_record,
+    remove_glue_record,
+});
 
 impl Connect for OpenProvider {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
@@ -640,8 +699,8 @@ mod tests {
         // As the engine does: the domain acted on is the contract product's (here, the params').
         let named = params["sld"].as_str().zip(params["tld"].as_str()).map(|(s, t)| format!("{s}.{t}"));
         let si = named.unwrap_or_else(|| "shop.com".to_owned());
-        let out = provider
-            .execute(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
+        let out = (provider as &dyn super::super::blueprints::DomainNames)
+            .run(ProviderCall { blueprint: b, action: a, configuration_id: &id, settings: &settings, params: &params, service_identifier: Some(&si), following, contract_product_id: None })
             .await;
         if let Ok(o) = &out {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
