@@ -9,6 +9,7 @@
 //! Reads are retried once after a transient failure; writes never. A create or suspend that
 //! times out is checked with get-info (accountsummary) by the engine before it is tried again.
 
+use crate::catalogue::schema::{address, domain, one_of, params, pattern, secret};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -474,6 +475,29 @@ impl Connect for Cpanel {
             }
             Ok(ProviderOutput { message: format!("connected to WHM at {}", str_of(settings, "hostname").unwrap_or_default()), data: json!({ "connected": true }), service_identifier: None, debug })
         })
+    }
+}
+
+/// cPanel/WHM (web hosting), settings named as the reference framework names them.
+pub fn spec() -> super::ProviderSpec {
+    let settings = params()
+        .req("hostname", address(domain()))
+        .req("whm_username", pattern("^[A-Za-z0-9_-]{1,64}$"))
+        .req("api_key", secret())
+        // Where a login with a Softaculous installation named lands: its admin (auto sign-on) or
+        // cPanel itself.
+        .opt("sso_destination", one_of(&["control_panel", "softaculous_sso", "auto"]))
+        // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests).
+        .opt("api_url", address(super::api_url()))
+        .build();
+    super::ProviderSpec {
+        id: "cpanel",
+        blueprint: "web-hosting",
+        name: "cPanel & WHM",
+        description: "Hosting accounts on a cPanel & WHM server through WHM API 1 (an API token of root or a reseller)",
+        settings,
+        supported_actions: <Cpanel as super::blueprints::Implements>::supported("web-hosting"),
+        wire_secrets: &["password"],
     }
 }
 

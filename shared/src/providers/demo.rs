@@ -17,6 +17,7 @@
 //! made already is counted (partition `<configuration>#faults`, counter `duplicates`): at a provider that
 //! did not refuse it, it would have been a second account.
 
+use crate::catalogue::schema::{domain, int_range, params, secret, string_max};
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -582,3 +583,26 @@ impl Connect for Demo {
 
 // Every action of every blueprint goes through the one simulation above.
 super::blueprints::every_action_through_execute!(Demo as "demo");
+
+pub fn spec(blueprint: &'static str) -> super::ProviderSpec {
+    let mut settings = params()
+        .opt("account_label", string_max(100))
+        .opt("api_key", secret())
+        .opt("latency_ms", int_range(0, 10_000))
+        .opt("transient_failures", int_range(0, 10))
+        .opt("lost_answers", int_range(0, 10))
+        .opt("async_seconds", int_range(0, 600))
+        .opt("fault_rate", int_range(0, 100));
+    if blueprint == "web-hosting" {
+        settings = settings.req("server_hostname", domain());
+    }
+    super::ProviderSpec {
+        id: "demo",
+        blueprint,
+        name: "Demo",
+        description: "A working simulation with its state in DynamoDB: try every action with no third-party account",
+        settings: settings.build(),
+        supported_actions: super::every_action(blueprint),
+        wire_secrets: &[],
+    }
+}

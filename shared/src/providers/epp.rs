@@ -10,6 +10,7 @@
 //! masked. Reads are sent again once on a fresh session when the first one broke; a write whose
 //! answer was lost is a timeout (the engine checks with get-info before sending it again).
 
+use crate::catalogue::schema::{self, address, boolean, int_range, one_of, params, secret, string_max};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -208,7 +209,7 @@ impl Settings {
 async fn connect(s: &Settings) -> Result<Box<dyn Stream>, ProviderFailure> {
     let unreachable = |what: &str| ProviderFailure { kind: FailureKind::Transient, message: format!("could not reach the registry at {}:{} ({what})", s.host, s.port), debug: vec![] };
     let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((s.host.as_str(), s.port)).await.map_err(|_| unreachable("its name does not resolve"))?.collect();
-    let usable = super::usable_addresses(&s.host, resolved, super::test_doubles_allowed()).map_err(ProviderFailure::permanent)?;
+    let usable = super::net::usable_addresses(&s.host, resolved, super::test_doubles_allowed()).map_err(ProviderFailure::permanent)?;
     let tcp = tokio::time::timeout(IO_TIMEOUT, tokio::net::TcpStream::connect(&usable[..])).await.map_err(|_| unreachable("no answer"))?.map_err(|_| unreachable("refused"))?;
     if !s.tls {
         return Ok(Box::new(tcp));
@@ -926,6 +927,38 @@ impl Connect for Epp {
             let connected = opened.map(|()| (format!("logged in to the registry at {host}:{port}"), json!({ "connected": true }), None));
             super::with_debug(connected, conn.debug)
         })
+    }
+}
+
+/// A registry over EPP (domain names), settings named as the reference framework's EPP
+/// providers name them.
+pub fn spec() -> super::ProviderSpec {
+    let settings = params()
+        // The registry's EPP host (an IPv4 address or localhost for a registry on this machine).
+        .req("hostname", address(schema::pattern("^((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63})|localhost|[0-9]{1,3}(\\.[0-9]{1,3}){3})$")))
+        .opt("port", address(int_range(1, 65535)))
+        .req("epp_username", schema::pattern("^[^\\s]{3,16}$"))
+        .req("epp_password", secret())
+        // A TLS client certificate and its key (PEM), for registries that ask for one.
+        .opt("certificate", secret())
+        // The registry's own certificate authority (PEM), when its certificate is not from a public one.
+        .opt("ca_certificate", address(string_max(20_000)))
+        // The contact a registrant is reset to (update-registrant-with-default-details).
+        .opt("default_contact_id", schema::pattern("^[^\\s]{3,16}$"))
+        // update-registrant: a new contact made registrant (default), or the registrant contact
+        // itself changed (registries such as Nominet).
+        .opt("registrant_update", one_of(&["new_contact", "in_place"]))
+        // Plain TCP is refused unless the registry is on this machine (a test double).
+        .opt("tls", address(boolean()))
+        .build();
+    super::ProviderSpec {
+        id: ID,
+        blueprint: "domain-names",
+        name: "EPP registry",
+        description: "Domain registrations directly at a registry over EPP (RFC 5730-5734) on TLS; Nominet's release for IPS tags",
+        settings,
+        supported_actions: <Epp as super::blueprints::Implements>::supported("domain-names"),
+        wire_secrets: &["pw", "newPW", "password"],
     }
 }
 

@@ -13,6 +13,7 @@
 //! generates the password of reset_password itself, which is answered in
 //! `metadata.root_password` (masked in the log like every wire secret).
 
+use crate::catalogue::schema::{address, boolean, params, secret, string_max};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -501,6 +502,27 @@ impl Connect for HetznerCloud {
             });
             super::with_debug(connected, api.wire.take_debug())
         })
+    }
+}
+
+/// Hetzner Cloud (servers).
+pub fn spec() -> super::ProviderSpec {
+    let settings = params()
+        .req("api_token", secret())
+        .opt("api_url", address(super::api_url()))
+        // SSH keys of the project (names or ids, comma-separated) put on every new server.
+        .opt("ssh_keys", string_max(1000))
+        // Whether a resize also grows the disk (a later downgrade is then impossible).
+        .opt("upgrade_disk", boolean())
+        .build();
+    super::ProviderSpec {
+        id: ID,
+        blueprint: "servers",
+        name: "Hetzner Cloud",
+        description: "Cloud servers in a Hetzner Cloud project through its API (a read-write API token of the project)",
+        settings,
+        supported_actions: <HetznerCloud as super::blueprints::Implements>::supported("servers"),
+        wire_secrets: WIRE_SECRETS,
     }
 }
 

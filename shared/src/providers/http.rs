@@ -13,6 +13,7 @@
 //! - No answer within `timeout_seconds` is a timeout: the effect is unknown, a create is checked
 //!   with get-info before it is tried again. Only reads (get-*) are retried here, once.
 
+use crate::catalogue::schema::{address, int_range, params, secret, url};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -130,6 +131,19 @@ impl Connect for Http {
 
 // Every action of every blueprint is one call to the endpoint.
 super::blueprints::every_action_through_execute!(Http as "http");
+
+pub fn spec(blueprint: &'static str) -> super::ProviderSpec {
+    let settings = params().req("endpoint_url", address(url())).req("signing_secret", secret()).opt("timeout_seconds", int_range(1, MAX_TIMEOUT_SECONDS as i64)).build();
+    super::ProviderSpec {
+        id: "http",
+        blueprint,
+        name: "Your own HTTP endpoint",
+        description: "Every action is one signed JSON POST to an endpoint of your own system (contract in ARCHITECTURE.md)",
+        settings,
+        supported_actions: super::every_action(blueprint),
+        wire_secrets: &[],
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! service.changepricelist (change tariff), soft.suspend / soft.resume (suspend, activate; a
 //! licence that expired meanwhile is renewed first with service.prolong), soft.delete (delete).
 
+use crate::catalogue::schema::{address, int_range, params, secret, string_max};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -287,6 +288,28 @@ impl Connect for Ispmanager {
             let connected = result.map(|_| ("connected to the ispmanager billing system".to_owned(), json!({ "connected": true }), None));
             super::with_debug(connected, api.wire.take_debug())
         })
+    }
+}
+
+/// ispmanager licences (software licences), settings named as the reference framework names them.
+pub fn spec() -> super::ProviderSpec {
+    let settings = params()
+        // The e-mail of the account at eu.ispmanager.com (two-factor authentication off).
+        .req("username", string_max(255))
+        .req("password", secret())
+        // How long a licence that expired while suspended is renewed for when it is activated
+        // again: 1 or 12 months (default 1).
+        .opt("renewal_months", int_range(1, 12))
+        .opt("api_url", address(super::api_url()))
+        .build();
+    super::ProviderSpec {
+        id: ID,
+        blueprint: "software-licenses",
+        name: "ispmanager",
+        description: "ispmanager 6 licences bought through an account of the ispmanager billing system (packages are its price lists)",
+        settings,
+        supported_actions: <Ispmanager as super::blueprints::Implements>::supported("software-licenses"),
+        wire_secrets: WIRE_SECRETS,
     }
 }
 

@@ -14,10 +14,13 @@ pub mod epp;
 pub mod hetzner;
 pub mod http;
 pub mod ispmanager;
+pub mod net;
 pub mod openprovider;
+pub mod registry;
 pub mod wire;
 
-use std::sync::{Arc, LazyLock};
+pub use net::{check_destination, check_handler_url, handler_client, http_client, local_host, test_doubles_allowed};
+pub use registry::{Implementations, provider, provider_ids, providers};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -102,162 +105,6 @@ pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// The HTTP client every HTTP provider shares, built on first use (not at cold start, where most
-/// functions never call a third party): a connect timeout, pooled connections, and no redirects
-/// (an answer is the third party's own; a redirect could lead a call where it must not go).
-pub fn http_client() -> &'static reqwest::Client {
-    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
-        reqwest::Client::builder()
-            .dns_resolver(GuardedResolver { refused: local_ip })
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client builds")
-    });
-    &CLIENT
-}
-
-/// Whether local test doubles may be reached (plain http, loopback): in unit tests, or where the
-/// environment says so (`PROVIDER_TEST_DOUBLES=1`: the local stack, the tests and the bench set
-/// it; a deployed stack never does).
-pub fn test_doubles_allowed() -> bool {
-    cfg!(test) || std::env::var("PROVIDER_TEST_DOUBLES").is_ok_and(|v| v == "1")
-}
-
-/// Whether an address is this machine's or link-local (the Lambda runtime API, a metadata
-/// service).
-pub fn local_ip(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
-        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xffc0) == 0xfe80 || ip.to_ipv4_mapped().is_some_and(|v4| local_ip(std::net::IpAddr::V4(v4))),
-    }
-}
-
-/// Whether an address is this machine's, link-local, or of a private network (RFC 1918, shared
-/// address space, ULA, "this network"): where an outgoing event handler must not post, since
-/// its URL is given over the API and the stack may sit inside a VPC.
-pub fn private_ip(ip: std::net::IpAddr) -> bool {
-    if local_ip(ip) {
-        return true;
-    }
-    match ip {
-        std::net::IpAddr::V4(ip) => {
-            let [a, b, c, _] = ip.octets();
-            ip.is_private()
-                || a == 0
-                || a >= 240 // reserved, broadcast
-                || (a == 100 && (64..128).contains(&b)) // shared address space
-                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-                || ip.is_multicast()
-        }
-        std::net::IpAddr::V6(ip) => {
-            let s = ip.segments();
-            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-            let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0];
-            let embedded = std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-            (s[0] & 0xfe00) == 0xfc00 || ip.is_multicast() || ip.to_ipv4_mapped().is_some_and(|v4| private_ip(std::net::IpAddr::V4(v4))) || (nat64 && private_ip(std::net::IpAddr::V4(embedded)))
-        }
-    }
-}
-
-/// The HTTP client of outgoing event handlers: the providers' guards and stricter, since a
-/// handler's URL is anyone's with an admin token: no redirects, a 10 s timeout, and the resolved
-/// address must not be this machine, link-local (a metadata service) or a private network, unless
-/// test doubles are allowed (the local stack).
-pub fn handler_client() -> &'static reqwest::Client {
-    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
-        reqwest::Client::builder()
-            .dns_resolver(GuardedResolver { refused: private_ip })
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client builds")
-    });
-    &CLIENT
-}
-
-/// Whether a handler's URL may be posted to: https to a name or a public address; plain http
-/// only to this machine and only where test doubles are allowed. Checked when a handler is saved
-/// and again before each delivery (the resolved address by [`handler_client`]).
-pub fn check_handler_url(url: &str) -> Result<(), String> {
-    handler_url_ok(url, test_doubles_allowed())
-}
-
-fn handler_url_ok(url: &str, doubles: bool) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL".to_owned())?;
-    let host = parsed.host_str().unwrap_or_default();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let literal = bare.parse::<std::net::IpAddr>().ok();
-    let loopback = host.eq_ignore_ascii_case("localhost") || literal.is_some_and(|ip| ip.is_loopback());
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("may not carry credentials".into());
-    }
-    match parsed.scheme() {
-        "https" if host.is_empty() => Err("has no host".into()),
-        "https" | "http" if (literal.is_some_and(private_ip) || local_host(host)) && !doubles => Err("may not be this machine, a link-local (metadata) or a private network address".into()),
-        "https" => Ok(()),
-        "http" if loopback && doubles => Ok(()),
-        _ => Err("must be https (plain http only to this machine, on the local stack)".into()),
-    }
-}
-
-/// Whether a host (a name or an address) is this machine or link-local.
-pub fn local_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") || host.parse::<std::net::IpAddr>().is_ok_and(local_ip)
-}
-
-/// The addresses a host name resolved to that a call may use: none of this machine's or
-/// link-local ones (a name pointed there is refused as the address itself would be), unless
-/// `allow_local`.
-pub fn usable_addresses(host: &str, resolved: Vec<std::net::SocketAddr>, allow_local: bool) -> Result<Vec<std::net::SocketAddr>, String> {
-    usable_addresses_by(host, resolved, allow_local, local_ip)
-}
-
-/// [`usable_addresses`], refusing what `refused` says.
-fn usable_addresses_by(host: &str, resolved: Vec<std::net::SocketAddr>, allow_local: bool, refused: fn(std::net::IpAddr) -> bool) -> Result<Vec<std::net::SocketAddr>, String> {
-    let usable: Vec<std::net::SocketAddr> = resolved.iter().copied().filter(|a| allow_local || !refused(a.ip())).collect();
-    if usable.is_empty() {
-        return Err(if resolved.is_empty() { format!("{host} has no address") } else { format!("{host} resolves to this machine or a link-local address: configurations do not call it") });
-    }
-    Ok(usable)
-}
-
-/// The resolver of the guarded HTTP clients: the system's, through [`usable_addresses`], with
-/// the addresses `refused` names left out.
-struct GuardedResolver {
-    refused: fn(std::net::IpAddr) -> bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        let refused = self.refused;
-        Box::pin(async move {
-            let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let usable = usable_addresses_by(&host, resolved, test_doubles_allowed(), refused)?;
-            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// Refuses, before anything is sent, a destination a configuration must not reach: this machine
-/// or a link-local address, unless test doubles are allowed.
-pub fn check_destination(url: &str) -> Result<(), ProviderFailure> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| ProviderFailure::permanent(format!("{url} is not a URL")))?;
-    let host = parsed.host_str().unwrap_or_default();
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(ProviderFailure::permanent(format!("{url}: only https addresses are called")));
-    }
-    if local_host(host) && !test_doubles_allowed() {
-        return Err(ProviderFailure::permanent(format!("{host} is this machine or a link-local address: configurations do not call it (local test doubles only)")));
-    }
-    Ok(())
-}
-
 /// A catalogue phone (`+44.2071234567`, or without the dot) as `+CC.NUMBER` (EPP's form; OpenProvider splits it at the dot).
 pub(crate) fn e164(phone: &str) -> String {
     if phone.contains('.') {
@@ -310,69 +157,6 @@ pub trait Connect: Send + Sync {
     fn test_connection<'a>(&'a self, blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
 }
 
-/// The implementations a function holds, built once per Lambda instance.
-#[derive(Clone)]
-pub struct Implementations {
-    demo: Arc<demo::Demo>,
-    http: Arc<http::Http>,
-    cpanel: Arc<cpanel::Cpanel>,
-    hetzner: Arc<hetzner::HetznerCloud>,
-    openprovider: Arc<openprovider::OpenProvider>,
-    ispmanager: Arc<ispmanager::Ispmanager>,
-    epp: Arc<epp::Epp>,
-}
-
-impl Implementations {
-    /// Every provider, the demo's simulated third party kept in `demo_state`.
-    pub fn new(demo_state: Arc<dyn crate::ports::DemoState>) -> Self {
-        Implementations {
-            demo: Arc::new(demo::Demo::new(demo_state)),
-            http: Arc::new(http::Http::new()),
-            cpanel: Arc::new(cpanel::Cpanel::new()),
-            hetzner: Arc::new(hetzner::HetznerCloud::new()),
-            openprovider: Arc::new(openprovider::OpenProvider::new()),
-            ispmanager: Arc::new(ispmanager::Ispmanager::new()),
-            epp: Arc::new(epp::Epp::new()),
-        }
-    }
-
-    /// A provider of a blueprint: its actions, and its connection check.
-    pub fn get(&self, blueprint: &str, provider_id: &str) -> Option<(blueprints::Implementation, Arc<dyn Connect>)> {
-        use blueprints::Implementation as I;
-        let spec = provider(blueprint, provider_id)?;
-        /// One implementation serving every blueprint.
-        macro_rules! every_blueprint {
-            ($p:expr) => {{
-                let p = $p;
-                let actions = match blueprint {
-                    "web-hosting" => I::WebHosting(p.clone()),
-                    "domain-names" => I::DomainNames(p.clone()),
-                    "auto-login" => I::AutoLogin(p.clone()),
-                    "seo" => I::Seo(p.clone()),
-                    "website-builders" => I::WebsiteBuilders(p.clone()),
-                    "software-licenses" => I::SoftwareLicenses(p.clone()),
-                    "servers" => I::Servers(p.clone()),
-                    "office-tools" => I::OfficeTools(p.clone()),
-                    _ => return None,
-                };
-                let connect: Arc<dyn Connect> = p;
-                Some((actions, connect))
-            }};
-        }
-        match spec.id {
-            "demo" => every_blueprint!(self.demo.clone()),
-            "http" => every_blueprint!(self.http.clone()),
-            "cpanel" if blueprint == "web-hosting" => Some((I::WebHosting(self.cpanel.clone()), self.cpanel.clone() as Arc<dyn Connect>)),
-            hetzner::ID if blueprint == "servers" => Some((I::Servers(self.hetzner.clone()), self.hetzner.clone() as Arc<dyn Connect>)),
-            openprovider::ID if blueprint == "domain-names" => Some((I::DomainNames(self.openprovider.clone()), self.openprovider.clone() as Arc<dyn Connect>)),
-            ispmanager::ID if blueprint == "software-licenses" => Some((I::SoftwareLicenses(self.ispmanager.clone()), self.ispmanager.clone() as Arc<dyn Connect>)),
-            epp::ID if blueprint == "domain-names" => Some((I::DomainNames(self.epp.clone()), self.epp.clone() as Arc<dyn Connect>)),
-            _ => None,
-        }
-    }
-}
-use crate::catalogue::schema::{address, boolean, domain, int_range, one_of, params, pattern, secret, string_max, url};
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSpec {
     pub id: &'static str,
@@ -388,208 +172,23 @@ pub struct ProviderSpec {
     pub wire_secrets: &'static [&'static str],
 }
 
-/// Every action of a blueprint (the demo and http providers carry out each one).
-fn every_action(blueprint: &str) -> Vec<&'static str> {
-    catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default()
-}
-
-fn demo(blueprint: &'static str) -> ProviderSpec {
-    let mut settings = params()
-        .opt("account_label", string_max(100))
-        .opt("api_key", secret())
-        .opt("latency_ms", int_range(0, 10_000))
-        .opt("transient_failures", int_range(0, 10))
-        .opt("lost_answers", int_range(0, 10))
-        .opt("async_seconds", int_range(0, 600))
-        .opt("fault_rate", int_range(0, 100));
-    if blueprint == "web-hosting" {
-        settings = settings.req("server_hostname", domain());
-    }
-    ProviderSpec {
-        id: "demo",
-        blueprint,
-        name: "Demo",
-        description: "A working simulation with its state in DynamoDB: try every action with no third-party account",
-        settings: settings.build(),
-        supported_actions: every_action(blueprint),
-        wire_secrets: &[],
-    }
-}
-
-fn http(blueprint: &'static str) -> ProviderSpec {
-    let settings = params().req("endpoint_url", address(url())).req("signing_secret", secret()).opt("timeout_seconds", int_range(1, http::MAX_TIMEOUT_SECONDS as i64)).build();
-    ProviderSpec {
-        id: "http",
-        blueprint,
-        name: "Your own HTTP endpoint",
-        description: "Every action is one signed JSON POST to an endpoint of your own system (contract in ARCHITECTURE.md)",
-        settings,
-        supported_actions: every_action(blueprint),
-        wire_secrets: &[],
-    }
-}
-
-/// cPanel/WHM (web hosting), settings named as the reference framework names them.
-fn cpanel() -> ProviderSpec {
-    let settings = params()
-        .req("hostname", address(domain()))
-        .req("whm_username", pattern("^[A-Za-z0-9_-]{1,64}$"))
-        .req("api_key", secret())
-        // Where a login with a Softaculous installation named lands: its admin (auto sign-on) or
-        // cPanel itself.
-        .opt("sso_destination", one_of(&["control_panel", "softaculous_sso", "auto"]))
-        // Where WHM answers, when not https://<hostname>:2087 (a proxy; a local double in tests).
-        .opt("api_url", address(api_url()))
-        .build();
-    ProviderSpec {
-        id: "cpanel",
-        blueprint: "web-hosting",
-        name: "cPanel & WHM",
-        description: "Hosting accounts on a cPanel & WHM server through WHM API 1 (an API token of root or a reseller)",
-        settings,
-        supported_actions: <cpanel::Cpanel as blueprints::Implements>::supported("web-hosting"),
-        wire_secrets: &["password"],
-    }
-}
-
 /// A vendor API's address, when not its public one (a proxy; a local double in tests): https,
 /// or plain http to this machine (refused at call time unless test doubles are allowed: see
 /// [`check_destination`]); no query or fragment, so the paths appended stay paths.
-fn api_url() -> Value {
-    pattern("^(https://[^\\s?#]+|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/[^\\s?#]*)?)$")
+pub(crate) fn api_url() -> Value {
+    crate::catalogue::schema::pattern("^(https://[^\\s?#]+|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/[^\\s?#]*)?)$")
 }
 
-/// Hetzner Cloud (servers).
-fn hetzner_cloud() -> ProviderSpec {
-    let settings = params()
-        .req("api_token", secret())
-        .opt("api_url", address(api_url()))
-        // SSH keys of the project (names or ids, comma-separated) put on every new server.
-        .opt("ssh_keys", string_max(1000))
-        // Whether a resize also grows the disk (a later downgrade is then impossible).
-        .opt("upgrade_disk", boolean())
-        .build();
-    ProviderSpec {
-        id: hetzner::ID,
-        blueprint: "servers",
-        name: "Hetzner Cloud",
-        description: "Cloud servers in a Hetzner Cloud project through its API (a read-write API token of the project)",
-        settings,
-        supported_actions: <hetzner::HetznerCloud as blueprints::Implements>::supported("servers"),
-        wire_secrets: hetzner::WIRE_SECRETS,
-    }
-}
-
-/// OpenProvider (domain names), settings named as the reference framework names them.
-fn openprovider() -> ProviderSpec {
-    let settings = params()
-        .req("username", string_max(255))
-        .req("password", secret())
-        .opt("test_mode", address(boolean()))
-        .opt("disable_whois_privacy", boolean())
-        // The customer handle a registrant is reset to (update-registrant-with-default-details)
-        // and a transfer without contacts is made with.
-        .opt("default_customer_handle", pattern("^[A-Za-z0-9-]{3,32}$"))
-        .opt("api_url", address(api_url()))
-        .build();
-    ProviderSpec {
-        id: openprovider::ID,
-        blueprint: "domain-names",
-        name: "OpenProvider",
-        description: "Domain registrations through an OpenProvider reseller account (REST API v1beta)",
-        settings,
-        supported_actions: <openprovider::OpenProvider as blueprints::Implements>::supported("domain-names"),
-        wire_secrets: openprovider::WIRE_SECRETS,
-    }
-}
-
-/// ispmanager licences (software licences), settings named as the reference framework names them.
-fn ispmanager() -> ProviderSpec {
-    let settings = params()
-        // The e-mail of the account at eu.ispmanager.com (two-factor authentication off).
-        .req("username", string_max(255))
-        .req("password", secret())
-        // How long a licence that expired while suspended is renewed for when it is activated
-        // again: 1 or 12 months (default 1).
-        .opt("renewal_months", int_range(1, 12))
-        .opt("api_url", address(api_url()))
-        .build();
-    ProviderSpec {
-        id: ispmanager::ID,
-        blueprint: "software-licenses",
-        name: "ispmanager",
-        description: "ispmanager 6 licences bought through an account of the ispmanager billing system (packages are its price lists)",
-        settings,
-        supported_actions: <ispmanager::Ispmanager as blueprints::Implements>::supported("software-licenses"),
-        wire_secrets: ispmanager::WIRE_SECRETS,
-    }
-}
-
-/// A registry over EPP (domain names), settings named as the reference framework's EPP
-/// providers name them.
-fn epp() -> ProviderSpec {
-    let settings = params()
-        // The registry's EPP host (an IPv4 address or localhost for a registry on this machine).
-        .req("hostname", address(pattern("^((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{2,63})|localhost|[0-9]{1,3}(\\.[0-9]{1,3}){3})$")))
-        .opt("port", address(int_range(1, 65535)))
-        .req("epp_username", pattern("^[^\\s]{3,16}$"))
-        .req("epp_password", secret())
-        // A TLS client certificate and its key (PEM), for registries that ask for one.
-        .opt("certificate", secret())
-        // The registry's own certificate authority (PEM), when its certificate is not from a public one.
-        .opt("ca_certificate", address(string_max(20_000)))
-        // The contact a registrant is reset to (update-registrant-with-default-details).
-        .opt("default_contact_id", pattern("^[^\\s]{3,16}$"))
-        // update-registrant: a new contact made registrant (default), or the registrant contact
-        // itself changed (registries such as Nominet).
-        .opt("registrant_update", one_of(&["new_contact", "in_place"]))
-        // Plain TCP is refused unless the registry is on this machine (a test double).
-        .opt("tls", address(boolean()))
-        .build();
-    ProviderSpec {
-        id: epp::ID,
-        blueprint: "domain-names",
-        name: "EPP registry",
-        description: "Domain registrations directly at a registry over EPP (RFC 5730-5734) on TLS; Nominet's release for IPS tags",
-        settings,
-        supported_actions: <epp::Epp as blueprints::Implements>::supported("domain-names"),
-        wire_secrets: &["pw", "newPW", "password"],
-    }
-}
-
-static PROVIDERS: LazyLock<Vec<ProviderSpec>> = LazyLock::new(|| {
-    let mut all: Vec<ProviderSpec> = catalogue().blueprints.iter().flat_map(|b| [demo(b.id), http(b.id)]).collect();
-    all.push(cpanel());
-    all.push(hetzner_cloud());
-    all.push(openprovider());
-    all.push(ispmanager());
-    all.push(epp());
-    all
-});
-
-/// Every provider of every blueprint.
-pub fn providers() -> &'static [ProviderSpec] {
-    &PROVIDERS
-}
-
-/// Every provider id, each once (the enum of a `provider` field; which ones a blueprint has is
-/// in the catalogue).
-pub fn provider_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = Vec::new();
-    for p in PROVIDERS.iter() {
-        if !ids.contains(&p.id) {
-            ids.push(p.id);
-        }
-    }
-    ids
-}
-
-pub fn provider(blueprint: &str, id: &str) -> Option<&'static ProviderSpec> {
-    PROVIDERS.iter().find(|p| p.blueprint == blueprint && p.id == id)
+/// Every action of a blueprint (the demo and http providers carry out each one).
+pub(crate) fn every_action(blueprint: &str) -> Vec<&'static str> {
+    catalogue().blueprint(blueprint).map(|b| b.actions.iter().map(|a| a.id).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::net::{handler_url_ok, private_ip, usable_addresses};
     use super::*;
 
     /// Whatever a call's params say, a real provider acts on the contract product's service

@@ -10,6 +10,7 @@
 //! (update-ips-tag is not supported); the default registrant is the `default_customer_handle`
 //! setting.
 
+use crate::catalogue::schema::{address, boolean, params, pattern, secret, string_max};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
@@ -649,6 +650,29 @@ impl Connect for OpenProvider {
             });
             super::with_debug(connected, api.wire.take_debug())
         })
+    }
+}
+
+/// OpenProvider (domain names), settings named as the reference framework names them.
+pub fn spec() -> super::ProviderSpec {
+    let settings = params()
+        .req("username", string_max(255))
+        .req("password", secret())
+        .opt("test_mode", address(boolean()))
+        .opt("disable_whois_privacy", boolean())
+        // The customer handle a registrant is reset to (update-registrant-with-default-details)
+        // and a transfer without contacts is made with.
+        .opt("default_customer_handle", pattern("^[A-Za-z0-9-]{3,32}$"))
+        .opt("api_url", address(super::api_url()))
+        .build();
+    super::ProviderSpec {
+        id: ID,
+        blueprint: "domain-names",
+        name: "OpenProvider",
+        description: "Domain registrations through an OpenProvider reseller account (REST API v1beta)",
+        settings,
+        supported_actions: <OpenProvider as super::blueprints::Implements>::supported("domain-names"),
+        wire_secrets: WIRE_SECRETS,
     }
 }
 
