@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::catalogue::schema::secret_paths;
 use crate::catalogue::validate::{to_details, validate};
 use crate::catalogue::{Action, Blueprint, catalogue};
 use crate::domain::FailureKind;
@@ -39,7 +38,10 @@ use crate::secrets::{self, SecretBox};
 pub mod contracts;
 mod error;
 pub mod lifecycle;
+mod settle;
+
 pub use error::EngineError;
+use settle::{Run, Settled, settle};
 
 /// How long a provider may take before the run is a timeout.
 pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(25);
@@ -712,118 +714,30 @@ impl Engine {
             }
         });
         let duration_ms = clock.elapsed().as_millis() as u64;
-        // Secrets never reach a log: params, data and debug are masked by the action's schemas.
-        let debug_schema = json!({ "type": "array", "items": { "type": "object", "properties": {
-            "request": { "type": "object", "properties": { "body": a.params } },
-            "response": { "type": "object", "properties": { "body": a.result } }
-        }}});
-        let mut entry = LogEntry {
-            log_id: log_id.clone(),
-            contract_product_id: cp.id.clone(),
-            configuration_id: configuration.id.clone(),
-            blueprint: b.id.to_owned(),
-            provider: configuration.provider.clone(),
-            action: logged.id.to_owned(),
-            actor: actor.describe(),
-            started_at,
-            duration_ms,
-            status: LogStatus::Success,
-            message: String::new(),
-            params: secrets::mask(&a.params, &params),
-            data: Value::Null,
-            error: None,
-            debug: Value::Null,
-        };
-        let mut next = cp.clone();
-        next.version = cp.version + 1;
-        next.updated_at = now_rfc3339();
-        let failure_kind = result.as_ref().err().map(|f| f.kind);
-        // Every secret value of the settings and the params: scrubbed from the entry and from a
-        // failure's message wherever it appears (a provider echoing a password in its refusal).
-        let mut needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
-        needles.extend(secrets::secret_values(&a.params, &params));
-        needles.extend(secrets::secret_values(catalogue().provision_schema(), &Value::Object(fields.clone())));
-        // A long-running action the provider is still working on stays pending, its status move
-        // waiting for the re-check that finds it done.
-        let still_running = operation.is_some() && result.as_ref().is_ok_and(|out| in_progress(&out.data));
-        let outcome = match result {
-            Ok(out) => {
-                entry.message = scrub_text(&out.message, &needles);
-                entry.data = free_form(&secrets::mask(&a.result, &out.data), opened.spec);
-                entry.debug = free_form(&secrets::mask(&debug_schema, &Value::Array(out.debug)), opened.spec);
-                if still_running {
-                    entry.status = LogStatus::Pending;
-                    entry.message = format!("in progress at the provider: {}", out.message);
-                } else if let Some(status) = logged.moves_to {
-                    next.status = status;
-                }
-                if let Some(si) = out.service_identifier {
-                    next.service_identifier = Some(si);
-                } else if creates {
-                    // The service is known by what its create named, when the provider said nothing.
-                    next.service_identifier = next.service_identifier.clone().or_else(|| create_identifier(b, &params));
-                }
-                next.unconfirmed_create = None;
-                if next.unconfirmed_action.as_deref() == Some(a.id) {
-                    next.unconfirmed_action = None;
-                }
-                // What the service was made with (its domain, customer, package ...) is the
-                // product's from now on, for the later actions that take it: never a secret, never
-                // an identifier (the service identifier stands for it).
-                if creates {
-                    let secret = catalogue().secret_names();
-                    for (k, v) in params.as_object().into_iter().flatten() {
-                        let later_param = b.actions.iter().any(|x| !x.establishes_identifier() && x.params["properties"].get(k).is_some());
-                        let scalar = !v.is_null() && !v.is_object() && !v.is_array();
-                        if later_param && scalar && !secret.contains(&k.as_str()) && !b.identifier_fields.contains(&k.as_str()) && !next.provision_fields.contains_key(k) {
-                            next.provision_fields.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                // Provision fields follow what the provider reports, for the fields later actions
-                // of the blueprint take (never a secret, never one-off data such as login links).
-                let secret = secret_paths(&a.result);
-                for (k, v) in out.data.as_object().into_iter().flatten() {
-                    let later_param = b.actions.iter().any(|x| x.params["properties"].get(k).is_some());
-                    if later_param && !secret.contains(k) && !v.is_null() && !v.is_object() && !v.is_array() {
-                        next.provision_fields.insert(k.clone(), v.clone());
-                    }
-                }
-                // The answer goes whole to the caller who ran the action (a generated password, an
-                // EPP code are why it ran), but never with a credential or stored secret in it.
-                Ok(json!({ "status": "ok", "message": scrub_text(&out.message, &needles), "data": secrets::scrub(&out.data, &needles), "log_id": log_id }))
-            }
-            Err(f) => {
-                let message = scrub_text(&f.message, &needles);
-                entry.status = LogStatus::Error;
-                entry.message = message.clone();
-                entry.debug = free_form(&secrets::mask(&debug_schema, &Value::Array(f.debug)), opened.spec);
-                let error = failure_error(f.kind, message.clone());
-                entry.error = Some(json!({ "code": error.code(), "message": message, "kind": f.kind }));
-                if logged.id == cp.setup_action && f.kind == FailureKind::Permanent {
-                    next.status = ProductStatus::Failed;
-                }
-                if creates && f.kind == FailureKind::Timeout {
-                    // The provider may have made it: the next try asks before creating.
-                    next.unconfirmed_create = create_identifier(b, &params).or(next.unconfirmed_create.clone());
-                } else if f.kind == FailureKind::Timeout && logged.moves_to.is_some() && operation.is_none() {
-                    // The provider may have done it: the next try of it asks first.
-                    next.unconfirmed_action = Some(a.id.to_owned());
-                } else if f.kind == FailureKind::Permanent && next.unconfirmed_action.as_deref() == Some(a.id) {
-                    next.unconfirmed_action = None;
-                }
-                Err(error)
-            }
-        };
-        // The last guard: any secret value (of the settings or the params) echoed anywhere in the
-        // entry, free-form debug included, is masked too.
-        entry = scrubbed(entry, &needles);
-        let changed = state_differs(&next, &cp);
+        let Settled { next, entry, outcome, failure_kind, still_running, changed } = settle(
+            Run { b, a, logged, cp: &cp, params: &params, fields: &fields, spec: opened.spec, settings: &opened.settings, operation: operation.is_some() },
+            LogEntry {
+                log_id: log_id.clone(),
+                contract_product_id: cp.id.clone(),
+                configuration_id: configuration.id.clone(),
+                blueprint: b.id.to_owned(),
+                provider: configuration.provider.clone(),
+                action: logged.id.to_owned(),
+                actor: actor.describe(),
+                started_at,
+                duration_ms,
+                status: LogStatus::Success,
+                message: String::new(),
+                params: secrets::mask(&a.params, &params),
+                data: Value::Null,
+                error: None,
+                debug: Value::Null,
+            },
+            result,
+        );
+        let mut next = next;
+        let mut entry = entry;
         let product_write = changed.then_some((&next, cp.version));
-        if operation.is_some() && matches!(failure_kind, Some(FailureKind::Transient | FailureKind::Timeout)) {
-            entry.status = LogStatus::Pending;
-            entry.message = format!("retrying after: {}", entry.message);
-        }
         let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
         let also = completion.and_then(|c| settlement(c, failure_kind));
         let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
