@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
+use super::{StoreError, condition_failed, from_item, item_of, put_if_version, record_of, s};
 use crate::domain::configuration::{Configuration, Defaults};
 use crate::domain::ids::ConfigurationId;
 
@@ -42,19 +42,13 @@ impl ConfigurationStore {
     }
 
     fn item(&self, c: &Configuration) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        let Value::Object(mut o) = serde_json::to_value(c).map_err(|e| StoreError::Malformed(e.to_string()))? else {
-            return Err(StoreError::Malformed("a configuration is not an object".into()));
-        };
-        o.insert("type".into(), "configuration".into());
-        o.insert("gsi1pk".into(), "CFG".into());
-        o.insert("gsi1sk".into(), format!("{}#{}#{}", c.blueprint, c.created_at, c.id).into());
-        let mut item = to_item(&o);
+        let mut item = item_of(c, vec![("type", "configuration".into()), ("gsi1pk", "CFG".into()), ("gsi1sk", format!("{}#{}#{}", c.blueprint, c.created_at, c.id).into())])?;
         item.extend(key(&c.id));
         Ok(item)
     }
 
     fn parse(item: &HashMap<String, AttributeValue>) -> Result<Configuration, StoreError> {
-        serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+        record_of(item)
     }
 
     fn marker_put(&self, marker: HashMap<String, AttributeValue>, id: &ConfigurationId) -> TransactWriteItem {

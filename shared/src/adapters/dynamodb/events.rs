@@ -7,9 +7,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
-use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, s, to_item};
+use super::{StoreError, condition_failed, s};
 use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::log::LogEntry;
 use crate::domain::time::now_rfc3339;
@@ -37,8 +36,8 @@ pub fn listed(status: EventStatus) -> Option<&'static str> {
 
 /// What an event record shows: not the queued body (sealed, and for the worker only) nor the
 /// index keys.
-fn record_of(item: &HashMap<String, AttributeValue>) -> Result<EventRecord, StoreError> {
-    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+fn event_of(item: &HashMap<String, AttributeValue>) -> Result<EventRecord, StoreError> {
+    super::record_of(item)
 }
 
 fn key(id: &str) -> HashMap<String, AttributeValue> {
@@ -136,11 +135,7 @@ impl EventStore {
     /// `queued_body` is the event as it goes on the queue (secrets sealed), kept until it is
     /// queued so a retry or the sweep can send it again.
     pub async fn claim(&self, record: &EventRecord, queued_body: Option<&str>) -> Result<Claim, StoreError> {
-        let Value::Object(mut o) = serde_json::to_value(record).map_err(|e| StoreError::Malformed(e.to_string()))? else {
-            return Err(StoreError::Malformed("an event is not an object".into()));
-        };
-        o.insert("type_of_record".into(), "lifecycle_event".into());
-        let mut item = to_item(&o);
+        let mut item = super::item_of(record, vec![("type_of_record", "lifecycle_event".into())])?;
         item.extend(key(&record.id));
         // Until it is queued: listed for the sweep, with the event as it goes on the queue.
         item.insert("gsi2pk".into(), s(RECEIVED_INDEX));
@@ -163,7 +158,7 @@ impl EventStore {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     let old = c.item().ok_or_else(|| StoreError::Malformed("a held event id without its record".into()))?;
                     let body = old.get("queued_body").and_then(|b| b.as_s().ok()).cloned();
-                    Ok(Claim::Existing(Box::new(serde_json::from_value(Value::Object(from_item(old))).map_err(|e| StoreError::Malformed(e.to_string()))?), body))
+                    Ok(Claim::Existing(Box::new(event_of(old)?), body))
                 }
                 _ => Err(StoreError::aws(e)),
             },
@@ -217,7 +212,7 @@ impl EventStore {
             .send()
             .await
             .map_err(StoreError::aws)?;
-        let items = out.items().iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
+        let items = out.items().iter().map(event_of).collect::<Result<Vec<_>, _>>()?;
         Ok((items, super::page_key(out.last_evaluated_key())))
     }
 
@@ -275,7 +270,7 @@ impl EventStore {
     /// An event with what it was queued as (secrets sealed), where that is kept: one read.
     pub async fn get_with_body(&self, id: &str) -> Result<Option<(EventRecord, Option<String>)>, StoreError> {
         let out = self.ddb.get_item().table_name(&self.table).set_key(Some(key(id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
-        out.item().map(|i| Ok((record_of(i)?, i.get("queued_body").and_then(|b| b.as_s().ok()).cloned()))).transpose()
+        out.item().map(|i| Ok((event_of(i)?, i.get("queued_body").and_then(|b| b.as_s().ok()).cloned()))).transpose()
     }
 
     /// Claims left `received` since before `cutoff` (RFC 3339): the webhook claimed them but

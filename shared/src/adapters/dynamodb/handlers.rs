@@ -11,17 +11,16 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, s, to_item};
+use super::{StoreError, condition_failed, s};
 use crate::domain::handler::{EventHandler, Execution};
 
 fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+fn parse<T: serde::de::DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    super::record_of(item)
 }
 
 #[derive(Clone)]
@@ -37,15 +36,16 @@ impl HandlerStore {
 
     /// Writes a handler: new (`expected_version` None) or replacing the one at that version.
     pub async fn put(&self, h: &EventHandler, expected_version: Option<u64>) -> Result<(), StoreError> {
-        let Value::Object(mut o) = serde_json::to_value(h).map_err(|e| StoreError::Malformed(e.to_string()))? else {
-            return Err(StoreError::Malformed("a handler is not an object".into()));
-        };
-        o.insert("type".into(), "event_handler".into());
-        o.insert("gsi1pk".into(), format!("EH_EVENT#{}", h.event).into());
-        o.insert("gsi1sk".into(), format!("{:05}#{}", h.priority, h.id).into());
-        o.insert("gsi2pk".into(), "EH".into());
-        o.insert("gsi2sk".into(), format!("{}#{}", h.created_at, h.id).into());
-        let mut item = to_item(&o);
+        let mut item = super::item_of(
+            h,
+            vec![
+                ("type", "event_handler".into()),
+                ("gsi1pk", format!("EH_EVENT#{}", h.event).into()),
+                ("gsi1sk", format!("{:05}#{}", h.priority, h.id).into()),
+                ("gsi2pk", "EH".into()),
+                ("gsi2sk", format!("{}#{}", h.created_at, h.id).into()),
+            ],
+        )?;
         item.extend(key(format!("EH#{}", h.id), "EH"));
         let mut put = self.ddb.put_item().table_name(&self.table).set_item(Some(item));
         put = match expected_version {
@@ -101,11 +101,15 @@ impl HandlerStore {
     }
 
     pub async fn record_execution(&self, x: &Execution) -> Result<(), StoreError> {
-        let Value::Object(mut o) = serde_json::to_value(x).map_err(|e| StoreError::Malformed(e.to_string()))? else { unreachable!("a struct is an object") };
-        o.insert("pk".into(), format!("EH#{}", x.handler_id).into());
-        o.insert("sk".into(), format!("EXEC#{}#{}", x.started_at, x.event_id).into());
-        o.insert("expires_at".into(), (crate::domain::time::now_epoch() + 90 * 86_400).into());
-        self.ddb.put_item().table_name(&self.table).set_item(Some(to_item(&o))).send().await.map(|_| ()).map_err(StoreError::aws)
+        let item = super::item_of(
+            x,
+            vec![
+                ("pk", format!("EH#{}", x.handler_id).into()),
+                ("sk", format!("EXEC#{}#{}", x.started_at, x.event_id).into()),
+                ("expires_at", (crate::domain::time::now_epoch() + 90 * 86_400).into()),
+            ],
+        )?;
+        self.ddb.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(StoreError::aws)
     }
 
     pub async fn delivered(&self, event_id: &str, handler_id: &str) -> Result<bool, StoreError> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use super::{StoreError, from_item, s, to_item};
+use super::{StoreError, s, to_item};
 use crate::domain::ids::LogId;
 use crate::domain::log::LogEntry;
 use crate::ports::PageKey;
@@ -44,7 +44,7 @@ impl LogEntry {
     }
 
     pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, super::StoreError> {
-        serde_json::from_value(Value::Object(from_item(item))).map_err(|e| super::StoreError::Malformed(e.to_string()))
+        super::record_of(item)
     }
 }
 

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, put_if_version, s, to_item};
+use super::{StoreError, condition_failed, item_of, put_if_version, record_of, s};
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::log::LogStatus;
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
@@ -80,18 +80,8 @@ fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
 }
 
-fn item_of<T: Serialize>(value: &T, extra: &[(&str, String)]) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let Value::Object(mut o) = serde_json::to_value(value).map_err(|e| StoreError::Malformed(e.to_string()))? else {
-        return Err(StoreError::Malformed("not an object".into()));
-    };
-    for (k, v) in extra {
-        o.insert((*k).to_owned(), Value::String(v.clone()));
-    }
-    Ok(to_item(&o))
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(from_item(item))).map_err(|e| StoreError::Malformed(e.to_string()))
+fn parse<T: serde::de::DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    record_of(item)
 }
 
 #[derive(Clone)]
@@ -127,7 +117,7 @@ impl ProductStore {
     }
 
     fn product_item(p: &Product) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        let mut item = item_of(p, &[("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id))])?;
+        let mut item = item_of(p, vec![("type", "product".into()), ("gsi1pk", "PRD".into()), ("gsi1sk", format!("{}#{}", p.created_at, p.id).into())])?;
         item.extend(key(format!("PRD#{}", p.id), "PRD"));
         Ok(item)
     }
@@ -245,7 +235,7 @@ impl ProductStore {
             let (shard, sort) = identifier_keys(identifier);
             keys.extend([("gsi6pk", shard), ("gsi6sk", format!("{sort}#{}", cp.id))]);
         }
-        let mut item = item_of(cp, &keys)?;
+        let mut item = item_of(cp, keys.into_iter().map(|(k, v)| (k, Value::String(v))).collect())?;
         item.extend(key(format!("CP#{}", cp.id), "CP"));
         Ok(item)
     }
