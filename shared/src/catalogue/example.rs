@@ -23,9 +23,18 @@ fn for_pattern(pattern: &str) -> Option<&'static str> {
     })
 }
 
+/// Strings tried, in order, for a pattern the table above does not name.
+const CANDIDATES: [&str; 8] = ["example", "example.com", "EXAMPLE", "12345", "127.0.0.1", "https://example.com", "a-b_c.1", "x"];
+
 fn string_example(schema: &Value) -> String {
-    if let Some(s) = schema.get("pattern").and_then(Value::as_str).and_then(for_pattern) {
-        return s.to_owned();
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        if let Some(s) = for_pattern(pattern) {
+            return s.to_owned();
+        }
+        let only_pattern = json!({ "type": "string", "pattern": pattern });
+        if let Some(s) = CANDIDATES.iter().find(|c| super::validate::validate(&only_pattern, &json!(c)).is_empty()) {
+            return (*s).to_owned();
+        }
     }
     match schema.get("format").and_then(Value::as_str) {
         Some("email") => "user@example.com".into(),
@@ -97,6 +106,10 @@ mod tests {
             assert_eq!(validate(&a.params, &params), vec![], "{}/{} params {params}", b.id, a.id);
             let result = example(&a.result, &[]);
             assert_eq!(validate(&a.result, &result), vec![], "{}/{} result {result}", b.id, a.id);
+        }
+        for p in crate::providers::providers() {
+            let settings = example(&p.settings, &[]);
+            assert_eq!(validate(&p.settings, &settings), vec![], "{}/{} settings {settings}", p.blueprint, p.id);
         }
     }
 }
