@@ -40,7 +40,8 @@ fn wrong_type(schema: &Value) -> Option<Value> {
             Value::Object(_) => "object",
             _ => "array",
         };
-        !allowed.contains(&t) && !(t == "integer" && allowed.contains(&"number"))
+        let allowed_here = allowed.contains(&t) || (t == "integer" && allowed.contains(&"number"));
+        !allowed_here
     })
 }
 
