@@ -48,10 +48,10 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             for a in &actions {
                 eprintln!("[bench]   {}: handler p50 {} floor p50 {}; round trips {} / {}", a.action, common::ms(a.handler.p50), common::ms(a.floor.p50), a.before, a.after);
             }
-            eprintln!("[bench] (c) worker throughput against a bare loop");
+            eprintln!("[bench] (c) worker throughput against its floor");
             // Kept shallow: the emulator's receive slows down with the depth of a FIFO queue.
             let worker = worker::run(&aws, 500, 50, 4).await?;
-            eprintln!("[bench]   worker {:.0} events/s, bare loop {:.0} messages/s", worker.worker_per_second, worker.bare_per_second);
+            eprintln!("[bench]   worker {:.0} events/s, floor {:.0} events/s, receive and delete {:.0} messages/s", worker.worker_per_second, worker.floor_per_second, worker.bare_per_second);
             eprintln!("[bench] (d) log queries at 1,000 and {rows} rows");
             let logs = logs::run(&aws, &[1_000, rows], iterations).await?;
             let text = report::measures(&invocation, &actions, &init, &worker, &logs);

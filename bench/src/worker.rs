@@ -1,13 +1,16 @@
 //! (c) Worker throughput through the SQS emulator: lifecycle events (package changes on demo
 //! hosting accounts, each a real action with its provider state, log entry and event
 //! completion) taken off the lifecycle FIFO queue by pollers that play the event source mapping
-//! and hand each batch to the worker in process; against a bare receive-and-delete loop with
-//! as many pollers on the same queue.
+//! and hand each batch to the worker in process; against its floor: a loop with as many pollers
+//! on the same queue and the same messages that makes, bare, the very calls the worker makes per
+//! event (the claim, the three reads, the provider's write, the transaction, the send) and
+//! nothing else. A receive-and-delete loop is shown beside them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use serde_json::{Value, json};
 use shared::adapters::dynamodb::Tables;
@@ -26,6 +29,9 @@ pub struct WorkerReport {
     pub groups: usize,
     pub pollers: usize,
     pub worker_per_second: f64,
+    /// The floor: the worker's calls per event, made bare.
+    pub floor_per_second: f64,
+    /// Receive and delete only.
     pub bare_per_second: f64,
     /// Round trips per event during the worker's run, by service (DynamoDB, SQS).
     pub per_event: Vec<(String, f64)>,
@@ -137,41 +143,11 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
         .collect();
 
     // The bare loop: the same messages, received and deleted, nothing else.
-    for chunk in bodies.chunks(10) {
-        let entries: Vec<SendMessageBatchRequestEntry> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, (cp, b))| SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(b.to_string()).message_group_id(cp).message_deduplication_id(unique("bare")).build())
-            .collect::<Result<_, _>>()?;
-        aws.sqs.send_message_batch().queue_url(&queue_url).set_entries(Some(entries)).send().await?;
-    }
-    let deleted = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..pollers {
-        let (sqs, url, deleted) = (aws.sqs.clone(), queue_url.clone(), deleted.clone());
-        tasks.spawn(async move {
-            while deleted.load(Ordering::Relaxed) < events {
-                let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await?;
-                let entries: Vec<DeleteMessageBatchRequestEntry> = got
-                    .messages()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(m.receipt_handle().unwrap_or_default()).build())
-                    .collect::<Result<_, _>>()?;
-                if !entries.is_empty() {
-                    let n = entries.len();
-                    sqs.delete_message_batch().queue_url(&url).set_entries(Some(entries)).send().await?;
-                    deleted.fetch_add(n, Ordering::Relaxed);
-                }
-            }
-            Ok::<_, Error>(())
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let bare = started.elapsed().as_secs_f64();
+    send_all(aws, &queue_url, &bodies).await?;
+    let bare = bare_loop(aws, &queue_url, pollers, events, None).await?;
+    // The floor: the same messages, and per message the calls the worker makes, bare.
+    send_all(aws, &queue_url, &bodies).await?;
+    let floor = bare_loop(aws, &queue_url, pollers, events, Some(Floor { main: tables.main.clone(), logs: tables.logs.clone(), events_queue: env("EVENTS_QUEUE_URL")? })).await?;
     aws.calls.take();
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
@@ -204,5 +180,130 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     }
     per_event.iter_mut().for_each(|(_, n)| *n /= events as f64);
     per_event.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Ok(WorkerReport { events, groups, pollers, worker_per_second: events as f64 / seconds, bare_per_second: events as f64 / bare, per_event })
+    Ok(WorkerReport { events, groups, pollers, worker_per_second: events as f64 / seconds, floor_per_second: events as f64 / floor, bare_per_second: events as f64 / bare, per_event })
+}
+
+/// Puts the messages on the queue, ten to a batch, each in its contract product's group.
+async fn send_all(aws: &Aws, queue_url: &str, bodies: &[(String, Value)]) -> Result<(), Error> {
+    for chunk in bodies.chunks(10) {
+        let entries: Vec<SendMessageBatchRequestEntry> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (cp, b))| SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(b.to_string()).message_group_id(cp).message_deduplication_id(unique("bare")).build())
+            .collect::<Result<_, _>>()?;
+        aws.sqs.send_message_batch().queue_url(queue_url).set_entries(Some(entries)).send().await?;
+    }
+    Ok(())
+}
+
+/// Where the floor's calls go.
+#[derive(Clone)]
+struct Floor {
+    main: String,
+    logs: String,
+    events_queue: String,
+}
+
+impl Floor {
+    /// The calls the worker makes for one event, bare: claim the event (a conditional update),
+    /// read the contract product, its configuration and the demo's account, write the account
+    /// back, one transaction (the product under a condition, the log entry, the event's
+    /// completion) and one send of the outgoing event.
+    async fn one(&self, aws: &Aws, cp: &str, message_id: &str) -> Result<(), Error> {
+        let key = |pk: String, sk: &str| std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))]);
+        let ddb = &aws.ddb;
+        let event_key = key(format!("BENCHFLOOR#{message_id}"), "EVT");
+        ddb.update_item()
+            .table_name(&self.main)
+            .set_key(Some(event_key.clone()))
+            .update_expression("SET #s = :p")
+            .condition_expression("attribute_not_exists(#s) OR #s <> :done")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":p", AttributeValue::S("processing".into()))
+            .expression_attribute_values(":done", AttributeValue::S("done".into()))
+            .send()
+            .await?;
+        let product = ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CP#{cp}"), "CP"))).consistent_read(true).send().await?;
+        let product = product.item().cloned().ok_or_else(|| format!("no contract product {cp}"))?;
+        let text = |k: &str| product.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let cfg = text("provision_configuration_id");
+        ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CFG#{cfg}"), "CFG"))).consistent_read(true).send().await?;
+        let account_key = key(format!("DEMO#{cfg}#web-hosting"), &text("service_identifier").to_lowercase());
+        let account = ddb.get_item().table_name(&self.main).set_key(Some(account_key)).consistent_read(true).send().await?;
+        let account = account.item().cloned().ok_or("no demo account")?;
+        ddb.put_item().table_name(&self.main).set_item(Some(account)).send().await?;
+        let mut log = key(cp.to_owned(), &format!("{}#floor-{message_id}", shared::domain::time::now_rfc3339()));
+        log.insert("message".into(), AttributeValue::S("floor".into()));
+        let writes = vec![
+            TransactWriteItem::builder().put(Put::builder().table_name(&self.main).set_item(Some(product)).condition_expression("attribute_exists(pk)").build()?).build(),
+            TransactWriteItem::builder().put(Put::builder().table_name(&self.logs).set_item(Some(log)).build()?).build(),
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.main)
+                        .set_key(Some(event_key))
+                        .update_expression("SET #s = :done")
+                        .expression_attribute_names("#s", "status")
+                        .expression_attribute_values(":done", AttributeValue::S("done".into()))
+                        .build()?,
+                )
+                .build(),
+        ];
+        ddb.transact_write_items().set_transact_items(Some(writes)).send().await?;
+        aws.sqs.send_message().queue_url(&self.events_queue).message_body(json!({ "id": unique("ev-floor"), "contract_product_id": cp }).to_string()).send().await?;
+        Ok(())
+    }
+}
+
+/// `pollers` pollers receive and delete until `total` messages are gone; with a `floor`, each
+/// message's calls are made first, a batch's messages side by side (as the worker runs a batch's
+/// groups). The seconds it took.
+async fn bare_loop(aws: &Aws, queue_url: &str, pollers: usize, total: usize, floor: Option<Floor>) -> Result<f64, Error> {
+    let aws = Arc::new(Aws { config: aws.config.clone(), ddb: aws.ddb.clone(), sqs: aws.sqs.clone(), calls: aws.calls.clone() });
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pollers {
+        let (aws, url, deleted, floor) = (aws.clone(), queue_url.to_owned(), deleted.clone(), floor.clone());
+        tasks.spawn(async move {
+            while deleted.load(Ordering::Relaxed) < total {
+                let got = aws
+                    .sqs
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                    .send()
+                    .await?;
+                if let Some(floor) = &floor {
+                    let mut calls = tokio::task::JoinSet::new();
+                    for m in got.messages() {
+                        let group = m.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)).cloned().unwrap_or_default();
+                        let (aws, floor, id) = (aws.clone(), floor.clone(), m.message_id().unwrap_or_default().to_owned());
+                        calls.spawn(async move { floor.one(&aws, &group, &id).await.map_err(|e| e.to_string()) });
+                    }
+                    while let Some(done) = calls.join_next().await {
+                        done?.map_err(Error::from)?;
+                    }
+                }
+                let entries: Vec<DeleteMessageBatchRequestEntry> = got
+                    .messages()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(m.receipt_handle().unwrap_or_default()).build())
+                    .collect::<Result<_, _>>()?;
+                if !entries.is_empty() {
+                    let n = entries.len();
+                    aws.sqs.delete_message_batch().queue_url(&url).set_entries(Some(entries)).send().await?;
+                    deleted.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed().as_secs_f64())
 }
