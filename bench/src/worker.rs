@@ -196,6 +196,11 @@ async fn send_all(aws: &Aws, queue_url: &str, bodies: &[(String, Value)]) -> Res
     Ok(())
 }
 
+/// An SDK error with its causes, one line.
+fn show(e: impl std::error::Error) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
+}
+
 /// Where the floor's calls go.
 #[derive(Clone)]
 struct Floor {
@@ -210,6 +215,10 @@ impl Floor {
     /// back, one transaction (the product under a condition, the log entry, the event's
     /// completion) and one send of the outgoing event.
     async fn one(&self, aws: &Aws, cp: &str, message_id: &str) -> Result<(), Error> {
+        self.calls(aws, cp, message_id).await.map_err(|e| format!("{cp}: {e}").into())
+    }
+
+    async fn calls(&self, aws: &Aws, cp: &str, message_id: &str) -> Result<(), String> {
         let key = |pk: String, sk: &str| std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::S(sk.to_owned()))]);
         let ddb = &aws.ddb;
         let event_key = key(format!("BENCHFLOOR#{message_id}"), "EVT");
@@ -222,21 +231,22 @@ impl Floor {
             .expression_attribute_values(":p", AttributeValue::S("processing".into()))
             .expression_attribute_values(":done", AttributeValue::S("done".into()))
             .send()
-            .await?;
-        let product = ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CP#{cp}"), "CP"))).consistent_read(true).send().await?;
+            .await
+            .map_err(show)?;
+        let product = ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CP#{cp}"), "CP"))).consistent_read(true).send().await.map_err(show)?;
         let product = product.item().cloned().ok_or_else(|| format!("no contract product {cp}"))?;
         let text = |k: &str| product.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let cfg = text("provision_configuration_id");
-        ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CFG#{cfg}"), "CFG"))).consistent_read(true).send().await?;
+        ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CFG#{cfg}"), "CFG"))).consistent_read(true).send().await.map_err(show)?;
         let account_key = key(format!("DEMO#{cfg}#web-hosting"), &text("service_identifier").to_lowercase());
-        let account = ddb.get_item().table_name(&self.main).set_key(Some(account_key)).consistent_read(true).send().await?;
+        let account = ddb.get_item().table_name(&self.main).set_key(Some(account_key)).consistent_read(true).send().await.map_err(show)?;
         let account = account.item().cloned().ok_or("no demo account")?;
-        ddb.put_item().table_name(&self.main).set_item(Some(account)).send().await?;
+        ddb.put_item().table_name(&self.main).set_item(Some(account)).send().await.map_err(show)?;
         let mut log = key(cp.to_owned(), &format!("{}#floor-{message_id}", shared::domain::time::now_rfc3339()));
         log.insert("message".into(), AttributeValue::S("floor".into()));
         let writes = vec![
-            TransactWriteItem::builder().put(Put::builder().table_name(&self.main).set_item(Some(product)).condition_expression("attribute_exists(pk)").build()?).build(),
-            TransactWriteItem::builder().put(Put::builder().table_name(&self.logs).set_item(Some(log)).build()?).build(),
+            TransactWriteItem::builder().put(Put::builder().table_name(&self.main).set_item(Some(product)).condition_expression("attribute_exists(pk)").build().map_err(show)?).build(),
+            TransactWriteItem::builder().put(Put::builder().table_name(&self.logs).set_item(Some(log)).build().map_err(show)?).build(),
             TransactWriteItem::builder()
                 .update(
                     Update::builder()
@@ -245,19 +255,20 @@ impl Floor {
                         .update_expression("SET #s = :done")
                         .expression_attribute_names("#s", "status")
                         .expression_attribute_values(":done", AttributeValue::S("done".into()))
-                        .build()?,
+                        .build()
+                        .map_err(show)?,
                 )
                 .build(),
         ];
-        ddb.transact_write_items().set_transact_items(Some(writes)).send().await?;
-        aws.sqs.send_message().queue_url(&self.events_queue).message_body(json!({ "id": unique("ev-floor"), "contract_product_id": cp }).to_string()).send().await?;
+        ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(show)?;
+        aws.sqs.send_message().queue_url(&self.events_queue).message_body(json!({ "id": unique("ev-floor"), "contract_product_id": cp }).to_string()).send().await.map_err(show)?;
         Ok(())
     }
 }
 
 /// `pollers` pollers receive and delete until `total` messages are gone; with a `floor`, each
-/// message's calls are made first, a batch's messages side by side (as the worker runs a batch's
-/// groups). The seconds it took.
+/// message's calls are made first, as the worker runs a batch: a group's messages in order, the
+/// groups side by side. The seconds it took.
 async fn bare_loop(aws: &Aws, queue_url: &str, pollers: usize, total: usize, floor: Option<Floor>) -> Result<f64, Error> {
     let aws = Arc::new(Aws { config: aws.config.clone(), ddb: aws.ddb.clone(), sqs: aws.sqs.clone(), calls: aws.calls.clone() });
     let deleted = Arc::new(AtomicUsize::new(0));
@@ -277,11 +288,25 @@ async fn bare_loop(aws: &Aws, queue_url: &str, pollers: usize, total: usize, flo
                     .send()
                     .await?;
                 if let Some(floor) = &floor {
-                    let mut calls = tokio::task::JoinSet::new();
+                    // As the worker runs a batch: each group's messages in order, the groups side by side.
+                    let mut lanes: Vec<(String, Vec<String>)> = Vec::new();
                     for m in got.messages() {
                         let group = m.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)).cloned().unwrap_or_default();
-                        let (aws, floor, id) = (aws.clone(), floor.clone(), m.message_id().unwrap_or_default().to_owned());
-                        calls.spawn(async move { floor.one(&aws, &group, &id).await.map_err(|e| e.to_string()) });
+                        let id = m.message_id().unwrap_or_default().to_owned();
+                        match lanes.iter_mut().find(|(g, _)| *g == group) {
+                            Some((_, ids)) => ids.push(id),
+                            None => lanes.push((group, vec![id])),
+                        }
+                    }
+                    let mut calls = tokio::task::JoinSet::new();
+                    for (group, ids) in lanes {
+                        let (aws, floor) = (aws.clone(), floor.clone());
+                        calls.spawn(async move {
+                            for id in ids {
+                                floor.one(&aws, &group, &id).await.map_err(|e| format!("floor: {e}"))?;
+                            }
+                            Ok::<_, String>(())
+                        });
                     }
                     while let Some(done) = calls.join_next().await {
                         done?.map_err(Error::from)?;
