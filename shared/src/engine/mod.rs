@@ -592,6 +592,27 @@ impl Engine {
         Ok(None)
     }
 
+    /// Publishes the event a finished run makes, if any (API.md "Events out"): by the status it
+    /// moved the product to, else by the action; none while the provider is still at it.
+    async fn announce(&self, cp: &ContractProduct, logged: &Action, final_status: ProductStatus, failed: bool, log_id: &LogId, message: &str) {
+        let Some(publisher) = &self.publisher else { return };
+        let Some(kind) = event_for(logged.id, cp.status, final_status, failed, logged.id == cp.setup_action) else { return };
+        publisher
+            .publish(&OutgoingEvent {
+                id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
+                kind: kind.to_owned(),
+                contract_product_id: cp.id.to_string(),
+                client_id: cp.client_id.clone(),
+                blueprint: cp.blueprint.clone(),
+                action: Some(logged.id.to_owned()),
+                log_id: Some(log_id.to_string()),
+                status: final_status,
+                message: message.to_owned(),
+                occurred_at: now_rfc3339(),
+            })
+            .await;
+    }
+
     /// Opens the sealed params of a queued operation.
     pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, EngineError> {
         let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
@@ -779,24 +800,9 @@ impl Engine {
             Err(e) => return Err(Failure::from(e)),
         }
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
-        if let Some(publisher) = &self.publisher {
-            let final_status = if changed { next.status } else { cp.status };
-            if let Some(kind) = event_for(logged.id, cp.status, final_status, failure_kind.is_some(), logged.id == cp.setup_action).filter(|_| !still_running) {
-                publisher
-                    .publish(&OutgoingEvent {
-                        id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
-                        kind: kind.to_owned(),
-                        contract_product_id: cp.id.to_string(),
-                        client_id: cp.client_id.clone(),
-                        blueprint: b.id.to_owned(),
-                        action: Some(logged.id.to_owned()),
-                        log_id: Some(log_id.to_string()),
-                        status: final_status,
-                        message: entry.message.clone(),
-                        occurred_at: now_rfc3339(),
-                    })
-                    .await;
-            }
+        let final_status = if changed { next.status } else { cp.status };
+        if !still_running {
+            self.announce(&cp, logged, final_status, failure_kind.is_some(), &log_id, &entry.message).await;
         }
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: still_running }),
