@@ -159,11 +159,8 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
                 (cfg_id, Some(seconds))
             }
         };
-        let api = LogsApi::new(
-            authenticator()?,
-            shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).logs(),
-            shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).products(),
-        );
+        let dynamo = shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone());
+        let api = LogsApi::new(authenticator()?, dynamo.logs(), dynamo.products());
         // The day the target rows were written (today, or the day of an earlier load).
         let newest = api.handle(request("GET", &format!("/contract-products/{cp_id}/logs?limit=1"), &token, None)).await.map_err(|e| e.to_string())?;
         let newest: Value = serde_json::from_str(&newest.body)?;

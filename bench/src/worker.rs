@@ -152,13 +152,9 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
     let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?);
-    let hook = WebhookApi::new(
-        env("WEBHOOK_SECRET")?.as_bytes(),
-        shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).events(),
-        shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()).products(),
-        Arc::new(shared::adapters::sqs::SqsMailbox::new(aws.sqs.clone(), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url.clone()))),
-        secrets.clone(),
-    );
+    let dynamo = shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone());
+    let lifecycle = Arc::new(shared::adapters::sqs::SqsMailbox::lifecycle(aws.sqs.clone(), queue_url.clone()));
+    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), dynamo.events(), dynamo.products(), lifecycle, secrets.clone());
     for (_, body) in &bodies {
         let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
         if answer.status != 202 {

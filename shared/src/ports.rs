@@ -172,15 +172,23 @@ pub trait Publish: Send + Sync {
     fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, ()>;
 }
 
-/// A long-running action for the worker to carry out, as the engine queues it.
+/// The long-running action a work message is about: its pending log entry, the contract
+/// product, the action, and who started it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OperationMessage {
+pub struct Work {
     pub log_id: LogId,
     pub started_at: String,
     pub contract_product_id: ContractProductId,
     pub blueprint: String,
     pub action: String,
     pub actor: Value,
+}
+
+/// A long-running action for the worker to carry out, as the engine queues it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationMessage {
+    #[serde(flatten)]
+    pub work: Work,
     /// The caller's own params, secrets sealed to the log id: the worker fills the rest from the
     /// contract product again.
     pub params: Value,
@@ -190,12 +198,8 @@ pub struct OperationMessage {
 /// without its params, and when to give up on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckMessage {
-    pub log_id: LogId,
-    pub started_at: String,
-    pub contract_product_id: ContractProductId,
-    pub blueprint: String,
-    pub action: String,
-    pub actor: Value,
+    #[serde(flatten)]
+    pub work: Work,
     /// Milliseconds since the epoch.
     pub deadline_ms: i64,
 }
@@ -203,15 +207,7 @@ pub struct CheckMessage {
 impl OperationMessage {
     /// The re-check of this operation, given up on after `deadline_ms`.
     pub fn check(&self, deadline_ms: i64) -> CheckMessage {
-        CheckMessage {
-            log_id: self.log_id.clone(),
-            started_at: self.started_at.clone(),
-            contract_product_id: self.contract_product_id.clone(),
-            blueprint: self.blueprint.clone(),
-            action: self.action.clone(),
-            actor: self.actor.clone(),
-            deadline_ms,
-        }
+        CheckMessage { work: self.work.clone(), deadline_ms }
     }
 }
 
@@ -226,12 +222,17 @@ pub enum WorkMessage {
 }
 
 impl WorkMessage {
+    pub fn work(&self) -> &Work {
+        match self {
+            WorkMessage::Operation(o) => &o.work,
+            WorkMessage::Check(c) => &c.work,
+        }
+    }
+
     /// The FIFO group (the contract product: its work runs in order) and deduplication id.
     pub fn group_and_dedup(&self) -> (&str, &str) {
-        match self {
-            WorkMessage::Operation(o) => (o.contract_product_id.as_str(), o.log_id.as_str()),
-            WorkMessage::Check(c) => (c.contract_product_id.as_str(), c.log_id.as_str()),
-        }
+        let work = self.work();
+        (work.contract_product_id.as_str(), work.log_id.as_str())
     }
 }
 

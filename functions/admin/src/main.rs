@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let dynamo = Dynamo::new(shared::adapters::aws::dynamodb(&aws), tables);
     let sqs = shared::adapters::aws::sqs(&aws);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
-    let lifecycle = Arc::new(SqsMailbox::new(sqs.clone(), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url)));
+    let lifecycle = Arc::new(SqsMailbox::lifecycle(sqs.clone(), queue_url));
     let admin = &Admin::new(auth, &dynamo, shared::adapters::ssm::secret_box(&aws).await?, SqsPublisher::from_env(sqs)).with_lifecycle_queue(lifecycle);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| admin.handle(request)))).await
 }

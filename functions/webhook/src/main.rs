@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let dynamo = Dynamo::new(shared::adapters::aws::dynamodb(&aws), Tables::from_env()?);
     let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws).await?);
-    let lifecycle = Arc::new(SqsMailbox::new(shared::adapters::aws::sqs(&aws), queue_url.clone()).with(shared::ports::QueueName::Lifecycle, Some(queue_url)));
+    let lifecycle = Arc::new(SqsMailbox::lifecycle(shared::adapters::aws::sqs(&aws), queue_url));
     let api = &WebhookApi::new(secret.as_bytes(), dynamo.events(), dynamo.products(), lifecycle, secrets);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| api.handle(request)))).await
 }

@@ -107,13 +107,15 @@ impl SqsMailbox {
         self
     }
 
+    /// A sender to the lifecycle queue (the webhook's, an event retry's).
+    pub fn lifecycle(sqs: aws_sdk_sqs::Client, lifecycle_url: String) -> Self {
+        SqsMailbox::new(sqs, lifecycle_url.clone()).with(QueueName::Lifecycle, Some(lifecycle_url))
+    }
+
     /// The worker's: the lifecycle queue, and the operations queue and dead-letter queue the
     /// environment names (OPERATIONS_QUEUE_URL, LIFECYCLE_DLQ_URL).
     pub fn for_worker(sqs: aws_sdk_sqs::Client, lifecycle_url: String) -> Self {
-        SqsMailbox::new(sqs, lifecycle_url.clone())
-            .with(QueueName::Lifecycle, Some(lifecycle_url))
-            .with(QueueName::Operations, std::env::var("OPERATIONS_QUEUE_URL").ok())
-            .with(QueueName::LifecycleDeadLetter, std::env::var("LIFECYCLE_DLQ_URL").ok())
+        SqsMailbox::lifecycle(sqs, lifecycle_url).with(QueueName::Operations, std::env::var("OPERATIONS_QUEUE_URL").ok()).with(QueueName::LifecycleDeadLetter, std::env::var("LIFECYCLE_DLQ_URL").ok())
     }
 }
 

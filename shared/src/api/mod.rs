@@ -223,7 +223,7 @@ where
 /// The response for an error, logged at a level that fits who is at fault.
 pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
     match error {
-        ApiError::Internal(cause) => tracing::error!(error.code = error.code(), error.cause = %error_chain(cause.as_ref()), "internal error"),
+        ApiError::Internal(cause) => tracing::error!(error.code = error.code(), error.cause = %crate::domain::error_chain(cause.as_ref()), "internal error"),
         e if e.status() >= 500 => tracing::warn!(error.code = e.code(), error.message = %e, "upstream failure"),
         e => tracing::info!(error.code = e.code(), error.message = %e, "request refused"),
     }
@@ -239,17 +239,6 @@ pub fn error_response_with_log(error: &ApiError, request_id: &str, log_id: &str)
     let mut response = error_response(error, request_id);
     response.body = error.body(request_id, Some(log_id)).to_string();
     response
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The request body as JSON, or a 400 that says why it is not.

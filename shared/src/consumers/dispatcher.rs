@@ -22,18 +22,6 @@ use crate::secrets::sign;
 /// The longest one delivery may take (the handler client's timeout and the records around it).
 pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// An error and its causes, one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
 #[derive(Clone)]
 pub struct Dispatcher {
     handlers: Arc<dyn HandlerRecords>,
@@ -156,7 +144,7 @@ impl Dispatcher {
             }
             Err(e) if e.is_timeout() => (None, None, Some("no answer within 10 s".into())),
             // The cause chain (a refused address says so), without the URL, whose query may carry a token.
-            Err(e) => (None, None, Some(format!("delivery failed: {}", error_chain(&e.without_url())))),
+            Err(e) => (None, None, Some(format!("delivery failed: {}", crate::domain::error_chain(&e.without_url())))),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::product::ContractProduct;
 use crate::engine::{Engine, Operation};
-use crate::ports::{Begin, CheckMessage, ContractProducts, LifecycleEvents, Mailbox, OperationMessage, QueueName, RunRecord, Stuck, WorkMessage};
+use crate::ports::{Begin, CheckMessage, ContractProducts, LifecycleEvents, Mailbox, OperationMessage, QueueName, RunRecord, Stuck, Work, WorkMessage};
 
 /// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
 pub const MAX_RECEIVES: u32 = 5;
@@ -41,6 +41,11 @@ pub enum WorkerInput {
 /// How long a claim may stay `received` before the sweep queues it (the webhook sends right after
 /// claiming; this leaves a request in flight alone).
 pub const SWEEP_AFTER_MS: i64 = 2 * 60 * 1000;
+
+/// The engine's handle on the pending entry a work message is about.
+fn operation_of(work: &Work) -> Operation {
+    Operation { log_id: work.log_id.clone(), started_at: work.started_at.clone() }
+}
 
 /// What became of one record.
 enum Handled {
@@ -86,14 +91,11 @@ impl Worker {
         let why = format!("gave up after {} attempts: {why}", record.receives());
         let Ok(message) = serde_json::from_str::<Value>(&record.body) else { return Handled::GiveUp(why) };
         if message.get("kind").is_some() {
-            let work = serde_json::from_value::<WorkMessage>(message).ok();
-            let (cp, action, operation) = match &work {
-                Some(WorkMessage::Operation(o)) => (&o.contract_product_id, &o.action, Operation { log_id: o.log_id.clone(), started_at: o.started_at.clone() }),
-                Some(WorkMessage::Check(c)) => (&c.contract_product_id, &c.action, Operation { log_id: c.log_id.clone(), started_at: c.started_at.clone() }),
-                None => return Handled::GiveUp(why),
-            };
-            if self.pending(cp.as_str(), &operation).await.is_ok() {
-                self.fail_operation(cp.as_str(), action, &why, &operation).await;
+            let Ok(message) = serde_json::from_value::<WorkMessage>(message) else { return Handled::GiveUp(why) };
+            let work = message.work();
+            let operation = operation_of(work);
+            if self.pending(work.contract_product_id.as_str(), &operation).await.is_ok() {
+                self.fail_operation(work.contract_product_id.as_str(), &work.action, &why, &operation).await;
             }
             return Handled::GiveUp(why);
         }
@@ -134,8 +136,9 @@ impl Worker {
 
     /// A re-check of a long-running action the provider reported in progress.
     async fn check_operation(&self, message: CheckMessage) -> Handled {
-        let operation = Operation { log_id: message.log_id.clone(), started_at: message.started_at.clone() };
-        let (cp, blueprint, action) = (message.contract_product_id.as_str(), message.blueprint.as_str(), message.action.as_str());
+        let operation = operation_of(&message.work);
+        let Work { contract_product_id: cp, blueprint, action, actor, .. } = &message.work;
+        let cp = cp.as_str();
         if let Err(handled) = self.pending(cp, &operation).await {
             return handled;
         }
@@ -144,7 +147,7 @@ impl Worker {
             self.fail_operation(cp, action, &why, &operation).await;
             return Handled::Settled;
         }
-        let actor = Actor::Recorded(message.actor.clone());
+        let actor = Actor::Recorded(actor.clone());
         match self.engine.check(&actor, cp, blueprint, action, &operation).await {
             Ok(outcome) if outcome.in_progress => self.schedule_check(message).await,
             Ok(_) => Handled::Settled,
@@ -320,8 +323,9 @@ impl Worker {
 
     /// A long-running action started over HTTP: run it, replacing its pending log entry.
     async fn finish_operation(&self, message: OperationMessage, record: &SqsRecord) -> Handled {
-        let operation = Operation { log_id: message.log_id.clone(), started_at: message.started_at.clone() };
-        let (cp, blueprint, action) = (message.contract_product_id.as_str(), message.blueprint.as_str(), message.action.as_str());
+        let operation = operation_of(&message.work);
+        let Work { contract_product_id: cp, blueprint, action, actor, .. } = &message.work;
+        let cp = cp.as_str();
         if let Err(handled) = self.pending(cp, &operation).await {
             return handled;
         }
@@ -330,7 +334,7 @@ impl Worker {
             Ok(p) => p,
             Err(e) => return Handled::Retry(e.to_string()),
         };
-        let actor = Actor::Recorded(message.actor.clone());
+        let actor = Actor::Recorded(actor.clone());
         let receives = record.receives();
         match self.engine.finish(&actor, cp, blueprint, action, &json!({ "params": params }), &operation).await {
             Ok(outcome) if outcome.in_progress => self.schedule_check(message.check(crate::domain::time::now_millis() + OPERATION_DEADLINE_MS)).await,

@@ -85,3 +85,15 @@ pub enum FailureKind {
 pub fn in_progress(data: &Value) -> bool {
     data["operation_status"] == "in_progress" || matches!(data["state"].as_str(), Some("initializing" | "starting" | "rebuilding" | "resizing" | "migrating"))
 }
+
+/// An error and its causes, one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

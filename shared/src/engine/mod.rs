@@ -31,7 +31,7 @@ use crate::domain::outgoing::{OutgoingEvent, event_for};
 use crate::domain::product::ContractProduct;
 use crate::domain::time::now_rfc3339;
 use crate::domain::{Audience, ProductStatus};
-use crate::ports::{Completion, Configurations, ContractProducts, OperationMessage, Publish, RunRecord, Settlement, StoreError, Stores, WorkMessage, WorkQueue};
+use crate::ports::{Completion, Configurations, ContractProducts, OperationMessage, Publish, RunRecord, Settlement, StoreError, Stores, Work, WorkMessage, WorkQueue};
 use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
 
@@ -446,12 +446,14 @@ impl Engine {
         };
         self.products.record_run(RunRecord::entry(&entry)).await?;
         let message = WorkMessage::Operation(OperationMessage {
-            log_id: operation.log_id.clone(),
-            started_at: operation.started_at.clone(),
-            contract_product_id: p.cp.id.clone(),
-            blueprint: p.b.id.to_owned(),
-            action: p.a.id.to_owned(),
-            actor: actor.describe(),
+            work: Work {
+                log_id: operation.log_id.clone(),
+                started_at: operation.started_at.clone(),
+                contract_product_id: p.cp.id.clone(),
+                blueprint: p.b.id.to_owned(),
+                action: p.a.id.to_owned(),
+                actor: actor.describe(),
+            },
             // The caller's own params only: the worker fills the rest from the contract product.
             params: secrets::seal(&p.a.params, &Value::Object(p.given.clone()), &self.secrets, operation.log_id.as_str()),
         });

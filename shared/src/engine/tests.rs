@@ -235,9 +235,11 @@ async fn a_long_running_action_is_queued_typed_and_sealed() {
     assert_eq!((out.status, out.in_progress), (202, true));
     let messages = queue.messages();
     let [crate::ports::WorkMessage::Operation(m)] = messages.as_slice() else { panic!("one operation message: {messages:?}") };
-    assert_eq!((m.log_id.as_str(), m.contract_product_id.as_str(), m.action.as_str()), (out.log_id.as_str(), "cp-1", "change-password"));
+    let wire = serde_json::to_value(&messages[0]).unwrap();
+    assert_eq!((wire["kind"].as_str(), wire["log_id"].as_str()), (Some("operation"), Some(out.log_id.as_str())), "the wire form keeps its flat fields: {wire}");
+    assert_eq!((m.work.log_id.as_str(), m.work.contract_product_id.as_str(), m.work.action.as_str()), (out.log_id.as_str(), "cp-1", "change-password"));
     assert!(!m.params.to_string().contains("New-secret-456"), "sealed: {}", m.params);
-    assert_eq!(w.engine.open_operation_params("web-hosting", "change-password", &m.params, m.log_id.as_str()).unwrap()["password"], "New-secret-456");
+    assert_eq!(w.engine.open_operation_params("web-hosting", "change-password", &m.params, m.work.log_id.as_str()).unwrap()["password"], "New-secret-456");
     assert_eq!(w.store.logs().last().unwrap().status, LogStatus::Pending);
     let refusing = MemoryQueue::refusing();
     let f = w.engine.start(&admin(), "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-789" } }), &refusing).await.unwrap_err();

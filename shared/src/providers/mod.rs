@@ -105,6 +105,15 @@ pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
+/// The host a glue record action names (`hostname`, lower case), which must be under `domain`.
+pub(crate) fn glue_host(params: &Value, domain: &str) -> Result<String, ProviderFailure> {
+    let host = str_of(params, "hostname").unwrap_or_default().to_lowercase();
+    if !host.ends_with(&format!(".{domain}")) {
+        return Err(ProviderFailure::permanent(format!("{host} is not under {domain}: a glue record names a host of the domain")));
+    }
+    Ok(host)
+}
+
 /// A catalogue phone (`+44.2071234567`, or without the dot) as `+CC.NUMBER` (EPP's form; OpenProvider splits it at the dot).
 pub(crate) fn e164(phone: &str) -> String {
     if phone.contains('.') {

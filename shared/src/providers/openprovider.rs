@@ -561,10 +561,7 @@ impl OpenProvider {
         let p = call.params;
         let d = Domain::of(call)?;
         let name = d.full();
-        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-        if !host.ends_with(&format!(".{name}")) {
-            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-        }
+        let host = crate::providers::glue_host(p, &name)?;
         let ips: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
         let (v6, v4): (Vec<&str>, Vec<&str>) = ips.iter().partition(|ip| ip.contains(':'));
         if v4.len() > 1 || v6.len() > 1 {
@@ -595,10 +592,7 @@ impl OpenProvider {
         let p = call.params;
         let d = Domain::of(call)?;
         let name = d.full();
-        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-        if !host.ends_with(&format!(".{name}")) {
-            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-        }
+        let host = crate::providers::glue_host(p, &name)?;
         api.send("DeleteNameserver", reqwest::Method::DELETE, &format!("dns/nameservers/{host}"), Body::None).await?;
         Ok((format!("glue record {host} removed"), json!({ "glue_records": api.glue(&d).await? }), None))
     }

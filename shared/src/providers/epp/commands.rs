@@ -430,10 +430,7 @@ impl Epp {
     pub(super) async fn set_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
         let p = call.params;
         let name = domain(call)?;
-        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-        if !host.ends_with(&format!(".{name}")) {
-            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-        }
+        let host = crate::providers::glue_host(p, &name)?;
         let wanted: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
         if conn.host_available(&host).await? {
             conn.host_create(&host, &wanted).await?;
@@ -456,10 +453,7 @@ impl Epp {
     pub(super) async fn remove_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
         let p = call.params;
         let name = domain(call)?;
-        let host = str_of(p, "hostname").unwrap_or_default().to_lowercase();
-        if !host.ends_with(&format!(".{name}")) {
-            return Err(ProviderFailure::permanent(format!("{host} is not under {name}: a glue record names a host of the domain")));
-        }
+        let host = crate::providers::glue_host(p, &name)?;
         conn.send("host:delete", &format!(r#"<delete><host:delete xmlns:host="{NS_HOST}"><host:name>{}</host:name></host:delete></delete>"#, escape(&host)), None, false).await?;
         let glue = conn.info(&name).await?["glue_records"].clone();
         Ok((format!("glue record {host} removed"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))
