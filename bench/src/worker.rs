@@ -161,7 +161,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
             return Err(format!("webhook: {} {}", answer.status, answer.body).into());
         }
     }
-    let stores = shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables);
+    let stores = shared::adapters::cache::remembering(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables));
     let engine = Engine::new(stores.clone(), secrets).with_publisher(shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone()));
     let records = Arc::new(shared::adapters::dynamodb::events::EventStore::new(aws.ddb.clone(), &tables.main));
     let worker = Worker::new(engine, records, stores.products, Arc::new(shared::adapters::sqs::SqsMailbox::for_worker(aws.sqs.clone(), queue_url.clone())), 1);

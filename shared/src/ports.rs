@@ -143,6 +143,10 @@ pub trait Configurations: Send + Sync {
     /// The default configuration of a provider of a blueprint (`Some(provider)`), or of the
     /// blueprint.
     fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>>;
+    /// Drops what is remembered of a configuration, so its next read is fresh: the engine calls
+    /// it when a run at its third party fails (the credentials may since have been fixed) and
+    /// before a connection test. Stores that remember nothing ignore it.
+    fn forget(&self, _id: &ConfigurationId) {}
 }
 
 /// Products (provisioning templates) as the engine reads them.

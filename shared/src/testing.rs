@@ -62,7 +62,7 @@ pub fn contract_product(id: &str, blueprint: &str, service_identifier: Option<&s
 }
 
 /// Memory holding the demo configuration (`settings`) and a pending web-hosting product `cp-1`;
-/// an engine over it publishing to memory.
+/// an engine over it publishing to memory, remembering configurations as the worker does.
 pub fn demo_world(settings: Value) -> (Engine, MemoryStore, MemoryPublisher) {
     let store = MemoryStore::new();
     store.put_configuration(demo_configuration(settings));
@@ -70,7 +70,7 @@ pub fn demo_world(settings: Value) -> (Engine, MemoryStore, MemoryPublisher) {
     cp.status = ProductStatus::Pending;
     store.put_product(cp);
     let events = MemoryPublisher::default();
-    let engine = Engine::new(store.stores(), secret_box()).with_publisher(Some(Arc::new(events.clone())));
+    let engine = Engine::new(crate::adapters::cache::remembering(store.stores()), secret_box()).with_publisher(Some(Arc::new(events.clone())));
     (engine, store, events)
 }
 

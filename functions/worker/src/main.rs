@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let tables = Tables::from_env()?;
     let (ddb, sqs) = (shared::adapters::aws::dynamodb(&aws), shared::adapters::aws::sqs(&aws));
-    let stores = shared::adapters::dynamodb::stores(ddb.clone(), &tables);
+    let stores = shared::adapters::cache::remembering(shared::adapters::dynamodb::stores(ddb.clone(), &tables));
     let engine = Engine::new(stores.clone(), Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_publisher(SqsPublisher::from_env(sqs.clone()));
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);

@@ -2,6 +2,7 @@
 //! clients every function builds once, and telemetry.
 
 pub mod aws;
+pub mod cache;
 pub mod dynamodb;
 pub mod lambda;
 pub mod memory;

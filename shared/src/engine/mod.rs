@@ -1,6 +1,7 @@
 //! The engine: runs one action on one contract product.
 //!
-//! 1. load the contract product, then its configuration (two reads);
+//! 1. load the contract product, then its configuration (two reads; the worker and the action
+//!    function remember configurations for a short time, `adapters::cache`, so mostly one);
 //! 2. check the caller's rights, the params and the product's status. The service an action acts
 //!    on comes from the product alone: a caller naming an identifier field is refused (but for
 //!    an admin's create, register or transfer), the params are filled from the opened provision
@@ -333,6 +334,8 @@ impl Engine {
     pub async fn test_connection(&self, actor: &Actor, configuration_id: &str) -> Result<Outcome, Failure> {
         let not_found = || EngineError::NotFound(format!("no provision configuration {configuration_id:?}"));
         let id = crate::domain::ids::ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
+        // A connection test is how an admin checks fixed credentials: always read fresh.
+        self.configurations.forget(&id);
         let configuration = self.configurations.configuration(&id).await?.ok_or_else(not_found)?;
         let opened = self.open(&configuration)?;
         let log_id = LogId::generate();
@@ -694,7 +697,7 @@ impl Engine {
     async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
         let Prepared { b, a, logged, cp, fields, params, configuration, .. } = p;
         let (blueprint, action) = (b.id, logged.id);
-        let opened = self.open(&configuration)?;
+        let opened = self.open(&configuration).inspect_err(|_| self.configurations.forget(&configuration.id))?;
         if !opened.spec.supported_actions.contains(&a.id) {
             // Nothing is sent and nothing changes: the third party cannot do it.
             let message = format!("{blueprint}/{} is not supported by {}", a.id, opened.spec.id);
@@ -758,6 +761,11 @@ impl Engine {
             },
             result,
         );
+        if failure_kind.is_some() {
+            // The third party refused or failed: its configuration is read afresh next time, so
+            // credentials or an address fixed meanwhile are used by the very next attempt.
+            self.configurations.forget(&configuration.id);
+        }
         let mut next = next;
         let mut entry = entry;
         let product_write = changed.then_some((&next, cp.version));

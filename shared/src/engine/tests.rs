@@ -184,6 +184,21 @@ async fn the_settle_step_follows_the_kind_of_failure() {
     assert_eq!(w.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
 }
 
+/// The worker remembers a configuration for a while, but a failed run forgets it: credentials
+/// fixed after the failure are used by the very next attempt.
+#[tokio::test]
+async fn credentials_fixed_after_a_failure_are_used_by_the_next_attempt() {
+    let w = world(json!({ "api_key": "invalid" }));
+    let f = w.engine.run(&admin(), "cp-1", "web-hosting", "create-account", &create_body()).await.unwrap_err();
+    assert_eq!((f.error.code(), f.kind), ("provider_error", Some(FailureKind::Permanent)));
+    w.store.put_configuration(crate::testing::demo_configuration(json!({ "api_key": "fixed" })));
+    let mut cp = w.store.product(&cp1()).unwrap();
+    cp.status = ProductStatus::Pending;
+    w.store.put_product(cp);
+    created(&w).await;
+    assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Active);
+}
+
 /// A create whose answer was lost is found by get-info on the next try, not made twice.
 #[tokio::test]
 async fn a_lost_create_is_reconciled_not_repeated() {
