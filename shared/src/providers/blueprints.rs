@@ -36,6 +36,8 @@ pub trait Session: Send + Sync {
 /// The actions a provider implements (method names, as [`implements!`] lists them).
 pub trait Implements {
     const METHODS: &'static [&'static str];
+    /// The actions that take typed params: the method and its struct's parse-and-write-back.
+    const PARAMS: &'static [(&'static str, super::params::Roundtrip)];
 
     /// The ids of the actions of `blueprint` it implements (`create_license` → `create-license`).
     fn supported(blueprint: &str) -> Vec<&'static str> {
@@ -45,11 +47,16 @@ pub trait Implements {
 }
 
 /// Implements a blueprint's trait for a provider from its inherent methods named after the
-/// actions: `async fn <action>(&self, cx: &mut <Session::Cx>, call: &ProviderCall<'_>) -> Answer`.
-/// Each trait method opens the provider's [`Session`], runs the inherent method and answers with
-/// the exchanges recorded; the methods left out answer [`not_supported`].
+/// actions: `async fn <action>(&self, cx: &mut <Session::Cx>, call: &ProviderCall<'_>) -> Answer`,
+/// or, for an action listed as `<action>(Params)`, with a last argument `p: Params`: the call's
+/// params parsed into that struct before anything is opened or sent. Each trait method opens the
+/// provider's [`Session`], runs the inherent method and answers with the exchanges recorded; the
+/// methods left out answer [`not_supported`].
 macro_rules! implements {
-    ($trait:ident for $ty:ty as $id:expr, { $( $method:ident ),* $(,)? }) => {
+    (@typed $v:ident $p:ty) => {
+        $v
+    };
+    ($trait:ident for $ty:ty as $id:expr, { $( $method:ident $( ( $params:ty ) )? ),* $(,)? }) => {
         impl $crate::providers::blueprints::$trait for $ty {
             fn provider_id(&self) -> &'static str {
                 $id
@@ -58,8 +65,9 @@ macro_rules! implements {
             $(
                 fn $method<'a>(&'a self, call: $crate::providers::ProviderCall<'a>) -> $crate::providers::blueprints::ProviderFuture<'a> {
                     Box::pin(async move {
+                        $( let typed = call.params_as::<$params>()?; )?
                         let mut cx = <Self as $crate::providers::blueprints::Session>::open(self, &call).await?;
-                        let answer = <$ty>::$method(self, &mut cx, &call).await;
+                        let answer = <$ty>::$method(self, &mut cx, &call $(, $crate::providers::blueprints::implements!(@typed typed $params))?).await;
                         $crate::providers::with_debug(answer, <Self as $crate::providers::blueprints::Session>::debug(cx))
                     })
                 }
@@ -68,6 +76,8 @@ macro_rules! implements {
 
         impl $crate::providers::blueprints::Implements for $ty {
             const METHODS: &'static [&'static str] = &[$( stringify!($method) ),*];
+            const PARAMS: &'static [(&'static str, $crate::providers::params::Roundtrip)] =
+                &[$( $( (stringify!($method), $crate::providers::params::roundtrip::<$params> as $crate::providers::params::Roundtrip), )? )*];
         }
     };
 }

@@ -12,9 +12,11 @@
 use crate::catalogue::schema::{address, domain, one_of, params, pattern, secret};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::blueprints::{Answer, Session, implements};
+use super::params::{ResellerOptions, non_empty, or_default, settings_as};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
 use crate::domain::time::framework_datetime;
@@ -33,12 +35,99 @@ impl Default for Cpanel {
     }
 }
 
+/// A configuration's settings (see [`spec`]).
+#[derive(Deserialize)]
+struct Settings {
+    hostname: String,
+    whm_username: String,
+    api_key: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    sso_destination: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    api_url: Option<String>,
+}
+
 /// A session of calls for one action: where, as whom, and the exchanges for the log's debug.
 pub struct Whm<'a> {
     client: &'a reqwest::Client,
+    settings: Settings,
     base: String,
     auth: String,
     debug: Vec<Value>,
+}
+
+/// `create-account`, as createacct takes it (the username comes from [`account`]).
+#[derive(Deserialize, Serialize)]
+struct CreateAccount {
+    email: String,
+    package_name: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    domain: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    custom_ip: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    owner_username: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    owns_itself: bool,
+    #[serde(default, deserialize_with = "or_default")]
+    as_reseller: bool,
+    #[serde(default)]
+    reseller_options: Option<ResellerOptions>,
+}
+
+/// `login-to-control-panel`: cPanel's or, for a reseller, WHM's; or a Softaculous installation.
+#[derive(Deserialize, Serialize)]
+struct Login {
+    #[serde(default, deserialize_with = "or_default")]
+    is_reseller: bool,
+    #[serde(default, deserialize_with = "non_empty")]
+    user_ip: Option<String>,
+    #[serde(default)]
+    software: Option<Software>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Software {
+    #[serde(default, deserialize_with = "non_empty")]
+    install_id: Option<String>,
+}
+
+/// `make-reseller`.
+#[derive(Deserialize, Serialize)]
+struct MakeReseller {
+    #[serde(default, deserialize_with = "or_default")]
+    owns_itself: bool,
+}
+
+/// `change-password`.
+#[derive(Deserialize, Serialize)]
+struct NewPassword {
+    password: String,
+}
+
+/// `change-package`: the package and, where given, whether the account is a reseller.
+#[derive(Deserialize, Serialize)]
+struct ChangePackage {
+    package_name: String,
+    #[serde(default)]
+    as_reseller: Option<bool>,
+    #[serde(default, deserialize_with = "or_default")]
+    owns_itself: bool,
+    #[serde(default)]
+    reseller_options: Option<ResellerOptions>,
+}
+
+/// `suspend-account`.
+#[derive(Deserialize, Serialize)]
+struct Suspension {
+    #[serde(default, deserialize_with = "non_empty")]
+    reason: Option<String>,
+}
+
+fn flag(b: bool) -> String {
+    if b { "1" } else { "0" }.to_owned()
 }
 
 use super::str_of;
@@ -130,23 +219,22 @@ impl Whm<'_> {
     }
 
     /// A reseller's ACL list and limits (the framework's reseller_options), where given.
-    async fn reseller_options(&mut self, username: &str, o: &Value) -> Result<(), ProviderFailure> {
-        if let Some(acl) = str_of(o, "acl_name") {
-            self.call("setacls", &[("reseller", username.to_owned()), ("acllist", acl.to_owned())], false).await?;
+    async fn reseller_options(&mut self, username: &str, o: &ResellerOptions) -> Result<(), ProviderFailure> {
+        if let Some(acl) = &o.acl_name {
+            self.call("setacls", &[("reseller", username.to_owned()), ("acllist", acl.clone())], false).await?;
         }
-        let flag = |b: bool| if b { "1".to_owned() } else { "0".to_owned() };
         let mut limits = vec![("user", username.to_owned())];
-        if let Some(n) = o["account_limit"].as_u64() {
+        if let Some(n) = o.account_limit {
             limits.extend([("enable_account_limit", "1".to_owned()), ("account_limit", n.to_string())]);
         }
-        let (disk, bandwidth) = (o["diskspace_mb_limit"].as_u64(), o["bandwidth_mb_limit"].as_u64());
+        let (disk, bandwidth) = (o.diskspace_mb_limit, o.bandwidth_mb_limit);
         if disk.is_some() || bandwidth.is_some() {
             limits.push(("enable_resource_limits", "1".to_owned()));
             limits.extend(disk.map(|d| ("diskspace_limit", d.to_string())));
             limits.extend(bandwidth.map(|b| ("bandwidth_limit", b.to_string())));
         }
-        let (disk_over, bw_over) = (o["diskspace_overselling"] == true, o["bandwidth_overselling"] == true);
-        if o.get("diskspace_overselling").is_some() || o.get("bandwidth_overselling").is_some() {
+        let (disk_over, bw_over) = (o.diskspace_overselling == Some(true), o.bandwidth_overselling == Some(true));
+        if o.diskspace_overselling.is_some() || o.bandwidth_overselling.is_some() {
             limits.extend([("enable_overselling", flag(disk_over || bw_over)), ("enable_overselling_diskspace", flag(disk_over)), ("enable_overselling_bandwidth", flag(bw_over))]);
         }
         if limits.len() > 1 {
@@ -234,57 +322,50 @@ impl Cpanel {
         Cpanel
     }
 
-    fn session<'a>(&'a self, settings: &Value) -> Whm<'a> {
-        let hostname = str_of(settings, "hostname").unwrap_or_default();
-        let base = str_of(settings, "api_url").map_or_else(|| format!("https://{hostname}:2087"), |u| u.trim_end_matches('/').to_owned());
-        let auth = format!("whm {}:{}", str_of(settings, "whm_username").unwrap_or_default(), str_of(settings, "api_key").unwrap_or_default());
-        Whm { client: super::http_client(), base, auth, debug: Vec::new() }
+    fn session<'a>(&'a self, settings: &Value) -> Result<Whm<'a>, ProviderFailure> {
+        let settings: Settings = settings_as("cpanel", settings)?;
+        let base = settings.api_url.as_deref().map_or_else(|| format!("https://{}:2087", settings.hostname), |u| u.trim_end_matches('/').to_owned());
+        let auth = format!("whm {}:{}", settings.whm_username, settings.api_key);
+        Ok(Whm { client: super::http_client(), settings, base, auth, debug: Vec::new() })
     }
 
     /// `create-account`
-    async fn create_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn create_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: CreateAccount) -> Answer {
         let user = account(call)?;
-        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
-        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let hostname = whm.settings.hostname.clone();
         whm.call("verify_new_username", &[("user", user.clone())], true).await?;
-        let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
-        let owner = if p["owns_itself"] == true { user.clone() } else { str_of(p, "owner_username").map_or_else(|| whm_user.clone(), str::to_owned) };
-        let plan = whm.package(&text("package_name"), &whm_user).await?;
+        let whm_user = whm.settings.whm_username.clone();
+        let owner = if p.owns_itself { user.clone() } else { p.owner_username.clone().unwrap_or_else(|| whm_user.clone()) };
+        let plan = whm.package(&p.package_name, &whm_user).await?;
         let mut params = vec![
             ("username", user.clone()),
-            ("domain", text("domain").trim_start_matches("www.").to_owned()),
+            ("domain", p.domain.as_deref().unwrap_or_default().trim_start_matches("www.").to_owned()),
             ("plan", plan),
-            ("contactemail", text("email")),
+            ("contactemail", p.email.clone()),
             ("owner", owner),
-            ("reseller", flag("as_reseller")),
+            ("reseller", flag(p.as_reseller)),
         ];
-        if let Some(pw) = str_of(p, "password") {
-            params.push(("password", pw.to_owned()));
-        }
-        if let Some(ip) = str_of(p, "custom_ip") {
-            params.push(("customip", ip.to_owned()));
-        }
+        params.extend(p.password.map(|pw| ("password", pw)));
+        params.extend(p.custom_ip.map(|ip| ("customip", ip)));
         whm.call("createacct", &params, false).await?;
-        if p["as_reseller"] == true
-            && p["reseller_options"].is_object()
-            && let Err(f) = whm.reseller_options(&user, &p["reseller_options"]).await
+        if p.as_reseller
+            && let Some(options) = &p.reseller_options
+            && let Err(f) = whm.reseller_options(&user, options).await
         {
             // A reseller without its limits is not what was sold: the account goes again.
             let removed = whm.call("removeacct", &[("username", user.clone())], false).await.is_ok();
             let outcome = if removed { "the new account was removed again" } else { "removing the new account failed too: remove it by hand" };
             return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("{} ({outcome})", f.message), debug: vec![] });
         }
-        let info = whm.account(&user, hostname).await.map_err(super::made_but_unread)?;
+        let info = whm.account(&user, &hostname).await.map_err(super::made_but_unread)?;
         Ok((format!("account {user} created on {hostname}"), info, Some(user)))
     }
 
     /// `get-info`
     async fn get_info(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
         let user = account(call)?;
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
-        Ok((format!("account {user}"), whm.account(&user, hostname).await?, None))
+        let hostname = whm.settings.hostname.clone();
+        Ok((format!("account {user}"), whm.account(&user, &hostname).await?, None))
     }
 
     /// `get-usage-data`
@@ -310,21 +391,21 @@ impl Cpanel {
     }
 
     /// `login-to-control-panel`
-    async fn login_to_control_panel(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn login_to_control_panel(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: Login) -> Answer {
         let user = account(call)?;
-        let service = if p["is_reseller"] == true { "whostmgrd" } else { "cpaneld" };
+        let service = if p.is_reseller { "whostmgrd" } else { "cpaneld" };
         let mut params = vec![("user", user.clone()), ("service", service.to_owned())];
         // Softaculous's auto sign-on to an installation's admin, when one is named and
         // the configuration sends logins there.
-        let install = str_of(&p["software"], "install_id").filter(|_| service == "cpaneld" && str_of(call.settings, "sso_destination").is_some_and(|d| d != "control_panel"));
+        let to_software = whm.settings.sso_destination.as_deref().is_some_and(|d| d != "control_panel");
+        let install = p.software.and_then(|s| s.install_id).filter(|_| service == "cpaneld" && to_software);
         if let Some(insid) = install {
             let autoid = crate::domain::ids::random_hex();
             params.push(("goto_uri", format!("frontend/jupiter/softaculous/index.live.php?act=sign_on&insid={insid}&autoid={autoid}")));
         }
         let data = whm.call("create_user_session", &params, false).await?;
         let url = str_of(&data, "url").ok_or_else(|| ProviderFailure::permanent("WHM answered create_user_session without a URL"))?;
-        let mut out = json!({ "login_url": url, "for_ip": p["user_ip"] });
+        let mut out = json!({ "login_url": url, "for_ip": p.user_ip });
         if let Some(expires) = data["expires"].as_i64() {
             out["expires"] = json!(framework_datetime(expires * 1000));
         }
@@ -332,11 +413,9 @@ impl Cpanel {
     }
 
     /// `make-reseller`
-    async fn make_reseller(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn make_reseller(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: MakeReseller) -> Answer {
         let user = account(call)?;
-        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
-        whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+        whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag(p.owns_itself))], false).await?;
         Ok((format!("{user} is a reseller"), json!({ "reseller": true }), None))
     }
 
@@ -348,68 +427,66 @@ impl Cpanel {
     }
 
     /// `change-password`
-    async fn change_password(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn change_password(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: NewPassword) -> Answer {
         let user = account(call)?;
-        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
         if user == "root" {
             return Err(ProviderFailure::permanent("the root password is not changed through a hosting account"));
         }
-        whm.call("passwd", &[("user", user.clone()), ("password", text("password"))], false).await?;
+        whm.call("passwd", &[("user", user.clone()), ("password", p.password)], false).await?;
         Ok((format!("password of {user} changed"), json!({}), None))
     }
 
     /// `change-package`
-    async fn change_package(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn change_package(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: ChangePackage) -> Answer {
         let user = account(call)?;
-        let text = |k: &str| str_of(p, k).unwrap_or_default().to_owned();
-        let flag = |k: &str| if p[k] == true { "1".to_owned() } else { "0".to_owned() };
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let hostname = whm.settings.hostname.clone();
         let reseller = whm.is_reseller(&user).await?;
-        if p["as_reseller"] == true {
-            if !reseller {
-                whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag("owns_itself"))], false).await?;
+        match p.as_reseller {
+            Some(true) => {
+                if !reseller {
+                    whm.call("setupreseller", &[("user", user.clone()), ("makeowner", flag(p.owns_itself))], false).await?;
+                }
+                if let Some(options) = &p.reseller_options {
+                    whm.reseller_options(&user, options).await?;
+                }
             }
-            if p["reseller_options"].is_object() {
-                whm.reseller_options(&user, &p["reseller_options"]).await?;
+            Some(false) if reseller => {
+                whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
             }
-        } else if p["as_reseller"] == false && reseller {
-            whm.call("unsetupreseller", &[("user", user.clone())], false).await?;
+            _ => {}
         }
-        let whm_user = str_of(call.settings, "whm_username").unwrap_or_default().to_owned();
-        let plan = whm.package(&text("package_name"), &whm_user).await?;
+        let whm_user = whm.settings.whm_username.clone();
+        let plan = whm.package(&p.package_name, &whm_user).await?;
         whm.call("changepackage", &[("user", user.clone()), ("pkg", plan.clone())], false).await?;
-        Ok((format!("{user} moved to {plan}"), whm.account(&user, hostname).await?, None))
+        Ok((format!("{user} moved to {plan}"), whm.account(&user, &hostname).await?, None))
     }
 
     /// `suspend-account`
-    async fn suspend_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn suspend_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>, p: Suspension) -> Answer {
         let user = account(call)?;
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
-        let reason = str_of(p, "reason").map(str::to_owned);
+        let hostname = whm.settings.hostname.clone();
+        let reason = p.reason;
         // A reseller is suspended with every account it owns.
         let function = if whm.is_reseller(&user).await? { "suspendreseller" } else { "suspendacct" };
         let mut params = vec![("user", user.clone())];
         params.extend(reason.map(|r| ("reason", r)));
         whm.call(function, &params, false).await?;
-        Ok((format!("{user} suspended"), whm.account(&user, hostname).await?, None))
+        Ok((format!("{user} suspended"), whm.account(&user, &hostname).await?, None))
     }
 
     /// `unsuspend-account`
     async fn unsuspend_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
         let user = account(call)?;
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let hostname = whm.settings.hostname.clone();
         let function = if whm.is_reseller(&user).await? { "unsuspendreseller" } else { "unsuspendacct" };
         whm.call(function, &[("user", user.clone())], false).await?;
-        Ok((format!("{user} unsuspended"), whm.account(&user, hostname).await?, None))
+        Ok((format!("{user} unsuspended"), whm.account(&user, &hostname).await?, None))
     }
 
     /// `delete-account`
     async fn delete_account(&self, whm: &mut Whm<'_>, call: &ProviderCall<'_>) -> Answer {
         let user = account(call)?;
-        let hostname = str_of(call.settings, "hostname").unwrap_or_default();
+        let hostname = whm.settings.hostname.clone();
         // A reseller is terminated with every account it owns.
         if whm.is_reseller(&user).await? {
             whm.call("terminatereseller", &[("user", user.clone()), ("terminatereseller", "1".into())], false).await?;
@@ -435,7 +512,7 @@ impl Session for Cpanel {
 
     fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Whm<'s>, ProviderFailure>> {
         let cx = self.session(call.settings);
-        Box::pin(async move { Ok(cx) })
+        Box::pin(async move { cx })
     }
 
     fn debug(whm: Whm<'_>) -> Vec<Value> {
@@ -445,15 +522,15 @@ impl Session for Cpanel {
 
 // Each action is the method of its name above, on a WHM session.
 implements!(WebHosting for Cpanel as "cpanel", {
-    create_account,
+    create_account(CreateAccount),
     get_info,
     get_usage_data,
-    login_to_control_panel,
-    make_reseller,
+    login_to_control_panel(Login),
+    make_reseller(MakeReseller),
     revoke_reseller,
-    change_password,
-    change_package,
-    suspend_account,
+    change_password(NewPassword),
+    change_package(ChangePackage),
+    suspend_account(Suspension),
     unsuspend_account,
     delete_account,
 });
@@ -461,7 +538,7 @@ implements!(WebHosting for Cpanel as "cpanel", {
 impl Connect for Cpanel {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(async move {
-            let mut whm = self.session(settings);
+            let mut whm = self.session(settings)?;
             let apps = whm.call("applist", &[], true).await;
             let debug = std::mem::take(&mut whm.debug);
             let apps = apps.map_err(|mut f| {
@@ -473,7 +550,7 @@ impl Connect for Cpanel {
             if !missing.is_empty() {
                 return Err(ProviderFailure { kind: FailureKind::Permanent, message: format!("the API token may not call: {}", missing.join(", ")), debug });
             }
-            Ok(ProviderOutput { message: format!("connected to WHM at {}", str_of(settings, "hostname").unwrap_or_default()), data: json!({ "connected": true }), service_identifier: None, debug })
+            Ok(ProviderOutput { message: format!("connected to WHM at {}", whm.settings.hostname), data: json!({ "connected": true }), service_identifier: None, debug })
         })
     }
 }

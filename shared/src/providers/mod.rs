@@ -16,6 +16,7 @@ pub mod http;
 pub mod ispmanager;
 pub mod net;
 pub mod openprovider;
+pub mod params;
 pub mod registry;
 pub mod wire;
 
