@@ -16,9 +16,11 @@
 use crate::catalogue::schema::{address, boolean, params, secret, string_max};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::blueprints::{Answer, Session, implements};
+use super::params::{non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -44,10 +46,66 @@ impl Default for HetznerCloud {
     }
 }
 
+/// A configuration's settings (see [`spec`]).
+#[derive(Deserialize)]
+struct Settings {
+    api_token: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    api_url: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    ssh_keys: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    upgrade_disk: bool,
+}
+
 pub struct Api<'a> {
     wire: Wire<'a>,
     base: String,
-    token: String,
+    settings: Settings,
+}
+
+/// A server type by name (`size`), or the smallest with this much memory, cores and disk.
+#[derive(Deserialize, Serialize)]
+struct Size {
+    #[serde(default, deserialize_with = "non_empty")]
+    size: Option<String>,
+    #[serde(default)]
+    memory_mb: Option<u64>,
+    #[serde(default)]
+    cpu_cores: Option<u64>,
+    #[serde(default)]
+    disk_mb: Option<u64>,
+}
+
+/// `create-server`.
+#[derive(Deserialize, Serialize)]
+struct CreateServer {
+    label: String,
+    image: String,
+    location: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    root_password: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    customer_identifier: Option<String>,
+    #[serde(flatten)]
+    size: Size,
+}
+
+/// `reinstall-server`.
+#[derive(Deserialize, Serialize)]
+struct Rebuild {
+    image: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    root_password: Option<String>,
+}
+
+/// `resize-server`: a new size, and whether a running server may be stopped for it.
+#[derive(Deserialize, Serialize)]
+struct Resize {
+    #[serde(default, deserialize_with = "or_default")]
+    resize_running: bool,
+    #[serde(flatten)]
+    size: Size,
 }
 
 use super::str_of;
@@ -83,7 +141,7 @@ impl Api<'_> {
     async fn send(&mut self, what: &str, method: reqwest::Method, path: &str, body: Body) -> Result<Value, ProviderFailure> {
         let read = method == reqwest::Method::GET;
         let url = format!("{}{path}", self.base);
-        let token = self.token.clone();
+        let token = self.settings.api_token.clone();
         self.wire.exchange(Request { what, method, url: &url, body: &body, read }, |r| r.bearer_auth(&token), judge(what)).await
     }
 
@@ -159,11 +217,18 @@ impl Api<'_> {
     }
 
     /// The type for a size given by memory, cores and disk: the smallest that fits.
-    async fn type_for(&mut self, params: &Value, location: Option<&str>) -> Result<String, ProviderFailure> {
-        if let Some(size) = str_of(params, "size") {
-            return Ok(size.to_owned());
+    async fn type_for(&mut self, wanted: &Size, location: Option<&str>) -> Result<String, ProviderFailure> {
+        if let Some(size) = &wanted.size {
+            return Ok(size.clone());
         }
-        let want = |k: &str| params[k].as_f64().unwrap_or(0.0);
+        let want = |k: &str| {
+            let n = match k {
+                "cpu_cores" => wanted.cpu_cores,
+                "memory_mb" => wanted.memory_mb,
+                _ => wanted.disk_mb,
+            };
+            n.unwrap_or(0) as f64
+        };
         let types = self.get("list_server_types", "/server_types?per_page=50").await?;
         let fits = types["server_types"].as_array().into_iter().flatten().filter(|t| {
             let at = location.is_none_or(|l| t["prices"].as_array().is_some_and(|p| p.iter().any(|p| p["location"] == l)));
@@ -260,9 +325,10 @@ impl HetznerCloud {
         HetznerCloud
     }
 
-    fn api<'a>(&'a self, settings: &Value) -> Api<'a> {
-        let base = str_of(settings, "api_url").unwrap_or(DEFAULT_API_URL).trim_end_matches('/').to_owned();
-        Api { wire: Wire::new(super::http_client(), "Hetzner Cloud", WIRE_SECRETS, CALL_TIMEOUT), base, token: str_of(settings, "api_token").unwrap_or_default().to_owned() }
+    fn api<'a>(&'a self, settings: &Value) -> Result<Api<'a>, ProviderFailure> {
+        let settings: Settings = settings_as(ID, settings)?;
+        let base = settings.api_url.as_deref().unwrap_or(DEFAULT_API_URL).trim_end_matches('/').to_owned();
+        Ok(Api { wire: Wire::new(super::http_client(), "Hetzner Cloud", WIRE_SECRETS, CALL_TIMEOUT), base, settings })
     }
 
     /// `get-info`
@@ -278,29 +344,27 @@ impl HetznerCloud {
     }
 
     /// `reinstall-server`
-    async fn reinstall_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn reinstall_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Rebuild) -> Answer {
         let id = instance_id(call)?;
-        let mut body = json!({ "image": str_of(p, "image").unwrap_or_default() });
-        if let Some(pw) = str_of(p, "root_password") {
+        let mut body = json!({ "image": p.image });
+        if let Some(pw) = &p.root_password {
             body["user_data"] = json!(password_user_data(pw));
         }
         let answer = api.act(id, "rebuild", Some(body)).await?;
         let mut info = server_info(&api.server(id).await?);
         info["state"] = json!("rebuilding");
         with_answer(&mut info, &answer);
-        Ok((format!("server {id} is being rebuilt from {}", str_of(p, "image").unwrap_or_default()), info, None))
+        Ok((format!("server {id} is being rebuilt from {}", p.image), info, None))
     }
 
     /// `resize-server`
-    async fn resize_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn resize_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Resize) -> Answer {
         let id = instance_id(call)?;
         let server = api.server(id).await?;
         let location = str_of(&server["location"], "name").map(str::to_owned);
-        let target = api.type_for(p, location.as_deref()).await?;
+        let target = api.type_for(&p.size, location.as_deref()).await?;
         if server["status"] != "off" {
-            if p["resize_running"] != true {
+            if !p.resize_running {
                 return Err(ProviderFailure::permanent(format!(
                     "server {id} is {}: Hetzner Cloud changes the type of a stopped server only (shut it down first, or set resize_running)",
                     str_of(&server, "status").unwrap_or("running")
@@ -318,7 +382,7 @@ impl HetznerCloud {
                 return Err(ProviderFailure { kind: FailureKind::Transient, message: format!("server {id} is still powering off: the resize will be tried again"), debug: vec![] });
             }
         }
-        let upgrade_disk = call.settings["upgrade_disk"] == true;
+        let upgrade_disk = api.settings.upgrade_disk;
         let answer = api.act(id, "change_type", Some(json!({ "server_type": target, "upgrade_disk": upgrade_disk }))).await?;
         let mut info = server_info(&api.server(id).await?);
         info["state"] = json!("resizing");
@@ -384,8 +448,7 @@ impl HetznerCloud {
 
     /// `create-server`: a server labelled with a digest of its contract product, so a create
     /// whose answer was lost finds it.
-    async fn create_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn create_server(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: CreateServer) -> Answer {
         // Every server is labelled with a digest of its contract product: a create whose answer
         // was lost finds the server it made instead of making a second (Hetzner has no
         // idempotency key, and its id is unknown to the engine until the answer arrives).
@@ -403,26 +466,26 @@ impl HetznerCloud {
                 }
             }
         }
-        let location = str_of(p, "location");
-        let server_type = api.type_for(p, location).await?;
+        let location = Some(p.location.as_str()).filter(|l| !l.is_empty());
+        let server_type = api.type_for(&p.size, location).await?;
         let mut body = json!({
-            "name": str_of(p, "label").unwrap_or_default(),
+            "name": p.label,
             "server_type": server_type,
-            "image": str_of(p, "image").unwrap_or_default(),
+            "image": p.image,
             "start_after_create": true,
         });
         if let Some(l) = location {
             body["location"] = json!(l);
         }
-        let keys: Vec<Value> = str_of(call.settings, "ssh_keys").into_iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()).map(|k| json!(k)).collect();
+        let keys: Vec<Value> = api.settings.ssh_keys.as_deref().into_iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()).map(|k| json!(k)).collect();
         if !keys.is_empty() {
             body["ssh_keys"] = json!(keys);
         }
-        if let Some(pw) = str_of(p, "root_password") {
+        if let Some(pw) = &p.root_password {
             body["user_data"] = json!(password_user_data(pw));
         }
         let mut labels = serde_json::Map::new();
-        if let Some(c) = str_of(p, "customer_identifier").filter(|c| c.len() <= 63 && c.chars().all(|x| x.is_ascii_alphanumeric() || "-_.".contains(x))) {
+        if let Some(c) = p.customer_identifier.as_deref().filter(|c| c.len() <= 63 && c.chars().all(|x| x.is_ascii_alphanumeric() || "-_.".contains(x))) {
             labels.insert("customer".into(), json!(c));
         }
         if let Some(mark) = mark {
@@ -466,7 +529,7 @@ impl Session for HetznerCloud {
 
     fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
         let cx = self.api(call.settings);
-        Box::pin(async move { Ok(cx) })
+        Box::pin(async move { cx })
     }
 
     fn debug(mut api: Api<'_>) -> Vec<Value> {
@@ -476,9 +539,9 @@ impl Session for HetznerCloud {
 
 // suspend and unsuspend are not Hetzner Cloud's: a server is shut down or deleted.
 implements!(Servers for HetznerCloud as ID, {
-    create_server,
-    reinstall_server,
-    resize_server,
+    create_server(CreateServer),
+    reinstall_server(Rebuild),
+    resize_server(Resize),
     get_info,
     get_connection,
     change_root_password,
@@ -491,7 +554,7 @@ implements!(Servers for HetznerCloud as ID, {
 impl Connect for HetznerCloud {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(async move {
-            let mut api = self.api(settings);
+            let mut api = self.api(settings)?;
             let result = api.get("list_servers", "/servers?per_page=1").await;
             let connected = result.map(|list| {
                 let message = match list["meta"]["pagination"]["total_entries"].as_u64() {

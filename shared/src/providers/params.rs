@@ -206,6 +206,7 @@ mod tests {
     fn typed() -> Vec<(&'static str, &'static str, &'static [(&'static str, Roundtrip)])> {
         vec![
             ("cpanel", "web-hosting", <crate::providers::cpanel::Cpanel as Implements>::PARAMS),
+            ("hetzner-cloud", "servers", <crate::providers::hetzner::HetznerCloud as Implements>::PARAMS),
         ]
     }
 
