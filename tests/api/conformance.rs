@@ -130,7 +130,8 @@ async fn openprovider_requests_conform_to_openproviders_swagger_description() {
     // CreateDomain: that request, as register builds it, is sent here.
     let register = &cases[0].1;
     let handles = [Some("XX123456-XX".to_owned()), Some("XX123456-XX".to_owned()), Some("XX123456-XX".to_owned()), Some("XX123456-XX".to_owned())];
-    let body = openprovider::create_domain_request(register, handles, true);
+    let register: shared::providers::params::Register = serde_json::from_value(register.clone()).expect("register's params");
+    let body = openprovider::create_domain_request(&register, handles, true);
     let sent = reqwest::Client::new().post(format!("{}/v1beta/domains", prism("PRISM_OPENPROVIDER_URL"))).bearer_auth("token").json(&body).send().await.unwrap();
     assert!(sent.status().is_success(), "the spec refused CreateDomain {body}: {:?}", sent.headers().get("sl-violations"));
     let spec = provider("domain-names", openprovider::ID).unwrap();

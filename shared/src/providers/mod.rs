@@ -107,8 +107,8 @@ pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// The host a glue record action names (`hostname`, lower case), which must be under `domain`.
-pub(crate) fn glue_host(params: &Value, domain: &str) -> Result<String, ProviderFailure> {
-    let host = str_of(params, "hostname").unwrap_or_default().to_lowercase();
+pub(crate) fn glue_host(hostname: &str, domain: &str) -> Result<String, ProviderFailure> {
+    let host = hostname.to_lowercase();
     if !host.ends_with(&format!(".{domain}")) {
         return Err(ProviderFailure::permanent(format!("{host} is not under {domain}: a glue record names a host of the domain")));
     }

@@ -16,9 +16,11 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::blueprints::{Answer, Session, implements};
+use super::params::{Contact, ContactSlot, Contacts, GlueHost, GlueRecord, Lock, Nameservers, NewRegistrant, Register, Renewal, non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -43,11 +45,25 @@ impl Default for OpenProvider {
     }
 }
 
+/// A configuration's settings (see [`spec`]).
+#[derive(Deserialize)]
+struct Settings {
+    username: String,
+    password: String,
+    #[serde(default, deserialize_with = "or_default")]
+    test_mode: bool,
+    #[serde(default, deserialize_with = "or_default")]
+    disable_whois_privacy: bool,
+    #[serde(default, deserialize_with = "non_empty")]
+    default_customer_handle: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    api_url: Option<String>,
+}
+
 pub struct Api<'a> {
     wire: Wire<'a>,
     base: String,
-    username: String,
-    password: String,
+    settings: Settings,
     key: u64,
     tokens: &'a Mutex<HashMap<u64, (String, Instant)>>,
 }
@@ -82,7 +98,7 @@ fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
 
 impl Api<'_> {
     async fn login(&mut self) -> Result<String, ProviderFailure> {
-        let body = Body::Json(json!({ "username": self.username, "password": self.password, "ip": "0.0.0.0" }));
+        let body = Body::Json(json!({ "username": self.settings.username, "password": self.settings.password, "ip": "0.0.0.0" }));
         let url = format!("{}/v1beta/auth/login", self.base);
         // The description secures every operation, the login included, with the Authorization
         // header: it is sent empty of a token here.
@@ -144,31 +160,30 @@ impl Api<'_> {
     }
 
     /// The handle of a contact param: its id, or a customer made from its details.
-    async fn handle(&mut self, contact: &Value) -> Result<String, ProviderFailure> {
-        if let Some(id) = str_of(contact, "id") {
-            return Ok(id.to_owned());
+    async fn handle(&mut self, contact: &ContactSlot) -> Result<String, ProviderFailure> {
+        if let Some(id) = &contact.id {
+            return Ok(id.clone());
         }
-        let c = &contact["register"];
+        let c = contact.register.as_ref().ok_or_else(|| ProviderFailure::permanent("a contact names neither a handle (id) nor details to register"))?;
         let made = self.post("CreateCustomer", "customers", customer(c)).await?;
         str_of(&made, "handle").map(str::to_owned).ok_or_else(|| ProviderFailure::permanent("OpenProvider answered CreateCustomer without a handle"))
     }
 
     /// Handles of the four roles; the same details make one customer.
-    async fn handles(&mut self, p: &Value, default: Option<&str>) -> Result<[Option<String>; 4], ProviderFailure> {
-        let mut made: Vec<(Value, String)> = Vec::new();
+    async fn handles(&mut self, p: &Contacts, default: Option<&str>) -> Result<[Option<String>; 4], ProviderFailure> {
+        let mut made: Vec<(&ContactSlot, String)> = Vec::new();
         let mut out: [Option<String>; 4] = Default::default();
-        for (i, role) in ["registrant", "admin", "tech", "billing"].iter().enumerate() {
-            let contact = &p[*role];
-            if contact.is_null() {
+        for (i, role) in [&p.registrant, &p.admin, &p.tech, &p.billing].into_iter().enumerate() {
+            let Some(contact) = role else {
                 out[i] = default.map(str::to_owned);
                 continue;
-            }
-            if let Some((_, h)) = made.iter().find(|(c, _)| c == contact) {
+            };
+            if let Some((_, h)) = made.iter().find(|(c, _)| *c == contact) {
                 out[i] = Some(h.clone());
                 continue;
             }
             let h = self.handle(contact).await?;
-            made.push((contact.clone(), h.clone()));
+            made.push((contact, h.clone()));
             out[i] = Some(h);
         }
         Ok(out)
@@ -223,13 +238,13 @@ impl Domain {
 }
 
 /// A catalogue contact as an OpenProvider customer.
-fn customer(c: &Value) -> Value {
-    let name = str_of(c, "name").or_else(|| str_of(c, "organisation")).unwrap_or_default();
+fn customer(c: &Contact) -> Value {
+    let name = c.name.as_deref().or(c.organisation.as_deref()).unwrap_or_default();
     let (first, last) = name.rsplit_once(' ').unwrap_or((name, name));
-    let phone = super::e164(str_of(c, "phone").unwrap_or_default());
+    let phone = super::e164(&c.phone);
     let (country_code, number) = phone.split_once('.').map_or((phone.clone(), String::new()), |(cc, n)| (cc.to_owned(), n.to_owned()));
     let (area, subscriber) = number.split_at(number.len().min(3));
-    let street = str_of(c, "address1").unwrap_or_default();
+    let street = c.address1.as_str();
     // OpenProvider keeps the house number apart: the last word of the line when it has a digit.
     let (street, house) = match street.rsplit_once(' ') {
         Some((s, n)) if n.chars().any(|ch| ch.is_ascii_digit()) => (s, n),
@@ -237,14 +252,14 @@ fn customer(c: &Value) -> Value {
     };
     let mut out = json!({
         "name": { "first_name": first, "last_name": last, "full_name": name, "initials": first.chars().next().map(|ch| format!("{ch}.")).unwrap_or_default() },
-        "email": str_of(c, "email").unwrap_or_default(),
+        "email": c.email,
         "phone": { "country_code": country_code, "area_code": area, "subscriber_number": subscriber },
-        "address": { "street": street, "number": house, "zipcode": str_of(c, "postcode").unwrap_or_default(), "city": str_of(c, "city").unwrap_or_default(), "country": str_of(c, "country_code").unwrap_or_default().to_uppercase() },
+        "address": { "street": street, "number": house, "zipcode": c.postcode, "city": c.city, "country": c.country_code.to_uppercase() },
     });
-    if let Some(o) = str_of(c, "organisation") {
+    if let Some(o) = &c.organisation {
         out["company_name"] = json!(o);
     }
-    if let Some(s) = str_of(c, "state") {
+    if let Some(s) = &c.state {
         out["address"]["state"] = json!(s);
     }
     out
@@ -316,31 +331,41 @@ fn domain_result(d: &Domain, found: &Value) -> Value {
     out
 }
 
+/// `transfer`.
+#[derive(Deserialize, Serialize)]
+struct Transfer {
+    #[serde(default, deserialize_with = "or_default")]
+    whois_privacy: bool,
+    #[serde(default, deserialize_with = "non_empty")]
+    epp_code: Option<String>,
+    #[serde(flatten)]
+    contacts: Contacts,
+}
+
 /// The body of `POST /v1beta/domains` (CreateDomain) for a register's params and contact handles.
-pub fn create_domain_request(p: &Value, handles: [Option<String>; 4], privacy: bool) -> Value {
+pub fn create_domain_request(p: &Register, handles: [Option<String>; 4], privacy: bool) -> Value {
     let [owner, admin, tech, billing] = handles;
     let mut body = json!({
-        "domain": { "name": str_of(p, "sld").unwrap_or_default().to_lowercase(), "extension": str_of(p, "tld").unwrap_or_default().trim_start_matches('.').to_lowercase() },
-        "period": p["renew_years"].as_i64().unwrap_or(1), "unit": "y",
+        "domain": { "name": p.sld.to_lowercase(), "extension": p.tld.trim_start_matches('.').to_lowercase() },
+        "period": p.renew_years, "unit": "y",
         "owner_handle": owner, "admin_handle": admin, "tech_handle": tech, "billing_handle": billing,
-        "name_servers": nameservers_of(&p["nameservers"]), "autorenew": "off", "is_private_whois_enabled": privacy,
+        "name_servers": nameservers_of(&p.nameservers), "autorenew": "off", "is_private_whois_enabled": privacy,
     });
-    if p["additional_fields"].is_object() {
-        body["additional_data"] = p["additional_fields"].clone();
+    if let Some(fields) = &p.additional_fields {
+        body["additional_data"] = Value::Object(fields.clone());
     }
     body
 }
 
-fn nameservers_of(p: &Value) -> Vec<Value> {
-    (1..=5)
-        .filter_map(|i| {
-            let n = &p[format!("ns{i}")];
-            let host = str_of(n, "host")?;
-            let mut e = json!({ "name": host, "seq_nr": i - 1 });
-            if let Some(ip) = str_of(n, "ip") {
+fn nameservers_of(p: &Nameservers) -> Vec<Value> {
+    p.list()
+        .into_iter()
+        .map(|(i, n)| {
+            let mut e = json!({ "name": n.host, "seq_nr": i });
+            if let Some(ip) = &n.ip {
                 e[if ip.contains(':') { "ip6" } else { "ip" }] = json!(ip);
             }
-            Some(e)
+            e
         })
         .collect()
 }
@@ -350,29 +375,27 @@ impl OpenProvider {
         OpenProvider { tokens: Mutex::new(HashMap::new()) }
     }
 
-    fn api<'a>(&'a self, configuration: &str, settings: &Value) -> Api<'a> {
-        let default = if settings["test_mode"] == true { SANDBOX_URL } else { LIVE_URL };
-        let base = str_of(settings, "api_url").unwrap_or(default).trim_end_matches('/').trim_end_matches("/v1beta").to_owned();
-        let (username, password) = (str_of(settings, "username").unwrap_or_default().to_owned(), str_of(settings, "password").unwrap_or_default().to_owned());
+    fn api<'a>(&'a self, configuration: &str, settings: &Value) -> Result<Api<'a>, ProviderFailure> {
+        let settings: Settings = settings_as(ID, settings)?;
+        let default = if settings.test_mode { SANDBOX_URL } else { LIVE_URL };
+        let base = settings.api_url.as_deref().unwrap_or(default).trim_end_matches('/').trim_end_matches("/v1beta").to_owned();
         let mut h = DefaultHasher::new();
-        (configuration, &base, &username, &password).hash(&mut h);
-        Api { wire: Wire::new(super::http_client(), "OpenProvider", WIRE_SECRETS, CALL_TIMEOUT), base, username, password, key: h.finish(), tokens: &self.tokens }
+        (configuration, &base, &settings.username, &settings.password).hash(&mut h);
+        Ok(Api { wire: Wire::new(super::http_client(), "OpenProvider", WIRE_SECRETS, CALL_TIMEOUT), base, settings, key: h.finish(), tokens: &self.tokens })
     }
 
     /// `register`
-    async fn register(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
-        let s = call.settings;
+    async fn register(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Register) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
-        let privacy = p["whois_privacy"] == true && s["disable_whois_privacy"] != true;
+        let privacy = p.whois_privacy && !api.settings.disable_whois_privacy;
         let check = api.post("CheckDomain", "domains/check", json!({ "domains": [d.wire()] })).await?;
         let status = check["results"][0]["status"].as_str().unwrap_or("unknown");
         if status != "free" {
             return Err(ProviderFailure::permanent(format!("{name} cannot be registered: OpenProvider reports it {status}")));
         }
-        let handles = api.handles(p, None).await?;
-        let body = create_domain_request(p, handles, privacy);
+        let handles = api.handles(&p.contacts, None).await?;
+        let body = create_domain_request(&p, handles, privacy);
         api.post("CreateDomain", "domains", body).await?;
         // Registered: a failure reading it back is no reason to register it again.
         let read_back = async {
@@ -384,13 +407,11 @@ impl OpenProvider {
     }
 
     /// `transfer`
-    async fn transfer(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
-        let s = call.settings;
+    async fn transfer(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Transfer) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
-        let privacy = p["whois_privacy"] == true && s["disable_whois_privacy"] != true;
-        let default_handle = str_of(s, "default_customer_handle");
+        let privacy = p.whois_privacy && !api.settings.disable_whois_privacy;
+        let default_handle = api.settings.default_customer_handle.clone();
         if let Some(found) = api.find(&d).await? {
             let info = api.info(&d, &found).await?;
             if found["status"] == "FAI" && call.following.is_some() {
@@ -400,7 +421,7 @@ impl OpenProvider {
                 return Ok((format!("{name} is in this account ({})", found["status"].as_str().unwrap_or("?")), info, Some(name)));
             }
         }
-        let [owner, admin, tech, billing] = api.handles(p, default_handle).await?;
+        let [owner, admin, tech, billing] = api.handles(&p.contacts, default_handle.as_deref()).await?;
         if owner.is_none() {
             return Err(ProviderFailure::permanent("a transfer to OpenProvider needs a registrant: give one, or set default_customer_handle"));
         }
@@ -408,7 +429,7 @@ impl OpenProvider {
             "domain": d.wire(), "owner_handle": owner, "admin_handle": admin.or(owner.clone()), "tech_handle": tech.or(owner.clone()), "billing_handle": billing.or(owner.clone()),
             "autorenew": "off", "is_private_whois_enabled": privacy, "unit": "y",
         });
-        if let Some(code) = str_of(p, "epp_code") {
+        if let Some(code) = &p.epp_code {
             body["auth_code"] = json!(code);
         }
         let answer = api.post("TransferDomain", "domains/transfer", body).await?;
@@ -441,24 +462,22 @@ impl OpenProvider {
     }
 
     /// `renew`
-    async fn renew(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn renew(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Renewal) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
         let (id, _) = api.find_required(&d).await?;
-        let years = p["renew_years"].as_i64().unwrap_or(1);
+        let years = p.renew_years;
         api.post("RenewDomain", &format!("domains/{id}/renew"), json!({ "id": id, "period": years })).await?;
         let (_, found) = api.find_required(&d).await?;
         Ok((format!("{name} renewed for {years} year(s)"), api.info(&d, &found).await?, None))
     }
 
     /// `set-lock`
-    async fn set_lock(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn set_lock(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Lock) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
         let (id, found) = api.find_required(&d).await?;
-        let lock = p["lock"] == true;
+        let lock = p.lock;
         if lock && found["is_lockable"] == false {
             return Err(ProviderFailure::permanent(format!("the registry of .{} does not allow {name} to be locked", d.tld)));
         }
@@ -468,39 +487,38 @@ impl OpenProvider {
     }
 
     /// `update-nameservers`
-    async fn update_nameservers(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn update_nameservers(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: Nameservers) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
         let (id, _) = api.find_required(&d).await?;
-        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "name_servers": nameservers_of(p) })).await?;
+        api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "name_servers": nameservers_of(&p) })).await?;
         let (_, found) = api.find_required(&d).await?;
         let ns = domain_result(&d, &found)["ns"].clone();
         Ok((format!("nameservers of {name} updated"), if ns.is_null() { json!({}) } else { ns }, None))
     }
 
     /// `update-registrant`
-    async fn update_registrant(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn update_registrant(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: NewRegistrant) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
         let (id, _) = api.find_required(&d).await?;
-        let handle = api.handle(&json!({ "register": p["contact"] })).await?;
+        let handle = api.handle(&ContactSlot { id: None, register: Some(p.contact) }).await?;
         api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
         Ok((format!("registrant of {name} is now {handle}"), api.contact(&handle).await?, None))
     }
 
     /// `update-registrant-with-default-details`
     async fn update_registrant_with_default_details(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let s = call.settings;
         let d = Domain::of(call)?;
         let name = d.full();
-        let default_handle = str_of(s, "default_customer_handle");
-        let handle = default_handle
+        let handle = api
+            .settings
+            .default_customer_handle
+            .clone()
             .ok_or_else(|| ProviderFailure::permanent("domain-names/update-registrant-with-default-details needs the default_customer_handle setting of the openprovider configuration"))?;
         let (id, _) = api.find_required(&d).await?;
         api.put("UpdateDomain", &format!("domains/{id}"), json!({ "id": id, "owner_handle": handle })).await?;
-        Ok((format!("registrant of {name} is now the default {handle}"), api.contact(handle).await?, None))
+        Ok((format!("registrant of {name} is now the default {handle}"), api.contact(&handle).await?, None))
     }
 
     /// `get-epp-code`
@@ -557,12 +575,11 @@ impl OpenProvider {
     }
 
     /// `set-glue-record`
-    async fn set_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn set_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: GlueRecord) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
-        let host = crate::providers::glue_host(p, &name)?;
-        let ips: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
+        let host = crate::providers::glue_host(&p.hostname, &name)?;
+        let ips = p.ips();
         let (v6, v4): (Vec<&str>, Vec<&str>) = ips.iter().partition(|ip| ip.contains(':'));
         if v4.len() > 1 || v6.len() > 1 {
             return Err(ProviderFailure::permanent("OpenProvider keeps one IPv4 and one IPv6 address per nameserver"));
@@ -588,11 +605,10 @@ impl OpenProvider {
     }
 
     /// `remove-glue-record`
-    async fn remove_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    async fn remove_glue_record(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: GlueHost) -> Answer {
         let d = Domain::of(call)?;
         let name = d.full();
-        let host = crate::providers::glue_host(p, &name)?;
+        let host = crate::providers::glue_host(&p.hostname, &name)?;
         api.send("DeleteNameserver", reqwest::Method::DELETE, &format!("dns/nameservers/{host}"), Body::None).await?;
         Ok((format!("glue record {host} removed"), json!({ "glue_records": api.glue(&d).await? }), None))
     }
@@ -603,7 +619,7 @@ impl Session for OpenProvider {
 
     fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
         let cx = self.api(call.configuration_id.as_str(), call.settings);
-        Box::pin(async move { Ok(cx) })
+        Box::pin(async move { cx })
     }
 
     fn debug(mut api: Api<'_>) -> Vec<Value> {
@@ -613,26 +629,26 @@ impl Session for OpenProvider {
 
 // update-ips-tag is Nominet's (a .uk release), not OpenProvider's.
 implements!(DomainNames for OpenProvider as ID, {
-    register,
-    transfer,
-    renew,
+    register(Register),
+    transfer(Transfer),
+    renew(Renewal),
     sync_due_date,
     get_info,
-    set_lock,
-    update_nameservers,
-    update_registrant,
+    set_lock(Lock),
+    update_nameservers(Nameservers),
+    update_registrant(NewRegistrant),
     update_registrant_with_default_details,
     get_epp_code,
     get_verification_status,
     resend_verification_email,
-    set_glue_record,
-    remove_glue_record,
+    set_glue_record(GlueRecord),
+    remove_glue_record(GlueHost),
 });
 
 impl Connect for OpenProvider {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(async move {
-            let mut api = self.api("connection-check", settings);
+            let mut api = self.api("connection-check", settings)?;
             // A fresh login: the check is of the credentials, not of a cached token.
             let result = match api.login().await {
                 Ok(_) => api.get("ListDomains", "domains?limit=1").await,

@@ -10,7 +10,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{ProviderCall, ProviderFailure};
 
@@ -98,24 +98,39 @@ pub struct ContactSlot {
     pub register: Option<Contact>,
 }
 
-/// The four contact roles of a registration or a transfer.
+/// The four contact roles of a registration or a transfer (a role not given: none).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Contacts {
-    #[serde(default, deserialize_with = "or_default")]
-    pub registrant: ContactSlot,
-    #[serde(default, deserialize_with = "or_default")]
-    pub admin: ContactSlot,
-    #[serde(default, deserialize_with = "or_default")]
-    pub tech: ContactSlot,
-    #[serde(default, deserialize_with = "or_default")]
-    pub billing: ContactSlot,
+    #[serde(default)]
+    pub registrant: Option<ContactSlot>,
+    #[serde(default)]
+    pub admin: Option<ContactSlot>,
+    #[serde(default)]
+    pub tech: Option<ContactSlot>,
+    #[serde(default)]
+    pub billing: Option<ContactSlot>,
 }
 
 impl Contacts {
     /// The roles besides the registrant, by the name registries give them.
-    pub fn others(&self) -> [(&'static str, &ContactSlot); 3] {
+    pub fn others(&self) -> [(&'static str, &Option<ContactSlot>); 3] {
         [("admin", &self.admin), ("tech", &self.tech), ("billing", &self.billing)]
     }
+}
+
+/// `register`: the domain, its period, contacts and nameservers.
+#[derive(Deserialize, Serialize)]
+pub struct Register {
+    pub sld: String,
+    pub tld: String,
+    pub renew_years: i64,
+    #[serde(default, deserialize_with = "or_default")]
+    pub whois_privacy: bool,
+    #[serde(flatten)]
+    pub contacts: Contacts,
+    pub nameservers: Nameservers,
+    #[serde(default)]
+    pub additional_fields: Option<Map<String, Value>>,
 }
 
 /// `set-glue-record`: a host under the domain and one to four addresses.
@@ -207,6 +222,8 @@ mod tests {
         vec![
             ("cpanel", "web-hosting", <crate::providers::cpanel::Cpanel as Implements>::PARAMS),
             ("hetzner-cloud", "servers", <crate::providers::hetzner::HetznerCloud as Implements>::PARAMS),
+            ("openprovider", "domain-names", <crate::providers::openprovider::OpenProvider as Implements>::PARAMS),
+            ("epp", "domain-names", <crate::providers::epp::Epp as Implements>::PARAMS),
         ]
     }
 

@@ -2,6 +2,7 @@
 //! 5732), glue records as hosts under the domain, and Nominet's release for IPS tags. One method
 //! per action of the blueprint, named after it.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::session::Conn;
@@ -9,7 +10,17 @@ use super::xml::{Element, Response, escape};
 use super::{Epp, NS_CONTACT, NS_DOMAIN, NS_HOST, NS_RELEASE};
 use crate::domain::time::normalize_datetime;
 use crate::providers::blueprints::Answer;
-use crate::providers::{ProviderCall, ProviderFailure, str_of};
+use crate::providers::params::{Contact, ContactSlot, GlueHost, GlueRecord, IpsTag, Lock, Nameservers, NewRegistrant, Register, Renewal, non_empty};
+use crate::providers::{ProviderCall, ProviderFailure};
+
+/// `transfer`: the EPP code and, where given, the years added.
+#[derive(Deserialize, Serialize)]
+pub(super) struct Transfer {
+    #[serde(default, deserialize_with = "non_empty")]
+    epp_code: Option<String>,
+    #[serde(default)]
+    renew_years: Option<i64>,
+}
 
 fn random_text(len: usize, alphabet: &[u8]) -> String {
     let mut bytes = vec![0u8; len];
@@ -24,23 +35,22 @@ fn new_password() -> String {
 }
 
 /// A catalogue contact's postal info, voice and e-mail elements (create and update share them).
-fn contact_details(c: &Value) -> String {
-    let t = |k: &str| str_of(c, k).map(escape);
-    let name = t("name").or_else(|| t("organisation")).unwrap_or_default();
-    let org = t("organisation").map(|o| format!("<contact:org>{o}</contact:org>")).unwrap_or_default();
-    let sp = t("state").map(|s| format!("<contact:sp>{s}</contact:sp>")).unwrap_or_default();
+fn contact_details(c: &Contact) -> String {
+    let name = c.name.as_deref().or(c.organisation.as_deref()).map(escape).unwrap_or_default();
+    let org = c.organisation.as_deref().map(|o| format!("<contact:org>{}</contact:org>", escape(o))).unwrap_or_default();
+    let sp = c.state.as_deref().map(|s| format!("<contact:sp>{}</contact:sp>", escape(s))).unwrap_or_default();
     format!(
         r#"<contact:postalInfo type="int"><contact:name>{name}</contact:name>{org}<contact:addr><contact:street>{}</contact:street><contact:city>{}</contact:city>{sp}<contact:pc>{}</contact:pc><contact:cc>{}</contact:cc></contact:addr></contact:postalInfo><contact:voice>{}</contact:voice><contact:email>{}</contact:email>"#,
-        t("address1").unwrap_or_default(),
-        t("city").unwrap_or_default(),
-        t("postcode").unwrap_or_default(),
-        t("country_code").unwrap_or_default().to_uppercase(),
-        escape(&crate::providers::e164(str_of(c, "phone").unwrap_or_default())),
-        t("email").unwrap_or_default(),
+        escape(&c.address1),
+        escape(&c.city),
+        escape(&c.postcode),
+        escape(&c.country_code).to_uppercase(),
+        escape(&crate::providers::e164(&c.phone)),
+        escape(&c.email),
     )
 }
 
-fn contact_create(id: &str, c: &Value) -> String {
+fn contact_create(id: &str, c: &Contact) -> String {
     format!(
         r#"<create><contact:create xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id>{}<contact:authInfo><contact:pw>{}</contact:pw></contact:authInfo></contact:create></create>"#,
         escape(id),
@@ -158,7 +168,7 @@ impl Conn {
     }
 
     /// A new contact under a fresh id (checked free first).
-    async fn contact_create(&mut self, c: &Value) -> Result<String, ProviderFailure> {
+    async fn contact_create(&mut self, c: &Contact) -> Result<String, ProviderFailure> {
         for _ in 0..3 {
             let id = format!("PRV{}", random_text(9, b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"));
             let check = format!(r#"<check><contact:check xmlns:contact="{NS_CONTACT}"><contact:id>{id}</contact:id></contact:check></check>"#);
@@ -172,14 +182,15 @@ impl Conn {
     }
 
     /// The contact id of a contact param: its id, or a contact made from its details.
-    async fn contact_id(&mut self, contact: &Value) -> Result<Option<String>, ProviderFailure> {
-        if let Some(id) = str_of(contact, "id") {
-            return Ok(Some(id.to_owned()));
+    async fn contact_id(&mut self, contact: Option<&ContactSlot>) -> Result<Option<String>, ProviderFailure> {
+        let Some(contact) = contact else { return Ok(None) };
+        if let Some(id) = &contact.id {
+            return Ok(Some(id.clone()));
         }
-        if contact["register"].is_object() {
-            return Ok(Some(self.contact_create(&contact["register"]).await?));
+        match &contact.register {
+            Some(details) => Ok(Some(self.contact_create(details).await?)),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     async fn contact_info(&mut self, id: &str) -> Result<Value, ProviderFailure> {
@@ -195,13 +206,8 @@ impl Conn {
     }
 }
 
-fn nameservers_of(p: &Value) -> Vec<(String, Option<String>)> {
-    (1..=5)
-        .filter_map(|i| {
-            let n = &p[format!("ns{i}")];
-            str_of(n, "host").map(|h| (h.to_lowercase(), str_of(n, "ip").map(str::to_owned)))
-        })
-        .collect()
+fn nameservers_of(p: &Nameservers) -> Vec<(String, Option<String>)> {
+    p.list().into_iter().map(|(_, n)| (n.host.to_lowercase(), n.ip.clone())).collect()
 }
 
 fn host_objs(hosts: &[String]) -> String {
@@ -215,8 +221,7 @@ fn host_objs(hosts: &[String]) -> String {
 
 impl Epp {
     /// `register`
-    pub(super) async fn register(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn register(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: Register) -> Answer {
         let name = domain(call)?;
         let check = format!(r#"<check><domain:check xmlns:domain="{NS_DOMAIN}"><domain:name>{}</domain:name></domain:check></check>"#, escape(&name));
         let checked = conn.send("domain:check", &check, None, true).await?;
@@ -227,18 +232,21 @@ impl Epp {
         }
         // Hosts under the new domain can only be made once it exists (RFC 5732 §3.2.1): they
         // are added after the create.
-        let (subordinate, external): (Vec<_>, Vec<_>) = nameservers_of(&p["nameservers"]).into_iter().partition(|(h, _)| h.ends_with(&format!(".{name}")));
+        let (subordinate, external): (Vec<_>, Vec<_>) = nameservers_of(&p.nameservers).into_iter().partition(|(h, _)| h.ends_with(&format!(".{name}")));
         conn.ensure_hosts(&name, &external).await?;
-        let registrant = conn.contact_id(&p["registrant"]).await?.unwrap_or_default();
+        let registrant_slot = p.contacts.registrant.as_ref();
+        let registrant = conn.contact_id(registrant_slot).await?.unwrap_or_default();
         let mut contacts = String::new();
-        let mut made: Vec<(Value, String)> = vec![(p["registrant"].clone(), registrant.clone())];
-        for role in ["admin", "tech", "billing"] {
-            let id = match made.iter().find(|(c, _)| *c == p[role]) {
+        // The same details in two roles make one contact.
+        let mut made: Vec<(Option<&ContactSlot>, String)> = vec![(registrant_slot, registrant.clone())];
+        for (role, slot) in p.contacts.others() {
+            let slot = slot.as_ref();
+            let id = match made.iter().find(|(c, _)| *c == slot) {
                 Some((_, id)) => Some(id.clone()),
-                None => conn.contact_id(&p[role]).await?,
+                None => conn.contact_id(slot).await?,
             };
             if let Some(id) = id {
-                made.push((p[role].clone(), id.clone()));
+                made.push((slot, id.clone()));
                 contacts.push_str(&format!(r#"<domain:contact type="{role}">{}</domain:contact>"#, escape(&id)));
             }
         }
@@ -246,7 +254,7 @@ impl Epp {
         let body = format!(
             r#"<create>{}<domain:period unit="y">{}</domain:period>{}<domain:registrant>{}</domain:registrant>{contacts}<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo></domain:create></create>"#,
             domain_name(&name, "create"),
-            p["renew_years"].as_i64().unwrap_or(1),
+            p.renew_years,
             host_objs(&hosts),
             escape(&registrant),
             new_password()
@@ -272,16 +280,15 @@ impl Epp {
     }
 
     /// `transfer`
-    pub(super) async fn transfer(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn transfer(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: Transfer) -> Answer {
         let name = domain(call)?;
-        let epp_code = str_of(p, "epp_code");
+        let epp_code = p.epp_code.as_deref();
         if let Ok(info) = conn.domain_info(&name, epp_code).await
             && info.doc.first("clID").is_some_and(|c| c.eq_ignore_ascii_case(&conn.settings.username))
         {
             return Ok((format!("{name} is sponsored by this account"), conn.info(&name).await?, Some(name)));
         }
-        let period = p["renew_years"].as_i64().filter(|y| *y > 0).map(|y| format!(r#"<domain:period unit="y">{y}</domain:period>"#)).unwrap_or_default();
+        let period = p.renew_years.filter(|y| *y > 0).map(|y| format!(r#"<domain:period unit="y">{y}</domain:period>"#)).unwrap_or_default();
         let auth = epp_code.map(|pw| format!("<domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo>", escape(pw))).unwrap_or_default();
         let body = format!(r#"<transfer op="request">{}{period}{auth}</domain:transfer></transfer>"#, domain_name(&name, "transfer"));
         let a = conn.send("domain:transfer", &body, None, false).await?;
@@ -318,8 +325,7 @@ impl Epp {
     }
 
     /// `renew`
-    pub(super) async fn renew(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn renew(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: Renewal) -> Answer {
         let name = domain(call)?;
         let info = conn.domain_info(&name, None).await?;
         let expires = info
@@ -327,30 +333,28 @@ impl Epp {
             .first("exDate")
             .and_then(|d| d.get(..10).filter(|day| day.len() == 10 && day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })).map(str::to_owned))
             .ok_or_else(|| ProviderFailure::permanent(format!("the registry shows no expiry date of {name}")))?;
-        let years = p["renew_years"].as_i64().unwrap_or(1);
+        let years = p.renew_years;
         let body = format!(r#"<renew>{}<domain:curExpDate>{expires}</domain:curExpDate><domain:period unit="y">{years}</domain:period></domain:renew></renew>"#, domain_name(&name, "renew"));
         conn.send("domain:renew", &body, None, false).await?;
         Ok((format!("{name} renewed for {years} year(s)"), conn.info(&name).await?, None))
     }
 
     /// `set-lock`
-    pub(super) async fn set_lock(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn set_lock(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: Lock) -> Answer {
         let name = domain(call)?;
         let status = r#"<domain:status s="clientTransferProhibited"/>"#;
-        let lock = p["lock"] == true;
+        let lock = p.lock;
         let (add, rem) = if lock { (status, "") } else { ("", status) };
         conn.update(&name, add, rem, "").await?;
         Ok((format!("{name} {}", if lock { "locked" } else { "unlocked" }), conn.info(&name).await?, None))
     }
 
     /// `update-nameservers`
-    pub(super) async fn update_nameservers(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn update_nameservers(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: Nameservers) -> Answer {
         let name = domain(call)?;
         let info = conn.domain_info(&name, None).await?;
         let current = ns_of(&info.doc);
-        let wanted = nameservers_of(p);
+        let wanted = nameservers_of(&p);
         conn.ensure_hosts(&name, &wanted).await?;
         let wanted: Vec<String> = wanted.into_iter().map(|(h, _)| h).collect();
         let add: Vec<String> = wanted.iter().filter(|h| !current.contains(h)).cloned().collect();
@@ -363,8 +367,7 @@ impl Epp {
     }
 
     /// `update-registrant`
-    pub(super) async fn update_registrant(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn update_registrant(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: NewRegistrant) -> Answer {
         let name = domain(call)?;
         if conn.settings.registrant_in_place {
             // The registry's way (Nominet's): the registrant contact itself is changed.
@@ -373,12 +376,12 @@ impl Epp {
             let body = format!(
                 r#"<update><contact:update xmlns:contact="{NS_CONTACT}"><contact:id>{}</contact:id><contact:chg>{}</contact:chg></contact:update></update>"#,
                 escape(&id),
-                contact_details(&p["contact"])
+                contact_details(&p.contact)
             );
             conn.send("contact:update", &body, None, false).await?;
             return Ok((format!("registrant {id} of {name} updated"), conn.contact_info(&id).await?, None));
         }
-        let id = conn.contact_create(&p["contact"]).await?;
+        let id = conn.contact_create(&p.contact).await?;
         conn.update(&name, "", "", &format!("<domain:registrant>{}</domain:registrant>", escape(&id))).await?;
         Ok((format!("registrant of {name} is now {id}"), conn.contact_info(&id).await?, None))
     }
@@ -412,14 +415,13 @@ impl Epp {
     }
 
     /// `update-ips-tag`
-    pub(super) async fn update_ips_tag(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn update_ips_tag(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: IpsTag) -> Answer {
         let name = domain(call)?;
         conn.ready().await?;
         if !conn.offers(NS_RELEASE) {
             return Err(ProviderFailure::permanent("domain-names/update-ips-tag is not supported by this registry (its greeting offers no std-release-1.0)"));
         }
-        let tag = str_of(p, "ips_tag").unwrap_or_default();
+        let tag = p.ips_tag.as_str();
         let body = format!(r#"<update><r:release xmlns:r="{NS_RELEASE}"><r:domainName>{}</r:domainName><r:registrarTag>{}</r:registrarTag></r:release></update>"#, escape(&name), escape(tag));
         let a = conn.send("release", &body, None, false).await?;
         let pending = if a.code == 1001 { " (the receiving registrar must accept it)" } else { "" };
@@ -427,11 +429,10 @@ impl Epp {
     }
 
     /// `set-glue-record`
-    pub(super) async fn set_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn set_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: GlueRecord) -> Answer {
         let name = domain(call)?;
-        let host = crate::providers::glue_host(p, &name)?;
-        let wanted: Vec<&str> = ["ip_1", "ip_2", "ip_3", "ip_4"].iter().filter_map(|k| str_of(p, k)).collect();
+        let host = crate::providers::glue_host(&p.hostname, &name)?;
+        let wanted = p.ips();
         if conn.host_available(&host).await? {
             conn.host_create(&host, &wanted).await?;
         } else {
@@ -450,10 +451,9 @@ impl Epp {
     }
 
     /// `remove-glue-record`
-    pub(super) async fn remove_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
+    pub(super) async fn remove_glue_record(&self, conn: &mut Conn, call: &ProviderCall<'_>, p: GlueHost) -> Answer {
         let name = domain(call)?;
-        let host = crate::providers::glue_host(p, &name)?;
+        let host = crate::providers::glue_host(&p.hostname, &name)?;
         conn.send("host:delete", &format!(r#"<delete><host:delete xmlns:host="{NS_HOST}"><host:name>{}</host:name></host:delete></delete>"#, escape(&host)), None, false).await?;
         let glue = conn.info(&name).await?["glue_records"].clone();
         Ok((format!("glue record {host} removed"), json!({ "glue_records": if glue.is_null() { json!([]) } else { glue } }), None))

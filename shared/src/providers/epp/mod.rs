@@ -26,6 +26,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::blueprints::{Session, implements};
+use super::params;
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::catalogue::schema::{self, address, boolean, int_range, one_of, params, secret, string_max};
 use session::{Conn, EppSession, Settings};
@@ -87,19 +88,19 @@ impl Session for Epp {
 
 // The verification actions are a registrar's (ICANN's registrant checks), not a registry's.
 implements!(DomainNames for Epp as ID, {
-    register,
-    transfer,
-    renew,
+    register(params::Register),
+    transfer(commands::Transfer),
+    renew(params::Renewal),
     sync_due_date,
     get_info,
-    set_lock,
-    update_nameservers,
-    update_registrant,
+    set_lock(params::Lock),
+    update_nameservers(params::Nameservers),
+    update_registrant(params::NewRegistrant),
     update_registrant_with_default_details,
     get_epp_code,
-    update_ips_tag,
-    set_glue_record,
-    remove_glue_record,
+    update_ips_tag(params::IpsTag),
+    set_glue_record(params::GlueRecord),
+    remove_glue_record(params::GlueHost),
 });
 
 impl Connect for Epp {
@@ -380,7 +381,10 @@ mod tests {
     /// Every data unit against the EPP schemas (xmllint, as `make test` installs it); the release,
     /// whose Nominet schema is not published offline, as well-formed XML.
     fn check_with_xmllint(frames: &[String]) {
-        let dir = std::env::temp_dir().join(format!("epp-frames-{}", std::process::id()));
+        // A folder per check: tests run in parallel, and each removes its own at the end.
+        static CHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("epp-frames-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/epp/all.xsd");
         for (i, frame) in frames.iter().enumerate() {
