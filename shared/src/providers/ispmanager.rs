@@ -18,7 +18,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
 use super::blueprints::{Answer, Session, implements};
+use super::params::{non_empty, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -43,8 +47,6 @@ impl Default for Ispmanager {
         Self::new()
     }
 }
-
-use super::str_of;
 
 /// A BILLmanager value: a plain string, or `{"$": "..."}` (and `v` for some ids).
 fn text(v: &Value) -> Option<String> {
@@ -100,10 +102,52 @@ fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
     }
 }
 
+/// A configuration's settings (see [`spec`]).
+#[derive(Deserialize)]
+struct Settings {
+    username: String,
+    password: String,
+    #[serde(default)]
+    renewal_months: Option<i64>,
+    #[serde(default, deserialize_with = "non_empty")]
+    api_url: Option<String>,
+}
+
 pub struct Api<'a> {
     wire: Wire<'a>,
     url: String,
     authinfo: String,
+    renewal_months: Option<i64>,
+}
+
+/// `create-license`: a price list, the IP address it is bound to, what names it.
+#[derive(Deserialize, Serialize)]
+struct CreateLicense {
+    #[serde(default, deserialize_with = "non_empty")]
+    package_identifier: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    ip: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    service_identifier: Option<String>,
+    #[serde(default)]
+    customer_identifier: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    customer_email: Option<String>,
+    #[serde(default)]
+    billing_cycle_months: Option<i64>,
+    #[serde(default)]
+    extra: Option<Map<String, Value>>,
+}
+
+/// `upgrade-downgrade-license`: another price list.
+#[derive(Deserialize, Serialize)]
+struct ChangeLicense {
+    #[serde(default, deserialize_with = "non_empty")]
+    package_identifier: Option<String>,
+    #[serde(default)]
+    billing_cycle_months: Option<i64>,
+    #[serde(default, deserialize_with = "non_empty")]
+    license_key: Option<String>,
 }
 
 impl Api<'_> {
@@ -125,30 +169,30 @@ impl Ispmanager {
         Ispmanager
     }
 
-    fn api<'a>(&'a self, settings: &Value) -> Api<'a> {
-        let url = str_of(settings, "api_url").unwrap_or(DEFAULT_API_URL).to_owned();
-        let authinfo = format!("{}:{}", str_of(settings, "username").unwrap_or_default(), str_of(settings, "password").unwrap_or_default());
-        Api { wire: Wire::new(super::http_client(), "ispmanager", WIRE_SECRETS, CALL_TIMEOUT), url, authinfo }
+    fn api<'a>(&'a self, settings: &Value) -> Result<Api<'a>, ProviderFailure> {
+        let settings: Settings = settings_as(ID, settings)?;
+        let url = settings.api_url.as_deref().unwrap_or(DEFAULT_API_URL).to_owned();
+        let authinfo = format!("{}:{}", settings.username, settings.password);
+        Ok(Api { wire: Wire::new(super::http_client(), "ispmanager", WIRE_SECRETS, CALL_TIMEOUT), url, authinfo, renewal_months: settings.renewal_months })
     }
 
     /// `create-license`: ordered (and paid) on its price list, renewed automatically each period.
-    async fn create_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let p = call.params;
-        let (package, list) = package(p)?;
-        let ip = str_of(p, "ip").ok_or_else(|| ProviderFailure::permanent("an ispmanager licence is bound to an IP address: give ip"))?;
-        let name = str_of(p, "service_identifier").or_else(|| str_of(p, "customer_identifier")).or_else(|| str_of(p, "customer_email")).unwrap_or("licence");
+    async fn create_license(&self, api: &mut Api<'_>, _call: &ProviderCall<'_>, p: CreateLicense) -> Answer {
+        let (package, list) = package(p.package_identifier.as_deref())?;
+        let ip = p.ip.as_deref().ok_or_else(|| ProviderFailure::permanent("an ispmanager licence is bound to an IP address: give ip"))?;
+        let name = [p.service_identifier.as_deref(), p.customer_identifier.as_deref().filter(|c| !c.is_empty()), p.customer_email.as_deref()].into_iter().flatten().next().unwrap_or("licence");
         let mut params = vec![
             ("clicked_button", "finish".to_owned()),
             ("ip", ip.to_owned()),
             ("licname", name.to_owned()),
-            ("period", period(p, list)),
+            ("period", period(p.billing_cycle_months, list)),
             ("pricelist", list.to_string()),
             // The vendor renews it from the account's balance each period (trials cannot be).
-            ("autoprolong", if TRIALS.contains(&list) { "null".to_owned() } else { period(p, list) }),
+            ("autoprolong", if TRIALS.contains(&list) { "null".to_owned() } else { period(p.billing_cycle_months, list) }),
             ("sok", "ok".to_owned()),
             ("skipbasket", "on".to_owned()),
         ];
-        if let Some(nodes) = p["extra"]["nodes"].as_u64().filter(|_| list == 55230) {
+        if let Some(nodes) = p.extra.as_ref().and_then(|e| e.get("nodes")).and_then(Value::as_u64).filter(|_| list == 55230) {
             params.push((BUSINESS_NODES_ADDON, nodes.to_string()));
         }
         let ordered = api.call("soft.order.param", &params, false).await?;
@@ -157,7 +201,7 @@ impl Ispmanager {
         // it again; the id stands in for the key until get-usage-data shows it.
         let licence = api.licence(&id).await.ok();
         let key = licence.as_ref().and_then(|l| field(l, "lickey")).unwrap_or_else(|| id.clone());
-        let data = json!({ "license_key": key, "service_identifier": id, "package_identifier": package, "customer_identifier": p["customer_identifier"] });
+        let data = json!({ "license_key": key, "service_identifier": id, "package_identifier": package, "customer_identifier": p.customer_identifier });
         let data = strip_nulls(data);
         Ok((format!("ispmanager licence {id} ordered for {ip}"), data, Some(id)))
     }
@@ -189,11 +233,11 @@ impl Ispmanager {
     }
 
     /// `upgrade-downgrade-license`: another price list (service.changepricelist).
-    async fn upgrade_downgrade_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>) -> Answer {
-        let (p, id) = (call.params, elid(call)?);
-        let (package, list) = package(p)?;
-        api.call("service.changepricelist", &[("elid", id.clone()), ("pricelist", list.to_string()), ("period", period(p, list)), ("sok", "ok".into())], false).await?;
-        Ok((format!("licence {id} moved to {package}"), json!({ "license_key": str_of(p, "license_key").unwrap_or(&id), "package_identifier": package }), None))
+    async fn upgrade_downgrade_license(&self, api: &mut Api<'_>, call: &ProviderCall<'_>, p: ChangeLicense) -> Answer {
+        let id = elid(call)?;
+        let (package, list) = package(p.package_identifier.as_deref())?;
+        api.call("service.changepricelist", &[("elid", id.clone()), ("pricelist", list.to_string()), ("period", period(p.billing_cycle_months, list)), ("sok", "ok".into())], false).await?;
+        Ok((format!("licence {id} moved to {package}"), json!({ "license_key": p.license_key.as_deref().unwrap_or(&id), "package_identifier": package }), None))
     }
 
     /// `suspend-license`: soft.suspend.
@@ -211,7 +255,7 @@ impl Ispmanager {
         let expired = field(&licence, "expiredate").and_then(|d| crate::domain::time::parse_datetime(&d)).is_some_and(|at| at < crate::domain::time::now_millis());
         let mut message = format!("licence {id} activated");
         if expired {
-            let months = if call.settings["renewal_months"].as_i64() == Some(12) { "12" } else { "1" };
+            let months = if api.renewal_months == Some(12) { "12" } else { "1" };
             api.call("service.prolong", &[("elid", id.clone()), ("period", months.to_owned()), ("sok", "ok".into())], false).await?;
             message = format!("licence {id} renewed for {months} month(s) and activated");
         }
@@ -228,9 +272,8 @@ impl Ispmanager {
 }
 
 /// A call's price list: its `package_identifier` (an id, or a name of the vendor's table).
-fn package(p: &Value) -> Result<(String, u32), ProviderFailure> {
-    let package = str_of(p, "package_identifier")
-        .ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
+fn package(package: Option<&str>) -> Result<(String, u32), ProviderFailure> {
+    let package = package.ok_or_else(|| ProviderFailure::permanent("an ispmanager licence needs package_identifier (a price list such as 55227, or a name such as \"ispmanager 6 lite\")"))?;
     let id = price_list(package).ok_or_else(|| {
         ProviderFailure::permanent(format!("{package:?} is not an ispmanager 6 price list (known: {})", PRICE_LISTS.iter().map(|(n, i)| format!("{n} = {i}")).collect::<Vec<_>>().join(", ")))
     })?;
@@ -239,10 +282,10 @@ fn package(p: &Value) -> Result<(String, u32), ProviderFailure> {
 
 /// The period a price list is ordered for: a trial's own, else 12 months where the billing
 /// cycle is a year or more, else 1.
-fn period(p: &Value, list: u32) -> String {
+fn period(billing_cycle_months: Option<i64>, list: u32) -> String {
     if TRIALS.contains(&list) {
         "-100".into()
-    } else if p["billing_cycle_months"].as_i64().is_some_and(|m| m >= 12) {
+    } else if billing_cycle_months.is_some_and(|m| m >= 12) {
         "12".into()
     } else {
         "1".into()
@@ -261,7 +304,7 @@ impl Session for Ispmanager {
 
     fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
         let cx = self.api(call.settings);
-        Box::pin(async move { Ok(cx) })
+        Box::pin(async move { cx })
     }
 
     fn debug(mut api: Api<'_>) -> Vec<Value> {
@@ -270,10 +313,10 @@ impl Session for Ispmanager {
 }
 
 implements!(SoftwareLicenses for Ispmanager as ID, {
-    create_license,
+    create_license(CreateLicense),
     reissue_license,
     get_usage_data,
-    upgrade_downgrade_license,
+    upgrade_downgrade_license(ChangeLicense),
     suspend_license,
     unsuspend_license,
     terminate_license,
@@ -282,7 +325,7 @@ implements!(SoftwareLicenses for Ispmanager as ID, {
 impl Connect for Ispmanager {
     fn test_connection<'a>(&'a self, _blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>> {
         Box::pin(async move {
-            let mut api = self.api(settings);
+            let mut api = self.api(settings)?;
             // The licence list: a read that needs the credentials and changes nothing.
             let result = api.call("soft", &[], true).await;
             let connected = result.map(|_| ("connected to the ispmanager billing system".to_owned(), json!({ "connected": true }), None));

@@ -62,7 +62,11 @@ pub struct Nameservers {
 impl Nameservers {
     /// Those given (a non-empty host), each with its position (`ns1` is 0).
     pub fn list(&self) -> Vec<(usize, &Nameserver)> {
-        [Some(&self.ns1), Some(&self.ns2), self.ns3.as_ref(), self.ns4.as_ref(), self.ns5.as_ref()].into_iter().enumerate().filter_map(|(i, n)| n.filter(|n| !n.host.is_empty()).map(|n| (i, n))).collect()
+        [Some(&self.ns1), Some(&self.ns2), self.ns3.as_ref(), self.ns4.as_ref(), self.ns5.as_ref()]
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.filter(|n| !n.host.is_empty()).map(|n| (i, n)))
+            .collect()
     }
 }
 
@@ -217,13 +221,17 @@ mod tests {
     use crate::catalogue::example::example;
     use crate::providers::blueprints::Implements;
 
+    /// A provider, its blueprint, and its typed actions.
+    type Typed = (&'static str, &'static str, &'static [(&'static str, Roundtrip)]);
+
     /// Every real provider's typed actions, with their blueprint.
-    fn typed() -> Vec<(&'static str, &'static str, &'static [(&'static str, Roundtrip)])> {
+    fn typed() -> Vec<Typed> {
         vec![
             ("cpanel", "web-hosting", <crate::providers::cpanel::Cpanel as Implements>::PARAMS),
             ("hetzner-cloud", "servers", <crate::providers::hetzner::HetznerCloud as Implements>::PARAMS),
             ("openprovider", "domain-names", <crate::providers::openprovider::OpenProvider as Implements>::PARAMS),
             ("epp", "domain-names", <crate::providers::epp::Epp as Implements>::PARAMS),
+            ("ispmanager", "software-licenses", <crate::providers::ispmanager::Ispmanager as Implements>::PARAMS),
         ]
     }
 
