@@ -694,6 +694,64 @@ impl Engine {
         Ok(Prepared { b, a, logged: a, cp, fields, given, params, configuration })
     }
 
+    /// Writes a settled run: the product (where it changed, under its version, claiming a new
+    /// service identifier), its log entry and the event it settles, in one transaction. A
+    /// concurrent change is met by applying this run's change onto it; a service another
+    /// product holds, or a product that keeps changing, is logged alone and answered 409.
+    async fn write_run(
+        &self,
+        cp: &ContractProduct,
+        logged: &Action,
+        (mut next, mut entry): (ContractProduct, LogEntry),
+        failure_kind: Option<FailureKind>,
+        changed: bool,
+        completion: Option<&Completion>,
+    ) -> Result<(ContractProduct, LogEntry), Failure> {
+        let log_id = entry.log_id.clone();
+        let product_write = changed.then_some((&next, cp.version));
+        let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
+        let also = completion.and_then(|c| settlement(c, failure_kind));
+        let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
+        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref() }).await;
+        if changed && matches!(written, Err(StoreError::Conflict(_))) {
+            // Another run changed the product while the provider carried this one out: its
+            // change is applied onto the product as it is now, not lost and not sent again.
+            match self.reapply(cp, &next, logged, &entry, also.as_ref()).await {
+                Ok(Some(merged)) => {
+                    tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
+                    next = merged;
+                    written = Ok(());
+                }
+                Ok(None) => {}
+                Err(e @ StoreError::Taken(_)) => written = Err(e),
+                Err(e) => return Err(Failure::from(e)),
+            }
+        }
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Taken(message)) => {
+                // The provider answered with a service another contract product holds (a
+                // transfer adopting a domain already in the account, say): this run is logged,
+                // and the product is not bound to that service.
+                entry.status = LogStatus::Error;
+                entry.error = Some(json!({ "code": "conflict", "message": message }));
+                let settled = completion.and_then(|c| settlement(c, Some(FailureKind::Permanent)));
+                self.products.record_run(RunRecord { settles: settled.as_ref(), ..RunRecord::entry(&entry) }).await.map_err(Failure::from)?;
+                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Permanent) });
+            }
+            Err(StoreError::Conflict(message)) => {
+                // Another run changed the product first: this run is logged, nothing else. A
+                // retry (of a lifecycle event) may succeed: the kind says so.
+                entry.status = LogStatus::Error;
+                entry.error = Some(json!({ "code": "conflict", "message": message }));
+                self.products.record_run(RunRecord::entry(&entry)).await.map_err(Failure::from)?;
+                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Transient) });
+            }
+            Err(e) => return Err(Failure::from(e)),
+        }
+        Ok((next, entry))
+    }
+
     async fn execute(&self, actor: &Actor, p: Prepared, completion: Option<&Completion>, operation: Option<&Operation>) -> Result<Outcome, Failure> {
         let Prepared { b, a, logged, cp, fields, params, configuration, .. } = p;
         let (blueprint, action) = (b.id, logged.id);
@@ -766,49 +824,7 @@ impl Engine {
             // credentials or an address fixed meanwhile are used by the very next attempt.
             self.configurations.forget(&configuration.id);
         }
-        let mut next = next;
-        let mut entry = entry;
-        let product_write = changed.then_some((&next, cp.version));
-        let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
-        let also = completion.and_then(|c| settlement(c, failure_kind));
-        let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
-        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref() }).await;
-        if changed && matches!(written, Err(StoreError::Conflict(_))) {
-            // Another run changed the product while the provider carried this one out: its
-            // change is applied onto the product as it is now, not lost and not sent again.
-            match self.reapply(&cp, &next, logged, &entry, also.as_ref()).await {
-                Ok(Some(merged)) => {
-                    tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
-                    next = merged;
-                    written = Ok(());
-                }
-                Ok(None) => {}
-                Err(e @ StoreError::Taken(_)) => written = Err(e),
-                Err(e) => return Err(Failure::from(e)),
-            }
-        }
-        match written {
-            Ok(()) => {}
-            Err(StoreError::Taken(message)) => {
-                // The provider answered with a service another contract product holds (a
-                // transfer adopting a domain already in the account, say): this run is logged,
-                // and the product is not bound to that service.
-                entry.status = LogStatus::Error;
-                entry.error = Some(json!({ "code": "conflict", "message": message }));
-                let settled = completion.and_then(|c| settlement(c, Some(FailureKind::Permanent)));
-                self.products.record_run(RunRecord { settles: settled.as_ref(), ..RunRecord::entry(&entry) }).await.map_err(Failure::from)?;
-                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Permanent) });
-            }
-            Err(StoreError::Conflict(message)) => {
-                // Another run changed the product first: this run is logged, nothing else. A
-                // retry (of a lifecycle event) may succeed: the kind says so.
-                entry.status = LogStatus::Error;
-                entry.error = Some(json!({ "code": "conflict", "message": message }));
-                self.products.record_run(RunRecord::entry(&entry)).await.map_err(Failure::from)?;
-                return Err(Failure { error: EngineError::Conflict(message), log_id: Some(log_id), kind: Some(FailureKind::Transient) });
-            }
-            Err(e) => return Err(Failure::from(e)),
-        }
+        let (next, entry) = self.write_run(&cp, logged, (next, entry), failure_kind, changed, completion).await?;
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
         let final_status = if changed { next.status } else { cp.status };
         if !still_running {
