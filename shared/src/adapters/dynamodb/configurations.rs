@@ -108,29 +108,17 @@ impl ConfigurationStore {
 
     /// Every configuration, or those of one blueprint, oldest first.
     pub async fn list(&self, blueprint: Option<&str>) -> Result<Vec<Configuration>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let mut q = self
-                .ddb
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression(if blueprint.is_some() { "gsi1pk = :pk AND begins_with(gsi1sk, :bp)" } else { "gsi1pk = :pk" })
-                .expression_attribute_values(":pk", s("CFG"))
-                .set_exclusive_start_key(start.take());
-            if let Some(b) = blueprint {
-                q = q.expression_attribute_values(":bp", s(format!("{b}#")));
-            }
-            let page = q.send().await.map_err(StoreError::aws)?;
-            for item in page.items() {
-                out.push(Self::parse(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
+        let mut q = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression(if blueprint.is_some() { "gsi1pk = :pk AND begins_with(gsi1sk, :bp)" } else { "gsi1pk = :pk" })
+            .expression_attribute_values(":pk", s("CFG"));
+        if let Some(b) = blueprint {
+            q = q.expression_attribute_values(":bp", s(format!("{b}#")));
         }
+        super::query_all(q, Self::parse).await
     }
 
     /// The default configuration ids of a blueprint and of its providers, in one BatchGetItem.

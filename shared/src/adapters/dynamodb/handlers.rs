@@ -61,30 +61,18 @@ impl HandlerStore {
     }
 
     async fn query_all<T: for<'de> Deserialize<'de>>(&self, index: Option<&str>, pk_name: &str, pk: String, sk_prefix: Option<&str>) -> Result<Vec<T>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let mut q = self
-                .ddb
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(String::from))
-                .key_condition_expression(if sk_prefix.is_some() { "#pk = :pk AND begins_with(sk, :prefix)" } else { "#pk = :pk" })
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start.take());
-            if let Some(p) = sk_prefix {
-                q = q.expression_attribute_values(":prefix", s(p));
-            }
-            let page = q.send().await.map_err(StoreError::aws)?;
-            for item in page.items() {
-                out.push(parse(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
+        let mut q = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(String::from))
+            .key_condition_expression(if sk_prefix.is_some() { "#pk = :pk AND begins_with(sk, :prefix)" } else { "#pk = :pk" })
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk));
+        if let Some(p) = sk_prefix {
+            q = q.expression_attribute_values(":prefix", s(p));
         }
+        super::query_all(q, parse).await
     }
 
     pub async fn all(&self) -> Result<Vec<EventHandler>, StoreError> {

@@ -92,6 +92,26 @@ pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::S
     }
 }
 
+/// Every item a query matches, page after page, each parsed (the lists that are small by
+/// nature: configurations, products, event handlers).
+pub async fn query_all<T>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    parse: impl Fn(&HashMap<String, AttributeValue>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = query.clone().set_exclusive_start_key(start.take()).send().await.map_err(StoreError::aws)?;
+        for item in page.items() {
+            out.push(parse(item)?);
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// A page key as DynamoDB takes it (ExclusiveStartKey).
 pub fn start_key(key: Option<crate::ports::PageKey>) -> Option<HashMap<String, AttributeValue>> {
     key.map(|k| k.into_iter().map(|(n, v)| (n, AttributeValue::S(v))).collect())

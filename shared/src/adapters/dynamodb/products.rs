@@ -187,28 +187,8 @@ impl ProductStore {
     }
 
     async fn query_gsi1<T: for<'de> Deserialize<'de>>(&self, pk: String) -> Result<Vec<T>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .ddb
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::aws)?;
-            for item in page.items() {
-                out.push(parse(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
+        let q = self.ddb.query().table_name(&self.table).index_name("gsi1").key_condition_expression("gsi1pk = :pk").expression_attribute_values(":pk", s(pk));
+        super::query_all(q, parse).await
     }
 
     pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
