@@ -154,7 +154,8 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     let secrets = Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?);
     let dynamo = shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone());
     let lifecycle = Arc::new(shared::adapters::sqs::SqsMailbox::lifecycle(aws.sqs.clone(), queue_url.clone()));
-    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), dynamo.events(), dynamo.products(), lifecycle, secrets.clone());
+    let checker = Arc::new(Engine::new(shared::adapters::cache::remembering(dynamo.stores()), secrets.clone()));
+    let hook = WebhookApi::new(env("WEBHOOK_SECRET")?.as_bytes(), dynamo.events(), dynamo.products(), lifecycle, checker);
     for (_, body) in &bodies {
         let answer = hook.handle(webhook(body)?).await.map_err(|e| e.to_string())?;
         if answer.status != 202 {

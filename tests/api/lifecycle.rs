@@ -163,6 +163,49 @@ async fn bad_webhooks_are_refused_and_nothing_is_queued() {
     assert_eq!(status, 413);
 }
 
+/// An order that cannot run is refused before it is queued, naming why: the setup action's
+/// missing fields (from the product and the event's data), a product that does not exist.
+/// Nothing is claimed, so the same event id is accepted once the order is fixed.
+#[tokio::test]
+async fn an_order_that_cannot_run_is_refused_naming_why_and_nothing_is_claimed() {
+    let token = admin_token();
+    let (_, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        Some(&token),
+        Some(json!({"name": unique("billing"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "srv.example.net"}})),
+    )
+    .await;
+    // A product without the e-mail address the setup action needs.
+    let (status, product) = call(
+        reqwest::Method::POST,
+        "/products",
+        Some(&token),
+        Some(json!({"name": "Hosting", "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg["id"]}, "provision_fields": {"package_name": "starter"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{product}");
+    let (cp, id, client) = (unique("whmcs:svc"), unique("evt"), unique("client"));
+    let (status, body) = send(&event(&id, "order.paid", &cp, json!({"product_id": product["id"], "client_id": client}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    assert!(body["error"]["details"]["fields"]["email"].is_string(), "the missing field is named: {body}");
+    let (status, _) = call(reqwest::Method::GET, &format!("/lifecycle-events/{id}"), Some(&token), None).await;
+    assert_eq!(status, 404, "not claimed");
+    let (status, _) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), Some(&token), None).await;
+    assert_eq!(status, 404, "not made");
+
+    // The same event id, the e-mail given in the event's data: accepted and run.
+    let fixed = event(&id, "order.paid", &cp, json!({"product_id": product["id"], "client_id": client, "params": {"email": "owner@example.com"}}));
+    assert_eq!(send(&fixed).await.0, 202);
+    assert_eq!(settled(&id).await["status"], "done");
+
+    // An order of a product that does not exist.
+    let (status, body) = send(&event(&unique("evt"), "order.paid", &unique("whmcs:svc"), json!({"product_id": "prd-none", "client_id": client}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["details"]["fields"]["product_id"].as_str().is_some_and(|m| m.contains("no product")), "{body}");
+}
+
 #[tokio::test]
 async fn a_provider_failing_twice_transiently_then_succeeding_ends_in_success_with_the_retries_logged() {
     let product = product_with(json!({"server_hostname": "srv.example.net", "transient_failures": 2})).await;

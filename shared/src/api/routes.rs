@@ -59,7 +59,7 @@ pub const ROUTES: &[ApiRoute] = &[
         path: "/webhooks/billing",
         function: "webhook",
         operation_id: "billingWebhook",
-        summary: "A billing lifecycle event, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; 202 when queued; 404 for a contract product that neither exists nor has an accepted order.paid",
+        summary: "A billing lifecycle event, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; 202 when queued; 404 for a contract product that neither exists nor has an accepted order.paid; an order.paid that cannot run is refused before it is queued, nothing claimed: 400 naming the product that does not exist or the setup action's missing fields (from the product and the event's data), 409 without a default configuration",
     },
     admin("POST", "/event-handlers", "createEventHandler", "Create an outgoing event handler (URL or Lambda target); a secret it makes is shown this once"),
     admin("GET", "/event-handlers", "listEventHandlers", "List outgoing event handlers"),

@@ -17,11 +17,12 @@ use crate::adapters::dynamodb::events::{Claim, EventStore};
 use crate::adapters::dynamodb::products::ProductStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::validate::{to_details, validate};
+use crate::domain::ProductStatus;
 use crate::domain::ids::ContractProductId;
 use crate::domain::lifecycle::{EventRecord, EventStatus};
 use crate::domain::time::now_rfc3339;
+use crate::engine::Engine;
 use crate::engine::lifecycle::{event_schema, sealed_event};
-use crate::secrets::SecretBox;
 
 #[derive(Clone)]
 pub struct WebhookApi {
@@ -31,8 +32,9 @@ pub struct WebhookApi {
     /// The lifecycle queue.
     queue: std::sync::Arc<dyn crate::ports::Mailbox>,
     /// Seals the secret fields of an event's `data.params` and `data.provision_fields` before it
-    /// goes on the queue (and so into its dead-letter queue).
-    secrets: std::sync::Arc<SecretBox>,
+    /// goes on the queue (and so into its dead-letter queue); checks an order before it is
+    /// queued ([`Engine::check_order`]).
+    engine: std::sync::Arc<Engine>,
 }
 
 /// The canonical text of a JSON value: object keys sorted at every depth, no whitespace. A
@@ -70,8 +72,8 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 impl WebhookApi {
-    pub fn new(secret: &[u8], events: EventStore, products: ProductStore, queue: std::sync::Arc<dyn crate::ports::Mailbox>, secrets: std::sync::Arc<SecretBox>) -> Self {
-        WebhookApi { secrets, key: hmac::Key::new(hmac::HMAC_SHA256, secret), events, products, queue }
+    pub fn new(secret: &[u8], events: EventStore, products: ProductStore, queue: std::sync::Arc<dyn crate::ports::Mailbox>, engine: std::sync::Arc<Engine>) -> Self {
+        WebhookApi { engine, key: hmac::Key::new(hmac::HMAC_SHA256, secret), events, products, queue }
     }
 
     fn verify(&self, request: &HttpRequest) -> Result<(), ApiError> {
@@ -97,7 +99,7 @@ impl WebhookApi {
         }
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         let kind = event["type"].as_str().unwrap_or_default().to_owned();
-        let queued = sealed_event(&event, &self.secrets);
+        let queued = sealed_event(&event, self.engine.secrets());
         let raw_cp = event["contract_product_id"].as_str().unwrap_or_default();
         let cp_id = ContractProductId::parse_given(raw_cp).map_err(|e| ApiError::validation("the event has invalid fields", json!({ "fields": { "contract_product_id": e } })))?;
         let known = self.products.known_blueprint(&cp_id).await?;
@@ -108,6 +110,14 @@ impl WebhookApi {
             let creates = kind == "order.paid" && event["data"]["product_id"].is_string() && event["data"]["client_id"].is_string();
             if !creates {
                 return Err(ApiError::NotFound(format!("no contract product {raw_cp:?} (an order.paid event with data.product_id and data.client_id makes it)")));
+            }
+        }
+        if kind == "order.paid" {
+            // An order that cannot run is refused now, naming why, rather than accepted and
+            // failed later: the product to make, its configuration, the setup's fields.
+            let pending = if unknown { None } else { self.products.contract_product(&cp_id).await?.filter(|cp| cp.status == ProductStatus::Pending) };
+            if unknown || pending.is_some() {
+                self.engine.check_order(&id, cp_id.as_str(), pending, &event["data"]).await?;
             }
         }
         let now = now_rfc3339();

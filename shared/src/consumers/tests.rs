@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::SqsEvent;
 use super::dispatcher::Dispatcher;
 use super::worker::{MAX_RECEIVES, Worker};
-use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryQueue, MemoryStore};
+use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryPublisher, MemoryQueue, MemoryStore};
 use crate::domain::ProductStatus;
 use crate::domain::actor::{Actor, Caller};
 use crate::domain::handler::EventHandler;
@@ -30,13 +30,14 @@ struct Lane {
     engine: Engine,
     store: MemoryStore,
     mailbox: MemoryMailbox,
+    events: MemoryPublisher,
 }
 
 fn lane(settings: Value) -> Lane {
-    let (engine, store, _) = demo_world(settings);
+    let (engine, store, events) = demo_world(settings);
     let mailbox = MemoryMailbox::default();
     let worker = Worker::new(engine.clone(), Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(mailbox.clone()), 1);
-    Lane { worker, engine, store, mailbox }
+    Lane { worker, engine, store, mailbox, events }
 }
 
 /// A billing event as the webhook queues it (sealed), claimed.
@@ -115,6 +116,29 @@ async fn the_last_attempt_gives_up_visibly() {
     let last = l.store.logs().pop().unwrap();
     assert_eq!(last.status, LogStatus::Error);
     assert!(last.message.contains("dead-letter queue"), "{}", last.message);
+}
+
+/// An event whose action is refused before its provider is called (here the setup's params
+/// lack the e-mail) fails visibly: an error entry naming the field, the event failed and linked
+/// to it, the product failed and setup_failed announced with that entry.
+#[tokio::test]
+async fn a_refused_setup_fails_visibly() {
+    let l = lane(json!({}));
+    let paid = claimed(&l.store, "evt-1", "order.paid", "cp-1", json!({ "params": { "domain": "alice.example" } }));
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, 1)])).await;
+    assert!(response.batch_item_failures.is_empty(), "settled, not retried");
+    let logs = l.store.logs();
+    assert_eq!(logs.len(), 1);
+    let entry = &logs[0];
+    assert_eq!((entry.status, entry.action.as_str()), (LogStatus::Error, "create-account"));
+    assert!(entry.message.contains("invalid params for web-hosting/create-account") && entry.message.contains("email"), "{}", entry.message);
+    assert_eq!(entry.error.as_ref().unwrap()["code"], "validation_failed");
+    assert_eq!(l.store.event("evt-1"), Some((EventStatus::Failed, vec![entry.log_id.clone()])));
+    assert!(l.store.event_error("evt-1").unwrap().contains("email"));
+    assert_eq!(l.store.product(&cp1()).unwrap().status, ProductStatus::Failed);
+    let events = l.events.events();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["contract_product.setup_failed"]);
+    assert_eq!(events[0].log_id.as_deref(), Some(entry.log_id.as_str()));
 }
 
 /// A billing system only sends webhooks: the first order.paid of an unknown service makes its

@@ -18,6 +18,7 @@ use super::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_o
 use crate::catalogue::catalogue;
 use crate::domain::FailureKind;
 use crate::domain::actor::Actor;
+use crate::domain::ids::LogId;
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::product::ContractProduct;
@@ -166,7 +167,7 @@ impl Worker {
     /// An error entry on the product for work that ends here: an event given up on (its message
     /// goes to the dead-letter queue), or a long-running action that cannot run (its pending entry
     /// becomes this error).
-    async fn log_failure(&self, cp: &ContractProduct, action: &str, source: &str, message: &str, operation: Option<&Operation>) {
+    async fn log_failure(&self, cp: &ContractProduct, action: &str, source: &str, message: &str, operation: Option<&Operation>) -> Option<LogId> {
         let mut entry = LogEntry {
             error: Some(json!({ "code": "provider_error", "message": message, "kind": "gave_up" })),
             ..LogEntry::note(cp, action, json!({ "role": "system", "id": source }), LogStatus::Error, message.to_owned())
@@ -176,8 +177,12 @@ impl Worker {
             entry.log_id = o.log_id.clone();
             entry.started_at = o.started_at.clone();
         }
-        if let Err(e) = self.products.record_run(RunRecord::entry(&entry)).await {
-            tracing::error!(error = %e, source, "a failure entry could not be logged");
+        match self.products.record_run(RunRecord::entry(&entry)).await {
+            Ok(()) => Some(entry.log_id),
+            Err(e) => {
+                tracing::error!(error = %e, source, "a failure entry could not be logged");
+                None
+            }
         }
     }
 
@@ -426,15 +431,7 @@ impl Worker {
             Ok(Some(cp)) => cp,
             Ok(None) if kind == "order.paid" => {
                 // A billing system only ever sends webhooks: the first order of a service makes it.
-                let body = json!({
-                    "id": cp_raw,
-                    "client_id": data["client_id"],
-                    "product_id": data["product_id"],
-                    "service_identifier": data["service_identifier"],
-                    "provision_fields": data["provision_fields"],
-                });
-                let body = Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect());
-                match self.engine.create_contract_product(&body).await {
+                match self.engine.create_contract_product(&crate::engine::contracts::order_body(cp_raw, &data)).await {
                     Ok(cp) => cp,
                     Err(e) if e.retryable() => return Handled::Retry(e.to_string()),
                     Err(e) => return self.settle(&id, EventStatus::Failed, Some(&format!("the contract product could not be made: {e}"))).await,
@@ -463,14 +460,26 @@ impl Worker {
                 Some(_) if receives >= MAX_RECEIVES => {
                     let why = format!("gave up after {receives} attempts: {}", f.error);
                     // The error entry first: an event shown as failed always has it.
-                    self.log_failure(&cp, action.id, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
-                    let _ = self.events.set_status(&id, EventStatus::Failed, f.log_id.as_ref().map(|l| l.as_str()), Some(&why)).await;
+                    let logged = self.log_failure(&cp, action.id, &format!("billing:{id}"), &format!("{why}; the event is in the dead-letter queue"), None).await;
+                    let _ = self.events.set_status(&id, EventStatus::Failed, logged.or(f.log_id).as_ref().map(|l| l.as_str()), Some(&why)).await;
                     tracing::error!(event_id = %id, "{why}; the message goes to the dead-letter queue");
                     Handled::GiveUp(why)
                 }
                 Some(_) => Handled::Retry(f.error.to_string()),
                 None if f.error.retryable() => Handled::Retry(f.error.to_string()),
-                None => self.settle(&id, EventStatus::Failed, Some(&f.error.to_string())).await,
+                None => {
+                    // Refused before the provider (bad params, a status it cannot run from, a
+                    // configuration gone): logged on the product, a setup failing it, and the
+                    // event linked to that entry.
+                    let why = crate::engine::refusal_text(&f.error);
+                    match self.engine.record_refusal(&actor, &cp, action.id, &f.error).await {
+                        Ok(log_id) => match self.events.set_status(&id, EventStatus::Failed, Some(log_id.as_str()), Some(&why)).await {
+                            Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => Handled::Settled,
+                            Err(e) => Handled::Retry(e.to_string()),
+                        },
+                        Err(e) => Handled::Retry(e.to_string()),
+                    }
+                }
             },
         }
     }

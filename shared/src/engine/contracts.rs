@@ -159,12 +159,49 @@ pub async fn check_static(configurations: &dyn Configurations, id: &Configuratio
     Ok(())
 }
 
+/// What an order.paid event for an unknown contract product makes: a body of the POST
+/// /contract-products shape from the event's data.
+pub fn order_body(contract_product_id: &str, data: &Value) -> Value {
+    let body = serde_json::json!({
+        "id": contract_product_id,
+        "client_id": data["client_id"],
+        "product_id": data["product_id"],
+        "service_identifier": data["service_identifier"],
+        "provision_fields": data["provision_fields"],
+    });
+    Value::Object(body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect())
+}
+
 impl Engine {
     /// Creates a contract product from a body of the POST /contract-products shape (also what an
-    /// order.paid event for an unknown id becomes): its configuration the static one named or the
-    /// enabled default, its provision fields the product's and then the body's, secrets sealed to
-    /// it; announced as contract_product.created.
+    /// order.paid event for an unknown id becomes): see [`Engine::draft_contract_product`];
+    /// stored, counted on its configuration, and announced as contract_product.created.
     pub async fn create_contract_product(&self, body: &Value) -> Result<ContractProduct, EngineError> {
+        let cp = self.draft_contract_product(body).await?;
+        self.products.create(&cp).await?;
+        tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
+        if let Some(p) = &self.publisher {
+            p.publish(&crate::domain::outgoing::OutgoingEvent {
+                id: format!("ev-created-{}", cp.id),
+                kind: "contract_product.created".into(),
+                contract_product_id: cp.id.to_string(),
+                client_id: cp.client_id.clone(),
+                blueprint: cp.blueprint.clone(),
+                action: None,
+                log_id: None,
+                status: cp.status,
+                message: format!("contract product {} created", cp.id),
+                occurred_at: cp.created_at.clone(),
+            })
+            .await;
+        }
+        Ok(cp)
+    }
+
+    /// The contract product a body of the POST /contract-products shape would make, checked but
+    /// not stored: its configuration the static one named or the enabled default, its provision
+    /// fields the product's and then the body's, secrets sealed to it.
+    pub async fn draft_contract_product(&self, body: &Value) -> Result<ContractProduct, EngineError> {
         let body = body.clone();
         check(&contract_product_schema(), &body)?;
         let id = match body["id"].as_str() {
@@ -244,24 +281,23 @@ impl Engine {
             unconfirmed_create: None,
             unconfirmed_action: None,
         };
-        self.products.create(&cp).await?;
-        tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
-        if let Some(p) = &self.publisher {
-            p.publish(&crate::domain::outgoing::OutgoingEvent {
-                id: format!("ev-created-{}", cp.id),
-                kind: "contract_product.created".into(),
-                contract_product_id: cp.id.to_string(),
-                client_id: cp.client_id.clone(),
-                blueprint: cp.blueprint.clone(),
-                action: None,
-                log_id: None,
-                status: cp.status,
-                message: format!("contract product {} created", cp.id),
-                occurred_at: cp.created_at.clone(),
-            })
-            .await;
-        }
         Ok(cp)
+    }
+
+    /// Whether an order.paid event can run: the contract product it names (as it is, or as the
+    /// event would make it) and its setup action with the params the worker would give it, all
+    /// checked as the worker's run will check them, nothing written. The webhook refuses with this
+    /// what would only fail later: a missing product or default configuration, a setup action's
+    /// missing fields (from the product and the event's data).
+    pub async fn check_order(&self, event_id: &str, contract_product_id: &str, known: Option<ContractProduct>, data: &Value) -> Result<(), EngineError> {
+        let cp = match known {
+            Some(cp) => cp,
+            None => self.draft_contract_product(&order_body(contract_product_id, data)).await?,
+        };
+        let Some(b) = catalogue().blueprint(&cp.blueprint) else { return Ok(()) };
+        let Some((action, params)) = super::lifecycle::action_for("order.paid", b, &cp, data) else { return Ok(()) };
+        let actor = crate::domain::actor::Actor::System(format!("billing:{event_id}"));
+        self.check_run(&actor, cp, b.id, action.id, &serde_json::json!({ "params": params })).await
     }
 }
 

@@ -618,10 +618,49 @@ impl Engine {
             .await;
     }
 
+    /// Records a lifecycle event's action that was refused before its provider was called (bad
+    /// params, a status it cannot run from, a configuration gone): an error entry on the
+    /// product naming the cause and, for the setup action of a product still pending, the
+    /// product marked failed (one transaction) and `setup_failed` announced. The caller settles
+    /// the event failed, linked to the entry answered: nothing fails silently.
+    pub async fn record_refusal(&self, actor: &Actor, cp: &ContractProduct, action: &str, error: &EngineError) -> Result<LogId, StoreError> {
+        let message = refusal_text(error);
+        let mut entry = LogEntry::note(cp, action, actor.describe(), LogStatus::Error, message.clone());
+        entry.error = Some(match error {
+            EngineError::Invalid { details, .. } => json!({ "code": error.code(), "message": message, "details": details }),
+            _ => json!({ "code": error.code(), "message": message }),
+        });
+        let fails_setup = action == cp.setup_action && cp.status == ProductStatus::Pending;
+        let mut next = cp.clone();
+        if fails_setup {
+            next.status = ProductStatus::Failed;
+            next.updated_at = now_rfc3339();
+            next.version = cp.version + 1;
+        }
+        let product = fails_setup.then_some((&next, cp.version));
+        match self.products.record_run(RunRecord { product, claim: false, entry: &entry, settles: None }).await {
+            Ok(()) => {}
+            // Changed meanwhile: the entry is kept all the same, the product left as it now is.
+            Err(StoreError::Conflict(_)) if fails_setup => self.products.record_run(RunRecord::entry(&entry)).await?,
+            Err(e) => return Err(e),
+        }
+        tracing::warn!(contract_product_id = %cp.id, action, log_id = %entry.log_id, "{message}");
+        if fails_setup && let Some((_, a)) = catalogue().action(&cp.blueprint, action) {
+            self.announce(cp, a, ProductStatus::Failed, true, &entry.log_id, &message).await;
+        }
+        Ok(entry.log_id)
+    }
+
     /// Opens the sealed params of a queued operation.
     pub fn open_operation_params(&self, blueprint: &str, action: &str, sealed: &Value, log_id: &str) -> Result<Value, EngineError> {
         let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| EngineError::NotFound(format!("no action {blueprint}/{action}")))?;
         secrets::open(&a.params, sealed, &self.secrets, log_id).map_err(|e| EngineError::internal(format!("params of {log_id} do not open: {e}")))
+    }
+
+    /// Every check a run makes before its provider is called (rights, params, status), on a
+    /// contract product the caller has (a draft, say), nothing written.
+    pub async fn check_run(&self, actor: &Actor, cp: ContractProduct, blueprint: &str, action: &str, body: &Value) -> Result<(), EngineError> {
+        self.prepare_on(actor, cp, blueprint, action, body, true).await.map(|_| ()).map_err(|f| f.error)
     }
 
     async fn prepare(&self, actor: &Actor, product_id: &str, blueprint: &str, action: &str, body: &Value) -> Result<Prepared, Failure> {
@@ -835,6 +874,14 @@ impl Engine {
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),
         }
     }
+}
+
+/// A refusal as a person reads it in the log: the error and, for bad input, each field's
+/// problem ("invalid params for web-hosting/create-account: email: is required; ...").
+pub fn refusal_text(error: &EngineError) -> String {
+    let EngineError::Invalid { message, details } = error else { return error.to_string() };
+    let fields: Vec<String> = details["fields"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect();
+    if fields.is_empty() { message.clone() } else { format!("{message}: {}", fields.join("; ")) }
 }
 
 #[cfg(test)]

@@ -270,3 +270,38 @@ async fn an_unreachable_store_is_retryable() {
     assert_eq!(f.error.code(), "internal");
     assert!(f.retryable());
 }
+
+/// An order is checked as the worker will run it, nothing written: a product that does not
+/// exist, the setup's missing fields (from the product and the event's data), or fine.
+#[tokio::test]
+async fn an_order_is_checked_as_it_will_run_and_nothing_is_written() {
+    let w = world(json!({}));
+    w.store.put_template(crate::domain::product::Product {
+        id: crate::domain::ids::ProductId::parse("prd-1").unwrap(),
+        name: "Gold".into(),
+        blueprint: "web-hosting".into(),
+        provider: None,
+        deployment: crate::domain::product::Deployment::Static { configuration_id: ConfigurationId::parse("cfg-1").unwrap() },
+        setup_action: "create-account".into(),
+        provision_fields: json!({ "package_name": "gold" }).as_object().cloned().unwrap(),
+        created_at: String::new(),
+        updated_at: String::new(),
+        version: 1,
+    });
+    let refused = |e: EngineError| match e {
+        EngineError::Invalid { details, .. } => details["fields"].as_object().map(|f| f.keys().cloned().collect::<Vec<_>>()).unwrap_or_default(),
+        other => panic!("refused as invalid, not {other}"),
+    };
+    let order = json!({ "product_id": "prd-1", "client_id": "client-9" });
+    let e = w.engine.check_order("evt-1", "cp-new", None, &order).await.unwrap_err();
+    assert_eq!(refused(e), ["email"]);
+    let mut fixed = order.clone();
+    fixed["params"] = json!({ "email": "o@example.com" });
+    w.engine.check_order("evt-1", "cp-new", None, &fixed).await.expect("would run");
+    let e = w.engine.check_order("evt-2", "cp-other", None, &json!({ "product_id": "prd-none", "client_id": "client-9" })).await.unwrap_err();
+    assert_eq!(refused(e), ["product_id"]);
+    // A pending product already made: its own fields count.
+    let pending = w.store.product(&cp1()).unwrap();
+    w.engine.check_order("evt-3", "cp-1", Some(pending), &json!({ "params": { "email": "o@example.com" } })).await.expect("would run");
+    assert!(w.store.product(&ContractProductId::parse("cp-new").unwrap()).is_none() && w.store.logs().is_empty(), "nothing written");
+}
