@@ -147,7 +147,8 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     let bare = bare_loop(aws, &queue_url, pollers, events, None).await?;
     // The floor: the same messages, and per message the calls the worker makes, bare.
     send_all(aws, &queue_url, &bodies).await?;
-    let floor = bare_loop(aws, &queue_url, pollers, events, Some(Floor { main: tables.main.clone(), logs: tables.logs.clone(), events_queue: env("EVENTS_QUEUE_URL")? })).await?;
+    let floor =
+        bare_loop(aws, &queue_url, pollers, events, Some(Floor { main: tables.main.clone(), logs: tables.logs.clone(), events_queue: env("EVENTS_QUEUE_URL")?, read: Default::default() })).await?;
     aws.calls.take();
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
@@ -204,11 +205,15 @@ struct Floor {
     main: String,
     logs: String,
     events_queue: String,
+    /// The configurations read so far: like the worker (adapters::cache), the floor reads a
+    /// configuration once, not per event (a run shorter than the cache's 30 s).
+    read: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Floor {
     /// The calls the worker makes for one event, bare: claim the event (a conditional update),
-    /// read the contract product, its configuration and the demo's account, write the account
+    /// read the contract product, its configuration (the first time only, as the worker
+    /// remembers it) and the demo's account, write the account
     /// back, one transaction (the product under a condition, the log entry, the event's
     /// completion) and one send of the outgoing event.
     async fn one(&self, aws: &Aws, cp: &str, message_id: &str) -> Result<(), Error> {
@@ -234,7 +239,10 @@ impl Floor {
         let product = product.item().cloned().ok_or_else(|| format!("no contract product {cp}"))?;
         let text = |k: &str| product.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let cfg = text("provision_configuration_id");
-        ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CFG#{cfg}"), "CFG"))).consistent_read(true).send().await.map_err(show)?;
+        let first = self.read.lock().map_err(|_| "poisoned")?.insert(cfg.clone());
+        if first {
+            ddb.get_item().table_name(&self.main).set_key(Some(key(format!("CFG#{cfg}"), "CFG"))).consistent_read(true).send().await.map_err(show)?;
+        }
         let account_key = key(format!("DEMO#{cfg}#web-hosting"), &text("service_identifier").to_lowercase());
         let account = ddb.get_item().table_name(&self.main).set_key(Some(account_key)).consistent_read(true).send().await.map_err(show)?;
         let account = account.item().cloned().ok_or("no demo account")?;
