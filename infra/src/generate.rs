@@ -14,8 +14,13 @@ const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 pub fn router_block() -> String {
     let mut out = String::from(BEGIN);
     out.push_str("[workspace.metadata.lambda.watch.router]\n");
-    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
-    paths.dedup();
+    // Each path once, in the order the routes first name it (a TOML key may not repeat).
+    let mut paths: Vec<&str> = Vec::new();
+    for r in ROUTES.iter() {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
+        }
+    }
     let entry = |path: &str, f: &dyn Fn(&str) -> &'static str| {
         let targets: Vec<String> = METHODS.iter().map(|m| format!("{{ method = \"{m}\", function = \"{}\" }}", f(m))).collect();
         format!("\"{}\" = [{}]\n", router_path(path), targets.join(", "))

@@ -271,6 +271,7 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
         "listProducts" => (200, "The products", r("ProductList")),
         "getProduct" | "updateProduct" => (200, "The product", r("Product")),
         "createContractProduct" => (201, "Created, status pending", r("ContractProduct")),
+        "importContractProduct" => (201, "Imported, active or suspended as the provider shows it; log_id names its import entry", r("ContractProduct")),
         "listContractProducts" => (200, "One page, newest first", r("ContractProductPage")),
         "getContractProduct" => (200, "The contract product", r("ContractProduct")),
         "updateContractProduct" => (200, "The contract product as it is now; the change is in its log", r("ContractProduct")),
@@ -328,7 +329,7 @@ fn error_statuses(route: &ApiRoute) -> Vec<u16> {
         out.push(413);
     }
     out.push(500);
-    if route.operation_id == "testConnection" {
+    if route.operation_id == "testConnection" || route.operation_id == "importContractProduct" {
         out.extend([502, 504]);
     }
     out
@@ -346,6 +347,7 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "createProduct" => shared::engine::contracts::product_schema(),
         "updateProduct" => products::params_schema_patch(),
         "createContractProduct" => shared::engine::contracts::contract_product_schema(),
+        "importContractProduct" => shared::engine::imports::import_schema(),
         "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),
@@ -389,7 +391,7 @@ fn links(operation_id: &str) -> Option<Value> {
     Some(match operation_id {
         "createConfiguration" => by_id(&["getConfiguration", "updateConfiguration", "deleteConfiguration", "testConnection", "configurationLogs"], "id"),
         "createProduct" => by_id(&["getProduct", "updateProduct"], "id"),
-        "createContractProduct" | "getContractProduct" => {
+        "createContractProduct" | "getContractProduct" | "importContractProduct" => {
             // And every action: a tool chaining calls runs them on the product it made.
             let mut ops = vec!["getContractProduct".to_owned(), "updateContractProduct".to_owned(), "productLogs".to_owned()];
             ops.extend(catalogue().actions().map(|(b, a)| action_operation_id(b.id, a.id)));

@@ -91,10 +91,12 @@ impl<'a> RunRecord<'a> {
 
 /// Contract products as the engine reads and writes them.
 pub trait ContractProducts: Send + Sync {
-    /// Stores a new contract product, raising its configuration's usage count, on condition that
-    /// the id is free and the configuration still exists, of the same blueprint, and enabled
-    /// ([`StoreError::Conflict`] otherwise).
-    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Stores a new contract product, raising its configuration's usage count and claiming its
+    /// service identifier, on condition that the id is free and the configuration still exists,
+    /// of the same blueprint, and enabled ([`StoreError::Conflict`] otherwise;
+    /// [`StoreError::Taken`] when another product holds the identifier); with `entry`, its
+    /// first log entry in the same transaction (an import's).
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>) -> BoxFuture<'a, Result<(), StoreError>>;
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>>;
     /// Writes a run ([`RunRecord`]) in one transaction: [`StoreError::Conflict`] when the
     /// product is no longer at the expected version (nothing is written then).

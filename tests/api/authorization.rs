@@ -48,6 +48,7 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::GET, format!("/products/{product}"), Value::Null, 200, 403, 403),
         (Method::PATCH, format!("/products/{product}"), json!({}), 200, 403, 403),
         (Method::POST, "/contract-products".into(), json!({}), 400, 403, 403),
+        (Method::POST, "/contract-products/import".into(), json!({}), 400, 403, 403),
         (Method::GET, format!("/contract-products?client_id={owner_id}"), Value::Null, 200, 200, 403),
         (Method::GET, format!("/contract-products/{cp}"), Value::Null, 200, 200, 404),
         (Method::POST, format!("/contract-products/{cp}/actions/web-hosting/get-info"), json!({}), 200, 200, 404),

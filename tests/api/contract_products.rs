@@ -355,3 +355,41 @@ async fn contract_products_are_searched_by_identifier_client_status_blueprint_an
         assert_eq!(status, 400, "{bad}: {body}");
     }
 }
+
+/// A service that exists at the third party (the demo's `existing_services`) is imported
+/// through the API: made active with an import entry in its log, its actions then run on it;
+/// importing it twice is a 409, one the provider does not show a 400 naming the identifier.
+#[tokio::test]
+async fn an_existing_service_is_imported_and_then_managed_like_any_other() {
+    let admin = admin_token();
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin,
+        Some(json!({"name": unique("import"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "old.example.net", "existing_services": "legacy1, legacy2"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    let client = unique("client");
+    let body = |identifier: &str| json!({"configuration_id": cfg["id"], "service_identifier": identifier, "client_id": client});
+    let (status, imported) = call(reqwest::Method::POST, "/contract-products/import", &admin, Some(body("legacy1"))).await;
+    assert_eq!(status, 201, "{imported}");
+    assert_eq!((imported["status"].as_str(), imported["service_identifier"].as_str(), imported["client_id"].as_str()), (Some("active"), Some("legacy1"), Some(client.as_str())));
+    let cp = imported["id"].as_str().unwrap();
+    let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{}", imported["log_id"].as_str().unwrap()), &admin, None).await;
+    assert_eq!((entry["action"].as_str(), entry["status"].as_str()), (Some("import"), Some("success")), "{entry}");
+    let (status, suspended) = call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/web-hosting/suspend-account"), &admin, Some(json!({}))).await;
+    assert_eq!(status, 200, "{suspended}");
+    // The owning client sees it as its own.
+    let (status, _) = call(reqwest::Method::GET, &format!("/contract-products/{cp}"), &client_token(&client), None).await;
+    assert_eq!(status, 200);
+
+    let (status, twice) = call(reqwest::Method::POST, "/contract-products/import", &admin, Some(body("legacy1"))).await;
+    assert_eq!(status, 409, "{twice}");
+    let (status, missing) = call(reqwest::Method::POST, "/contract-products/import", &admin, Some(body("nobody"))).await;
+    assert_eq!(status, 400, "{missing}");
+    assert!(missing["error"]["details"]["fields"]["service_identifier"].is_string(), "{missing}");
+    // A client may not import.
+    let (status, _) = call(reqwest::Method::POST, "/contract-products/import", &client_token(&client), Some(body("legacy2"))).await;
+    assert_eq!(status, 403);
+}

@@ -154,7 +154,7 @@ impl MemoryStore {
 }
 
 impl ContractProducts for MemoryStore {
-    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut s = self.lock();
             Self::up(&s)?;
@@ -162,10 +162,18 @@ impl ContractProducts for MemoryStore {
             if s.products.contains_key(&cp.id) || !usable {
                 return Err(StoreError::Conflict(format!("contract product {} exists already, or its configuration changed", cp.id)));
             }
+            let claim = cp.service_identifier.clone().filter(|i| !i.is_empty()).map(|i| (cp.provision_configuration_id.clone(), i));
+            if let Some(held) = claim.as_ref().and_then(|c| s.claims.get(c)).filter(|holder| **holder != cp.id) {
+                return Err(StoreError::Taken(format!("the service is held by contract product {held}")));
+            }
             if let Some(c) = s.configurations.get_mut(&cp.provision_configuration_id) {
                 c.usage_count += 1;
             }
+            if let Some(c) = claim {
+                s.claims.insert(c, cp.id.clone());
+            }
             s.products.insert(cp.id.clone(), cp.clone());
+            s.logs.extend(entry.cloned());
             Ok(())
         })
     }

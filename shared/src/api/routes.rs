@@ -35,6 +35,12 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("PATCH", "/products/{id}", "updateProduct", "Change a product; contract products made from it keep what they inherited"),
     admin("POST", "/contract-products", "createContractProduct", "Create a contract product (status pending) from a product and/or explicit fields; the caller may give its id"),
     admin(
+        "POST",
+        "/contract-products/import",
+        "importContractProduct",
+        "Import a service that exists at a configuration's third party: the provider is asked (get-info); the contract product is made active or suspended as it shows it, with the provision fields it reports and an import entry in its log (log_id); 400 when the provider does not show it, 409 when another contract product holds it",
+    ),
+    admin(
         "GET",
         "/contract-products",
         "listContractProducts",

@@ -18,16 +18,16 @@ use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
 
 /// A refusal naming the fields that are wrong.
-fn invalid(errors: Vec<FieldError>) -> EngineError {
+pub(super) fn invalid(errors: Vec<FieldError>) -> EngineError {
     EngineError::invalid("the request has invalid fields", to_details(&errors))
 }
 
-fn field(path: &str, message: impl Into<String>) -> FieldError {
+pub(super) fn field(path: &str, message: impl Into<String>) -> FieldError {
     FieldError { path: path.to_owned(), message: message.into() }
 }
 
 /// A body checked against its schema, or the refusal naming every failing field.
-fn check(schema: &Value, body: &Value) -> Result<(), EngineError> {
+pub(super) fn check(schema: &Value, body: &Value) -> Result<(), EngineError> {
     let errors = validate(schema, body);
     if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
 }
@@ -178,24 +178,28 @@ impl Engine {
     /// stored, counted on its configuration, and announced as contract_product.created.
     pub async fn create_contract_product(&self, body: &Value) -> Result<ContractProduct, EngineError> {
         let cp = self.draft_contract_product(body).await?;
-        self.products.create(&cp).await?;
+        self.products.create(&cp, None).await?;
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
-        if let Some(p) = &self.publisher {
-            p.publish(&crate::domain::outgoing::OutgoingEvent {
-                id: format!("ev-created-{}", cp.id),
-                kind: "contract_product.created".into(),
-                contract_product_id: cp.id.to_string(),
-                client_id: cp.client_id.clone(),
-                blueprint: cp.blueprint.clone(),
-                action: None,
-                log_id: None,
-                status: cp.status,
-                message: format!("contract product {} created", cp.id),
-                occurred_at: cp.created_at.clone(),
-            })
-            .await;
-        }
+        self.announce_created(&cp, "created").await;
         Ok(cp)
+    }
+
+    /// Announces a new contract product (`contract_product.created`), made or imported.
+    pub(super) async fn announce_created(&self, cp: &ContractProduct, how: &str) {
+        let Some(p) = &self.publisher else { return };
+        p.publish(&crate::domain::outgoing::OutgoingEvent {
+            id: format!("ev-created-{}", cp.id),
+            kind: "contract_product.created".into(),
+            contract_product_id: cp.id.to_string(),
+            client_id: cp.client_id.clone(),
+            blueprint: cp.blueprint.clone(),
+            action: None,
+            log_id: None,
+            status: cp.status,
+            message: format!("contract product {} {how}", cp.id),
+            occurred_at: cp.created_at.clone(),
+        })
+        .await;
     }
 
     /// The contract product a body of the POST /contract-products shape would make, checked but

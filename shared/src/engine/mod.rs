@@ -38,6 +38,7 @@ use crate::secrets::{self, SecretBox};
 
 pub mod contracts;
 mod error;
+pub mod imports;
 pub mod lifecycle;
 mod settle;
 

@@ -305,3 +305,30 @@ async fn an_order_is_checked_as_it_will_run_and_nothing_is_written() {
     w.engine.check_order("evt-3", "cp-1", Some(pending), &json!({ "params": { "email": "o@example.com" } })).await.expect("would run");
     assert!(w.store.product(&ContractProductId::parse("cp-new").unwrap()).is_none() && w.store.logs().is_empty(), "nothing written");
 }
+
+/// An existing service is imported as the provider shows it: active, its provision fields from
+/// get-info, an `import` entry in the same write. One the provider does not show is a 400 naming
+/// the identifier, one another contract product holds a 409, and neither writes anything.
+#[tokio::test]
+async fn an_existing_service_is_imported_as_the_provider_shows_it() {
+    let w = world(json!({ "existing_services": "legacy1, legacy2" }));
+    let body = |identifier: &str, id: &str| json!({ "configuration_id": "cfg-1", "service_identifier": identifier, "client_id": "client-7", "id": id });
+    let imported = w.engine.import_contract_product(&admin(), &body("legacy1", "cp-imported")).await.expect("imported");
+    let cp = w.store.product(&ContractProductId::parse("cp-imported").unwrap()).expect("made");
+    assert_eq!((cp.status, cp.service_identifier.as_deref(), cp.client_id.as_str(), cp.version), (ProductStatus::Active, Some("legacy1"), "client-7", 1));
+    assert!(cp.provision_fields.contains_key("package_name"), "the fields later actions take, as get-info reports them: {:?}", cp.provision_fields);
+    let logs = w.store.logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!((logs[0].action.as_str(), logs[0].status, &logs[0].log_id), ("import", LogStatus::Success, &imported.log_id));
+    assert!(logs[0].message.starts_with("imported legacy1"), "{}", logs[0].message);
+    assert_eq!(w.events.events().iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["contract_product.created"]);
+    // Its actions run on it as on any other.
+    w.engine.run(&admin(), "cp-imported", "web-hosting", "suspend-account", &json!({})).await.expect("suspended");
+
+    let e = w.engine.import_contract_product(&admin(), &body("nobody", "cp-nobody")).await.unwrap_err();
+    assert!(matches!(&e, EngineError::Invalid { details, .. } if details["fields"]["service_identifier"].as_str().is_some_and(|m| m.contains("does not show nobody"))), "{e}");
+    let e = w.engine.import_contract_product(&admin(), &body("legacy1", "cp-twice")).await.unwrap_err();
+    assert_eq!(e.code(), "conflict", "{e}");
+    assert!(w.store.product(&ContractProductId::parse("cp-nobody").unwrap()).is_none() && w.store.product(&ContractProductId::parse("cp-twice").unwrap()).is_none());
+    assert_eq!(w.store.logs().iter().filter(|l| l.action == "import").count(), 1, "nothing written for a refusal");
+}

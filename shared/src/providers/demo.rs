@@ -13,7 +13,9 @@
 //! "provider", reported in progress until then; `fault_rate: p` makes p percent of calls, at
 //! random, fail as real systems do: a 503 before anything is done, no answer before anything is
 //! done, or no answer after the change was made (a slow panel) — the fault run's provider;
-//! `server_hostname` (web hosting) names the simulated server. A create that finds its object
+//! `server_hostname` (web hosting) names the simulated server; `existing_services` (identifiers,
+//! comma-separated) are services the simulated system held before the engine came, made once on
+//! the configuration's first call: what an import finds. A create that finds its object
 //! made already is counted (partition `<configuration>#faults`, counter `duplicates`): at a provider that
 //! did not refuse it, it would have been a second account.
 
@@ -186,6 +188,26 @@ impl Demo {
         self.state.count(&format!("{}#faults", call.configuration_id), counter, limit).await.map_err(unavailable)
     }
 
+    /// The services the simulated system held before the engine came (`existing_services`),
+    /// made once per configuration and blueprint, on its first call (counted atomically).
+    async fn seed(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
+        let existing: Vec<String> = str_of(call.settings, "existing_services").unwrap_or_default().split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect();
+        if existing.is_empty() || !self.fault(call, &format!("seeded-{}", call.blueprint.id), 1).await? {
+            return Ok(());
+        }
+        let empty = json!({});
+        let plain = ProviderCall { params: &empty, ..*call };
+        for identifier in existing {
+            let object = self.created(&plain, &identifier, now_millis());
+            match self.store(call, &identifier, &object, 0).await {
+                Ok(()) => {}
+                Err(f) if f.kind == FailureKind::Permanent => {} // made since: it stays as it is
+                Err(f) => return Err(f),
+            }
+        }
+        Ok(())
+    }
+
     /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.
     async fn maybe_overloaded(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
         let limit = call.settings.get("transient_failures").and_then(Value::as_u64).unwrap_or(0);
@@ -237,6 +259,7 @@ impl Demo {
             return Err(fail("authentication failed: check the configuration's credentials"));
         }
         self.maybe_overloaded(&call).await?;
+        self.seed(&call).await?;
         let random = Self::random_fault(&call);
         match random {
             Some(RandomFault::Unavailable) => {
@@ -592,7 +615,10 @@ pub fn spec(blueprint: &'static str) -> super::ProviderSpec {
         .opt("transient_failures", int_range(0, 10))
         .opt("lost_answers", int_range(0, 10))
         .opt("async_seconds", int_range(0, 600))
-        .opt("fault_rate", int_range(0, 100));
+        .opt("fault_rate", int_range(0, 100))
+        // Services the simulated system holds from before (identifiers, comma-separated): what
+        // an import finds.
+        .opt("existing_services", string_max(2000));
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }

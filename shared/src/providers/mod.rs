@@ -33,6 +33,7 @@ use crate::domain::ids::ConfigurationId;
 pub use crate::ports::BoxFuture;
 
 /// One action for an implementation to carry out.
+#[derive(Clone, Copy)]
 pub struct ProviderCall<'a> {
     pub blueprint: &'static Blueprint,
     pub action: &'static Action,

@@ -220,10 +220,14 @@ impl ProductStore {
         Ok(item)
     }
 
-    /// Creates a contract product (the id must be new) and counts it on its configuration.
-    pub async fn create_contract_product(&self, cp: &ContractProduct) -> Result<(), StoreError> {
+    /// Creates a contract product (the id must be new) and counts it on its configuration, with
+    /// a first log entry (its table and item) where given.
+    pub async fn create_contract_product(&self, cp: &ContractProduct, log: Option<(&str, HashMap<String, AttributeValue>)>) -> Result<(), StoreError> {
         let item = Self::contract_product_item(cp)?;
         let mut writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
+        if let Some((table, entry)) = log {
+            writes.push(TransactWriteItem::builder().put(Put::builder().table_name(table).set_item(Some(entry)).build().expect("table and item set")).build());
+        }
         let claim = self.claim_identifier(cp).map(|(write, why)| {
             writes.push(write);
             (writes.len() - 1, why)
@@ -403,8 +407,9 @@ impl DynamoContractProducts {
 }
 
 impl ContractProducts for DynamoContractProducts {
-    fn create<'a>(&'a self, cp: &'a ContractProduct) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.products.create_contract_product(cp))
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a crate::domain::log::LogEntry>) -> BoxFuture<'a, Result<(), StoreError>> {
+        let log = entry.map(|e| (self.logs_table.as_str(), e.item()));
+        Box::pin(self.products.create_contract_product(cp, log))
     }
 
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>> {

@@ -142,6 +142,7 @@ impl Admin {
             "getProduct" => products.get_product(&params).await,
             "updateProduct" => products.patch_product(&request, &params).await,
             "createContractProduct" => products.create_contract_product(&request).await,
+            "importContractProduct" => products.import_contract_product(&Actor::Caller(caller.clone()), &request).await,
             "updateContractProduct" => products.patch_contract_product(&caller, &request, &params, &self.runs).await,
             "createConfiguration" => configurations.create(&request).await,
             "listConfigurations" => configurations.list(&request).await,

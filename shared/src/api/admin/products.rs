@@ -103,6 +103,15 @@ impl Products<'_> {
         HttpResponse::json(201, &cp_view(&cp))
     }
 
+    /// Imports an existing service (`Engine::import_contract_product`): the contract product, with
+    /// the log id of its import entry.
+    pub async fn import_contract_product(&self, actor: &crate::domain::actor::Actor, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let imported = self.engine.import_contract_product(actor, &json_body(request)?).await?;
+        let mut view = cp_view(&imported.contract_product);
+        view["log_id"] = json!(imported.log_id);
+        HttpResponse::json(201, &view)
+    }
+
     /// Creates a contract product from a body of the POST /contract-products shape.
     pub async fn create_contract_product_from(&self, body: &Value) -> Result<ContractProduct, ApiError> {
         Ok(self.engine.create_contract_product(body).await?)

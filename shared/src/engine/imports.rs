@@ -1,0 +1,122 @@
+//! Importing a service that already exists at a third party (how a company moves here from
+//! another system, or takes on a service made by hand): the provider is asked (get-info) and,
+//! where the service exists, a contract product is made with the status and the provision
+//! fields it reports, its first log entry (`import`) in the same transaction. A service another
+//! contract product holds is refused (409), one the provider does not show is a 400 naming the
+//! identifier, and nothing is written for either.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::contracts::{check, field, invalid};
+use super::settle::{Run, Settled, settle};
+use super::{Engine, EngineError, ask_info, params_for};
+use crate::catalogue::catalogue;
+use crate::catalogue::schema::{any_object, params, string_max};
+use crate::catalogue::validate::{to_details, validate};
+use crate::domain::ProductStatus;
+use crate::domain::actor::Actor;
+use crate::domain::ids::{ConfigurationId, LogId};
+use crate::domain::log::{LogEntry, LogStatus};
+use crate::domain::product::ContractProduct;
+use crate::domain::time::now_rfc3339;
+
+/// The body of POST /contract-products/import.
+pub fn import_schema() -> Value {
+    params()
+        .req("configuration_id", string_max(128))
+        .req("service_identifier", string_max(255))
+        .req("client_id", string_max(128))
+        .opt("id", string_max(128))
+        .opt("product_id", string_max(128))
+        .opt("provision_fields", any_object())
+        .build()
+}
+
+/// What an import made: the contract product and its `import` entry.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub contract_product: ContractProduct,
+    pub log_id: LogId,
+}
+
+impl Engine {
+    /// Imports one existing service (see the module's doc).
+    pub async fn import_contract_product(&self, actor: &Actor, body: &Value) -> Result<Imported, EngineError> {
+        check(&import_schema(), body)?;
+        let raw = body["configuration_id"].as_str().unwrap_or_default();
+        let configuration_id = ConfigurationId::parse(raw).map_err(|e| invalid(vec![field("configuration_id", e)]))?;
+        let configuration = self.configurations.configuration(&configuration_id).await?.ok_or_else(|| invalid(vec![field("configuration_id", format!("no provision configuration {raw}"))]))?;
+        let identifier = body["service_identifier"].as_str().unwrap_or_default().trim().to_owned();
+        if identifier.is_empty() {
+            return Err(invalid(vec![field("service_identifier", "must not be empty")]));
+        }
+        // The contract product as POST /contract-products would make it on this configuration:
+        // the product's provision fields (where one is named), then the body's.
+        let mut draft = json!({
+            "client_id": body["client_id"],
+            "blueprint": configuration.blueprint,
+            "provider": configuration.provider,
+            "deployment": { "type": "static", "configuration_id": raw },
+            "service_identifier": identifier,
+        });
+        for k in ["id", "product_id", "provision_fields"] {
+            if !body[k].is_null() {
+                draft[k] = body[k].clone();
+            }
+        }
+        let cp = self.draft_contract_product(&draft).await?;
+        let b = catalogue().blueprint(&cp.blueprint).ok_or_else(|| EngineError::internal(format!("unknown blueprint {}", cp.blueprint)))?;
+        let opened = self.open(&configuration)?;
+        let info = b.actions.iter().find(|a| a.id == "get-info").filter(|a| opened.spec.supported_actions.contains(&a.id));
+        let info = info.ok_or_else(|| invalid(vec![field("configuration_id", format!("{} cannot tell what a service is (no get-info): nothing to import from", opened.spec.id))]))?;
+        let fields = self.open_fields(&cp)?;
+        let params = params_for(b, info, &cp, &fields, &Map::new());
+        let errors = validate(&info.params, &params);
+        if !errors.is_empty() {
+            return Err(EngineError::invalid(format!("the provision fields do not give {}/get-info what it needs", b.id), to_details(&errors)));
+        }
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let result = ask_info(b, info, &params, &cp, &identifier, &configuration, &opened).await;
+        let result = result.and_then(|out| {
+            let errors = validate(&info.result, &out.data);
+            if errors.is_empty() { Ok(out) } else { Err(crate::providers::ProviderFailure::permanent("the provider answered get-info with malformed data")) }
+        });
+        let permanent = result.as_ref().err().is_some_and(|f| f.kind == crate::domain::FailureKind::Permanent);
+        let suspended = result.as_ref().is_ok_and(|out| out.data["suspended"] == true);
+        let entry = LogEntry {
+            log_id: LogId::generate(),
+            contract_product_id: cp.id.clone(),
+            configuration_id: configuration.id.clone(),
+            blueprint: b.id.to_owned(),
+            provider: configuration.provider.clone(),
+            action: "import".into(),
+            actor: actor.describe(),
+            started_at,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            status: LogStatus::Success,
+            message: String::new(),
+            params: crate::secrets::mask(&info.params, &params),
+            data: Value::Null,
+            error: None,
+            debug: Value::Null,
+        };
+        // Masked and scrubbed as any run's entry; the product's provision fields follow what
+        // the provider reports, as after any get-info.
+        let run = Run { b, a: info, logged: info, cp: &cp, params: &params, fields: &fields, spec: opened.spec, settings: &opened.settings, operation: false };
+        let Settled { mut next, mut entry, outcome, .. } = settle(run, entry, result);
+        if let Err(error) = outcome {
+            return Err(if permanent { invalid(vec![field("service_identifier", format!("{} does not show {identifier}: {error}", opened.spec.id))]) } else { error });
+        }
+        next.version = 1;
+        next.status = if suspended { ProductStatus::Suspended } else { ProductStatus::Active };
+        next.service_identifier = next.service_identifier.or(Some(identifier.clone()));
+        entry.message = format!("imported {identifier} from {} ({}): {}", configuration.name, opened.spec.id, if suspended { "suspended there" } else { "active there" });
+        self.products.create(&next, Some(&entry)).await?;
+        tracing::info!(contract_product_id = %next.id, configuration_id = %configuration.id, log_id = %entry.log_id, "service imported");
+        self.announce_created(&next, "imported").await;
+        Ok(Imported { contract_product: next, log_id: entry.log_id })
+    }
+}
