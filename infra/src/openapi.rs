@@ -157,6 +157,24 @@ fn schemas() -> Value {
             "created_at": timestamp(), "updated_at": timestamp(), "version": { "type": "integer", "minimum": 1 }
         })),
         "ContractProductPage": page_of("ContractProduct"),
+        "ListedService": model(json!({
+            "service_identifier": { "type": "string", "description": "what the blueprint's actions know it by" },
+            "label": { "type": ["string", "null"], "description": "a name it is known by (its domain, its server's name)" },
+            "suspended": { "type": ["boolean", "null"] },
+            "contract_product_id": { "type": ["string", "null"], "description": "the contract product holding it here; null: not yet known" }
+        })),
+        "ListedServicePage": page_of("ListedService"),
+        "ImportResults": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": { "type": "object",
+            "required": ["service_identifier", "result", "status"],
+            "properties": {
+                "service_identifier": { "type": "string" },
+                "result": string_enum(&["imported", "refused", "not_tried"]),
+                "status": { "type": ["integer", "null"], "description": "what the single import answers: 201, or the error's status; null when not tried" },
+                "contract_product": { "$ref": "#/components/schemas/ContractProduct" },
+                "log_id": { "type": "string", "description": "the import entry" },
+                "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } }
+            }
+        }}}},
         "Actor": { "type": "object", "required": ["role"], "properties": {
             "role": string_enum(&["admin", "client", "system"]), "id": { "type": "string" }, "client_id": { "type": "string" }
         }},
@@ -272,6 +290,8 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
         "getProduct" | "updateProduct" => (200, "The product", r("Product")),
         "createContractProduct" => (201, "Created, status pending", r("ContractProduct")),
         "importContractProduct" => (201, "Imported, active or suspended as the provider shows it; log_id names its import entry", r("ContractProduct")),
+        "listConfigurationServices" => (200, "One page of the account's services", r("ListedServicePage")),
+        "importConfigurationServices" => (200, "A result per service, in order", r("ImportResults")),
         "listContractProducts" => (200, "One page, newest first", r("ContractProductPage")),
         "getContractProduct" => (200, "The contract product", r("ContractProduct")),
         "updateContractProduct" => (200, "The contract product as it is now; the change is in its log", r("ContractProduct")),
@@ -292,6 +312,10 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
 fn query_parameters(operation_id: &str) -> Vec<Value> {
     match operation_id {
         "listConfigurations" => vec![query("blueprint", "only this blueprint's", string_enum(&catalogue().blueprint_ids()))],
+        "listConfigurationServices" => vec![
+            query("cursor", "where the page before said the next starts (next_cursor)", json!({ "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$" })),
+            query("unknown", "only the services no contract product holds here", json!({ "type": "string", "enum": ["true", "false"] })),
+        ],
         "listContractProducts" => vec![
             query("identifier", "service identifiers starting with this (case-insensitive), in their order", json!({ "type": "string", "minLength": 1, "maxLength": 255 })),
             query("client_id", "only this client's (a client may name only itself)", json!({ "type": "string", "minLength": 1, "maxLength": 128 })),
@@ -329,7 +353,7 @@ fn error_statuses(route: &ApiRoute) -> Vec<u16> {
         out.push(413);
     }
     out.push(500);
-    if route.operation_id == "testConnection" || route.operation_id == "importContractProduct" {
+    if ["testConnection", "importContractProduct", "listConfigurationServices"].contains(&route.operation_id) {
         out.extend([502, 504]);
     }
     out
@@ -348,6 +372,7 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "updateProduct" => products::params_schema_patch(),
         "createContractProduct" => shared::engine::contracts::contract_product_schema(),
         "importContractProduct" => shared::engine::imports::import_schema(),
+        "importConfigurationServices" => shared::engine::imports::bulk_import_schema(),
         "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),

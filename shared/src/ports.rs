@@ -3,6 +3,7 @@
 //! functions, and in memory (`adapters::memory`) for unit tests that run in milliseconds without
 //! the local stack. Nothing here names AWS.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub trait ContractProducts: Send + Sync {
     /// Writes a run ([`RunRecord`]) in one transaction: [`StoreError::Conflict`] when the
     /// product is no longer at the expected version (nothing is written then).
     fn record_run<'a>(&'a self, run: RunRecord<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The contract products holding these service identifiers of a configuration (those held).
+    fn holders<'a>(&'a self, configuration: &'a ConfigurationId, identifiers: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, ContractProductId>, StoreError>>;
     /// The status of one log entry of a contract product, if it exists.
     fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>>;
 }
@@ -170,7 +173,13 @@ pub trait DemoState: Send + Sync {
     fn remove<'a>(&'a self, partition: &'a str, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Counts one more under `counter` while fewer than `limit` were counted: whether it did.
     fn count<'a>(&'a self, partition: &'a str, counter: &'a str, limit: u64) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// The partition's objects in key order after `after`, at most `limit`, and the last key
+    /// when more may follow.
+    fn list<'a>(&'a self, partition: &'a str, after: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<DemoPage, StoreError>>;
 }
+
+/// A page of the demo's objects: keys and objects, and where the next page starts.
+pub type DemoPage = (Vec<(String, Map<String, Value>)>, Option<String>);
 
 /// Where outgoing events go (the events queue). A send that fails is retried, then logged with
 /// the whole event: publishing never fails the run that made the event.

@@ -22,6 +22,9 @@ fn schemas() -> Vec<(String, Value)> {
     }
     all.push(("provision fields".into(), catalogue().provision_schema().clone()));
     all.push(("billing event".into(), shared::engine::lifecycle::event_schema()));
+    all.push(("contract product".into(), shared::engine::contracts::contract_product_schema()));
+    all.push(("import".into(), shared::engine::imports::import_schema()));
+    all.push(("bulk import".into(), shared::engine::imports::bulk_import_schema()));
     all
 }
 

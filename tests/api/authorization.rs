@@ -43,6 +43,8 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::GET, format!("/provision-configurations/{cfg}"), Value::Null, 200, 403, 403),
         (Method::PATCH, format!("/provision-configurations/{cfg}"), json!({}), 200, 403, 403),
         (Method::POST, format!("/provision-configurations/{cfg}/test-connection"), json!({}), 200, 403, 403),
+        (Method::GET, format!("/provision-configurations/{cfg}/services"), Value::Null, 200, 403, 403),
+        (Method::POST, format!("/provision-configurations/{cfg}/import"), json!({}), 400, 403, 403),
         (Method::POST, "/products".into(), json!({}), 400, 403, 403),
         (Method::GET, "/products".into(), Value::Null, 200, 403, 403),
         (Method::GET, format!("/products/{product}"), Value::Null, 200, 403, 403),

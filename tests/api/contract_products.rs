@@ -393,3 +393,40 @@ async fn an_existing_service_is_imported_and_then_managed_like_any_other() {
     let (status, _) = call(reqwest::Method::POST, "/contract-products/import", &client_token(&client), Some(body("legacy2"))).await;
     assert_eq!(status, 403);
 }
+
+/// A bulk import through the API: the demo account's services listed with who holds them
+/// (?unknown=true: those not yet known), the chosen ones imported with one result each, and
+/// the list then shows them held.
+#[tokio::test]
+async fn an_accounts_services_are_listed_and_the_chosen_ones_imported() {
+    let admin = admin_token();
+    let (status, cfg) = call(
+        reqwest::Method::POST,
+        "/provision-configurations",
+        &admin,
+        Some(json!({"name": unique("bulk"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "old.example.net", "existing_services": "acct1, acct2, acct3"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cfg}");
+    let cfg_id = cfg["id"].as_str().unwrap();
+    let (status, listed) = call(reqwest::Method::GET, &format!("/provision-configurations/{cfg_id}/services?unknown=true"), &admin, None).await;
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|s| s["service_identifier"].as_str().unwrap()).collect();
+    assert_eq!(names, ["acct1", "acct2", "acct3"]);
+    assert_eq!(listed["next_cursor"], Value::Null);
+    let client = unique("client");
+    let body = json!({"services": [{"service_identifier": "acct1", "client_id": client}, {"service_identifier": "ghost", "client_id": client}, {"service_identifier": "acct3", "client_id": client}]});
+    let (status, results) = call(reqwest::Method::POST, &format!("/provision-configurations/{cfg_id}/import"), &admin, Some(body)).await;
+    assert_eq!(status, 200, "{results}");
+    let outcome: Vec<(&str, &str, Value)> =
+        results["items"].as_array().unwrap().iter().map(|r| (r["service_identifier"].as_str().unwrap(), r["result"].as_str().unwrap(), r["status"].clone())).collect();
+    assert_eq!(outcome, [("acct1", "imported", json!(201)), ("ghost", "refused", json!(400)), ("acct3", "imported", json!(201))]);
+    assert_eq!(results["items"][0]["contract_product"]["status"], "active");
+    let (_, unknown) = call(reqwest::Method::GET, &format!("/provision-configurations/{cfg_id}/services?unknown=true"), &admin, None).await;
+    assert_eq!(unknown["items"].as_array().unwrap().iter().map(|s| s["service_identifier"].as_str().unwrap()).collect::<Vec<_>>(), ["acct2"]);
+    let (_, all) = call(reqwest::Method::GET, &format!("/provision-configurations/{cfg_id}/services"), &admin, None).await;
+    assert_eq!(all["items"][0]["contract_product_id"], results["items"][0]["contract_product"]["id"], "{all}");
+    // A client may do neither.
+    let (status, _) = call(reqwest::Method::GET, &format!("/provision-configurations/{cfg_id}/services"), &client_token(&client), None).await;
+    assert_eq!(status, 403);
+}

@@ -239,6 +239,14 @@ impl ContractProducts for MemoryStore {
         })
     }
 
+    fn holders<'a>(&'a self, configuration: &'a ConfigurationId, identifiers: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, ContractProductId>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(identifiers.iter().filter_map(|i| s.claims.get(&(configuration.clone(), i.clone())).map(|cp| (i.clone(), cp.clone()))).collect())
+        })
+    }
+
     fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>> {
         Box::pin(async move {
             Self::up(&self.lock())?;
@@ -369,6 +377,20 @@ impl DemoState for MemoryStore {
             Self::up(&s)?;
             s.demo.remove(&(partition.to_owned(), key.to_owned()));
             Ok(())
+        })
+    }
+
+    fn list<'a>(&'a self, partition: &'a str, after: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<crate::ports::DemoPage, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            let mut found: Vec<(String, Map<String, Value>)> =
+                s.demo.iter().filter(|((p, k), _)| p == partition && after.is_none_or(|a| k.as_str() > a)).map(|((_, k), (o, _))| (k.clone(), o.clone())).collect();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            let more = found.len() > limit;
+            found.truncate(limit);
+            let next = if more { found.last().map(|(k, _)| k.clone()) } else { None };
+            Ok((found, next))
         })
     }
 

@@ -29,6 +29,18 @@ pub const ROUTES: &[ApiRoute] = &[
     admin("PATCH", "/provision-configurations/{id}", "updateConfiguration", "Change a provision configuration; settings are merged field by field"),
     admin("DELETE", "/provision-configurations/{id}", "deleteConfiguration", "Remove a provision configuration; refused with 409 while products use it"),
     admin("POST", "/provision-configurations/{id}/test-connection", "testConnection", "Check a configuration's credentials against its third party; logged under the configuration"),
+    admin(
+        "GET",
+        "/provision-configurations/{id}/services",
+        "listConfigurationServices",
+        "The services the configuration's account holds at its third party (WHM's accounts, OpenProvider's domains, Hetzner's servers, the demo's), a page at a time (?cursor=), each with the contract product holding it here; ?unknown=true lists only those not yet known. 400 for a provider that cannot list",
+    ),
+    admin(
+        "POST",
+        "/provision-configurations/{id}/import",
+        "importConfigurationServices",
+        "Import chosen services of the configuration (1 to 20, each with its client), as POST /contract-products/import does one: a result per service in order (201 with the contract product and its import entry, or the error); services not reached within the request's time are answered not_tried, to be sent again",
+    ),
     admin("POST", "/products", "createProduct", "Create a product: a provisioning template (blueprint, provider or automatic, deployment, setup action, provision field defaults)"),
     admin("GET", "/products", "listProducts", "List products"),
     admin("GET", "/products/{id}", "getProduct", "One product"),

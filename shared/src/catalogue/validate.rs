@@ -196,6 +196,13 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
             }
         }
         Value::Array(items) => {
+            let (min, max) = (schema.get("minItems").and_then(Value::as_u64), schema.get("maxItems").and_then(Value::as_u64));
+            if let Some(min) = min.filter(|m| (items.len() as u64) < *m) {
+                errors.push(FieldError { path: path.to_owned(), message: format!("must hold at least {min} items") });
+            }
+            if let Some(max) = max.filter(|m| (items.len() as u64) > *m) {
+                errors.push(FieldError { path: path.to_owned(), message: format!("must hold at most {max} items") });
+            }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     check(item_schema, item, &format!("{path}[{i}]"), errors);
@@ -244,6 +251,18 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
 mod storable_tests {
     use super::*;
     use serde_json::json;
+
+    /// Arrays hold as many items as `minItems` and `maxItems` allow, refused by path otherwise
+    /// (jsonschema agrees: the differential test holds the bulk import's schema).
+    #[test]
+    fn arrays_keep_to_their_item_counts() {
+        let schema = json!({ "type": "object", "properties": { "list": { "type": "array", "minItems": 1, "maxItems": 2 } } });
+        assert!(validate(&schema, &json!({ "list": [1] })).is_empty());
+        for bad in [json!({ "list": [] }), json!({ "list": [1, 2, 3] })] {
+            let errors = validate(&schema, &bad);
+            assert_eq!(errors.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["list"], "{bad}");
+        }
+    }
 
     #[test]
     fn deep_nesting_and_unstorable_numbers_are_refused_by_path() {

@@ -120,3 +120,104 @@ impl Engine {
         Ok(Imported { contract_product: next, log_id: entry.log_id })
     }
 }
+
+/// A service an account holds, with the contract product that holds it here (none: unknown).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedService {
+    #[serde(flatten)]
+    pub listed: crate::providers::Listed,
+    pub contract_product_id: Option<crate::domain::ids::ContractProductId>,
+}
+
+/// A page of a configuration's services, and where the next starts.
+#[derive(Debug, Clone)]
+pub struct ServicesPage {
+    pub items: Vec<ListedService>,
+    pub next: Option<String>,
+}
+
+/// At most this many services are imported by one request (each asks the provider).
+pub const IMPORT_BATCH: usize = 20;
+/// How many imports of a request ask their provider at once.
+const IMPORTS_AT_ONCE: usize = 4;
+/// No import of a request starts later than this after it began (the admin function has 30 s):
+/// the rest are answered "not tried", to be sent again.
+const IMPORT_WINDOW: std::time::Duration = std::time::Duration::from_secs(18);
+
+/// The body of POST /provision-configurations/{id}/import.
+pub fn bulk_import_schema() -> Value {
+    let service = params()
+        .req("service_identifier", string_max(255))
+        .req("client_id", string_max(128))
+        .opt("id", string_max(128))
+        .opt("product_id", string_max(128))
+        .opt("provision_fields", any_object())
+        .build();
+    let mut services = crate::catalogue::schema::array(service);
+    services["minItems"] = json!(1);
+    services["maxItems"] = json!(IMPORT_BATCH);
+    params().req("services", services).build()
+}
+
+/// One service of a bulk import and how it went (None: not tried within the request's time).
+pub type ImportResult = (String, Option<Result<Imported, EngineError>>);
+
+impl Engine {
+    /// A page of the services a configuration's account holds (`page`: where the last answer
+    /// said the next starts), each with the contract product holding it; `unknown_only` leaves
+    /// out those held. The provider is only read.
+    pub async fn list_services(&self, configuration_id: &str, page: Option<&str>, unknown_only: bool) -> Result<ServicesPage, EngineError> {
+        let not_found = || EngineError::NotFound(format!("no provision configuration {configuration_id:?}"));
+        let id = ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
+        let configuration = self.configurations.configuration(&id).await?.ok_or_else(not_found)?;
+        let opened = self.open(&configuration)?;
+        let listed = tokio::time::timeout(super::PROVIDER_DEADLINE, opened.connect.list_services(&configuration.blueprint, &id, &opened.settings, page)).await;
+        let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let listing = match listed {
+            Err(_) => return Err(super::failure_error(crate::domain::FailureKind::Timeout, "the provider did not answer in time".into())),
+            Ok(Ok(listing)) => listing,
+            Ok(Err(f)) if f.message == crate::providers::CANNOT_LIST => {
+                return Err(invalid(vec![field("configuration_id", format!("{} {}: import its services one by one", opened.spec.id, crate::providers::CANNOT_LIST))]));
+            }
+            Ok(Err(f)) => return Err(super::failure_error(f.kind, super::scrub_text(&f.message, &needles))),
+        };
+        let identifiers: Vec<String> = listing.services.iter().map(|s| s.service_identifier.clone()).collect();
+        let holders = self.products.holders(&id, &identifiers).await?;
+        let items = listing
+            .services
+            .into_iter()
+            .map(|listed| {
+                let contract_product_id = holders.get(&listed.service_identifier).cloned();
+                ListedService { listed, contract_product_id }
+            })
+            .filter(|s| !unknown_only || s.contract_product_id.is_none())
+            .collect();
+        Ok(ServicesPage { items, next: listing.next })
+    }
+
+    /// Imports the chosen services of a configuration (at most [`IMPORT_BATCH`]), a few at
+    /// once, each as [`Engine::import_contract_product`]: one result per service, in order.
+    pub async fn import_services(&self, actor: &Actor, configuration_id: &str, body: &Value) -> Result<Vec<ImportResult>, EngineError> {
+        check(&bulk_import_schema(), body)?;
+        let started = Instant::now();
+        let services: Vec<Value> = body["services"].as_array().cloned().unwrap_or_default();
+        let mut results: Vec<ImportResult> = services.iter().map(|s| (s["service_identifier"].as_str().unwrap_or_default().to_owned(), None)).collect();
+        for chunk in (0..services.len()).collect::<Vec<_>>().chunks(IMPORTS_AT_ONCE) {
+            if started.elapsed() > IMPORT_WINDOW {
+                break;
+            }
+            let mut running = tokio::task::JoinSet::new();
+            for &i in chunk {
+                let mut one = services[i].clone();
+                one["configuration_id"] = json!(configuration_id);
+                let (engine, actor) = (self.clone(), actor.clone());
+                running.spawn(async move { (i, engine.import_contract_product(&actor, &one).await) });
+            }
+            while let Some(done) = running.join_next().await {
+                let (i, result) = done.map_err(|e| EngineError::internal(format!("an import stopped: {e}")))?;
+                results[i].1 = Some(result);
+            }
+        }
+        Ok(results)
+    }
+}

@@ -332,3 +332,33 @@ async fn an_existing_service_is_imported_as_the_provider_shows_it() {
     assert!(w.store.product(&ContractProductId::parse("cp-nobody").unwrap()).is_none() && w.store.product(&ContractProductId::parse("cp-twice").unwrap()).is_none());
     assert_eq!(w.store.logs().iter().filter(|l| l.action == "import").count(), 1, "nothing written for a refusal");
 }
+
+/// A bulk import: the account's services listed with who holds them, the chosen ones imported
+/// one result each (a service the provider does not show refused alone), and the list then
+/// shows them held; `unknown_only` leaves those out.
+#[tokio::test]
+async fn a_bulk_import_lists_the_accounts_services_and_imports_the_chosen_ones() {
+    let w = world(json!({ "existing_services": "legacy1, legacy2, legacy3" }));
+    let page = w.engine.list_services("cfg-1", None, false).await.expect("listed");
+    let listed: Vec<(&str, bool)> = page.items.iter().map(|s| (s.listed.service_identifier.as_str(), s.contract_product_id.is_some())).collect();
+    assert_eq!(listed, [("legacy1", false), ("legacy2", false), ("legacy3", false)]);
+    assert_eq!(page.next, None);
+    let body = json!({ "services": [
+        { "service_identifier": "legacy1", "client_id": "client-7" },
+        { "service_identifier": "nobody", "client_id": "client-8" },
+        { "service_identifier": "legacy2", "client_id": "client-8" },
+    ] });
+    let results = w.engine.import_services(&admin(), "cfg-1", &body).await.expect("answered");
+    let outcome: Vec<(&str, Option<bool>)> = results.iter().map(|(i, r)| (i.as_str(), r.as_ref().map(Result::is_ok))).collect();
+    assert_eq!(outcome, [("legacy1", Some(true)), ("nobody", Some(false)), ("legacy2", Some(true))]);
+    let page = w.engine.list_services("cfg-1", None, false).await.unwrap();
+    let held: Vec<(&str, bool)> = page.items.iter().map(|s| (s.listed.service_identifier.as_str(), s.contract_product_id.is_some())).collect();
+    assert_eq!(held, [("legacy1", true), ("legacy2", true), ("legacy3", false)]);
+    let unknown = w.engine.list_services("cfg-1", None, true).await.unwrap();
+    assert_eq!(unknown.items.iter().map(|s| s.listed.service_identifier.as_str()).collect::<Vec<_>>(), ["legacy3"]);
+    // Bad input changes nothing.
+    for bad in [json!({}), json!({ "services": [] }), json!({ "services": [{ "service_identifier": "legacy3" }] })] {
+        assert!(matches!(w.engine.import_services(&admin(), "cfg-1", &bad).await, Err(EngineError::Invalid { .. })), "{bad}");
+    }
+    assert!(matches!(w.engine.list_services("cfg-none", None, false).await, Err(EngineError::NotFound(_))));
+}

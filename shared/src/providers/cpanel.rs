@@ -17,8 +17,9 @@ use serde_json::{Map, Value, json};
 
 use super::blueprints::{Answer, Session, implements};
 use super::params::{ResellerOptions, non_empty, or_default, settings_as};
-use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
+use crate::domain::ids::ConfigurationId;
 use crate::domain::time::framework_datetime;
 
 /// One WHM call may take this long (under the engine's 25 s deadline).
@@ -553,7 +554,36 @@ impl Connect for Cpanel {
             Ok(ProviderOutput { message: format!("connected to WHM at {}", whm.settings.hostname), data: json!({ "connected": true }), service_identifier: None, debug })
         })
     }
+
+    /// The server's accounts, 100 a page (listaccts with WHM API 1's `api.chunk.*` pagination;
+    /// `page` is the first record, 1-indexed).
+    fn list_services<'a>(&'a self, _blueprint: &'a str, _configuration: &'a ConfigurationId, settings: &'a Value, page: Option<&'a str>) -> BoxFuture<'a, Result<Listing, ProviderFailure>> {
+        Box::pin(async move {
+            let start: u64 = page.map(|p| p.parse().ok().filter(|n| *n > 0).ok_or_else(|| ProviderFailure::permanent(format!("{p:?} is not a page of WHM's account list")))).transpose()?.unwrap_or(1);
+            let mut whm = self.session(settings)?;
+            let chunk = [("api.chunk.enable", "1".to_owned()), ("api.chunk.size", LIST_PAGE.to_string()), ("api.chunk.start", start.to_string())];
+            let listed = whm.call("listaccts", &chunk, true).await;
+            let debug = std::mem::take(&mut whm.debug);
+            let data = listed.map_err(|mut f| {
+                f.debug = debug.clone();
+                f
+            })?;
+            let accounts = data["acct"].as_array().cloned().unwrap_or_default();
+            let services = accounts
+                .iter()
+                .filter_map(|a| {
+                    let user = str_of(a, "user")?;
+                    Some(Listed { service_identifier: user.to_owned(), label: str_of(a, "domain").map(str::to_owned), suspended: Some(a["suspended"] == 1 || a["suspended"] == true) })
+                })
+                .collect();
+            let next = (accounts.len() as u64 >= LIST_PAGE).then(|| (start + LIST_PAGE).to_string());
+            Ok(Listing { services, next, debug })
+        })
+    }
 }
+
+/// How many accounts a page of listaccts holds.
+const LIST_PAGE: u64 = 100;
 
 /// cPanel/WHM (web hosting), settings named as the reference framework names them.
 pub fn spec() -> super::ProviderSpec {
@@ -616,6 +646,38 @@ mod tests {
             assert!(validate(&a.result, &o.data).is_empty(), "{action}: {} does not fit {:?}", o.data, validate(&a.result, &o.data));
         }
         out
+    }
+
+    /// The server's accounts are listed a page at a time with WHM API 1's chunking: a full page
+    /// says where the next starts, a short one ends the list.
+    #[tokio::test]
+    async fn the_accounts_are_listed_a_chunk_at_a_time() {
+        let server = MockServer::start().await;
+        let full: Vec<Value> = (1..=100).map(|i| json!({ "user": format!("user{i}"), "domain": format!("d{i}.example"), "suspended": i64::from(i == 2) })).collect();
+        Mock::given(path("/json-api/listaccts"))
+            .and(query_param("api.version", "1"))
+            .and(query_param("api.chunk.enable", "1"))
+            .and(query_param("api.chunk.size", "100"))
+            .and(query_param("api.chunk.start", "1"))
+            .and(header("authorization", "whm reseller1:TOKEN-secret-1"))
+            .respond_with(ok(json!({ "acct": full })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/json-api/listaccts"))
+            .and(query_param("api.chunk.start", "101"))
+            .respond_with(ok(json!({ "acct": [{ "user": "last1", "domain": "last.example", "suspended": 0 }] })))
+            .mount(&server)
+            .await;
+        let settings = json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "TOKEN-secret-1", "api_url": server.uri() });
+        let id = ConfigurationId::parse("cfg-whm").unwrap();
+        let first = Cpanel::new().list_services("web-hosting", &id, &settings, None).await.unwrap();
+        assert_eq!(first.services.len(), 100);
+        assert_eq!(first.services[1], crate::providers::Listed { service_identifier: "user2".into(), label: Some("d2.example".into()), suspended: Some(true) });
+        assert_eq!(first.next.as_deref(), Some("101"));
+        assert!(!serde_json::to_string(&first.debug).unwrap().contains("TOKEN-secret-1") || first.debug.iter().all(|d| d["request"].get("headers").is_none()), "no credential in the exchanges");
+        let last = Cpanel::new().list_services("web-hosting", &id, &settings, first.next.as_deref()).await.unwrap();
+        assert_eq!((last.services.len(), last.next), (1, None));
+        assert!(Cpanel::new().list_services("web-hosting", &id, &settings, Some("x")).await.is_err());
     }
 
     #[tokio::test]

@@ -26,10 +26,11 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value, json};
 
-use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::catalogue::example::example;
 use crate::catalogue::validate::validate;
 use crate::domain::FailureKind;
+use crate::domain::ids::ConfigurationId;
 use crate::domain::time::{framework_datetime, now_millis};
 use crate::ports::{DemoState, StoreError};
 
@@ -600,6 +601,34 @@ impl Connect for Demo {
                 service_identifier: None,
                 debug: vec![json!({ "request": exchange["request"], "response": { "status": 200, "body": { "account": label } } })],
             })
+        })
+    }
+
+    /// The simulated account's services in key order, 100 a page (`page`: the last key of the
+    /// page before), its `existing_services` made first if they were not yet.
+    fn list_services<'a>(&'a self, blueprint: &'a str, configuration: &'a ConfigurationId, settings: &'a Value, page: Option<&'a str>) -> BoxFuture<'a, Result<Listing, ProviderFailure>> {
+        Box::pin(async move {
+            let b = crate::catalogue::catalogue().blueprint(blueprint).ok_or_else(|| fail(format!("no blueprint {blueprint}")))?;
+            let action = b.actions.iter().find(|a| a.id == "get-info").or(b.actions.first()).ok_or_else(|| fail(format!("{blueprint} has no actions")))?;
+            let empty = json!({});
+            let call = ProviderCall { blueprint: b, action, configuration_id: configuration, settings, params: &empty, service_identifier: None, following: None, contract_product_id: None };
+            if str_of(settings, "api_key") == Some("invalid") {
+                return Err(fail("authentication failed: check the configuration's credentials"));
+            }
+            self.seed(&call).await?;
+            let (partition, _) = Self::key(&call, "");
+            let (objects, next) = self.state.list(&partition, page, 100).await.map_err(unavailable)?;
+            let services = objects
+                .into_iter()
+                .map(|(key, o)| {
+                    let label = ["domain", "label", "hostname"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)).filter(|l| *l != key).map(str::to_owned);
+                    Listed { service_identifier: key, label, suspended: o.get("suspended").and_then(Value::as_bool) }
+                })
+                .collect::<Vec<_>>();
+            let debug = vec![
+                json!({ "request": { "method": "GET", "url": format!("demo://{blueprint}/services"), "query": { "after": page } }, "response": { "status": 200, "body": { "count": services.len() } } }),
+            ];
+            Ok(Listing { services, next, debug })
         })
     }
 }

@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 use super::blueprints::{Answer, Session, implements};
 use super::params::{non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
-use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
+use crate::domain::ids::ConfigurationId;
 
 pub const ID: &str = "hetzner-cloud";
 pub const DEFAULT_API_URL: &str = "https://api.hetzner.cloud/v1";
@@ -566,6 +567,29 @@ impl Connect for HetznerCloud {
             super::with_debug(connected, api.wire.take_debug())
         })
     }
+
+    /// The project's servers, 50 a page (list_servers with `page` and `per_page`).
+    fn list_services<'a>(&'a self, _blueprint: &'a str, _configuration: &'a ConfigurationId, settings: &'a Value, page: Option<&'a str>) -> BoxFuture<'a, Result<Listing, ProviderFailure>> {
+        Box::pin(async move {
+            let number: u64 =
+                page.map(|p| p.parse().ok().filter(|n| *n > 0).ok_or_else(|| ProviderFailure::permanent(format!("{p:?} is not a page of Hetzner's server list")))).transpose()?.unwrap_or(1);
+            let mut api = self.api(settings)?;
+            let listed = api.get("list_servers", &format!("/servers?page={number}&per_page=50")).await;
+            let debug = api.wire.take_debug();
+            let list = listed.map_err(|mut f| {
+                f.debug = debug.clone();
+                f
+            })?;
+            let services = list["servers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| Some(Listed { service_identifier: s["id"].as_u64()?.to_string(), label: str_of(s, "name").map(str::to_owned), suspended: None }))
+                .collect();
+            let next = list["meta"]["pagination"]["next_page"].as_u64().map(|n| n.to_string());
+            Ok(Listing { services, next, debug })
+        })
+    }
 }
 
 /// Hetzner Cloud (servers).
@@ -791,6 +815,32 @@ mod tests {
         let put = hz.received_requests().await.unwrap().into_iter().filter(|r: &Request| r.method.as_str() == "PUT").last().unwrap();
         let body: Value = serde_json::from_slice(&put.body).unwrap();
         assert!(body["labels"].get(POWER_ON_LABEL).is_none());
+    }
+
+    /// The project's servers are listed a page at a time, as the API's pagination says.
+    #[tokio::test]
+    async fn the_servers_are_listed_a_page_at_a_time() {
+        let hz = MockServer::start().await;
+        let page = |servers: Value, next: Value| {
+            ResponseTemplate::new(200).set_body_json(json!({ "servers": servers, "meta": { "pagination": { "page": 1, "per_page": 50, "next_page": next, "total_entries": 51 } } }))
+        };
+        Mock::given(method("GET"))
+            .and(path("/servers"))
+            .and(query_param("page", "1"))
+            .and(query_param("per_page", "50"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(page(json!([{ "id": 42, "name": "web-1", "status": "running" }]), json!(2)))
+            .mount(&hz)
+            .await;
+        Mock::given(method("GET")).and(path("/servers")).and(query_param("page", "2")).respond_with(page(json!([{ "id": 43, "name": "web-2", "status": "off" }]), Value::Null)).mount(&hz).await;
+        let settings = json!({ "api_token": TOKEN, "api_url": hz.uri() });
+        let id = ConfigurationId::parse("cfg-hz").unwrap();
+        let first = HetznerCloud::new().list_services("servers", &id, &settings, None).await.unwrap();
+        assert_eq!(first.services, [crate::providers::Listed { service_identifier: "42".into(), label: Some("web-1".into()), suspended: None }]);
+        assert_eq!(first.next.as_deref(), Some("2"));
+        let last = HetznerCloud::new().list_services("servers", &id, &settings, Some("2")).await.unwrap();
+        assert_eq!((last.services[0].service_identifier.as_str(), last.next), ("43", None));
+        assert!(!serde_json::to_string(&first.debug).unwrap().contains(TOKEN), "the token is not in the exchanges");
     }
 
     #[tokio::test]

@@ -162,10 +162,39 @@ impl ProviderFailure {
     }
 }
 
+/// One service an account at a third party holds, as it lists them (for a bulk import).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Listed {
+    /// What the blueprint's actions know it by (a username, a domain, a server id).
+    pub service_identifier: String,
+    /// A name a person recognises it by (its domain, its server's name), where it differs.
+    pub label: Option<String>,
+    pub suspended: Option<bool>,
+}
+
+/// A page of what an account holds, and where the next page starts (none: the last).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    pub services: Vec<Listed>,
+    pub next: Option<String>,
+    /// The exchanges with the third party, for the log's debug.
+    pub debug: Vec<Value>,
+}
+
+/// The answer of a provider that cannot list what an account holds.
+pub const CANNOT_LIST: &str = "cannot list the services of an account";
+
 /// What every provider does besides its blueprint's actions.
 pub trait Connect: Send + Sync {
     /// Checks a configuration's credentials against the third party, changing nothing there.
     fn test_connection<'a>(&'a self, blueprint: &'a str, settings: &'a Value) -> BoxFuture<'a, Result<ProviderOutput, ProviderFailure>>;
+
+    /// The services a configuration's account holds, a page at a time (`page`: where the last
+    /// answer said the next starts), changing nothing there: what a bulk import offers. Not
+    /// every third party can list ([`CANNOT_LIST`]).
+    fn list_services<'a>(&'a self, _blueprint: &'a str, _configuration: &'a ConfigurationId, _settings: &'a Value, _page: Option<&'a str>) -> BoxFuture<'a, Result<Listing, ProviderFailure>> {
+        Box::pin(async { Err(ProviderFailure::permanent(CANNOT_LIST)) })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 use super::blueprints::{Answer, Session, implements};
 use super::params::{Contact, ContactSlot, Contacts, GlueHost, GlueRecord, Lock, Nameservers, NewRegistrant, Register, Renewal, non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
-use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
+use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
+use crate::domain::ids::ConfigurationId;
 use crate::domain::time::normalize_datetime;
 
 pub const ID: &str = "openprovider";
@@ -661,7 +662,37 @@ impl Connect for OpenProvider {
             super::with_debug(connected, api.wire.take_debug())
         })
     }
+
+    /// The account's domains, 100 a page (ListDomains with `limit` and `offset`; `page` is the
+    /// offset).
+    fn list_services<'a>(&'a self, _blueprint: &'a str, configuration: &'a ConfigurationId, settings: &'a Value, page: Option<&'a str>) -> BoxFuture<'a, Result<Listing, ProviderFailure>> {
+        Box::pin(async move {
+            let offset: u64 = page.map(|p| p.parse().map_err(|_| ProviderFailure::permanent(format!("{p:?} is not a page of OpenProvider's domain list")))).transpose()?.unwrap_or(0);
+            let mut api = self.api(configuration.as_str(), settings)?;
+            let listed = api.get("ListDomains", &format!("domains?limit={LIST_PAGE}&offset={offset}")).await;
+            let debug = api.wire.take_debug();
+            let list = listed.map_err(|mut f| {
+                f.debug = debug.clone();
+                f
+            })?;
+            let results = list["results"].as_array().cloned().unwrap_or_default();
+            let services: Vec<Listed> = results
+                .iter()
+                .filter_map(|d| {
+                    let (name, extension) = (str_of(&d["domain"], "name")?, str_of(&d["domain"], "extension")?);
+                    Some(Listed { service_identifier: format!("{name}.{extension}").to_lowercase(), label: None, suspended: None })
+                })
+                .collect();
+            let total = list["total"].as_u64().unwrap_or(0);
+            let seen = offset + results.len() as u64;
+            let next = (!results.is_empty() && seen < total).then(|| seen.to_string());
+            Ok(Listing { services, next, debug })
+        })
+    }
 }
+
+/// How many domains a page of ListDomains holds.
+const LIST_PAGE: u64 = 100;
 
 /// OpenProvider (domain names), settings named as the reference framework names them.
 pub fn spec() -> super::ProviderSpec {
@@ -750,6 +781,32 @@ mod tests {
 
     fn contact() -> Value {
         json!({ "register": { "name": "Jo Doe", "email": "jo@shop.com", "phone": "+44.2071234567", "address1": "High St 1", "city": "London", "postcode": "N1 1AA", "country_code": "GB" } })
+    }
+
+    /// The account's domains are listed 100 at a time: the offset of the next page until the
+    /// total is reached.
+    #[tokio::test]
+    async fn the_domains_are_listed_a_page_at_a_time() {
+        let op = openprovider().await;
+        let domains = |names: &[&str]| json!(names.iter().map(|n| json!({ "id": 1, "domain": { "name": n, "extension": "com" }, "status": "ACT" })).collect::<Vec<_>>());
+        let first: Vec<String> = (0..100).map(|i| format!("shop{i}")).collect();
+        let first: Vec<&str> = first.iter().map(String::as_str).collect();
+        Mock::given(method("GET"))
+            .and(path("/v1beta/domains"))
+            .and(query_param("limit", "100"))
+            .and(query_param("offset", "0"))
+            .respond_with(ok(json!({ "results": domains(&first), "total": 101 })))
+            .mount(&op)
+            .await;
+        Mock::given(method("GET")).and(path("/v1beta/domains")).and(query_param("offset", "100")).respond_with(ok(json!({ "results": domains(&["Last"]), "total": 101 }))).mount(&op).await;
+        let settings = json!({ "username": "reseller", "password": PASSWORD, "api_url": op.uri() });
+        let id = ConfigurationId::parse("cfg-op-list").unwrap();
+        let provider = OpenProvider::new();
+        let page = provider.list_services("domain-names", &id, &settings, None).await.unwrap();
+        assert_eq!((page.services.len(), page.services[0].service_identifier.as_str(), page.next.as_deref()), (100, "shop0.com", Some("100")));
+        let last = provider.list_services("domain-names", &id, &settings, page.next.as_deref()).await.unwrap();
+        assert_eq!((last.services[0].service_identifier.as_str(), last.next), ("last.com", None));
+        assert!(!serde_json::to_string(&page.debug).unwrap().contains(PASSWORD), "the password is not in the exchanges");
     }
 
     #[tokio::test]

@@ -59,6 +59,34 @@ impl DemoState for DynamoDemoState {
         Box::pin(async move { self.ddb.delete_item().table_name(&self.table).set_key(Some(key(partition, k))).send().await.map(|_| ()).map_err(StoreError::aws) })
     }
 
+    fn list<'a>(&'a self, partition: &'a str, after: Option<&'a str>, limit: usize) -> BoxFuture<'a, Result<crate::ports::DemoPage, StoreError>> {
+        Box::pin(async move {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("DEMO#{partition}")))
+                .set_exclusive_start_key(after.map(|a| key(partition, a)))
+                .limit(limit.clamp(1, 1000) as i32)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::aws)?;
+            let found = out
+                .items()
+                .iter()
+                .filter_map(|item| {
+                    let k = item.get("sk").and_then(|v| v.as_s().ok())?.clone();
+                    let object = item.get("object").map(from_attr).and_then(|v| v.as_object().cloned())?;
+                    Some((k, object))
+                })
+                .collect();
+            let next = out.last_evaluated_key().and_then(|k| k.get("sk")).and_then(|v| v.as_s().ok()).cloned();
+            Ok((found, next))
+        })
+    }
+
     fn count<'a>(&'a self, partition: &'a str, counter: &'a str, limit: u64) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let counted = self

@@ -145,6 +145,29 @@ impl Admin {
             "importContractProduct" => products.import_contract_product(&Actor::Caller(caller.clone()), &request).await,
             "updateContractProduct" => products.patch_contract_product(&caller, &request, &params, &self.runs).await,
             "createConfiguration" => configurations.create(&request).await,
+            "listConfigurationServices" => {
+                let id = params.get("id").map(String::as_str).unwrap_or_default();
+                let cursor = request.query.get("cursor").map(String::as_str);
+                if cursor.is_some_and(|c| c.is_empty() || c.len() > 200 || !c.bytes().all(|b| b.is_ascii_graphic())) {
+                    return Err(ApiError::validation("the request has invalid fields", serde_json::json!({ "fields": { "cursor": "is not a cursor this list gave" } })));
+                }
+                let unknown = match request.query.get("unknown").map(String::as_str) {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(_) => return Err(ApiError::validation("the request has invalid fields", serde_json::json!({ "fields": { "unknown": "must be true or false" } }))),
+                };
+                let page = self.engine.list_services(id, cursor, unknown).await?;
+                HttpResponse::json(200, &serde_json::json!({ "items": page.items, "next_cursor": page.next }))
+            }
+            "importConfigurationServices" => {
+                let id = params.get("id").map(String::as_str).unwrap_or_default();
+                if self.configurations.get(&crate::domain::ids::ConfigurationId::parse(id).map_err(|_| ApiError::NotFound(format!("no provision configuration {id:?}")))?).await?.is_none() {
+                    return Err(ApiError::NotFound(format!("no provision configuration {id:?}")));
+                }
+                let results = self.engine.import_services(&Actor::Caller(caller.clone()), id, &crate::api::json_body(&request)?).await?;
+                let items: Vec<serde_json::Value> = results.into_iter().map(|(identifier, result)| products::import_result(&identifier, result)).collect();
+                HttpResponse::json(200, &serde_json::json!({ "items": items }))
+            }
             "listConfigurations" => configurations.list(&request).await,
             "getConfiguration" => configurations.get(&params).await,
             "updateConfiguration" => configurations.patch(&request, &params).await,

@@ -27,6 +27,21 @@ use crate::secrets::{self, SecretBox};
 
 /// A contract product as answered, to admins and clients alike: provision fields a schema marks
 /// secret are stored sealed and shown masked.
+/// One service of a bulk import as the answer lists it: `imported` (201, the contract product
+/// and its import entry), `refused` (the status and error the single import would answer), or
+/// `not_tried` within the request's time (to be sent again).
+pub fn import_result(identifier: &str, result: Option<Result<crate::engine::imports::Imported, crate::engine::EngineError>>) -> Value {
+    match result {
+        Some(Ok(imported)) => json!({ "service_identifier": identifier, "result": "imported", "status": 201, "contract_product": cp_view(&imported.contract_product), "log_id": imported.log_id }),
+        Some(Err(e)) => {
+            let message = crate::engine::refusal_text(&e);
+            let error = ApiError::from(e);
+            json!({ "service_identifier": identifier, "result": "refused", "status": error.status(), "error": { "code": error.code(), "message": message } })
+        }
+        None => json!({ "service_identifier": identifier, "result": "not_tried", "status": null, "error": { "code": "not_tried", "message": "not reached within the request's time: send it again" } }),
+    }
+}
+
 fn cp_view(cp: &ContractProduct) -> Value {
     let mut view = serde_json::to_value(cp).unwrap_or(Value::Null);
     view["provision_fields"] = masked_fields(&cp.provision_fields);
