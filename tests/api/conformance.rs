@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use shared::catalogue::catalogue;
 use shared::domain::ids::ConfigurationId;
 use shared::providers::blueprints::Implementation;
-use shared::providers::{ProviderCall, ProviderFailure, ProviderOutput, hetzner, openprovider, provider};
+use shared::providers::{Connect, ProviderCall, ProviderFailure, ProviderOutput, hetzner, openprovider, provider};
 
 fn prism(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: the conformance tests run against the prism servers `make test` starts"))
@@ -43,6 +43,15 @@ fn assert_conforms(provider_id: &str, action: &str, out: &Result<ProviderOutput,
     for exchange in debug {
         let status = exchange["response"]["status"].as_u64().unwrap_or(0);
         assert!((200..300).contains(&status), "{provider_id} {action}: the spec refused a request: {exchange}");
+    }
+}
+
+/// Every exchange of a call that is not an action answered 2xx by prism.
+fn assert_accepted(provider_id: &str, what: &str, debug: &[Value]) {
+    assert!(!debug.is_empty(), "{provider_id} {what}: no request was sent");
+    for exchange in debug {
+        let status = exchange["response"]["status"].as_u64().unwrap_or(0);
+        assert!((200..300).contains(&status), "{provider_id} {what}: the spec refused a request: {exchange}");
     }
 }
 
@@ -91,7 +100,10 @@ async fn hetzner_cloud_requests_conform_to_hetzners_openapi_description() {
             // a server that never stops may end short of the change.
             assert!(action == "resize-server" && f.message.contains("powering off"), "{action}: {}", f.message);
         }
-    }
+    } // Listing the project's servers for a bulk import: the spec takes its query.
+    let cfg = ConfigurationId::parse("cfg-conformance").unwrap();
+    let listing = hetzner::HetznerCloud::new().list_services("servers", &cfg, &settings, Some("2")).await.expect("listed");
+    assert_accepted(hetzner::ID, "list_servers", &listing.debug);
 }
 
 #[tokio::test]
@@ -145,5 +157,8 @@ async fn openprovider_requests_conform_to_openproviders_swagger_description() {
             // Prism's examples report the example domain "in use" to a check.
             assert!(action == "register" && f.message.contains("cannot be registered"), "{action}: {}", f.message);
         }
-    }
+    } // Listing the account's domains for a bulk import: the spec takes its query.
+    let cfg = ConfigurationId::parse("cfg-conformance").unwrap();
+    let listing = openprovider::OpenProvider::new().list_services("domain-names", &cfg, &settings, Some("100")).await.expect("listed");
+    assert_accepted(openprovider::ID, "ListDomains", &listing.debug);
 }
