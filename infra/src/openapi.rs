@@ -131,12 +131,17 @@ fn schemas() -> Value {
             "enabled": { "type": "boolean" }, "default_for_blueprint": { "type": "boolean" }, "default_for_provider": { "type": "boolean" },
             "settings": { "type": "object", "description": "the provider's settings; secret ones masked" },
             "usage_count": { "type": "integer", "minimum": 0, "description": "products and contract products that use it" },
+            "capacity": { "type": ["integer", "null"], "minimum": 0, "description": "the most contract products it holds; null: no limit" },
+            "tags": { "type": "array", "items": { "type": "string" }, "description": "labels a pool deployment chooses by (a region, a disk type)" },
+            "services_count": { "type": "integer", "description": "contract products placed on it and not terminated" },
             "created_at": timestamp(), "updated_at": timestamp(), "version": { "type": "integer", "minimum": 1 }
         })),
         "ConfigurationList": list_of("Configuration"),
         "Deployment": { "type": "object", "required": ["type"], "properties": {
-            "type": string_enum(&["static", "dynamic"]),
-            "configuration_id": { "type": "string", "description": "static: the configuration" }
+            "type": string_enum(&["static", "dynamic", "pool"]),
+            "configuration_id": { "type": "string", "description": "static: the configuration" },
+            "strategy": { "type": "string", "enum": ["least_used", "fill"], "description": "pool: the configuration with the smallest share of its capacity used, or the oldest until it is full" },
+            "tag": { "type": "string", "description": "pool: only configurations carrying this tag" }
         }},
         "Product": model(json!({
             "id": { "type": "string" }, "name": { "type": "string" }, "blueprint": blueprint,
@@ -150,7 +155,7 @@ fn schemas() -> Value {
         "ContractProduct": model(json!({
             "id": { "type": "string" }, "client_id": { "type": "string" }, "product_id": nullable_string,
             "blueprint": blueprint, "provider": provider, "provision_configuration_id": { "type": "string" },
-            "deployment": string_enum(&["static", "dynamic"]),
+            "deployment": string_enum(&["static", "dynamic", "pool"]),
             "service_identifier": { "type": ["string", "null"], "description": "the service at the third party (a username, a domain, a licence key ...)" },
             "provision_fields": { "type": "object", "description": "filled in by actions too; secret ones masked" },
             "setup_action": { "type": "string" }, "status": product_status(),

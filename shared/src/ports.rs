@@ -81,12 +81,14 @@ pub struct RunRecord<'a> {
     pub claim: bool,
     pub entry: &'a LogEntry,
     pub settles: Option<&'a Settlement>,
+    /// The product left its configuration (terminated): one fewer service it holds.
+    pub releases: bool,
 }
 
 impl<'a> RunRecord<'a> {
     /// A log entry alone.
     pub fn entry(entry: &'a LogEntry) -> Self {
-        RunRecord { product: None, claim: false, entry, settles: None }
+        RunRecord { product: None, claim: false, entry, settles: None, releases: false }
     }
 }
 
@@ -148,6 +150,8 @@ pub trait Configurations: Send + Sync {
     /// The default configuration of a provider of a blueprint (`Some(provider)`), or of the
     /// blueprint.
     fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>>;
+    /// Every configuration of a blueprint, as stored now (placement chooses among them).
+    fn of_blueprint<'a>(&'a self, blueprint: &'a str) -> BoxFuture<'a, Result<Vec<Configuration>, StoreError>>;
     /// Drops what is remembered of a configuration, so its next read is fresh: the engine calls
     /// it when a run at its third party fails (the credentials may since have been fixed) and
     /// before a connection test. Stores that remember nothing ignore it.

@@ -35,6 +35,9 @@ pub fn demo_configuration(settings: Value) -> Configuration {
         updated_at: String::new(),
         version: 1,
         usage_count: 1,
+        capacity: None,
+        tags: Vec::new(),
+        services_count: 0,
     }
 }
 

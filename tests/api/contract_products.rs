@@ -430,3 +430,48 @@ async fn an_accounts_services_are_listed_and_the_chosen_ones_imported() {
     let (status, _) = call(reqwest::Method::GET, &format!("/provision-configurations/{cfg_id}/services"), &client_token(&client), None).await;
     assert_eq!(status, 403);
 }
+
+/// Placement is race-free: 51 orders at once for a pool of two configurations of capacity 25
+/// end with exactly 25 on each and one refused with a clear 409; tags keep other
+/// configurations out, and the configurations show what they hold.
+#[tokio::test]
+async fn fifty_one_concurrent_orders_fill_two_configurations_of_twenty_five_exactly() {
+    let admin = admin_token();
+    let tag = unique("region").replace(':', "-");
+    let mut pool = Vec::new();
+    for n in 0..2 {
+        let (status, cfg) = call(
+            reqwest::Method::POST,
+            "/provision-configurations",
+            &admin,
+            Some(json!({"name": format!("pool {n}"), "blueprint": "web-hosting", "provider": "demo", "settings": {"server_hostname": "pool.example.net"}, "capacity": 25, "tags": [tag]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{cfg}");
+        assert_eq!((cfg["capacity"].as_u64(), cfg["services_count"].as_i64()), (Some(25), Some(0)));
+        pool.push(cfg["id"].as_str().unwrap().to_owned());
+    }
+    let (status, product) = post("/products", json!({"name": "Pooled hosting", "blueprint": "web-hosting", "deployment": {"type": "pool", "strategy": "least_used", "tag": tag}})).await;
+    assert_eq!(status, 201, "{product}");
+    let mut orders = tokio::task::JoinSet::new();
+    for _ in 0..51 {
+        let body = json!({"client_id": unique("client"), "product_id": product["id"]});
+        orders.spawn(async move { post("/contract-products", body).await });
+    }
+    let (mut placed, mut refused) = (std::collections::HashMap::<String, usize>::new(), Vec::new());
+    while let Some(done) = orders.join_next().await {
+        let (status, answer) = done.unwrap();
+        match status {
+            201 => *placed.entry(answer["provision_configuration_id"].as_str().unwrap().to_owned()).or_default() += 1,
+            _ => refused.push((status, answer)),
+        }
+    }
+    assert_eq!((placed.get(&pool[0]), placed.get(&pool[1])), (Some(&25), Some(&25)), "{placed:?} {refused:?}");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].0, 409, "{:?}", refused[0].1);
+    assert!(refused[0].1["error"]["message"].as_str().unwrap().contains("room") || refused[0].1["error"]["message"].as_str().unwrap().contains("full"), "{:?}", refused[0].1);
+    for id in &pool {
+        let cfg = get(&format!("/provision-configurations/{id}")).await;
+        assert_eq!(cfg["services_count"], 25, "{cfg}");
+    }
+}

@@ -73,6 +73,10 @@ impl Configurations for CachedConfigurations {
         self.inner.default_for(blueprint, provider)
     }
 
+    fn of_blueprint<'a>(&'a self, blueprint: &'a str) -> BoxFuture<'a, Result<Vec<Configuration>, StoreError>> {
+        self.inner.of_blueprint(blueprint)
+    }
+
     fn forget(&self, id: &ConfigurationId) {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
         self.inner.forget(id);

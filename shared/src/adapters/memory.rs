@@ -158,7 +158,7 @@ impl ContractProducts for MemoryStore {
         Box::pin(async move {
             let mut s = self.lock();
             Self::up(&s)?;
-            let usable = s.configurations.get(&cp.provision_configuration_id).is_some_and(|c| c.blueprint == cp.blueprint && c.enabled);
+            let usable = s.configurations.get(&cp.provision_configuration_id).is_some_and(|c| c.blueprint == cp.blueprint && c.enabled && c.has_room());
             if s.products.contains_key(&cp.id) || !usable {
                 return Err(StoreError::Conflict(format!("contract product {} exists already, or its configuration changed", cp.id)));
             }
@@ -168,6 +168,7 @@ impl ContractProducts for MemoryStore {
             }
             if let Some(c) = s.configurations.get_mut(&cp.provision_configuration_id) {
                 c.usage_count += 1;
+                c.services_count += 1;
             }
             if let Some(c) = claim {
                 s.claims.insert(c, cp.id.clone());
@@ -220,6 +221,11 @@ impl ContractProducts for MemoryStore {
                 {
                     s.claims.insert((cp.provision_configuration_id.clone(), si.clone()), cp.id.clone());
                 }
+                if run.releases
+                    && let Some(c) = s.configurations.get_mut(&cp.provision_configuration_id)
+                {
+                    c.services_count -= 1;
+                }
                 s.products.insert(cp.id.clone(), cp.clone());
             }
             match s.logs.iter_mut().find(|e| e.log_id == run.entry.log_id) {
@@ -268,6 +274,14 @@ impl Configurations for MemoryStore {
             let s = self.lock();
             Self::up(&s)?;
             Ok(s.configurations.get(id).cloned())
+        })
+    }
+
+    fn of_blueprint<'a>(&'a self, blueprint: &'a str) -> BoxFuture<'a, Result<Vec<Configuration>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.configurations.values().filter(|c| c.blueprint == blueprint).cloned().collect())
         })
     }
 

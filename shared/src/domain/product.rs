@@ -15,6 +15,58 @@ pub enum Deployment {
     Static { configuration_id: ConfigurationId },
     /// The enabled default configuration of the provider, or else of the blueprint.
     Dynamic,
+    /// Chosen per contract product among the enabled configurations of the blueprint (of the
+    /// provider, where the product names one; with the tag, where given) that have room, as
+    /// `strategy` orders them.
+    Pool {
+        #[serde(default)]
+        strategy: Placement,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+    },
+}
+
+impl Deployment {
+    /// The configuration it always names, if it does.
+    pub fn static_configuration(&self) -> Option<&ConfigurationId> {
+        match self {
+            Deployment::Static { configuration_id } => Some(configuration_id),
+            Deployment::Dynamic | Deployment::Pool { .. } => None,
+        }
+    }
+
+    /// What a contract product records of it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Deployment::Static { .. } => "static",
+            Deployment::Dynamic => "dynamic",
+            Deployment::Pool { .. } => "pool",
+        }
+    }
+}
+
+/// How a pool deployment orders the configurations with room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// The one holding the smallest share of its capacity (the fewest services, without one).
+    #[default]
+    LeastUsed,
+    /// The oldest until it is full, then the next: as few systems in use as can be.
+    Fill,
+}
+
+impl Placement {
+    /// Orders configurations the way this strategy picks them, first choice first.
+    pub fn order(self, candidates: &mut [super::configuration::Configuration]) {
+        match self {
+            Placement::LeastUsed => candidates.sort_by(|a, b| {
+                let share = |c: &super::configuration::Configuration| c.services_count.max(0) as f64 / c.capacity.map_or(f64::INFINITY, |n| n.max(1) as f64);
+                share(a).total_cmp(&share(b)).then(a.services_count.cmp(&b.services_count)).then(a.id.cmp(&b.id))
+            }),
+            Placement::Fill => candidates.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,10 +10,11 @@ use crate::catalogue::schema::{any_object, one_of, params, string, string_max};
 use crate::catalogue::validate::{FieldError, to_details, validate};
 use crate::catalogue::{Blueprint, catalogue};
 use crate::domain::ProductStatus;
+use crate::domain::configuration::Configuration;
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::product::{ContractProduct, Deployment};
 use crate::domain::time::now_rfc3339;
-use crate::ports::Configurations;
+use crate::ports::{Configurations, StoreError};
 use crate::providers::provider;
 use crate::secrets::{self, SecretBox};
 
@@ -33,7 +34,13 @@ pub(super) fn check(schema: &Value, body: &Value) -> Result<(), EngineError> {
 }
 
 pub fn deployment_schema() -> Value {
-    params().req("type", one_of(&["static", "dynamic"])).opt("configuration_id", string()).build()
+    params()
+        .req("type", one_of(&["static", "dynamic", "pool"]))
+        .opt("configuration_id", string())
+        // pool: how the configurations with room are ordered, and the tag they must carry.
+        .opt("strategy", one_of(&["least_used", "fill"]))
+        .opt("tag", crate::catalogue::schema::pattern("^[A-Za-z0-9._-]{1,40}$"))
+        .build()
 }
 
 /// A blueprint id of the catalogue.
@@ -94,12 +101,25 @@ pub fn setup_action(b: &Blueprint, asked: Option<&str>) -> Result<String, Engine
 }
 
 pub fn parse_deployment(v: &Value) -> Result<Deployment, EngineError> {
+    let pooled = !v["strategy"].is_null() || !v["tag"].is_null();
+    if pooled && v["type"].as_str() != Some("pool") {
+        return Err(invalid(vec![field("deployment.type", "must be pool for a strategy or a tag")]));
+    }
     match (v["type"].as_str(), v["configuration_id"].as_str()) {
+        (Some("pool"), None) => {
+            let strategy = match v["strategy"].as_str() {
+                None | Some("least_used") => crate::domain::product::Placement::LeastUsed,
+                Some("fill") => crate::domain::product::Placement::Fill,
+                Some(_) => return Err(invalid(vec![field("deployment.strategy", "must be least_used or fill")])),
+            };
+            Ok(Deployment::Pool { strategy, tag: v["tag"].as_str().map(str::to_owned) })
+        }
+        (Some("pool"), Some(_)) => Err(invalid(vec![field("deployment.configuration_id", "is only for a static deployment")])),
         (Some("static"), Some(raw)) => ConfigurationId::parse(raw).map(|configuration_id| Deployment::Static { configuration_id }).map_err(|e| invalid(vec![field("deployment.configuration_id", e)])),
         (Some("static"), None) => Err(invalid(vec![field("deployment.configuration_id", "is required for a static deployment")])),
         (Some("dynamic"), None) => Ok(Deployment::Dynamic),
         (Some("dynamic"), Some(_)) => Err(invalid(vec![field("deployment.configuration_id", "is only for a static deployment")])),
-        _ => Err(invalid(vec![field("deployment.type", "must be static or dynamic")])),
+        _ => Err(invalid(vec![field("deployment.type", "must be static, dynamic or pool")])),
     }
 }
 
@@ -177,8 +197,24 @@ impl Engine {
     /// order.paid event for an unknown id becomes): see [`Engine::draft_contract_product`];
     /// stored, counted on its configuration, and announced as contract_product.created.
     pub async fn create_contract_product(&self, body: &Value) -> Result<ContractProduct, EngineError> {
-        let cp = self.draft_contract_product(body).await?;
-        self.products.create(&cp, None).await?;
+        let (mut cp, alternatives) = self.plan_contract_product(body).await?;
+        let pooled = cp.deployment == "pool";
+        let mut alternatives = alternatives.into_iter();
+        loop {
+            match self.products.create(&cp, None).await {
+                Ok(()) => break,
+                // Filled (or disabled) since it was read: the next configuration with room.
+                Err(StoreError::Conflict(why)) if pooled => match alternatives.next() {
+                    _ if self.products.contract_product(&cp.id).await?.is_some() => return Err(EngineError::Conflict(why)),
+                    Some(next) => {
+                        cp.provision_configuration_id = next.id;
+                        cp.provider = next.provider;
+                    }
+                    None => return Err(EngineError::Conflict(format!("every provision configuration of {}'s pool is full: no room for contract product {}", cp.blueprint, cp.id))),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
         self.announce_created(&cp, "created").await;
         Ok(cp)
@@ -206,6 +242,12 @@ impl Engine {
     /// not stored: its configuration the static one named or the enabled default, its provision
     /// fields the product's and then the body's, secrets sealed to it.
     pub async fn draft_contract_product(&self, body: &Value) -> Result<ContractProduct, EngineError> {
+        Ok(self.plan_contract_product(body).await?.0)
+    }
+
+    /// [`Engine::draft_contract_product`], with the other configurations a pool deployment may
+    /// place it on, in order, should its first choice fill up before the product is stored.
+    async fn plan_contract_product(&self, body: &Value) -> Result<(ContractProduct, Vec<Configuration>), EngineError> {
         let body = body.clone();
         check(&contract_product_schema(), &body)?;
         let id = match body["id"].as_str() {
@@ -236,19 +278,39 @@ impl Engine {
             Value::Null => product.as_ref().map(|p| p.deployment.clone()).unwrap_or(Deployment::Dynamic),
             d => parse_deployment(d)?,
         };
-        let (configuration_id, kind) = match &deployment {
+        let what = provider_id.map_or(format!("blueprint {}", b.id), |p| format!("provider {p} of {}", b.id));
+        let mut alternatives = Vec::new();
+        let configuration = match &deployment {
             Deployment::Static { configuration_id } => {
                 check_static(self.configurations.as_ref(), configuration_id, b.id, provider_id).await?;
-                (configuration_id.clone(), "static")
+                self.configurations.configuration(configuration_id).await?.ok_or_else(|| EngineError::Conflict(format!("provision configuration {configuration_id} is gone")))?
             }
             Deployment::Dynamic => {
                 let found = self.configurations.default_for(b.id, provider_id).await?;
-                let what = provider_id.map_or(format!("blueprint {}", b.id), |p| format!("provider {p} of {}", b.id));
                 let id = found.ok_or_else(|| EngineError::Conflict(format!("no default provision configuration for {what}")))?;
-                (id, "dynamic")
+                self.configurations.configuration(&id).await?.ok_or_else(|| EngineError::Conflict(format!("provision configuration {id} is gone")))?
+            }
+            Deployment::Pool { strategy, tag } => {
+                // Every enabled configuration that fits and has room, in the strategy's order: the
+                // first is tried, the others in turn if it fills up meanwhile (the store's count
+                // decides, never this read).
+                let mut candidates: Vec<Configuration> = self
+                    .configurations
+                    .of_blueprint(b.id)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.enabled && c.has_room() && provider_id.is_none_or(|p| c.provider == p) && tag.as_ref().is_none_or(|t| c.tags.contains(t)))
+                    .collect();
+                strategy.order(&mut candidates);
+                let tagged = tag.as_ref().map(|t| format!(" tagged {t}")).unwrap_or_default();
+                let mut ordered = candidates.into_iter();
+                let first = ordered.next().ok_or_else(|| EngineError::Conflict(format!("no enabled provision configuration for {what}{tagged} has room")))?;
+                alternatives = ordered.collect();
+                first
             }
         };
-        let configuration = self.configurations.configuration(&configuration_id).await?.ok_or_else(|| EngineError::Conflict(format!("provision configuration {configuration_id} is gone")))?;
+        let configuration_id = configuration.id.clone();
+        let kind = deployment.kind();
         if !configuration.enabled {
             return Err(EngineError::Conflict(format!("provision configuration {configuration_id} is disabled")));
         }
@@ -285,7 +347,7 @@ impl Engine {
             unconfirmed_create: None,
             unconfirmed_action: None,
         };
-        Ok(cp)
+        Ok((cp, alternatives))
     }
 
     /// Whether an order.paid event can run: the contract product it names (as it is, or as the

@@ -589,7 +589,8 @@ impl Engine {
             let same = !state_differs(&merged, &fresh);
             let write = (!same).then_some((&merged, fresh.version));
             let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
-            match self.products.record_run(RunRecord { product: write, claim, entry, settles }).await {
+            let releases = fresh.status != ProductStatus::Terminated && merged.status == ProductStatus::Terminated;
+            match self.products.record_run(RunRecord { product: write, claim, entry, settles, releases }).await {
                 Ok(()) => return Ok(Some(if same { fresh } else { merged })),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -639,7 +640,7 @@ impl Engine {
             next.version = cp.version + 1;
         }
         let product = fails_setup.then_some((&next, cp.version));
-        match self.products.record_run(RunRecord { product, claim: false, entry: &entry, settles: None }).await {
+        match self.products.record_run(RunRecord { product, claim: false, entry: &entry, settles: None, releases: false }).await {
             Ok(()) => {}
             // Changed meanwhile: the entry is kept all the same, the product left as it now is.
             Err(StoreError::Conflict(_)) if fails_setup => self.products.record_run(RunRecord::entry(&entry)).await?,
@@ -752,7 +753,8 @@ impl Engine {
         let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
         let also = completion.and_then(|c| settlement(c, failure_kind));
         let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
-        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref() }).await;
+        let releases = changed && cp.status != ProductStatus::Terminated && next.status == ProductStatus::Terminated;
+        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref(), releases }).await;
         if changed && matches!(written, Err(StoreError::Conflict(_))) {
             // Another run changed the product while the provider carried this one out: its
             // change is applied onto the product as it is now, not lost and not sent again.

@@ -362,3 +362,75 @@ async fn a_bulk_import_lists_the_accounts_services_and_imports_the_chosen_ones()
     }
     assert!(matches!(w.engine.list_services("cfg-none", None, false).await, Err(EngineError::NotFound(_))));
 }
+
+/// A pool configuration of capacity `capacity`, tagged, made at `created_at`.
+fn pooled(id: &str, capacity: u64, tags: &[&str], created_at: &str) -> crate::domain::configuration::Configuration {
+    crate::domain::configuration::Configuration {
+        id: ConfigurationId::parse(id).unwrap(),
+        capacity: Some(capacity),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        created_at: created_at.into(),
+        usage_count: 0,
+        ..crate::testing::demo_configuration(json!({}))
+    }
+}
+
+fn pool_order(strategy: &str, tag: &str, id: &str) -> Value {
+    json!({ "id": id, "client_id": "client-1", "blueprint": "web-hosting", "deployment": { "type": "pool", "strategy": strategy, "tag": tag } })
+}
+
+/// Placement keeps to each configuration's capacity, however many orders come at once: least
+/// used spreads them, a tag narrows them, the one after the last room is refused (409) and
+/// nothing is made; a terminated service frees its room.
+#[tokio::test]
+async fn placement_keeps_to_capacity_under_concurrent_orders_and_frees_room_on_termination() {
+    let w = world(json!({}));
+    w.store.put_configuration(pooled("cfg-a", 5, &["eu"], "2026-01-01T00:00:00Z"));
+    w.store.put_configuration(pooled("cfg-b", 5, &["eu"], "2026-02-01T00:00:00Z"));
+    w.store.put_configuration(pooled("cfg-us", 50, &["us"], "2026-03-01T00:00:00Z"));
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..11 {
+        let engine = w.engine.clone();
+        running.spawn(async move { engine.create_contract_product(&pool_order("least_used", "eu", &format!("cp-pool-{i}"))).await });
+    }
+    let mut made: Vec<ContractProduct> = Vec::new();
+    let mut refused = Vec::new();
+    while let Some(done) = running.join_next().await {
+        match done.unwrap() {
+            Ok(cp) => made.push(cp),
+            Err(e) => refused.push(e),
+        }
+    }
+    let on = |cfg: &str| made.iter().filter(|cp| cp.provision_configuration_id.as_str() == cfg).count();
+    assert_eq!((on("cfg-a"), on("cfg-b"), on("cfg-us"), refused.len()), (5, 5, 0, 1), "{refused:?}");
+    assert_eq!(refused[0].code(), "conflict");
+    assert!(made.iter().all(|cp| cp.deployment == "pool"));
+    let refused_id = (0..11).map(|i| format!("cp-pool-{i}")).find(|id| !made.iter().any(|cp| cp.id.as_str() == id)).unwrap();
+    assert!(w.store.product(&ContractProductId::parse(&refused_id).unwrap()).is_none(), "nothing made for the refused order");
+
+    // A terminated service frees its room for the next order.
+    let first = made.iter().find(|cp| cp.provision_configuration_id.as_str() == "cfg-a").unwrap().id.clone();
+    w.engine.run(&admin(), first.as_str(), "web-hosting", "create-account", &create_body_for("first.example")).await.expect("created");
+    w.engine.run(&admin(), first.as_str(), "web-hosting", "delete-account", &json!({})).await.expect("deleted");
+    let next = w.engine.create_contract_product(&pool_order("least_used", "eu", "cp-pool-after")).await.expect("room again");
+    assert_eq!(next.provision_configuration_id.as_str(), "cfg-a");
+}
+
+/// Fill puts orders on the oldest configuration until it is full, then on the next.
+#[tokio::test]
+async fn fill_uses_the_oldest_configuration_until_it_is_full() {
+    let w = world(json!({}));
+    w.store.put_configuration(pooled("cfg-new", 2, &["eu"], "2026-05-01T00:00:00Z"));
+    w.store.put_configuration(pooled("cfg-old", 2, &["eu"], "2026-01-01T00:00:00Z"));
+    let mut placed = Vec::new();
+    for i in 0..4 {
+        placed.push(w.engine.create_contract_product(&pool_order("fill", "eu", &format!("cp-fill-{i}"))).await.unwrap().provision_configuration_id.to_string());
+    }
+    assert_eq!(placed, ["cfg-old", "cfg-old", "cfg-new", "cfg-new"]);
+    let e = w.engine.create_contract_product(&pool_order("fill", "eu", "cp-fill-4")).await.unwrap_err();
+    assert!(e.to_string().contains("has room") || e.to_string().contains("full"), "{e}");
+}
+
+fn create_body_for(domain: &str) -> Value {
+    json!({ "params": { "domain": domain, "email": "o@example.com", "package_name": "gold", "password": "Secret-pw-123" } })
+}

@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
-use super::{StoreError, condition_failed, from_item, item_of, put_if_version, record_of, s};
+use super::{StoreError, condition_failed, from_item, item_of, record_of, s};
 use crate::domain::configuration::{Configuration, Defaults};
 use crate::domain::ids::ConfigurationId;
 
@@ -162,8 +162,26 @@ impl ConfigurationStore {
     }
 
     /// Replaces a configuration if it is still at `expected_version`, and moves its defaults.
+    /// Writes what an admin changes (name, enabled, settings, capacity, tags) under a version
+    /// condition, never the counters: a contract product made meanwhile keeps its count.
     pub async fn update(&self, c: &Configuration, expected_version: u64, has: Defaults, want: Defaults) -> Result<(), StoreError> {
-        let mut writes = vec![put_if_version(&self.table, self.item(c)?, expected_version)];
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&c.id)))
+            .update_expression("SET #name = :name, enabled = :enabled, settings = :settings, capacity = :capacity, tags = :tags, version = :next, updated_at = :at")
+            .condition_expression("version = :v")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(&c.name))
+            .expression_attribute_values(":enabled", AttributeValue::Bool(c.enabled))
+            .expression_attribute_values(":settings", super::to_attr(&c.settings))
+            .expression_attribute_values(":capacity", c.capacity.map_or(AttributeValue::Null(true), |n| AttributeValue::N(n.to_string())))
+            .expression_attribute_values(":tags", super::to_attr(&serde_json::json!(c.tags)))
+            .expression_attribute_values(":next", AttributeValue::N(c.version.to_string()))
+            .expression_attribute_values(":at", s(&c.updated_at))
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+            .build()
+            .expect("table, key and expression set");
+        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
         writes.extend(self.default_writes(c, has, want));
         self.transact(writes, &format!("provision configuration {} changed meanwhile; read it again", c.id)).await
     }
@@ -203,5 +221,9 @@ impl crate::ports::Configurations for ConfigurationStore {
 
     fn default_for<'a>(&'a self, blueprint: &'a str, provider: Option<&'a str>) -> crate::ports::BoxFuture<'a, Result<Option<ConfigurationId>, StoreError>> {
         Box::pin(ConfigurationStore::default_for(self, blueprint, provider))
+    }
+
+    fn of_blueprint<'a>(&'a self, blueprint: &'a str) -> crate::ports::BoxFuture<'a, Result<Vec<Configuration>, StoreError>> {
+        Box::pin(ConfigurationStore::list(self, Some(blueprint)))
     }
 }

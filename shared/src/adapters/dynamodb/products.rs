@@ -97,23 +97,42 @@ impl ProductStore {
 
     /// Raises a configuration's usage count, if it still exists under the same blueprint (and is
     /// enabled, when `require_enabled`).
-    fn use_configuration(&self, id: &ConfigurationId, blueprint: &str, require_enabled: bool) -> TransactWriteItem {
+    /// Counts a product (`service` false) or a contract product on its configuration, which must
+    /// exist and be of the blueprint; a contract product also needs it enabled and with room
+    /// (`services_count` below `capacity`, where one is set), and counts as one of its services.
+    fn use_configuration(&self, id: &ConfigurationId, blueprint: &str, service: bool) -> TransactWriteItem {
         let mut condition = "attribute_exists(pk) AND blueprint = :bp".to_owned();
-        if require_enabled {
-            condition.push_str(" AND enabled = :yes");
+        let mut expression = "SET usage_count = if_not_exists(usage_count, :zero) + :one".to_owned();
+        if service {
+            condition.push_str(" AND enabled = :yes AND (attribute_not_exists(capacity) OR attribute_type(capacity, :null) OR services_count < capacity OR (attribute_not_exists(services_count) AND capacity > :zero))");
+            expression.push_str(", services_count = if_not_exists(services_count, :zero) + :one");
         }
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(format!("CFG#{id}"), "CFG")))
-            .update_expression("SET usage_count = if_not_exists(usage_count, :zero) + :one")
+            .update_expression(expression)
             .condition_expression(condition)
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":bp", s(blueprint));
-        if require_enabled {
-            update = update.expression_attribute_values(":yes", AttributeValue::Bool(true));
+        if service {
+            update = update.expression_attribute_values(":yes", AttributeValue::Bool(true)).expression_attribute_values(":null", s("NULL"));
         }
         TransactWriteItem::builder().update(update.build().expect("table, key and expression set")).build()
+    }
+
+    /// One service fewer on a configuration (a contract product terminated).
+    fn release_configuration(&self, id: &ConfigurationId) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CFG#{id}"), "CFG")))
+            .update_expression("SET services_count = if_not_exists(services_count, :zero) - :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .expect("table, key and expression set");
+        TransactWriteItem::builder().update(update).build()
     }
 
     fn product_item(p: &Product) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -133,7 +152,26 @@ impl ProductStore {
     /// [`ProductStore::transact`], telling a refused service identifier claim (the write at
     /// `claim`, with what to say) from any other condition.
     async fn transact_claiming(&self, writes: Vec<TransactWriteItem>, conflict: String, claim: Option<(usize, String)>) -> Result<(), StoreError> {
-        match self.ddb.transact_write_items().set_transact_items(Some(writes)).send().await {
+        // A transaction cancelled only because another touched one of its items at the same
+        // moment (TransactionConflict: a burst of orders on one configuration) wrote nothing: it
+        // is sent again, a few times, after a short jittered pause.
+        let mut sent = self.ddb.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+        for attempt in 1..=5u64 {
+            let clashed = sent.as_ref().err().and_then(|e| e.as_service_error()).is_some_and(|s| match s {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+                    let codes: Vec<&str> = t.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+                    codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+                }
+                _ => false,
+            });
+            if !clashed {
+                break;
+            }
+            let jitter = u64::from(crate::domain::ids::random_hex().as_bytes()[0] % 50);
+            tokio::time::sleep(std::time::Duration::from_millis(20 * attempt + jitter)).await;
+            sent = self.ddb.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+        }
+        match sent {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => {
                 let taken = claim.as_ref().is_some_and(|(at, _)| {
@@ -305,7 +343,7 @@ impl ProductStore {
     pub async fn write_run_claiming(
         &self,
         cp: Option<(&ContractProduct, u64)>,
-        claim: bool,
+        (claim, releases): (bool, bool),
         logs_table: &str,
         log: HashMap<String, AttributeValue>,
         also: Option<TransactWriteItem>,
@@ -314,6 +352,9 @@ impl ProductStore {
         let mut claimed = None;
         if let Some((cp, expected_version)) = cp {
             writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
+            if releases {
+                writes.push(self.release_configuration(&cp.provision_configuration_id));
+            }
             if let Some((write, why)) = self.claim_identifier(cp).filter(|_| claim) {
                 writes.push(write);
                 claimed = Some((writes.len() - 1, why));
@@ -394,10 +435,7 @@ impl ProductStore {
     /// static configuration changes.
     pub async fn update_product(&self, p: &Product, expected_version: u64, old: Option<&ConfigurationId>) -> Result<(), StoreError> {
         let mut writes = vec![put_if_version(&self.table, Self::product_item(p)?, expected_version)];
-        let new = match &p.deployment {
-            Deployment::Static { configuration_id } => Some(configuration_id),
-            Deployment::Dynamic => None,
-        };
+        let new = p.deployment.static_configuration();
         if old != new {
             if let Some(n) = new {
                 writes.push(self.use_configuration(n, &p.blueprint, false));
@@ -447,7 +485,7 @@ impl ContractProducts for DynamoContractProducts {
     fn record_run<'a>(&'a self, run: RunRecord<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let settles = run.settles.map(|s| super::events::update_status(&self.main_table, &s.event_id, s.status, Some(s.log_id.as_str()), None));
-            self.products.write_run_claiming(run.product, run.claim, &self.logs_table, run.entry.item(), settles).await
+            self.products.write_run_claiming(run.product, (run.claim, run.releases), &self.logs_table, run.entry.item(), settles).await
         })
     }
 

@@ -8,7 +8,7 @@ use super::{check, field, invalid};
 use crate::adapters::dynamodb::configurations::ConfigurationStore;
 use crate::api::{ApiError, HttpRequest, HttpResponse, json_body};
 use crate::catalogue::catalogue;
-use crate::catalogue::schema::{any_object, boolean, one_of, params, string_max};
+use crate::catalogue::schema::{any_object, array, boolean, int_range, one_of, params, pattern, string_max};
 use crate::catalogue::validate::{FieldError, validate};
 use crate::domain::configuration::{Configuration, Defaults};
 use crate::domain::ids::ConfigurationId;
@@ -26,12 +26,30 @@ pub fn create_schema() -> Value {
         .opt("default_for_blueprint", boolean())
         .opt("default_for_provider", boolean())
         .req("settings", any_object())
+        .opt("capacity", int_range(0, 1_000_000))
+        .opt("tags", tags_schema())
         .build()
+}
+
+/// A configuration's tags: labels placement chooses by (a region, a disk type).
+pub fn tags_schema() -> Value {
+    let mut tags = array(pattern("^[A-Za-z0-9._-]{1,40}$"));
+    tags["maxItems"] = json!(20);
+    tags
 }
 
 /// The body of PATCH /provision-configurations/{id}.
 pub fn patch_schema() -> Value {
-    params().opt("name", string_max(100)).opt("enabled", boolean()).opt("default_for_blueprint", boolean()).opt("default_for_provider", boolean()).opt("settings", any_object()).build()
+    params()
+        .opt("name", string_max(100))
+        .opt("enabled", boolean())
+        .opt("default_for_blueprint", boolean())
+        .opt("default_for_provider", boolean())
+        .opt("settings", any_object())
+        // null removes the limit.
+        .opt("capacity", int_range(0, 1_000_000))
+        .opt("tags", tags_schema())
+        .build()
 }
 
 /// Settings as the schema sees them: sealed secrets stand as the mask, a valid value.
@@ -66,6 +84,17 @@ fn refuse_moved_secrets(spec: &ProviderSpec, stored: &Value, changes: &Map<Strin
     if kept.is_empty() { Ok(()) } else { Err(invalid(kept)) }
 }
 
+/// Tags as given (checked against [`tags_schema`]), each once, in order.
+fn tags_of(v: &Value) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if !tags.iter().any(|x| x == t) {
+            tags.push(t.to_owned());
+        }
+    }
+    tags
+}
+
 fn spec_of(c: &Configuration) -> Result<&'static ProviderSpec, ApiError> {
     provider(&c.blueprint, &c.provider).ok_or_else(|| ApiError::internal(format!("configuration {} names unknown provider {}", c.id, c.provider)))
 }
@@ -82,6 +111,9 @@ pub fn view(c: &Configuration, defaults: Defaults) -> Result<Value, ApiError> {
         "default_for_provider": defaults.for_provider,
         "settings": secrets::mask(&spec_of(c)?.settings, &c.settings),
         "usage_count": c.usage_count,
+        "capacity": c.capacity,
+        "tags": c.tags,
+        "services_count": c.services_count,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "version": c.version,
@@ -136,6 +168,9 @@ impl Configurations<'_> {
             updated_at: now,
             version: 1,
             usage_count: 0,
+            capacity: body["capacity"].as_u64(),
+            tags: tags_of(&body["tags"]),
+            services_count: 0,
         };
         let defaults = Defaults { for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(false), for_provider: body["default_for_provider"].as_bool().unwrap_or(false) };
         self.store.create(&c, defaults).await?;
@@ -174,6 +209,12 @@ impl Configurations<'_> {
         }
         if let Some(enabled) = body["enabled"].as_bool() {
             next.enabled = enabled;
+        }
+        if body.get("capacity").is_some() {
+            next.capacity = body["capacity"].as_u64();
+        }
+        if body.get("tags").is_some() {
+            next.tags = tags_of(&body["tags"]);
         }
         if let Some(changes) = body["settings"].as_object() {
             let mut settings: Map<String, Value> = current.settings.as_object().cloned().unwrap_or_default();

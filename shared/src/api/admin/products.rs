@@ -278,10 +278,7 @@ impl Products<'_> {
         }
         next.version = current.version + 1;
         next.updated_at = now_rfc3339();
-        let old = match &current.deployment {
-            Deployment::Static { configuration_id } => Some(configuration_id),
-            Deployment::Dynamic => None,
-        };
+        let old = current.deployment.static_configuration();
         self.products.update_product(&next, current.version, old).await?;
         HttpResponse::json(200, &product_view(&next))
     }
