@@ -106,6 +106,10 @@ fn parameters() -> Value {
             "Type": "Number", "Default": 5, "MinValue": 1, "MaxValue": 60,
             "Description": "First retry delay of a lifecycle event after a transient failure; it doubles each time, with jitter"
         },
+        "QueueMaximumConcurrency": {
+            "Type": "Number", "Default": 10, "MinValue": 2, "MaxValue": 1000,
+            "Description": "The most instances each SQS consumer (worker, dispatcher) runs at once: a burst of billing events cannot take every concurrent execution of the account, nor flood the third parties"
+        },
         "AlarmTopicArn": {
             "Type": "String", "Default": "",
             "Description": "SNS topic told when a dead-letter queue holds messages (optional)"
@@ -280,7 +284,7 @@ fn function(f: &FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
                 }
                 properties["Events"][event] = json!({
                     "Type": "SQS",
-                    "Properties": { "Queue": arn(queue), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"] }
+                    "Properties": { "Queue": arn(queue), "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": { "MaximumConcurrency": r("QueueMaximumConcurrency") } }
                 });
             }
         }

@@ -104,7 +104,9 @@ impl ProductStore {
         let mut condition = "attribute_exists(pk) AND blueprint = :bp".to_owned();
         let mut expression = "SET usage_count = if_not_exists(usage_count, :zero) + :one".to_owned();
         if service {
-            condition.push_str(" AND enabled = :yes AND (attribute_not_exists(capacity) OR attribute_type(capacity, :null) OR services_count < capacity OR (attribute_not_exists(services_count) AND capacity > :zero))");
+            // `capacity` is one of DynamoDB's reserved words: named through #cap.
+            condition
+                .push_str(" AND enabled = :yes AND (attribute_not_exists(#cap) OR attribute_type(#cap, :null) OR services_count < #cap OR (attribute_not_exists(services_count) AND #cap > :zero))");
             expression.push_str(", services_count = if_not_exists(services_count, :zero) + :one");
         }
         let mut update = Update::builder()
@@ -116,7 +118,7 @@ impl ProductStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":bp", s(blueprint));
         if service {
-            update = update.expression_attribute_values(":yes", AttributeValue::Bool(true)).expression_attribute_values(":null", s("NULL"));
+            update = update.expression_attribute_values(":yes", AttributeValue::Bool(true)).expression_attribute_values(":null", s("NULL")).expression_attribute_names("#cap", "capacity");
         }
         TransactWriteItem::builder().update(update.build().expect("table, key and expression set")).build()
     }
