@@ -542,10 +542,7 @@ impl Connect for Cpanel {
             let mut whm = self.session(settings)?;
             let apps = whm.call("applist", &[], true).await;
             let debug = std::mem::take(&mut whm.debug);
-            let apps = apps.map_err(|mut f| {
-                f.debug = debug.clone();
-                f
-            })?;
+            let apps = apps.map_err(super::failed_after(&debug))?;
             let allowed: Vec<&str> = apps["app"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             let missing: Vec<&str> = NEEDED.iter().copied().filter(|f| !allowed.contains(f)).collect();
             if !missing.is_empty() {
@@ -564,10 +561,7 @@ impl Connect for Cpanel {
             let chunk = [("api.chunk.enable", "1".to_owned()), ("api.chunk.size", LIST_PAGE.to_string()), ("api.chunk.start", start.to_string())];
             let listed = whm.call("listaccts", &chunk, true).await;
             let debug = std::mem::take(&mut whm.debug);
-            let data = listed.map_err(|mut f| {
-                f.debug = debug.clone();
-                f
-            })?;
+            let data = listed.map_err(super::failed_after(&debug))?;
             let accounts = data["acct"].as_array().cloned().unwrap_or_default();
             let services = accounts
                 .iter()

@@ -576,10 +576,7 @@ impl Connect for HetznerCloud {
             let mut api = self.api(settings)?;
             let listed = api.get("list_servers", &format!("/servers?page={number}&per_page=50")).await;
             let debug = api.wire.take_debug();
-            let list = listed.map_err(|mut f| {
-                f.debug = debug.clone();
-                f
-            })?;
+            let list = listed.map_err(super::failed_after(&debug))?;
             let services = list["servers"]
                 .as_array()
                 .into_iter()

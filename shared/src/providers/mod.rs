@@ -146,6 +146,15 @@ pub fn made_but_unread(f: ProviderFailure) -> ProviderFailure {
 pub type Answered = (String, Value, Option<String>);
 
 /// An action's output or failure, each with the exchanges recorded on the way.
+/// A failure that carries the exchanges made before it (for the log's debug), as the call's
+/// answer would: `result.map_err(failed_after(&debug))`.
+pub fn failed_after(debug: &[Value]) -> impl FnOnce(ProviderFailure) -> ProviderFailure + '_ {
+    move |mut f| {
+        f.debug = debug.to_vec();
+        f
+    }
+}
+
 pub fn with_debug(result: Result<Answered, ProviderFailure>, debug: Vec<Value>) -> Result<ProviderOutput, ProviderFailure> {
     match result {
         Ok((message, data, service_identifier)) => Ok(ProviderOutput { message, data, service_identifier, debug }),

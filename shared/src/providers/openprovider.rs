@@ -671,10 +671,7 @@ impl Connect for OpenProvider {
             let mut api = self.api(configuration.as_str(), settings)?;
             let listed = api.get("ListDomains", &format!("domains?limit={LIST_PAGE}&offset={offset}")).await;
             let debug = api.wire.take_debug();
-            let list = listed.map_err(|mut f| {
-                f.debug = debug.clone();
-                f
-            })?;
+            let list = listed.map_err(super::failed_after(&debug))?;
             let results = list["results"].as_array().cloned().unwrap_or_default();
             let services: Vec<Listed> = results
                 .iter()

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
 use super::{StoreError, condition_failed, from_item, item_of, record_of, s};
@@ -132,18 +132,10 @@ impl ConfigurationStore {
             }
         }
         let mut index = DefaultsIndex::default();
-        // BatchGetItem takes 100 keys a call; unprocessed keys are asked again.
-        for chunk in keys.chunks(100) {
-            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).consistent_read(true).build().expect("keys set"));
-            while let Some(request) = pending.take() {
-                let out = self.ddb.batch_get_item().request_items(&self.table, request).send().await.map_err(StoreError::aws)?;
-                for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let m = from_item(item);
-                    if let (Some(pk), Some(id)) = (m.get("pk").and_then(Value::as_str), m.get("configuration_id").and_then(Value::as_str)) {
-                        index.markers.insert(pk.to_owned(), id.to_owned());
-                    }
-                }
-                pending = out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
+        for item in super::batch_get(&self.ddb, &self.table, keys).await? {
+            let m = from_item(&item);
+            if let (Some(pk), Some(id)) = (m.get("pk").and_then(Value::as_str), m.get("configuration_id").and_then(Value::as_str)) {
+                index.markers.insert(pk.to_owned(), id.to_owned());
             }
         }
         Ok(index)

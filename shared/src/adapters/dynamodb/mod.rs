@@ -112,6 +112,28 @@ pub async fn query_all<T>(
     }
 }
 
+/// The items of these keys that exist (consistent reads), in BatchGetItems of 100 keys; the
+/// keys DynamoDB leaves unprocessed are asked again, a few times at most.
+pub async fn batch_get(ddb: &aws_sdk_dynamodb::Client, table: &str, keys: Vec<HashMap<String, AttributeValue>>) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(100) {
+        let mut pending = chunk.to_vec();
+        for _ in 0..10 {
+            if pending.is_empty() {
+                break;
+            }
+            let wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(pending.clone())).consistent_read(true).build().expect("keys set");
+            let answer = ddb.batch_get_item().request_items(table, wanted).send().await.map_err(StoreError::aws)?;
+            out.extend(answer.responses().and_then(|r| r.get(table)).into_iter().flatten().cloned());
+            pending = answer.unprocessed_keys().and_then(|u| u.get(table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(format!("{} keys of {table} were left unread", pending.len())));
+        }
+    }
+    Ok(out)
+}
+
 /// A page key as DynamoDB takes it (ExclusiveStartKey).
 pub fn start_key(key: Option<crate::ports::PageKey>) -> Option<HashMap<String, AttributeValue>> {
     key.map(|k| k.into_iter().map(|(n, v)| (n, AttributeValue::S(v))).collect())

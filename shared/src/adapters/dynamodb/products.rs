@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -214,31 +214,21 @@ impl ProductStore {
     }
 
     /// The contract products holding these service identifiers of a configuration: their
-    /// claims, read in BatchGetItems of 100 (unprocessed keys asked again).
+    /// claims, read in batches.
     pub async fn holders(&self, configuration: &ConfigurationId, identifiers: &[String]) -> Result<HashMap<String, ContractProductId>, StoreError> {
-        let mut out = HashMap::new();
-        for chunk in identifiers.chunks(100) {
-            let mut keys: Vec<HashMap<String, AttributeValue>> = chunk.iter().map(|i| key(format!("SVC#{configuration}#{i}"), "SVC")).collect();
-            keys.dedup();
-            let mut tries = 0;
-            while !keys.is_empty() {
-                tries += 1;
-                let wanted = KeysAndAttributes::builder().set_keys(Some(keys.clone())).consistent_read(true).build().expect("keys set");
-                let answer = self.ddb.batch_get_item().request_items(&self.table, wanted).send().await.map_err(StoreError::aws)?;
-                for item in answer.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    let identifier = item.get("pk").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix(&format!("SVC#{configuration}#"))).map(str::to_owned);
-                    let holder = item.get("contract_product_id").and_then(|v| v.as_s().ok()).and_then(|c| ContractProductId::parse(c).ok());
-                    if let (Some(i), Some(c)) = (identifier, holder) {
-                        out.insert(i, c);
-                    }
-                }
-                keys = answer.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
-                if tries >= 5 && !keys.is_empty() {
-                    return Err(StoreError::Unavailable("the service claims could not all be read".into()));
-                }
-            }
-        }
-        Ok(out)
+        let mut keys: Vec<HashMap<String, AttributeValue>> = identifiers.iter().map(|i| key(format!("SVC#{configuration}#{i}"), "SVC")).collect();
+        keys.sort_by_key(|k| k.get("pk").and_then(|v| v.as_s().ok()).cloned());
+        keys.dedup();
+        let prefix = format!("SVC#{configuration}#");
+        let claims = super::batch_get(&self.ddb, &self.table, keys).await?;
+        Ok(claims
+            .iter()
+            .filter_map(|item| {
+                let identifier = item.get("pk").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix(&prefix)).map(str::to_owned)?;
+                let holder = item.get("contract_product_id").and_then(|v| v.as_s().ok()).and_then(|c| ContractProductId::parse(c).ok())?;
+                Some((identifier, holder))
+            })
+            .collect())
     }
 
     pub async fn create_product(&self, p: &Product) -> Result<(), StoreError> {
