@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::FailureKind;
+use crate::domain::bulk::{BulkItem, BulkJob, Filter, ItemStatus};
 use crate::domain::configuration::Configuration;
 use crate::domain::handler::{EventHandler, Execution};
-use crate::domain::ids::{ConfigurationId, ContractProductId, LogId, ProductId};
+use crate::domain::ids::{BulkJobId, ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
@@ -43,15 +44,21 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// A lifecycle event an action run completes (in the run's own write): the event's record
-/// is settled with the run that handled it.
+/// What an action run completes in the run's own write: a lifecycle event's record, or an item
+/// of a bulk action. It is settled with the run that handled it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completion {
-    pub event_id: String,
+pub enum Completion {
+    Event(String),
+    BulkItem { job_id: BulkJobId, contract_product_id: ContractProductId },
 }
 
 impl Completion {
-    /// What the event becomes after a run: done on success, failed on a permanent failure;
+    /// A lifecycle event's completion.
+    pub fn event(id: impl Into<String>) -> Self {
+        Completion::Event(id.into())
+    }
+
+    /// What the record becomes after a run: done on success, failed on a permanent failure;
     /// nothing on a transient one (it is retried).
     pub fn settles(&self, failure: Option<FailureKind>) -> Option<EventStatus> {
         match failure {
@@ -62,10 +69,10 @@ impl Completion {
     }
 }
 
-/// An event's record settled by a run: its new status and the run's log entry.
+/// A record settled by a run: its new status (done or failed) and the run's log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
-    pub event_id: String,
+    pub completion: Completion,
     pub status: EventStatus,
     pub log_id: LogId,
 }
@@ -142,6 +149,56 @@ pub struct Stuck {
     pub body: String,
     /// The event's id, or its retry's.
     pub dedup_id: String,
+}
+
+/// Bulk actions' jobs and items (`domain::bulk`), and the contract product search a job's
+/// filter runs.
+pub trait BulkJobs: Send + Sync {
+    /// Stores a new job ([`StoreError::Conflict`] when its id exists).
+    fn create_job<'a>(&'a self, job: &'a BulkJob) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn job<'a>(&'a self, id: &'a BulkJobId) -> BoxFuture<'a, Result<Option<BulkJob>, StoreError>>;
+    /// Jobs, newest first, a page at a time.
+    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<BulkJob>, Option<PageKey>), StoreError>>;
+    /// Writes items as queued (a planning page: nothing of the job has run yet, so writing one
+    /// again changes nothing).
+    fn add_items<'a>(&'a self, job: &'a BulkJobId, items: &'a [ContractProductId]) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Moves a job on from step `step` (its status, cursor and size as given), only while it is
+    /// at that step and not cancelled: [`StoreError::Conflict`] otherwise.
+    fn advance<'a>(&'a self, job: &'a BulkJob, step: u64) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Cancels a job ([`StoreError::Conflict`] when it is cancelled already).
+    fn cancel<'a>(&'a self, job: &'a BulkJobId) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Items in contract product id order after `after`, at most `limit`, and where the next
+    /// page starts.
+    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<(Vec<BulkItem>, Option<String>), StoreError>>;
+    /// Starts an item: queued → running (one more attempt), only while its job is not
+    /// cancelled.
+    fn start_item<'a>(&'a self, job: &'a BulkJobId, item: &'a ContractProductId) -> BoxFuture<'a, Result<ItemStart, StoreError>>;
+    /// Moves an item from `from` to `to` with its log entry and error where given (an item
+    /// refused, given up or cancelled, or a running one back to queued for its retry):
+    /// [`StoreError::Conflict`] when it is not at `from`.
+    fn set_item<'a>(
+        &'a self,
+        job: &'a BulkJobId,
+        item: &'a ContractProductId,
+        from: ItemStatus,
+        to: ItemStatus,
+        log_id: Option<&'a str>,
+        error: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Contract products a filter finds, newest first, a page at a time.
+    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<ContractProduct>, Option<PageKey>), StoreError>>;
+}
+
+/// What [`BulkJobs::start_item`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemStart {
+    /// Marked running (one more attempt counted): run it.
+    Started,
+    /// The job is cancelled and the item still queued.
+    Cancelled,
+    /// Not queued: running (a run cut off before it settled), or finished.
+    Not(ItemStatus),
+    Missing,
 }
 
 /// Provision configurations as the engine reads them.
@@ -311,4 +368,5 @@ pub struct Stores {
     pub templates: Arc<dyn ProductTemplates>,
     pub configurations: Arc<dyn Configurations>,
     pub demo: Arc<dyn DemoState>,
+    pub bulk: Arc<dyn BulkJobs>,
 }

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use crate::domain::bulk::{BulkItem, BulkJob, Filter, ItemStatus, JobStatus};
 use crate::domain::configuration::Configuration;
 use crate::domain::handler::{EventHandler, Execution};
-use crate::domain::ids::{ConfigurationId, ContractProductId, LogId, ProductId};
+use crate::domain::ids::{BulkJobId, ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::log::{LogEntry, LogStatus};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::product::{ContractProduct, Product};
 use crate::ports::{
-    Begin, BoxFuture, Configurations, ContractProducts, DemoObject, DemoState, HandlerRecords, InvokeFunction, Invoked, LifecycleEvents, Mailbox, ProductTemplates, Publish, QueueName, RunRecord,
-    StoreError, Stores, Stuck, WorkMessage, WorkQueue,
+    Begin, BoxFuture, BulkJobs, Completion, Configurations, ContractProducts, DemoObject, DemoState, HandlerRecords, InvokeFunction, Invoked, ItemStart, LifecycleEvents, Mailbox, PageKey,
+    ProductTemplates, Publish, QueueName, RunRecord, StoreError, Stores, Stuck, WorkMessage, WorkQueue,
 };
 
 /// A lifecycle event's record.
@@ -47,6 +48,9 @@ struct State {
     events: HashMap<String, MemoryEvent>,
     demo: HashMap<(String, String), DemoObject>,
     counters: HashMap<(String, String), u64>,
+    /// Bulk actions, and their items by contract product id (in id order).
+    jobs: HashMap<BulkJobId, BulkJob>,
+    items: HashMap<BulkJobId, std::collections::BTreeMap<String, BulkItem>>,
     /// Runs to refuse with a version conflict before writing, as another writer would cause.
     conflicts: usize,
     /// Whether the store answers at all.
@@ -66,7 +70,7 @@ impl MemoryStore {
 
     /// The engine's stores, all this memory.
     pub fn stores(&self) -> Stores {
-        Stores { products: Arc::new(self.clone()), templates: Arc::new(self.clone()), configurations: Arc::new(self.clone()), demo: Arc::new(self.clone()) }
+        Stores { products: Arc::new(self.clone()), templates: Arc::new(self.clone()), configurations: Arc::new(self.clone()), demo: Arc::new(self.clone()), bulk: Arc::new(self.clone()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -210,10 +214,12 @@ impl ContractProducts for MemoryStore {
                     return Err(StoreError::Taken(format!("{si} is another contract product's service at this configuration")));
                 }
             }
-            if let Some(settles) = run.settles
-                && s.events.get(&settles.event_id).is_none_or(|e| e.status == EventStatus::Done)
-            {
-                return Err(StoreError::Conflict(format!("event {} is done already", settles.event_id)));
+            match run.settles.map(|s| &s.completion) {
+                Some(Completion::Event(id)) if s.events.get(id).is_none_or(|e| e.status == EventStatus::Done) => return Err(StoreError::Conflict(format!("event {id} is done already"))),
+                Some(Completion::BulkItem { job_id, contract_product_id }) if s.items.get(job_id).and_then(|i| i.get(contract_product_id.as_str())).is_none_or(|i| i.status != ItemStatus::Running) => {
+                    return Err(StoreError::Conflict(format!("item {contract_product_id} of {job_id} is not running")));
+                }
+                _ => {}
             }
             if let Some((cp, _)) = run.product {
                 if run.claim
@@ -232,14 +238,23 @@ impl ContractProducts for MemoryStore {
                 Some(e) => *e = run.entry.clone(),
                 None => s.logs.push(run.entry.clone()),
             }
-            if let Some(settles) = run.settles
-                && let Some(event) = s.events.get_mut(&settles.event_id)
-            {
-                event.status = settles.status;
-                event.log_ids.push(settles.log_id.clone());
-                if settles.status == EventStatus::Done {
-                    event.body = None;
+            match run.settles.map(|settles| (settles, &settles.completion)) {
+                Some((settles, Completion::Event(id))) => {
+                    if let Some(event) = s.events.get_mut(id) {
+                        event.status = settles.status;
+                        event.log_ids.push(settles.log_id.clone());
+                        if settles.status == EventStatus::Done {
+                            event.body = None;
+                        }
+                    }
                 }
+                Some((settles, Completion::BulkItem { job_id, contract_product_id })) => {
+                    if let Some(item) = s.items.get_mut(job_id).and_then(|i| i.get_mut(contract_product_id.as_str())) {
+                        item.status = if settles.status == EventStatus::Done { ItemStatus::Done } else { ItemStatus::Failed };
+                        item.log_id = Some(settles.log_id.to_string());
+                    }
+                }
+                None => {}
             }
             Ok(())
         })
@@ -348,6 +363,174 @@ impl LifecycleEvents for MemoryStore {
                 e.status = EventStatus::Queued;
             }
             Ok(())
+        })
+    }
+}
+
+impl MemoryStore {
+    /// A bulk action's items, in contract product id order.
+    pub fn bulk_items(&self, job: &BulkJobId) -> Vec<BulkItem> {
+        self.lock().items.get(job).map(|i| i.values().cloned().collect()).unwrap_or_default()
+    }
+}
+
+impl BulkJobs for MemoryStore {
+    fn create_job<'a>(&'a self, job: &'a BulkJob) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            if s.jobs.contains_key(&job.id) {
+                return Err(StoreError::Conflict(format!("bulk action {} exists", job.id)));
+            }
+            s.jobs.insert(job.id.clone(), job.clone());
+            Ok(())
+        })
+    }
+
+    fn job<'a>(&'a self, id: &'a BulkJobId) -> BoxFuture<'a, Result<Option<BulkJob>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.jobs.get(id).cloned())
+        })
+    }
+
+    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<BulkJob>, Option<PageKey>), StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            let mut jobs: Vec<BulkJob> = s.jobs.values().cloned().collect();
+            jobs.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+            let after = start.and_then(|k| k.get("id").cloned());
+            let jobs: Vec<BulkJob> = jobs.into_iter().skip_while(|j| after.as_ref().is_some_and(|a| j.id.as_str() != a)).skip(usize::from(after.is_some())).collect();
+            let more = jobs.len() > limit as usize;
+            let page: Vec<BulkJob> = jobs.into_iter().take(limit as usize).collect();
+            let next = more.then(|| page.last().map(|j| PageKey::from([("id".to_owned(), j.id.to_string())]))).flatten();
+            Ok((page, next))
+        })
+    }
+
+    fn add_items<'a>(&'a self, job: &'a BulkJobId, items: &'a [ContractProductId]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let now = crate::domain::time::now_rfc3339();
+            let stored = s.items.entry(job.clone()).or_default();
+            for cp in items {
+                let item = BulkItem { contract_product_id: cp.clone(), status: ItemStatus::Queued, log_id: None, error: None, attempts: 0, updated_at: now.clone() };
+                stored.insert(cp.to_string(), item);
+            }
+            Ok(())
+        })
+    }
+
+    fn advance<'a>(&'a self, job: &'a BulkJob, step: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            match s.jobs.get_mut(&job.id) {
+                Some(stored) if stored.step == step && stored.status != JobStatus::Cancelled => {
+                    *stored = BulkJob { step: step + 1, updated_at: crate::domain::time::now_rfc3339(), ..job.clone() };
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict(format!("bulk action {} moved on meanwhile, or was cancelled", job.id))),
+            }
+        })
+    }
+
+    fn cancel<'a>(&'a self, id: &'a BulkJobId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            match s.jobs.get_mut(id) {
+                Some(job) if job.status != JobStatus::Cancelled => {
+                    job.status = JobStatus::Cancelled;
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict(format!("bulk action {id} is cancelled already"))),
+            }
+        })
+    }
+
+    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<(Vec<BulkItem>, Option<String>), StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            let Some(items) = s.items.get(job) else { return Ok((Vec::new(), None)) };
+            let mut rest = items.range::<str, _>((after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded), std::ops::Bound::Unbounded));
+            let page: Vec<BulkItem> = rest.by_ref().take(limit as usize).map(|(_, i)| i.clone()).collect();
+            let next = rest.next().and(page.last().map(|i| i.contract_product_id.to_string()));
+            Ok((page, next))
+        })
+    }
+
+    fn start_item<'a>(&'a self, job: &'a BulkJobId, item: &'a ContractProductId) -> BoxFuture<'a, Result<ItemStart, StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let cancelled = s.jobs.get(job).is_none_or(|j| j.status == JobStatus::Cancelled);
+            let Some(stored) = s.items.get_mut(job).and_then(|i| i.get_mut(item.as_str())) else { return Ok(ItemStart::Missing) };
+            Ok(match stored.status {
+                ItemStatus::Queued if cancelled => ItemStart::Cancelled,
+                ItemStatus::Queued => {
+                    stored.status = ItemStatus::Running;
+                    stored.attempts += 1;
+                    ItemStart::Started
+                }
+                other => ItemStart::Not(other),
+            })
+        })
+    }
+
+    fn set_item<'a>(
+        &'a self,
+        job: &'a BulkJobId,
+        item: &'a ContractProductId,
+        from: ItemStatus,
+        to: ItemStatus,
+        log_id: Option<&'a str>,
+        error: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            match s.items.get_mut(job).and_then(|i| i.get_mut(item.as_str())) {
+                Some(stored) if stored.status == from => {
+                    stored.status = to;
+                    if let Some(l) = log_id {
+                        stored.log_id = Some(l.to_owned());
+                    }
+                    if let Some(e) = error {
+                        stored.error = Some(e.to_owned());
+                    }
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict(format!("item {item} of bulk action {job} is not {}", from.as_str()))),
+            }
+        })
+    }
+
+    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<ContractProduct>, Option<PageKey>), StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            let same = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+            let mut found: Vec<&ContractProduct> = s
+                .products
+                .values()
+                .filter(|cp| {
+                    same(&filter.client_id, &cp.client_id)
+                        && same(&filter.configuration_id, cp.provision_configuration_id.as_str())
+                        && same(&filter.status, cp.status.as_str())
+                        && same(&filter.blueprint, &cp.blueprint)
+                })
+                .collect();
+            found.sort_by(|a, b| a.id.cmp(&b.id));
+            let after = start.and_then(|k| k.get("id").cloned());
+            let rest: Vec<&ContractProduct> = found.into_iter().filter(|cp| after.as_ref().is_none_or(|a| cp.id.as_str() > a.as_str())).collect();
+            let page: Vec<ContractProduct> = rest.iter().take(limit as usize).map(|cp| (*cp).clone()).collect();
+            let next = (rest.len() > page.len()).then(|| page.last().map(|cp| PageKey::from([("id".to_owned(), cp.id.to_string())]))).flatten();
+            Ok((page, next))
         })
     }
 }

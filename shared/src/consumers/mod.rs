@@ -2,6 +2,7 @@
 //! share: the SQS event a Lambda function is invoked with, partial batch failures, the
 //! invocation's deadline, and a growing, jittered retry delay.
 
+mod bulk;
 pub mod dispatcher;
 pub mod worker;
 

@@ -263,3 +263,139 @@ async fn deliveries_are_signed_retried_without_repeats_and_refused_targets_stay_
     dispatcher.handle(batch(vec![record("m-1", None, &body, 2)])).await;
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "the handler reached is not called again");
 }
+
+/// Runs every lifecycle message the mailbox got after the first `from`, as SQS would deliver
+/// them (once each, in order), until no new one comes; returns how many were sent in all.
+async fn drain(l: &Lane, mut from: usize) -> usize {
+    loop {
+        let sent = l.mailbox.sent();
+        if sent.len() <= from {
+            return from;
+        }
+        for (n, s) in sent[from..].iter().enumerate() {
+            if s.to == QueueName::Lifecycle {
+                let group = s.fifo.as_ref().map(|(g, _)| g.as_str());
+                l.worker.handle(batch(vec![record(&format!("m-{}", from + n), group, &s.body, 1)])).await;
+            }
+        }
+        from = sent.len();
+    }
+}
+
+fn admin() -> Actor {
+    Actor::Caller(Caller::Admin { subject: "admin-1".into() })
+}
+
+/// A lane with cp-1 pending (from the world) and five demo accounts made through the engine,
+/// cp-b1 ... cp-b5, active.
+async fn five_accounts() -> Lane {
+    let l = lane(json!({}));
+    for n in 1..=5 {
+        let mut cp = crate::testing::contract_product(&format!("cp-b{n}"), "web-hosting", None, json!({ "package_name": "gold" }));
+        cp.status = ProductStatus::Pending;
+        l.store.put_product(cp);
+        let body = json!({ "params": { "domain": format!("b{n}.example"), "email": "ops@b.example", "password": "Secret-pw-123" } });
+        l.engine.run(&admin(), &format!("cp-b{n}"), "web-hosting", "create-account", &body).await.expect("created");
+    }
+    l
+}
+
+fn suspend_all(dry_run: bool) -> Value {
+    json!({ "blueprint": "web-hosting", "action": "suspend-account", "params": { "reason": "abuse" }, "selection": { "filter": { "configuration_id": "cfg-1" } }, "dry_run": dry_run })
+}
+
+#[tokio::test]
+async fn a_bulk_action_answers_its_dry_run_then_runs_each_item_once() {
+    let l = five_accounts().await;
+    let logged = l.store.logs().len();
+    // The dry run writes nothing and sends nothing.
+    let (status, dry) = l.engine.start_bulk(&admin(), &suspend_all(true), &l.mailbox).await.expect("a dry run");
+    assert_eq!((status, dry["selected"].as_u64(), dry["would_run"].as_u64(), dry["refused"].as_u64()), (200, Some(6), Some(5), Some(1)));
+    let refused = dry["items"].as_array().unwrap().iter().find(|i| i["would_run"] == false).unwrap();
+    assert_eq!(refused["contract_product_id"], "cp-1");
+    assert!(refused["reason"].as_str().unwrap().contains("pending"), "{refused}");
+    assert!(l.mailbox.sent().is_empty() && l.store.logs().len() == logged);
+
+    let (status, job) = l.engine.start_bulk(&admin(), &suspend_all(false), &l.mailbox).await.expect("started");
+    assert_eq!((status, job["status"].as_str()), (201, Some("planning")));
+    let id = job["id"].as_str().unwrap().to_owned();
+    let sent = drain(&l, 0).await;
+    let progress = l.engine.bulk_progress(&id, None, None).await.unwrap();
+    assert_eq!(progress["state"], "finished", "{progress}");
+    assert_eq!((progress["progress"]["done"].as_u64(), progress["progress"]["failed"].as_u64()), (Some(5), Some(1)));
+    for n in 1..=5 {
+        assert_eq!(l.store.product(&ContractProductId::parse(&format!("cp-b{n}")).unwrap()).unwrap().status, ProductStatus::Suspended);
+    }
+    // Each item's run is logged once and named by its item; the refused one says why.
+    let items = progress["items"].as_array().unwrap();
+    let runs: Vec<_> = l.store.logs().into_iter().skip(logged).collect();
+    assert_eq!(runs.len(), 5);
+    assert!(runs.iter().all(|e| e.action == "suspend-account" && e.actor["id"] == "admin-1"));
+    for run in &runs {
+        assert!(items.iter().any(|i| i["log_id"] == run.log_id.as_str() && i["status"] == "done"));
+    }
+    let failed = items.iter().find(|i| i["contract_product_id"] == "cp-1").unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("pending"));
+
+    // Every message delivered again (a crash before SQS deleted them): nothing runs twice.
+    let all = l.mailbox.sent();
+    for (n, s) in all.iter().enumerate() {
+        let group = s.fifo.as_ref().map(|(g, _)| g.as_str());
+        l.worker.handle(batch(vec![record(&format!("again-{n}"), group, &s.body, 2)])).await;
+    }
+    assert_eq!(l.store.logs().len(), logged + 5);
+    assert_eq!(l.mailbox.sent().len(), sent, "no step ran twice");
+}
+
+#[tokio::test]
+async fn a_cancelled_job_runs_none_of_its_queued_items_and_an_interrupted_item_is_not_run_again() {
+    let l = five_accounts().await;
+    let logged = l.store.logs().len();
+    let body = json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "ids": ["cp-b1", "cp-b2", "cp-b3", "cp-b2"] } });
+    let (_, job) = l.engine.start_bulk(&admin(), &body, &l.mailbox).await.unwrap();
+    let id = crate::domain::ids::BulkJobId::parse(job["id"].as_str().unwrap()).unwrap();
+    // Plan and dispatch (the step messages) without running the items yet.
+    let mut taken = 0;
+    while let Some(step) = l.mailbox.sent().get(taken).cloned() {
+        taken += 1;
+        if step.body.contains("bulk_step") {
+            l.worker.handle(batch(vec![record(&format!("s-{taken}"), step.fifo.as_ref().map(|(g, _)| g.as_str()), &step.body, 1)])).await;
+        }
+    }
+    let items = l.store.bulk_items(&id);
+    assert_eq!(items.len(), 3, "a repeated id is one item");
+    // cp-b1 was started by a worker that stopped before its run was recorded.
+    assert_eq!(l.engine.bulk().start_item(&id, &ContractProductId::parse("cp-b1").unwrap()).await.unwrap(), crate::ports::ItemStart::Started);
+    l.engine.cancel_bulk(id.as_str()).await.expect("cancelled");
+    assert!(matches!(l.engine.cancel_bulk(id.as_str()).await, Err(crate::engine::EngineError::Store(crate::ports::StoreError::Conflict(_)))));
+    drain(&l, 0).await;
+    let items = l.store.bulk_items(&id);
+    let status = |cp: &str| items.iter().find(|i| i.contract_product_id.as_str() == cp).unwrap().status;
+    use crate::domain::bulk::ItemStatus;
+    assert_eq!((status("cp-b1"), status("cp-b2"), status("cp-b3")), (ItemStatus::Failed, ItemStatus::Cancelled, ItemStatus::Cancelled));
+    assert!(items[0].error.as_deref().unwrap().contains("interrupted"));
+    assert_eq!(l.store.logs().len(), logged, "nothing ran");
+    let progress = l.engine.bulk_progress(id.as_str(), None, None).await.unwrap();
+    assert_eq!((progress["state"].as_str(), progress["progress"]["cancelled"].as_u64()), (Some("cancelled"), Some(2)));
+}
+
+#[tokio::test]
+async fn a_bulk_request_is_checked_before_anything_is_stored() {
+    let l = lane(json!({}));
+    for (body, field) in [
+        (json!({ "blueprint": "web-hosting", "action": "fly", "selection": { "ids": ["cp-1"] } }), "action"),
+        (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": {} }), "selection"),
+        (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "ids": ["cp-1"], "filter": {} } }), "selection"),
+        (json!({ "blueprint": "web-hosting", "action": "suspend-account", "params": { "colour": 1 }, "selection": { "ids": ["cp-1"] } }), "params.colour"),
+        (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "filter": { "blueprint": "seo" } } }), "selection.filter.blueprint"),
+        (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "ids": ["bad id"] } }), "selection.ids.0"),
+    ] {
+        match l.engine.start_bulk(&admin(), &body, &l.mailbox).await {
+            Err(crate::engine::EngineError::Invalid { details, .. }) => assert!(details["fields"].get(field).is_some(), "{field}: {details}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    assert!(l.mailbox.sent().is_empty());
+    assert!(l.engine.list_bulk(10, None).await.unwrap().0.is_empty());
+}

@@ -49,7 +49,7 @@ fn operation_of(work: &Work) -> Operation {
 }
 
 /// What became of one record.
-enum Handled {
+pub(super) enum Handled {
     Settled,
     Retry(String),
     /// Given up on, recorded as failed with an error entry: the message goes to the dead-letter
@@ -59,12 +59,12 @@ enum Handled {
 
 #[derive(Clone)]
 pub struct Worker {
-    engine: Engine,
+    pub(super) engine: Engine,
     events: Arc<dyn LifecycleEvents>,
-    products: Arc<dyn ContractProducts>,
+    pub(super) products: Arc<dyn ContractProducts>,
     /// The lifecycle queue (swept claims), the operations queue (delayed re-checks of
     /// long-running actions) and the lifecycle dead-letter queue (given-up work).
-    mailbox: Arc<dyn Mailbox>,
+    pub(super) mailbox: Arc<dyn Mailbox>,
     retry_base_seconds: u64,
 }
 
@@ -91,6 +91,16 @@ impl Worker {
     async fn abandon(&self, record: &SqsRecord, why: &str) -> Handled {
         let why = format!("gave up after {} attempts: {why}", record.receives());
         let Ok(message) = serde_json::from_str::<Value>(&record.body) else { return Handled::GiveUp(why) };
+        if let Ok(crate::domain::bulk::BulkMessage::BulkItem { job_id, contract_product_id }) = serde_json::from_value(message.clone()) {
+            // The item ends failed (from wherever it was), its message in the dead-letter queue.
+            let bulk = self.engine.bulk();
+            for from in [crate::domain::bulk::ItemStatus::Running, crate::domain::bulk::ItemStatus::Queued] {
+                if bulk.set_item(&job_id, &contract_product_id, from, crate::domain::bulk::ItemStatus::Failed, None, Some(&why)).await.is_ok() {
+                    break;
+                }
+            }
+            return Handled::GiveUp(why);
+        }
         if message.get("kind").is_some() {
             let Ok(message) = serde_json::from_value::<WorkMessage>(message) else { return Handled::GiveUp(why) };
             let work = message.work();
@@ -392,6 +402,17 @@ impl Worker {
                 return Handled::Settled;
             }
         };
+        if let Some(kind) = event.get("kind").and_then(|k| k.as_str())
+            && crate::domain::bulk::BulkMessage::is_bulk(kind)
+        {
+            return match serde_json::from_value::<crate::domain::bulk::BulkMessage>(event) {
+                Ok(m) => self.bulk(m, record).await,
+                Err(e) => {
+                    tracing::error!(error = %e, message_id = %record.message_id, "a malformed bulk action message was dropped");
+                    Handled::Settled
+                }
+            };
+        }
         if event.get("kind").is_some() {
             return match serde_json::from_value::<WorkMessage>(event) {
                 Ok(WorkMessage::Operation(o)) => self.finish_operation(o, record).await,
@@ -448,7 +469,7 @@ impl Worker {
             return self.settle(&id, EventStatus::Done, None).await;
         };
         let actor = Actor::System(format!("billing:{id}"));
-        let completion = crate::ports::Completion { event_id: id.clone() };
+        let completion = crate::ports::Completion::event(id.clone());
         let body = json!({ "params": params });
         match self.engine.run_on(&actor, cp.clone(), b.id, action.id, &body, Some(&completion)).await {
             Ok(outcome) => {

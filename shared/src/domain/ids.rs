@@ -63,6 +63,7 @@ id_type!(ConfigurationId, "cfg-", "a provision configuration");
 id_type!(ProductId, "prd-", "a product");
 id_type!(ContractProductId, "cp-", "a contract product");
 id_type!(LogId, "log-", "a provision log entry");
+id_type!(BulkJobId, "bulk-", "a bulk action");
 
 /// Prefixes of contract product ids the engine keeps for itself (a configuration's connection
 /// checks are logged under `configuration:<id>`): a caller cannot name a contract product so.

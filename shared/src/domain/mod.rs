@@ -1,6 +1,7 @@
 //! The domain: plain types and pure rules shared by every part of the engine. No AWS, no HTTP.
 
 pub mod actor;
+pub mod bulk;
 pub mod configuration;
 pub mod handler;
 pub mod ids;

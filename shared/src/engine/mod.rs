@@ -36,6 +36,7 @@ use crate::ports::{Completion, Configurations, ContractProducts, OperationMessag
 use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
 
+pub mod bulk;
 pub mod contracts;
 mod error;
 pub mod imports;
@@ -122,6 +123,7 @@ pub struct Engine {
     implementations: Implementations,
     secrets: Arc<SecretBox>,
     publisher: Option<Arc<dyn Publish>>,
+    bulk: Arc<dyn crate::ports::BulkJobs>,
 }
 
 /// The identifier fields of a blueprint's params, from the service identifier.
@@ -302,7 +304,15 @@ impl Engine {
     /// An engine over its stores (`adapters::dynamodb::stores` in the functions,
     /// `adapters::memory::MemoryStore::stores` in unit tests), with every provider.
     pub fn new(stores: Stores, secrets: Arc<SecretBox>) -> Self {
-        Engine { products: stores.products, templates: stores.templates, configurations: stores.configurations, implementations: Implementations::new(stores.demo), secrets, publisher: None }
+        Engine {
+            products: stores.products,
+            templates: stores.templates,
+            configurations: stores.configurations,
+            implementations: Implementations::new(stores.demo),
+            secrets,
+            publisher: None,
+            bulk: stores.bulk,
+        }
     }
 
     /// The key that seals secrets at rest (shared with what the engine's callers store).
@@ -750,7 +760,7 @@ impl Engine {
     ) -> Result<(ContractProduct, LogEntry), Failure> {
         let log_id = entry.log_id.clone();
         let product_write = changed.then_some((&next, cp.version));
-        let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { event_id: c.event_id.clone(), status, log_id: log_id.clone() });
+        let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { completion: c.clone(), status, log_id: log_id.clone() });
         let also = completion.and_then(|c| settlement(c, failure_kind));
         let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
         let releases = changed && cp.status != ProductStatus::Terminated && next.status == ProductStatus::Terminated;

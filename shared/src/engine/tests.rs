@@ -162,7 +162,7 @@ async fn refusals_change_nothing_and_say_why() {
 async fn the_settle_step_follows_the_kind_of_failure() {
     let w = world(json!({ "api_key": "invalid" }));
     w.store.claim_event("evt-1", "cp-1", "{}", "2026-11-30T00:00:00Z");
-    let completion = Completion { event_id: "evt-1".into() };
+    let completion = Completion::event("evt-1");
     let f = w.engine.run_with(&Actor::System("billing:evt-1".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&completion)).await.unwrap_err();
     assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Permanent), false));
     assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Failed);
@@ -174,13 +174,13 @@ async fn the_settle_step_follows_the_kind_of_failure() {
 
     let w = world(json!({ "transient_failures": 1 }));
     w.store.claim_event("evt-2", "cp-1", "{}", "2026-11-30T00:00:00Z");
-    let f = w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.unwrap_err();
+    let f = w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion::event("evt-2"))).await.unwrap_err();
     assert_eq!((f.kind, f.retryable()), (Some(FailureKind::Transient), true));
     assert_eq!(w.store.product(&cp1()).unwrap().status, ProductStatus::Pending);
     assert_eq!(w.store.event("evt-2").map(|e| e.0), Some(EventStatus::Received), "a transient failure leaves the event to its retry");
     assert_eq!(w.store.logs()[0].status, LogStatus::Error);
     // The retry succeeds and settles it done.
-    w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion { event_id: "evt-2".into() })).await.expect("the retry");
+    w.engine.run_with(&Actor::System("billing:evt-2".into()), "cp-1", "web-hosting", "create-account", &create_body(), Some(&Completion::event("evt-2"))).await.expect("the retry");
     assert_eq!(w.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
 }
 

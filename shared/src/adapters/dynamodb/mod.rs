@@ -1,6 +1,7 @@
 //! DynamoDB adapters. Items are written and read as JSON objects through a lossless mapping to
 //! attribute values; table names come from the functions' environment (template.yaml).
 
+pub mod bulk;
 pub mod configurations;
 pub mod demo;
 pub mod events;
@@ -88,7 +89,8 @@ pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::S
         products: std::sync::Arc::new(products::DynamoContractProducts::new(ddb.clone(), tables)),
         templates: std::sync::Arc::new(products::ProductStore::new(ddb.clone(), &tables.main)),
         configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
-        demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb, &tables.main)),
+        demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb.clone(), &tables.main)),
+        bulk: std::sync::Arc::new(bulk::BulkStore::new(ddb, &tables.main)),
     }
 }
 

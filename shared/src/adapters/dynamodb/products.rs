@@ -19,7 +19,7 @@ use super::{StoreError, condition_failed, item_of, put_if_version, record_of, s}
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::log::LogStatus;
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
-use crate::ports::{BoxFuture, ContractProducts, RunRecord};
+use crate::ports::{BoxFuture, Completion, ContractProducts, RunRecord};
 
 /// The most reads one search page makes (each a Query of what is left of the page).
 pub const SEARCH_READS: usize = 10;
@@ -476,7 +476,10 @@ impl ContractProducts for DynamoContractProducts {
 
     fn record_run<'a>(&'a self, run: RunRecord<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let settles = run.settles.map(|s| super::events::update_status(&self.main_table, &s.event_id, s.status, Some(s.log_id.as_str()), None));
+            let settles = run.settles.map(|s| match &s.completion {
+                Completion::Event(id) => super::events::update_status(&self.main_table, id, s.status, Some(s.log_id.as_str()), None),
+                Completion::BulkItem { job_id, contract_product_id } => super::bulk::settle_item(&self.main_table, job_id, contract_product_id, s.status, s.log_id.as_str()),
+            });
             self.products.write_run_claiming(run.product, (run.claim, run.releases), &self.logs_table, run.entry.item(), settles).await
         })
     }
