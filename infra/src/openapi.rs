@@ -115,6 +115,48 @@ fn blueprint_schema() -> Value {
     })
 }
 
+/// The bulk actions' schemas (apart: one json! of every schema is past the macro's recursion).
+fn with_bulk_schemas(mut schemas: Value) -> Value {
+    let bulk = json!({
+        "BulkAction": { "type": "object", "required": ["id", "blueprint", "action", "params", "selection", "status", "actor", "created_at", "updated_at", "size"], "properties": {
+            "id": { "type": "string" }, "blueprint": { "type": "string" }, "action": { "type": "string" },
+            "params": { "type": "object", "description": "the params every item runs with; secrets masked" },
+            "selection": { "type": "object", "description": "{ids: [...]} or {filter: {configuration_id, status, client_id, blueprint}}" },
+            "status": string_enum(&["planning", "dispatching", "dispatched", "cancelled"]),
+            "actor": { "type": "object" }, "created_at": timestamp(), "updated_at": timestamp(),
+            "size": { "type": "integer", "minimum": 0, "description": "contract products planned so far, then the job's size" },
+            "note": { "type": "string" },
+            "state": string_enum(&["planning", "dispatching", "running", "finished", "cancelled"]),
+            "progress": { "type": "object", "required": ["queued", "running", "done", "failed", "cancelled"], "properties": {
+                "queued": { "type": "integer" }, "running": { "type": "integer" }, "done": { "type": "integer" }, "failed": { "type": "integer" }, "cancelled": { "type": "integer" }
+            }},
+            "items": { "$ref": "#/components/schemas/BulkItems" },
+            "next_cursor": { "type": ["string", "null"] }
+        }},
+        "BulkItems": { "type": "array", "items": { "type": "object", "required": ["contract_product_id", "status", "attempts", "updated_at"], "properties": {
+            "contract_product_id": { "type": "string" }, "status": string_enum(&["queued", "running", "done", "failed", "cancelled"]),
+            "log_id": { "type": "string", "description": "the item's run in the contract product's log" }, "error": { "type": "string" },
+            "attempts": { "type": "integer", "minimum": 0 }, "updated_at": timestamp()
+        }}},
+        "BulkActionPage": page_of("BulkAction"),
+        "BulkDryRun": { "type": "object", "required": ["dry_run", "blueprint", "action", "selected", "checked", "would_run", "refused", "items"], "properties": {
+            "dry_run": { "const": true }, "blueprint": { "type": "string" }, "action": { "type": "string" },
+            "selected": { "type": "integer", "minimum": 0, "description": "contract products the selection holds (at most 10,000)" },
+            "checked": { "type": "integer", "minimum": 0, "description": "of them, checked as a run checks (the first 200)" },
+            "would_run": { "type": "integer", "minimum": 0 }, "refused": { "type": "integer", "minimum": 0 },
+            "items": { "type": "array", "items": { "type": "object", "required": ["contract_product_id", "would_run"], "properties": {
+                "contract_product_id": { "type": "string" }, "service_identifier": { "type": ["string", "null"] }, "status": { "type": "string" },
+                "would_run": { "type": "boolean" }, "reason": { "type": "string", "description": "why it would not run" }
+            }}},
+            "note": { "type": ["string", "null"] }
+        }}
+    });
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), bulk) {
+        all.extend(more);
+    }
+    schemas
+}
+
 fn schemas() -> Value {
     let blueprint = string_enum(&catalogue().blueprint_ids());
     let provider = string_enum(&shared::providers::provider_ids());
@@ -298,6 +340,9 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
         "listConfigurationServices" => (200, "One page of the account's services", r("ListedServicePage")),
         "importConfigurationServices" => (200, "A result per service, in order", r("ImportResults")),
         "listContractProducts" => (200, "One page, newest first", r("ContractProductPage")),
+        "createBulkAction" => (201, "Stored and queued; follow it at GET /bulk-actions/{id} (a dry run answers 200 instead)", r("BulkAction")),
+        "listBulkActions" => (200, "One page, newest first", r("BulkActionPage")),
+        "getBulkAction" | "cancelBulkAction" | "resumeBulkAction" => (200, "The bulk action with its progress and a page of its items", r("BulkAction")),
         "getContractProduct" => (200, "The contract product", r("ContractProduct")),
         "updateContractProduct" => (200, "The contract product as it is now; the change is in its log", r("ContractProduct")),
         "billingWebhook" => (202, "Accepted (or seen before: the same answer)", r("EventAccepted")),
@@ -329,6 +374,11 @@ fn query_parameters(operation_id: &str) -> Vec<Value> {
             query("configuration_id", "only on this provision configuration", json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" })),
             query("limit", "items per page", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 })),
             cursor(),
+        ],
+        "listBulkActions" => vec![query("limit", "jobs per page", json!({ "type": "integer", "minimum": 1, "maximum": 200, "default": 50 })), cursor()],
+        "getBulkAction" => vec![
+            query("status", "only items of this status", string_enum(&["queued", "running", "done", "failed", "cancelled"])),
+            query("cursor", "next_cursor of the page before", json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" })),
         ],
         "listLifecycleEvents" => vec![
             query("status", "failed events, or those not yet queued", json!({ "type": "string", "enum": ["failed", "received"], "default": "failed" })),
@@ -378,6 +428,7 @@ fn request_schema(operation_id: &str) -> Option<Value> {
         "createContractProduct" => shared::engine::contracts::contract_product_schema(),
         "importContractProduct" => shared::engine::imports::import_schema(),
         "importConfigurationServices" => shared::engine::imports::bulk_import_schema(),
+        "createBulkAction" => shared::engine::bulk::bulk_schema(),
         "updateContractProduct" => products::contract_product_patch_schema(),
         "createEventHandler" => with_target_requirements(shared::api::admin::handlers::create_schema()),
         "updateEventHandler" => with_target_requirements(shared::api::admin::handlers::patch_schema()),
@@ -555,6 +606,10 @@ fn operation(route: &ApiRoute) -> Value {
     }
     let mut responses = error_responses(&error_statuses(route));
     responses.insert(status.to_string(), ok);
+    if route.operation_id == "createBulkAction" {
+        let dry = json!({ "$ref": "#/components/schemas/BulkDryRun" });
+        responses.insert("200".into(), json!({ "description": "A dry run: what would run and why not; nothing written", "content": { "application/json": { "schema": dry } } }));
+    }
     let mut op = json!({
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -632,7 +687,7 @@ pub fn openapi() -> Value {
                     "description": "sha256=<hex HMAC-SHA256 of the raw body with the webhook secret>" }
             },
             "responses": error_components(),
-            "schemas": schemas()
+            "schemas": with_bulk_schemas(schemas())
         }
     })
 }

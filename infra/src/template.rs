@@ -205,7 +205,9 @@ fn table_actions(access: TableAccess) -> &'static [&'static str] {
         TableAccess::Read => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
         TableAccess::Write => &["dynamodb:PutItem"],
         TableAccess::ReadAppend => &["dynamodb:GetItem", "dynamodb:PutItem"],
-        TableAccess::ReadWrite => &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
+        TableAccess::ReadWrite => {
+            &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+        }
     }
 }
 

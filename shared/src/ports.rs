@@ -25,6 +25,12 @@ use crate::domain::product::{ContractProduct, Product};
 /// our keys are), to start the next page after.
 pub type PageKey = std::collections::BTreeMap<String, String>;
 
+/// A page of a listing: its records and where the next page starts.
+pub type Page<T> = (Vec<T>, Option<PageKey>);
+
+/// A page of a bulk action's items and the contract product id the next page starts after.
+pub type ItemsPage = (Vec<BulkItem>, Option<String>);
+
 /// A boxed future: what a port's method returns, so a port can be held as `Arc<dyn Port>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -158,7 +164,7 @@ pub trait BulkJobs: Send + Sync {
     fn create_job<'a>(&'a self, job: &'a BulkJob) -> BoxFuture<'a, Result<(), StoreError>>;
     fn job<'a>(&'a self, id: &'a BulkJobId) -> BoxFuture<'a, Result<Option<BulkJob>, StoreError>>;
     /// Jobs, newest first, a page at a time.
-    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<BulkJob>, Option<PageKey>), StoreError>>;
+    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<BulkJob>, StoreError>>;
     /// Writes items as queued (a planning page: nothing of the job has run yet, so writing one
     /// again changes nothing).
     fn add_items<'a>(&'a self, job: &'a BulkJobId, items: &'a [ContractProductId]) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -169,7 +175,7 @@ pub trait BulkJobs: Send + Sync {
     fn cancel<'a>(&'a self, job: &'a BulkJobId) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Items in contract product id order after `after`, at most `limit`, and where the next
     /// page starts.
-    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<(Vec<BulkItem>, Option<String>), StoreError>>;
+    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<ItemsPage, StoreError>>;
     /// Starts an item: queued → running (one more attempt), only while its job is not
     /// cancelled.
     fn start_item<'a>(&'a self, job: &'a BulkJobId, item: &'a ContractProductId) -> BoxFuture<'a, Result<ItemStart, StoreError>>;
@@ -186,7 +192,7 @@ pub trait BulkJobs: Send + Sync {
         error: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Contract products a filter finds, newest first, a page at a time.
-    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<ContractProduct>, Option<PageKey>), StoreError>>;
+    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<ContractProduct>, StoreError>>;
 }
 
 /// What [`BulkJobs::start_item`] found.

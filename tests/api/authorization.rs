@@ -70,6 +70,11 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::POST, "/lifecycle-events/evt-unknown/retry".into(), Value::Null, 404, 403, 403),
         (Method::PATCH, format!("/contract-products/{cp}"), json!({"provision_fields": {}}), 200, 403, 403),
         (Method::DELETE, format!("/provision-configurations/{spare}"), Value::Null, 200, 403, 403),
+        (Method::POST, "/bulk-actions".into(), json!({}), 400, 403, 403),
+        (Method::GET, "/bulk-actions".into(), Value::Null, 200, 403, 403),
+        (Method::GET, "/bulk-actions/bulk-unknown".into(), Value::Null, 404, 403, 403),
+        (Method::POST, "/bulk-actions/bulk-unknown/cancel".into(), Value::Null, 404, 403, 403),
+        (Method::POST, "/bulk-actions/bulk-unknown/resume".into(), Value::Null, 404, 403, 403),
     ];
     // Every route of the API is in the matrix. The console's (HTML, its page and files) are
     // public by design and hold no data: every caller, signed in or not, gets the same files.

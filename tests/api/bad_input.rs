@@ -136,6 +136,28 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         case(Method::POST, "/contract-products/import", Some(admin.clone()), j(json!({"configuration_id": "cfg-none", "service_identifier": "x", "client_id": owner})), 400),
         case(Method::POST, "/contract-products/import", Some(admin.clone()), j(json!({"configuration_id": cfg_id, "service_identifier": "no-such-account", "client_id": owner, "id": marker})), 400),
         case(Method::POST, "/contract-products/import", Some(admin.clone()), j(json!({"configuration_id": cfg_id, "service_identifier": "x", "client_id": owner, "extra": 1})), 400),
+        // bulk actions: a selection of neither or both kinds, an unknown action or param, a
+        // filter of another blueprint, an id that is not one, a client, unknown jobs
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {}})), 400),
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {"ids": [cp_id], "filter": {}}})), 400),
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "take-over", "selection": {"ids": [cp_id]}})), 400),
+        case(
+            Method::POST,
+            "/bulk-actions",
+            Some(admin.clone()),
+            j(json!({"blueprint": "web-hosting", "action": "suspend-account", "params": {"username": marker, "bogus": 1}, "selection": {"ids": [cp_id]}})),
+            400,
+        ),
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {"filter": {"blueprint": "seo"}}})), 400),
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {"ids": ["../etc"]}})), 400),
+        case(Method::POST, "/bulk-actions", Some(admin.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {"ids": []}})), 400),
+        case(Method::POST, "/bulk-actions", Some(own.clone()), j(json!({"blueprint": "web-hosting", "action": "suspend-account", "selection": {"ids": [cp_id]}})), 403),
+        case(Method::GET, "/bulk-actions?limit=0", Some(admin.clone()), None, 400),
+        case(Method::GET, "/bulk-actions?cursor=eyJrIjp7InBrIjoib3RoZXIifX0", Some(admin.clone()), None, 400),
+        case(Method::GET, "/bulk-actions/bulk-none?status=lost", Some(admin.clone()), None, 400),
+        case(Method::GET, "/bulk-actions/bulk-none", Some(admin.clone()), None, 404),
+        case(Method::POST, "/bulk-actions/bulk-none/cancel", Some(admin.clone()), None, 404),
+        case(Method::POST, "/bulk-actions/bulk-none/resume", Some(admin.clone()), None, 404),
         case(Method::POST, &action("create-account"), Some(admin.clone()), j(json!({"params": {"email": "a@b.co"}})), 400),
         case(Method::POST, &action("create-account"), Some(admin.clone()), j(json!({"params": {"email": "a@b.co", "package_name": "p", "bogus": true}})), 400),
         case(Method::POST, &action("create-account"), Some(admin.clone()), j(json!({"parameters": {}})), 400),
@@ -282,4 +304,6 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
     assert_eq!(logs["items"], json!([]), "no action ran");
     let (status, _) = call(Method::GET, &format!("/lifecycle-events/{marker}"), Some(&admin), None).await;
     assert_eq!(status, 404, "no event was claimed or queued");
+    let (_, jobs) = call(Method::GET, "/bulk-actions?limit=200", Some(&admin), None).await;
+    assert!(!jobs.to_string().contains(&cp_id), "no bulk action was made");
 }

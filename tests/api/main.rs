@@ -4,6 +4,7 @@ mod actions;
 mod authorization;
 mod bad_input;
 mod blueprints;
+mod bulk;
 mod configurations;
 mod conformance;
 mod contract_products;

@@ -20,6 +20,7 @@ use crate::ports::{
     Begin, BoxFuture, BulkJobs, Completion, Configurations, ContractProducts, DemoObject, DemoState, HandlerRecords, InvokeFunction, Invoked, ItemStart, LifecycleEvents, Mailbox, PageKey,
     ProductTemplates, Publish, QueueName, RunRecord, StoreError, Stores, Stuck, WorkMessage, WorkQueue,
 };
+use crate::ports::{ItemsPage, Page};
 
 /// A lifecycle event's record.
 #[derive(Debug, Clone)]
@@ -395,7 +396,7 @@ impl BulkJobs for MemoryStore {
         })
     }
 
-    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<BulkJob>, Option<PageKey>), StoreError>> {
+    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<BulkJob>, StoreError>> {
         Box::pin(async move {
             let s = self.lock();
             Self::up(&s)?;
@@ -405,7 +406,7 @@ impl BulkJobs for MemoryStore {
             let jobs: Vec<BulkJob> = jobs.into_iter().skip_while(|j| after.as_ref().is_some_and(|a| j.id.as_str() != a)).skip(usize::from(after.is_some())).collect();
             let more = jobs.len() > limit as usize;
             let page: Vec<BulkJob> = jobs.into_iter().take(limit as usize).collect();
-            let next = more.then(|| page.last().map(|j| PageKey::from([("id".to_owned(), j.id.to_string())]))).flatten();
+            let next = more.then(|| page.last().map(|j| PageKey::from([("id".to_owned(), j.id.to_string()), ("gsi2pk".to_owned(), "BULK".to_owned())]))).flatten();
             Ok((page, next))
         })
     }
@@ -452,7 +453,7 @@ impl BulkJobs for MemoryStore {
         })
     }
 
-    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<(Vec<BulkItem>, Option<String>), StoreError>> {
+    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<ItemsPage, StoreError>> {
         Box::pin(async move {
             let s = self.lock();
             Self::up(&s)?;
@@ -510,7 +511,7 @@ impl BulkJobs for MemoryStore {
         })
     }
 
-    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<ContractProduct>, Option<PageKey>), StoreError>> {
+    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<ContractProduct>, StoreError>> {
         Box::pin(async move {
             let s = self.lock();
             Self::up(&s)?;

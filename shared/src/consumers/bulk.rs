@@ -67,7 +67,7 @@ impl Worker {
             Err(e) => return retry(e),
         }
         next.step = step + 1;
-        tracing::info!(%job_id, step, status = next.status.as_str(), items = next.items, "bulk action step taken");
+        tracing::info!(%job_id, step, status = next.status.as_str(), items = next.size, "bulk action step taken");
         if next.status == JobStatus::Dispatched { Handled::Settled } else { self.next_step(&next).await }
     }
 
@@ -82,7 +82,7 @@ impl Worker {
     /// dispatching.
     async fn plan(&self, job: &BulkJob, next: &mut BulkJob) -> Result<(), StoreError> {
         let bulk = self.engine.bulk();
-        let room = MAX_ITEMS.saturating_sub(job.items as usize).min(STEP_SIZE);
+        let room = MAX_ITEMS.saturating_sub(job.size as usize).min(STEP_SIZE);
         let (page, cursor): (Vec<ContractProductId>, Option<String>) = match &job.selection {
             Selection::Ids(ids) => {
                 let from: usize = job.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -96,8 +96,8 @@ impl Worker {
             }
         };
         bulk.add_items(&job.id, &page).await?;
-        next.items = job.items + page.len() as u64;
-        let full = next.items as usize >= MAX_ITEMS;
+        next.size = job.size + page.len() as u64;
+        let full = next.size as usize >= MAX_ITEMS;
         if cursor.is_some() && full {
             next.note = Some(format!("the selection holds more than {MAX_ITEMS} contract products: the first {MAX_ITEMS} are acted on"));
         }

@@ -76,7 +76,7 @@ pub struct BulkJob {
     pub cursor: Option<String>,
     /// Items written so far (planning), then the job's size.
     #[serde(default)]
-    pub items: u64,
+    pub size: u64,
     /// Why planning stopped early (the selection was larger than [`MAX_ITEMS`], say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -116,7 +116,7 @@ impl Engine {
             updated_at: now,
             step: 0,
             cursor: None,
-            items: 0,
+            size: 0,
             note: None,
         };
         Ok((job, given, body["dry_run"].as_bool().unwrap_or(false)))

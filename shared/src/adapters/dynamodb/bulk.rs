@@ -14,7 +14,7 @@ use crate::domain::ids::{BulkJobId, ContractProductId};
 use crate::domain::lifecycle::EventStatus;
 use crate::domain::product::{ContractProduct, Search};
 use crate::domain::time::now_rfc3339;
-use crate::ports::{BoxFuture, BulkJobs, ItemStart, PageKey};
+use crate::ports::{BoxFuture, BulkJobs, ItemStart, ItemsPage, Page, PageKey};
 
 const JOBS_INDEX: &str = "BULK";
 
@@ -82,7 +82,7 @@ impl BulkStore {
         out.item().map(super::record_of).transpose()
     }
 
-    async fn jobs(&self, limit: i32, start: Option<PageKey>) -> Result<(Vec<BulkJob>, Option<PageKey>), StoreError> {
+    async fn jobs(&self, limit: i32, start: Option<PageKey>) -> Result<Page<BulkJob>, StoreError> {
         let page = self
             .ddb
             .query()
@@ -129,7 +129,7 @@ impl BulkStore {
     }
 
     async fn advance(&self, job: &BulkJob, step: u64) -> Result<(), StoreError> {
-        let mut expression = "SET #status = :status, #items = :items, updated_at = :now, step = :next".to_owned();
+        let mut expression = "SET #status = :status, #size = :size, updated_at = :now, step = :next".to_owned();
         let mut update = self
             .ddb
             .update_item()
@@ -137,9 +137,9 @@ impl BulkStore {
             .set_key(Some(job_key(&job.id)))
             .condition_expression("step = :step AND #status <> :cancelled")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#items", "items")
+            .expression_attribute_names("#size", "size")
             .expression_attribute_values(":status", s(job.status.as_str()))
-            .expression_attribute_values(":items", n(job.items))
+            .expression_attribute_values(":size", n(job.size))
             .expression_attribute_values(":now", s(now_rfc3339()))
             .expression_attribute_values(":next", n(step + 1))
             .expression_attribute_values(":step", n(step))
@@ -189,7 +189,7 @@ impl BulkStore {
             .map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("bulk action {id} is cancelled already")) } else { StoreError::aws(e) })
     }
 
-    async fn items(&self, job: &BulkJobId, after: Option<&str>, limit: i32) -> Result<(Vec<BulkItem>, Option<String>), StoreError> {
+    async fn items(&self, job: &BulkJobId, after: Option<&str>, limit: i32) -> Result<ItemsPage, StoreError> {
         let start = after.map(|cp| HashMap::from([("pk".into(), s(format!("BULK#{job}"))), ("sk".into(), s(format!("ITEM#{cp}")))]));
         let page = self
             .ddb
@@ -284,7 +284,7 @@ impl BulkStore {
             .map_err(|e| if condition_failed(&e) { StoreError::Conflict(format!("item {cp} of bulk action {job} is not {}", from.as_str())) } else { StoreError::aws(e) })
     }
 
-    async fn search(&self, filter: &Filter, limit: i32, start: Option<PageKey>) -> Result<(Vec<ContractProduct>, Option<PageKey>), StoreError> {
+    async fn search(&self, filter: &Filter, limit: i32, start: Option<PageKey>) -> Result<Page<ContractProduct>, StoreError> {
         let search =
             Search { identifier: None, client_id: filter.client_id.clone(), configuration_id: filter.configuration_id.clone(), status: filter.status.clone(), blueprint: filter.blueprint.clone() };
         self.products.search(&search, limit, start).await
@@ -298,7 +298,7 @@ impl BulkJobs for BulkStore {
     fn job<'a>(&'a self, id: &'a BulkJobId) -> BoxFuture<'a, Result<Option<BulkJob>, StoreError>> {
         Box::pin(BulkStore::job(self, id))
     }
-    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<BulkJob>, Option<PageKey>), StoreError>> {
+    fn jobs<'a>(&'a self, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<BulkJob>, StoreError>> {
         Box::pin(BulkStore::jobs(self, limit, start))
     }
     fn add_items<'a>(&'a self, job: &'a BulkJobId, items: &'a [ContractProductId]) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -310,7 +310,7 @@ impl BulkJobs for BulkStore {
     fn cancel<'a>(&'a self, job: &'a BulkJobId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(BulkStore::cancel(self, job))
     }
-    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<(Vec<BulkItem>, Option<String>), StoreError>> {
+    fn items<'a>(&'a self, job: &'a BulkJobId, after: Option<&'a str>, limit: i32) -> BoxFuture<'a, Result<ItemsPage, StoreError>> {
         Box::pin(BulkStore::items(self, job, after, limit))
     }
     fn start_item<'a>(&'a self, job: &'a BulkJobId, item: &'a ContractProductId) -> BoxFuture<'a, Result<ItemStart, StoreError>> {
@@ -327,7 +327,7 @@ impl BulkJobs for BulkStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(BulkStore::set_item(self, job, item, from, to, log_id, error))
     }
-    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<(Vec<ContractProduct>, Option<PageKey>), StoreError>> {
+    fn search<'a>(&'a self, filter: &'a Filter, limit: i32, start: Option<PageKey>) -> BoxFuture<'a, Result<Page<ContractProduct>, StoreError>> {
         Box::pin(BulkStore::search(self, filter, limit, start))
     }
 }

@@ -1,5 +1,6 @@
 //! The admin API's handler: routes a request of the admin function to its operation.
 
+pub mod bulk;
 pub mod configurations;
 pub mod events;
 pub mod handlers;
@@ -131,6 +132,16 @@ impl Admin {
             "listLifecycleEvents" | "retryLifecycleEvent" => {
                 let events = events::LifecycleEvents { store: &self.events, products: &self.products, queue: self.lifecycle_queue.as_deref() };
                 if route.operation_id == "listLifecycleEvents" { events.list(&request).await } else { events.retry(&caller, &params).await }
+            }
+            "createBulkAction" | "listBulkActions" | "getBulkAction" | "cancelBulkAction" | "resumeBulkAction" => {
+                let bulk = bulk::BulkActions { engine: &self.engine, queue: self.lifecycle_queue.as_deref() };
+                match route.operation_id {
+                    "createBulkAction" => bulk.create(&Actor::Caller(caller.clone()), &request).await,
+                    "listBulkActions" => bulk.list(&request).await,
+                    "getBulkAction" => bulk.get(&request, &params).await,
+                    "cancelBulkAction" => bulk.cancel(&params).await,
+                    _ => bulk.resume(&params).await,
+                }
             }
             "createEventHandler" => handlers.create(&request).await,
             "listEventHandlers" => handlers.list().await,
