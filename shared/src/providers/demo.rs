@@ -193,8 +193,21 @@ impl Demo {
     /// made once per configuration and blueprint, on its first call (counted atomically).
     async fn seed(&self, call: &ProviderCall<'_>) -> Result<(), ProviderFailure> {
         let existing: Vec<String> = str_of(call.settings, "existing_services").unwrap_or_default().split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect();
-        if existing.is_empty() || !self.fault(call, &format!("seeded-{}", call.blueprint.id), 1).await? {
+        if existing.is_empty() {
             return Ok(());
+        }
+        let faults = format!("{}#faults", call.configuration_id);
+        let done = format!("seeded-{}-done", call.blueprint.id);
+        if !self.fault(call, &format!("seeded-{}", call.blueprint.id), 1).await? {
+            // Another call is seeding: this one waits until it is done, as the services are there
+            // before the engine came.
+            for _ in 0..100 {
+                if self.state.load(&faults, &done).await.map_err(unavailable)?.is_some() {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return Err(ProviderFailure { kind: FailureKind::Transient, message: "the simulated system is still starting".into(), debug: Vec::new() });
         }
         let empty = json!({});
         let plain = ProviderCall { params: &empty, ..*call };
@@ -206,7 +219,10 @@ impl Demo {
                 Err(f) => return Err(f),
             }
         }
-        Ok(())
+        match self.state.store(&faults, &done, &Map::new(), 0).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// The first `transient_failures` calls of a configuration fail with a 503, counted atomically.
