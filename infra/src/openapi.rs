@@ -10,7 +10,7 @@ use shared::catalogue::catalogue;
 use shared::catalogue::example::example;
 
 /// The error codes of API.md and their statuses (shared::api::error is the one mapping).
-const ERRORS: [(u16, &str, &str); 10] = [
+const ERRORS: [(u16, &str, &str); 11] = [
     (400, "validation_failed", "The request is invalid (a body that is not UTF-8 JSON, a field or query parameter that fails its schema); details.fields names each"),
     (401, "unauthenticated", "No valid credentials: a missing, expired or wrongly signed bearer token (the webhook: a bad X-Signature)"),
     (403, "forbidden", "The caller may not do this (a client on an admin route, or on an action not open to clients)"),
@@ -20,6 +20,11 @@ const ERRORS: [(u16, &str, &str); 10] = [
     (413, "payload_too_large", "The body is over the limit"),
     (500, "internal", "Something broke inside; nothing internal is in the message"),
     (502, "provider_error", "The third party refused or failed; the run is logged (log_id)"),
+    (
+        503,
+        "provider_unavailable",
+        "The third party is not called now: its configuration's circuit breaker is open, or it is at its limits (calls at once, calls a second); nothing was sent. Retry-After says when to try again",
+    ),
     (504, "provider_timeout", "The third party did not answer in time; the run is logged (log_id)"),
 ];
 
@@ -176,6 +181,13 @@ fn schemas() -> Value {
             "capacity": { "type": ["integer", "null"], "minimum": 0, "description": "the most contract products it holds; null: no limit" },
             "tags": { "type": "array", "items": { "type": "string" }, "description": "labels a pool deployment chooses by (a region, a disk type)" },
             "services_count": { "type": "integer", "description": "contract products placed on it and not terminated" },
+            "limits": { "type": "object", "description": "kept across every instance: calls to its third party at once and a second, and the transient failures within a minute that open its breaker (default 5; 0: never)", "properties": {
+                "max_concurrency": { "type": "integer", "minimum": 1 }, "requests_per_second": { "type": "integer", "minimum": 1 }, "breaker_failures": { "type": "integer", "minimum": 0 }
+            }},
+            "breaker": { "type": "object", "required": ["state", "failures", "retry_at"], "description": "its circuit breaker: closed; open (calls wait, or are answered 503, until retry_at); half_open (the next call probes it with a connection test)", "properties": {
+                "state": string_enum(&["closed", "open", "half_open"]), "failures": { "type": "integer", "minimum": 0, "description": "transient failures counted in the current minute" },
+                "retry_at": { "type": ["string", "null"] }, "cause": { "type": ["string", "null"] }
+            }},
             "created_at": timestamp(), "updated_at": timestamp(), "version": { "type": "integer", "minimum": 1 }
         })),
         "ConfigurationList": list_of("Configuration"),
@@ -409,7 +421,7 @@ fn error_statuses(route: &ApiRoute) -> Vec<u16> {
     }
     out.push(500);
     if ["testConnection", "importContractProduct", "listConfigurationServices"].contains(&route.operation_id) {
-        out.extend([502, 504]);
+        out.extend([502, 503, 504]);
     }
     out
 }
@@ -505,7 +517,7 @@ fn action_operations(paths: &mut Map<String, Value>, template: &ApiRoute) {
         let access = if a.audience == shared::domain::Audience::Client { "admin or the owning client" } else { "admin" };
         let params = a.caller_params(b);
         let params_example = example(&a.params, &if a.establishes_identifier() { Vec::new() } else { b.engine_filled().collect::<Vec<_>>() });
-        let mut responses = error_responses(&[400, 401, 403, 404, 409, 413, 500, 502, 504]);
+        let mut responses = error_responses(&[400, 401, 403, 404, 409, 413, 500, 502, 503, 504]);
         let log_link = json!({ "logEntry": { "operationId": "logEntry", "parameters": { "log_id": "$response.body#/log_id" } } });
         let (status, answer) = if a.long_running {
             (
@@ -640,6 +652,9 @@ fn error_components() -> Value {
         }}});
         if status == 405 {
             response["headers"] = json!({ "Allow": { "description": "the methods the path answers", "schema": { "type": "string" } } });
+        }
+        if status == 503 {
+            response["headers"] = json!({ "Retry-After": { "description": "seconds until the third party may be called again", "schema": { "type": "integer", "minimum": 1 } } });
         }
         out.insert(format!("E{status}"), response);
     }

@@ -477,7 +477,8 @@ fn index(name: &str, hash: &str, range: Option<&str>, projection: &str) -> Value
 
 /// A queue and its dead-letter queue. The DLQ allows redrive from its source only; the source's
 /// ARN is written out rather than referenced, which would make the two depend on each other.
-fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fifo: bool) {
+/// A queue and its dead-letter queue. `max_receives`: its redrive's maxReceiveCount.
+fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fifo: bool, max_receives: u32) {
     let suffix = if fifo { ".fifo" } else { "" };
     let dlq = format!("{logical}Dlq");
     let mut dlq_props = json!({
@@ -494,7 +495,7 @@ fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fif
         "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS,
         "MessageRetentionPeriod": FOURTEEN_DAYS,
         "SqsManagedSseEnabled": true,
-        "RedrivePolicy": { "deadLetterTargetArn": arn(&dlq), "maxReceiveCount": MAX_RECEIVE_COUNT }
+        "RedrivePolicy": { "deadLetterTargetArn": arn(&dlq), "maxReceiveCount": max_receives }
     });
     if fifo {
         for p in [&mut props, &mut dlq_props] {
@@ -583,11 +584,13 @@ fn resources() -> Value {
             json!([index("by_configuration", "configuration_id", Some("sk"), "ALL"), index("by_status_day", "status_day", Some("sk"), "ALL"), index("by_log_id", "log_id", None, "KEYS_ONLY")]),
         ),
     );
-    queue_pair(&mut res, "LifecycleQueue", "lifecycle", true);
-    queue_pair(&mut res, "EventsQueue", "events", false);
+    // The worker's queues: it gives up after five attempts itself, and a wait for a
+    // configuration's breaker or limits is no attempt (worker::QUEUE_MAX_RECEIVES).
+    queue_pair(&mut res, "LifecycleQueue", "lifecycle", true, shared::consumers::worker::QUEUE_MAX_RECEIVES);
+    queue_pair(&mut res, "EventsQueue", "events", false, MAX_RECEIVE_COUNT);
     // Re-checks of long-running actions a provider reports in progress: delayed messages, which
     // only a standard queue carries.
-    queue_pair(&mut res, "OperationsQueue", "operations", false);
+    queue_pair(&mut res, "OperationsQueue", "operations", false, shared::consumers::worker::QUEUE_MAX_RECEIVES);
     Value::Object(res)
 }
 

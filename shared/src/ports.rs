@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::FailureKind;
 use crate::domain::bulk::{BulkItem, BulkJob, Filter, ItemStatus};
-use crate::domain::configuration::Configuration;
+use crate::domain::configuration::{Breaker, Configuration, Limits};
 use crate::domain::handler::{EventHandler, Execution};
 use crate::domain::ids::{BulkJobId, ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
@@ -134,6 +134,11 @@ pub trait LifecycleEvents: Send + Sync {
     fn stuck_received<'a>(&'a self, cutoff: &'a str, limit: i32) -> BoxFuture<'a, Result<Vec<Stuck>, StoreError>>;
     /// Marks a claim queued, only while it is still received.
     fn mark_queued<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Counts one more time a queue message waited rather than ran (its configuration's
+    /// breaker was open, or it was at its limits): such a receive is not an attempt.
+    fn defer<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// How often a queue message waited.
+    fn deferrals<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<u32, StoreError>>;
 }
 
 /// What [`LifecycleEvents::begin`] found.
@@ -205,6 +210,40 @@ pub enum ItemStart {
     /// Not queued: running (a run cut off before it settled), or finished.
     Not(ItemStatus),
     Missing,
+}
+
+/// A place under a configuration's limits: the concurrency lease it holds (released after the
+/// call) and when the call may start (ms since the epoch).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permit {
+    pub lease: Option<String>,
+    pub start_at_ms: i64,
+}
+
+/// No place came within the wait: try again after this many milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    pub retry_after_ms: i64,
+}
+
+/// What keeps the engine's calls to a configuration's third party within its limits and its
+/// circuit breaker, across every Lambda instance: the state is in the store, every change a
+/// conditional write.
+pub trait ProviderGate: Send + Sync {
+    /// A concurrency lease (while fewer than `max_concurrency` are held; an expired one is
+    /// taken back) and a start time spaced by the rate, waiting at most `wait_ms` for either.
+    fn acquire<'a>(&'a self, configuration: &'a ConfigurationId, limits: &'a Limits, wait_ms: i64) -> BoxFuture<'a, Result<Result<Permit, Busy>, StoreError>>;
+    fn release<'a>(&'a self, configuration: &'a ConfigurationId, permit: &'a Permit) -> BoxFuture<'a, ()>;
+    /// Counts a transient failure in the breaker's window; opens the breaker when the count
+    /// reaches `threshold`: the breaker as this call opened it, if it did.
+    fn failed<'a>(&'a self, configuration: &'a ConfigurationId, threshold: u32, cause: &'a str) -> BoxFuture<'a, Result<Option<Breaker>, StoreError>>;
+    /// Claims the probe of an open breaker whose time has come, one at a time: whether this
+    /// call got it.
+    fn claim_probe<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Closes the breaker (its probe, or a connection test, succeeded).
+    fn close<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Opens it again after its probe failed, for longer (`opens`: times in a row).
+    fn reopen<'a>(&'a self, configuration: &'a ConfigurationId, opens: u32, cause: &'a str) -> BoxFuture<'a, Result<Breaker, StoreError>>;
 }
 
 /// Provision configurations as the engine reads them.
@@ -375,4 +414,5 @@ pub struct Stores {
     pub configurations: Arc<dyn Configurations>,
     pub demo: Arc<dyn DemoState>,
     pub bulk: Arc<dyn BulkJobs>,
+    pub gate: Arc<dyn ProviderGate>,
 }

@@ -38,6 +38,8 @@ pub fn demo_configuration(settings: Value) -> Configuration {
         capacity: None,
         tags: Vec::new(),
         services_count: 0,
+        limits: Default::default(),
+        breaker: Default::default(),
     }
 }
 
@@ -83,5 +85,5 @@ pub fn record(id: &str, group: Option<&str>, body: &str, receives: u32) -> SqsRe
     if let Some(g) = group {
         attributes.insert("MessageGroupId".into(), g.to_owned());
     }
-    SqsRecord { message_id: id.into(), receipt_handle: format!("rh-{id}"), body: body.into(), attributes, event_source_arn: "arn:aws:sqs:eu-west-1:1:lifecycle.fifo".into() }
+    SqsRecord { message_id: id.into(), receipt_handle: format!("rh-{id}"), body: body.into(), attributes, event_source_arn: "arn:aws:sqs:eu-west-1:1:lifecycle.fifo".into(), waited: 0 }
 }

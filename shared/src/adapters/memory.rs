@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::bulk::{BulkItem, BulkJob, Filter, ItemStatus, JobStatus};
 use crate::domain::configuration::Configuration;
+use crate::domain::configuration::{BREAKER_WINDOW_MS, Breaker, Limits};
 use crate::domain::handler::{EventHandler, Execution};
 use crate::domain::ids::{BulkJobId, ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
@@ -20,7 +21,7 @@ use crate::ports::{
     Begin, BoxFuture, BulkJobs, Completion, Configurations, ContractProducts, DemoObject, DemoState, HandlerRecords, InvokeFunction, Invoked, ItemStart, LifecycleEvents, Mailbox, PageKey,
     ProductTemplates, Publish, QueueName, RunRecord, StoreError, Stores, Stuck, WorkMessage, WorkQueue,
 };
-use crate::ports::{ItemsPage, Page};
+use crate::ports::{Busy, ItemsPage, Page, Permit, ProviderGate};
 
 /// A lifecycle event's record.
 #[derive(Debug, Clone)]
@@ -52,6 +53,10 @@ struct State {
     /// Bulk actions, and their items by contract product id (in id order).
     jobs: HashMap<BulkJobId, BulkJob>,
     items: HashMap<BulkJobId, std::collections::BTreeMap<String, BulkItem>>,
+    /// How often each queue message waited (by message id).
+    deferrals: HashMap<String, u32>,
+    /// Per configuration: the next free start time (µs) and the leases held (token → expiry, ms).
+    limits: HashMap<ConfigurationId, (i64, HashMap<String, i64>)>,
     /// Runs to refuse with a version conflict before writing, as another writer would cause.
     conflicts: usize,
     /// Whether the store answers at all.
@@ -71,7 +76,14 @@ impl MemoryStore {
 
     /// The engine's stores, all this memory.
     pub fn stores(&self) -> Stores {
-        Stores { products: Arc::new(self.clone()), templates: Arc::new(self.clone()), configurations: Arc::new(self.clone()), demo: Arc::new(self.clone()), bulk: Arc::new(self.clone()) }
+        Stores {
+            products: Arc::new(self.clone()),
+            templates: Arc::new(self.clone()),
+            configurations: Arc::new(self.clone()),
+            demo: Arc::new(self.clone()),
+            bulk: Arc::new(self.clone()),
+            gate: Arc::new(self.clone()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -145,6 +157,13 @@ impl MemoryStore {
         if let Some(cp) = s.products.get_mut(id) {
             change(cp);
             cp.version += 1;
+        }
+    }
+
+    /// Changes a stored configuration behind the engine's back.
+    pub fn change_configuration(&self, id: &ConfigurationId, change: impl FnOnce(&mut Configuration)) {
+        if let Some(c) = self.lock().configurations.get_mut(id) {
+            change(c);
         }
     }
 
@@ -366,6 +385,23 @@ impl LifecycleEvents for MemoryStore {
             Ok(())
         })
     }
+
+    fn defer<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            *s.deferrals.entry(message_id.to_owned()).or_default() += 1;
+            Ok(())
+        })
+    }
+
+    fn deferrals<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<u32, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.deferrals.get(message_id).copied().unwrap_or(0))
+        })
+    }
 }
 
 impl MemoryStore {
@@ -532,6 +568,124 @@ impl BulkJobs for MemoryStore {
             let page: Vec<ContractProduct> = rest.iter().take(limit as usize).map(|cp| (*cp).clone()).collect();
             let next = (rest.len() > page.len()).then(|| page.last().map(|cp| PageKey::from([("id".to_owned(), cp.id.to_string())]))).flatten();
             Ok((page, next))
+        })
+    }
+}
+
+impl MemoryStore {
+    /// A configuration's breaker as stored.
+    pub fn breaker(&self, id: &ConfigurationId) -> Breaker {
+        self.lock().configurations.get(id).map(|c| c.breaker.clone()).unwrap_or_default()
+    }
+
+    /// Leases held on a configuration now.
+    pub fn leases(&self, id: &ConfigurationId) -> usize {
+        self.lock().limits.get(id).map_or(0, |(_, l)| l.len())
+    }
+}
+
+impl ProviderGate for MemoryStore {
+    fn acquire<'a>(&'a self, configuration: &'a ConfigurationId, limits: &'a Limits, wait_ms: i64) -> BoxFuture<'a, Result<Result<Permit, Busy>, StoreError>> {
+        Box::pin(async move {
+            let deadline = crate::domain::time::now_millis() + wait_ms;
+            let token = crate::domain::ids::random_hex();
+            loop {
+                let now = crate::domain::time::now_millis();
+                {
+                    let mut s = self.lock();
+                    Self::up(&s)?;
+                    let (tat, leases) = s.limits.entry(configuration.clone()).or_default();
+                    leases.retain(|_, at| *at >= now);
+                    let room = limits.max_concurrency.is_none_or(|max| leases.len() < max as usize);
+                    let start_us = (*tat).max(now * 1000);
+                    if room && start_us / 1000 <= deadline {
+                        let lease = limits.max_concurrency.map(|_| {
+                            leases.insert(token.clone(), now + super::dynamodb::gate::LEASE_MS);
+                            token.clone()
+                        });
+                        if let Some(spacing) = limits.spacing_us() {
+                            *tat = start_us + spacing;
+                        }
+                        return Ok(Ok(Permit { lease, start_at_ms: (start_us + 999) / 1000 }));
+                    }
+                    if now >= deadline || (room && start_us / 1000 > deadline) {
+                        return Ok(Err(Busy { retry_after_ms: 1_000.max(start_us / 1000 - now) }));
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, configuration: &'a ConfigurationId, permit: &'a Permit) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let (Some(token), Some((_, leases))) = (&permit.lease, self.lock().limits.get_mut(configuration)) {
+                leases.remove(token);
+            }
+        })
+    }
+
+    fn failed<'a>(&'a self, configuration: &'a ConfigurationId, threshold: u32, cause: &'a str) -> BoxFuture<'a, Result<Option<Breaker>, StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let now = crate::domain::time::now_millis();
+            let Some(c) = s.configurations.get_mut(configuration) else { return Ok(None) };
+            let b = &mut c.breaker;
+            if threshold == 0 || b.open {
+                return Ok(None);
+            }
+            if b.window_ms > now - BREAKER_WINDOW_MS {
+                b.failures += 1;
+            } else {
+                *b = Breaker { failures: 1, window_ms: now, ..Breaker::default() };
+            }
+            if b.failures < threshold {
+                return Ok(None);
+            }
+            b.open = true;
+            b.opens = 1;
+            b.retry_at_ms = now + Breaker::cooldown_ms(1);
+            b.probe_until_ms = 0;
+            b.cause = Some(cause.to_owned());
+            Ok(Some(b.clone()))
+        })
+    }
+
+    fn claim_probe<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let now = crate::domain::time::now_millis();
+            let Some(c) = s.configurations.get_mut(configuration) else { return Ok(false) };
+            let b = &mut c.breaker;
+            if b.open && b.retry_at_ms <= now && b.probe_until_ms < now {
+                b.probe_until_ms = now + super::dynamodb::gate::LEASE_MS;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
+    fn close<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            if let Some(c) = s.configurations.get_mut(configuration) {
+                c.breaker = Breaker::default();
+            }
+            Ok(())
+        })
+    }
+
+    fn reopen<'a>(&'a self, configuration: &'a ConfigurationId, opens: u32, cause: &'a str) -> BoxFuture<'a, Result<Breaker, StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let now = crate::domain::time::now_millis();
+            let Some(c) = s.configurations.get_mut(configuration) else { return Ok(Breaker::default()) };
+            c.breaker = Breaker { open: true, retry_at_ms: now + Breaker::cooldown_ms(opens), opens, probe_until_ms: 0, cause: Some(cause.to_owned()), ..c.breaker.clone() };
+            Ok(c.breaker.clone())
         })
     }
 }

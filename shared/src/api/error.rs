@@ -31,6 +31,10 @@ pub enum ApiError {
     ProviderError(String),
     #[error("{0}")]
     ProviderTimeout(String),
+    /// The third party is not called now (its breaker is open, or it is at its limits): 503 with
+    /// Retry-After.
+    #[error("{message}")]
+    ProviderUnavailable { message: String, retry_after_seconds: u64 },
     /// Something broke inside. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -56,6 +60,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::ProviderError(_) => 502,
             ApiError::ProviderTimeout(_) => 504,
+            ApiError::ProviderUnavailable { .. } => 503,
             ApiError::Internal(_) => 500,
         }
     }
@@ -72,6 +77,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::ProviderError(_) => "provider_error",
             ApiError::ProviderTimeout(_) => "provider_timeout",
+            ApiError::ProviderUnavailable { .. } => "provider_unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -83,6 +89,7 @@ impl ApiError {
             ApiError::Validation { details, .. } => details.clone(),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             ApiError::MethodNotAllowed { allowed, .. } => json!({ "allow": allowed }),
+            ApiError::ProviderUnavailable { retry_after_seconds, .. } => json!({ "retry_after_seconds": retry_after_seconds }),
             _ => json!({}),
         };
         if let Value::Object(map) = &mut details {
@@ -124,6 +131,7 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(m) => ApiError::Conflict(m),
             EngineError::Provider { kind: FailureKind::Timeout, message } => ApiError::ProviderTimeout(message),
             EngineError::Provider { message, .. } => ApiError::ProviderError(message),
+            EngineError::Unavailable { message, retry_after_seconds } => ApiError::ProviderUnavailable { message, retry_after_seconds },
             EngineError::Store(e) => e.into(),
             EngineError::Internal(m) => ApiError::internal(m),
         }

@@ -231,7 +231,11 @@ pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
         ApiError::MethodNotAllowed { allowed, .. } => Some(allowed.join(", ")),
         _ => None,
     };
-    HttpResponse { allow, ..HttpResponse::raw_json(error.status(), error.body(request_id, None).to_string()) }
+    let mut response = HttpResponse { allow, ..HttpResponse::raw_json(error.status(), error.body(request_id, None).to_string()) };
+    if let ApiError::ProviderUnavailable { retry_after_seconds, .. } = error {
+        response.headers.push(("retry-after", retry_after_seconds.to_string()));
+    }
+    response
 }
 
 /// The response for an error of an action run that was logged: the body carries its `log_id`.

@@ -180,6 +180,11 @@ impl Worker {
         match self.engine.run_on(&actor, cp, &job.blueprint, &job.action, &json!({ "params": params }), Some(&completion)).await {
             // Settled with the run.
             Ok(_) => Handled::Settled,
+            // Its configuration is not called now: back to queued, to wait (not an attempt).
+            Err(f) if f.error.deferral().is_some() => match self.requeue(job_id, cp_id, f.error.to_string()).await {
+                Handled::Retry(_) => Handled::Defer(f.error.deferral().unwrap_or(1)),
+                other => other,
+            },
             Err(f) if f.kind == Some(FailureKind::Permanent) => Handled::Settled,
             Err(f) if f.retryable() && receives < MAX_RECEIVES => self.requeue(job_id, cp_id, f.error.to_string()).await,
             Err(f) if f.retryable() => end(ItemStatus::Running, ItemStatus::Failed, f.log_id.map(|l| l.to_string()), format!("gave up after {receives} attempts: {}", f.error)).await,

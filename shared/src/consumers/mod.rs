@@ -35,10 +35,19 @@ pub struct SqsRecord {
     /// The queue's ARN.
     #[serde(default, rename = "eventSourceARN")]
     pub event_source_arn: String,
+    /// Receives that were waits, not attempts (the worker fills it in from its store).
+    #[serde(skip)]
+    pub waited: u32,
 }
 
 impl SqsRecord {
+    /// Attempts: the receives SQS counted, less those that only waited.
     pub fn receives(&self) -> u32 {
+        self.queue_receives().saturating_sub(self.waited).max(1)
+    }
+
+    /// Receives as SQS counts them (what its redrive policy goes by).
+    pub fn queue_receives(&self) -> u32 {
         self.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1)
     }
 }

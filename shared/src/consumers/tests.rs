@@ -399,3 +399,32 @@ async fn a_bulk_request_is_checked_before_anything_is_stored() {
     assert!(l.mailbox.sent().is_empty());
     assert!(l.engine.list_bulk(10, None).await.unwrap().0.is_empty());
 }
+
+/// Work for a configuration whose breaker is open waits, held until the breaker's time, and the
+/// waits are not attempts: received far more often than the attempts allowed, it is neither
+/// failed nor given up, and runs once the breaker closes. What waits behind it in its group
+/// waits too.
+#[tokio::test]
+async fn work_waits_for_an_open_breaker_without_spending_its_attempts() {
+    let l = lane(json!({}));
+    let id = crate::domain::ids::ConfigurationId::parse("cfg-1").unwrap();
+    let retry_at = crate::domain::time::now_millis() + 15_000;
+    l.store.change_configuration(&id, |c| c.breaker = crate::domain::configuration::Breaker { open: true, retry_at_ms: retry_at, opens: 1, ..Default::default() });
+    let paid = claimed(&l.store, "evt-1", "order.paid", "cp-1", order());
+    let overdue = claimed(&l.store, "evt-2", "invoice.overdue", "cp-1", json!({}));
+    for receives in 1..=(MAX_RECEIVES + 3) {
+        let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, receives), record("m-2", Some("cp-1"), &overdue, receives)])).await;
+        assert_eq!(response.batch_item_failures.len(), 2, "both wait (receive {receives})");
+    }
+    let holds = l.mailbox.holds();
+    assert!(holds.iter().all(|(_, s)| (1..=15).contains(s)), "held until the breaker's time: {holds:?}");
+    assert_eq!(l.store.event("evt-1").map(|e| e.0), Some(EventStatus::Processing), "neither failed nor given up");
+    assert!(l.mailbox.sent().iter().all(|s| s.to != QueueName::LifecycleDeadLetter));
+    assert!(l.store.logs().is_empty(), "nothing ran, nothing failed");
+    // The breaker closes: the next receive runs both, in order.
+    l.store.change_configuration(&id, |c| c.breaker = Default::default());
+    let response = l.worker.handle(batch(vec![record("m-1", Some("cp-1"), &paid, MAX_RECEIVES + 4), record("m-2", Some("cp-1"), &overdue, MAX_RECEIVES + 4)])).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(l.store.product(&cp1()).unwrap().status, ProductStatus::Suspended);
+    assert_eq!(l.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
+}

@@ -3,8 +3,10 @@
 //! later record of its message group are reported as failures (ReportBatchItemFailures), so a
 //! group never runs out of order. A transient failure (5xx, timeout, a concurrent change) waits
 //! a growing, jittered visibility timeout and is retried by SQS; a permanent one is recorded and
-//! not retried; after the queue's maxReceiveCount the message goes to the dead-letter queue and
-//! the event is marked failed. An event whose action already ran is not run again. The groups of
+//! not retried; after [`MAX_RECEIVES`] attempts the worker marks the event failed and moves the
+//! message to the dead-letter queue. Work whose configuration's third party is not called now
+//! (its breaker open, its limits full) waits, held, and a wait is not an attempt (counted in the
+//! store by message id). An event whose action already ran is not run again. The groups of
 //! a batch run side by side, and a record is started only while it fits before the invocation's
 //! deadline. An event's sealed data is opened here, for the run. On its schedule the function
 //! sweeps claims the webhook left unqueued onto the queue.
@@ -25,7 +27,8 @@ use crate::domain::product::ContractProduct;
 use crate::engine::{Engine, Operation};
 use crate::ports::{Begin, CheckMessage, ContractProducts, LifecycleEvents, Mailbox, OperationMessage, QueueName, RunRecord, Stuck, Work, WorkMessage};
 
-/// The queue's maxReceiveCount (template.yaml): the last attempt before the DLQ.
+/// Attempts before the worker gives work up (recorded) and moves it to the dead-letter queue
+/// itself; receives that were waits (see [`QUEUE_MAX_RECEIVES`]) do not count.
 pub const MAX_RECEIVES: u32 = 5;
 
 /// What the worker function is invoked with: a batch of its queues, or the schedule's sweep.
@@ -55,7 +58,16 @@ pub(super) enum Handled {
     /// Given up on, recorded as failed with an error entry: the message goes to the dead-letter
     /// queue now and the rest of its group goes on.
     GiveUp(String),
+    /// Not tried: its configuration's third party is not called now (breaker open, limits
+    /// full). It waits this many seconds, and the wait is not counted as an attempt.
+    Defer(u64),
 }
+
+/// The queues' own receive limit for the worker's queues (template.yaml's maxReceiveCount):
+/// waits are not attempts, so a message may be received this often while its configuration's
+/// breaker stays open (hours, as the breaker's cooldown grows); at the last receive the worker
+/// gives it up itself, recorded, rather than let the queue move it unrecorded.
+pub const QUEUE_MAX_RECEIVES: u32 = 100;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -162,6 +174,7 @@ impl Worker {
         match self.engine.check(&actor, cp, blueprint, action, &operation).await {
             Ok(outcome) if outcome.in_progress => self.schedule_check(message).await,
             Ok(_) => Handled::Settled,
+            Err(f) if f.error.deferral().is_some() => Handled::Defer(f.error.deferral().unwrap_or(1)),
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
                 Some(_) => Handled::Retry(f.error.to_string()),
@@ -280,7 +293,13 @@ impl Worker {
     async fn lane(&self, group: &str, records: Vec<SqsRecord>, deadline: Option<Deadline>) -> Vec<ItemFailure> {
         let mut failures = Vec::new();
         let mut stopped: Option<u64> = None;
-        for (n, record) in records.into_iter().enumerate() {
+        // The lane stopped at a record that waits for its configuration (not an attempt).
+        let mut waiting = false;
+        for (n, mut record) in records.into_iter().enumerate() {
+            if record.queue_receives() >= MAX_RECEIVES {
+                // Near the limit: the receives that were waits do not count.
+                record.waited = self.events.deferrals(&record.message_id).await.unwrap_or(0);
+            }
             // The first record of a lane always runs (the function's timeout is set to fit one
             // with room: template.yaml); a later one only while its budget still fits.
             if stopped.is_none() && n > 0 && deadline.is_some_and(|d| !d.fits(RECORD_BUDGET)) {
@@ -290,7 +309,14 @@ impl Worker {
                 stopped = Some(0);
             }
             if let Some(seconds) = stopped {
-                if record.receives() >= MAX_RECEIVES {
+                if waiting && record.queue_receives() + 1 < QUEUE_MAX_RECEIVES {
+                    // Behind one that waits for its configuration: it waits too, not an attempt.
+                    let _ = self.events.defer(&record.message_id).await;
+                    hold(self.mailbox.as_ref(), &record, seconds).await;
+                    failures.push(ItemFailure { item_identifier: record.message_id });
+                    continue;
+                }
+                if record.receives() >= MAX_RECEIVES || record.queue_receives() + 1 >= QUEUE_MAX_RECEIVES {
                     // Its last receive went by behind the earlier one: recorded as given up, not
                     // left for the queue to move unrecorded.
                     let _ = self.abandon(&record, "it waited behind an earlier event of its service that kept failing").await;
@@ -309,9 +335,26 @@ impl Worker {
             let handled = match tracing::Instrument::instrument(self.process(&record), span).await {
                 // The queue would move it to the dead-letter queue on its next receive, unrecorded.
                 Handled::Retry(why) if receives >= MAX_RECEIVES => self.abandon(&record, &why).await,
+                Handled::Defer(_) if record.queue_receives() + 1 >= QUEUE_MAX_RECEIVES => {
+                    self.abandon(&record, &format!("it waited {} times for its configuration's third party", record.queue_receives())).await
+                }
                 other => other,
             };
+            if let Handled::Defer(seconds) = handled {
+                if let Err(e) = self.events.defer(&record.message_id).await {
+                    tracing::warn!(message_id = %record.message_id, error = %e, "a wait was not recorded: it counts as an attempt");
+                }
+                tracing::info!(message_id = %record.message_id, seconds, "waits for its configuration's third party (not an attempt)");
+                hold(self.mailbox.as_ref(), &record, seconds).await;
+                if !group.is_empty() {
+                    stopped = Some(seconds);
+                    waiting = true;
+                }
+                failures.push(ItemFailure { item_identifier: record.message_id });
+                continue;
+            }
             let why = match handled {
+                Handled::Defer(_) => unreachable!("handled above"),
                 Handled::Settled => continue,
                 // A standard queue's own redrive policy moves it on its next receive.
                 Handled::GiveUp(why) if group.is_empty() => why,
@@ -354,6 +397,7 @@ impl Worker {
         match self.engine.finish(&actor, cp, blueprint, action, &json!({ "params": params }), &operation).await {
             Ok(outcome) if outcome.in_progress => self.schedule_check(message.check(crate::domain::time::now_millis() + OPERATION_DEADLINE_MS)).await,
             Ok(_) => Handled::Settled,
+            Err(f) if f.error.deferral().is_some() => Handled::Defer(f.error.deferral().unwrap_or(1)),
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled,
                 Some(_) if receives < MAX_RECEIVES => Handled::Retry(f.error.to_string()),
@@ -476,6 +520,7 @@ impl Worker {
                 tracing::info!(event_id = %id, action = action.id, log_id = %outcome.log_id, "event handled");
                 Handled::Settled
             }
+            Err(f) if f.error.deferral().is_some() => Handled::Defer(f.error.deferral().unwrap_or(1)),
             Err(f) => match f.kind {
                 Some(FailureKind::Permanent) => Handled::Settled, // recorded as failed with the run
                 Some(_) if receives >= MAX_RECEIVES => {

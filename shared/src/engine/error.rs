@@ -27,6 +27,10 @@ pub enum EngineError {
     /// The third party failed the action.
     #[error("{message}")]
     Provider { kind: FailureKind, message: String },
+    /// The third party is not called now (its configuration's breaker is open, or it is at its
+    /// limits): try again after the given time.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after_seconds: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something broke inside (settings that do not open, an unknown provider).
@@ -56,8 +60,17 @@ impl EngineError {
         match self {
             EngineError::Provider { kind, .. } => *kind != FailureKind::Permanent,
             EngineError::Store(StoreError::Conflict(_) | StoreError::Taken(_)) => false,
-            EngineError::Store(_) | EngineError::Internal(_) => true,
+            EngineError::Store(_) | EngineError::Internal(_) | EngineError::Unavailable { .. } => true,
             EngineError::Invalid { .. } | EngineError::NotFound(_) | EngineError::Forbidden(_) | EngineError::InvalidState(_) | EngineError::Conflict(_) => false,
+        }
+    }
+
+    /// How long queued work waits before it is tried again, when the third party is not called
+    /// now (not an attempt: nothing was tried).
+    pub fn deferral(&self) -> Option<u64> {
+        match self {
+            EngineError::Unavailable { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 
@@ -71,6 +84,7 @@ impl EngineError {
             EngineError::Conflict(_) | EngineError::Store(StoreError::Conflict(_) | StoreError::Taken(_)) => "conflict",
             EngineError::Provider { kind: FailureKind::Timeout, .. } => "provider_timeout",
             EngineError::Provider { .. } => "provider_error",
+            EngineError::Unavailable { .. } => "provider_unavailable",
             EngineError::Store(_) | EngineError::Internal(_) => "internal",
         }
     }

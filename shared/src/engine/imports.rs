@@ -77,9 +77,13 @@ impl Engine {
         if !errors.is_empty() {
             return Err(EngineError::invalid(format!("the provision fields do not give {}/get-info what it needs", b.id), to_details(&errors)));
         }
+        let permit = self.admit(&configuration, &opened, matches!(actor, Actor::Caller(_))).await?;
         let started_at = now_rfc3339();
         let clock = Instant::now();
         let result = ask_info(b, info, &params, &cp, &identifier, &configuration, &opened).await;
+        let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let failed = result.as_ref().err().map(|f| (f.kind, super::scrub_text(&f.message, &needles)));
+        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
         let result = result.and_then(|out| {
             let errors = validate(&info.result, &out.data);
             if errors.is_empty() { Ok(out) } else { Err(crate::providers::ProviderFailure::permanent("the provider answered get-info with malformed data")) }
@@ -171,8 +175,15 @@ impl Engine {
         let id = ConfigurationId::parse(configuration_id).map_err(|_| not_found())?;
         let configuration = self.configurations.configuration(&id).await?.ok_or_else(not_found)?;
         let opened = self.open(&configuration)?;
+        let permit = self.admit(&configuration, &opened, true).await?;
         let listed = tokio::time::timeout(super::PROVIDER_DEADLINE, opened.connect.list_services(&configuration.blueprint, &id, &opened.settings, page)).await;
         let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let failed = match &listed {
+            Err(_) => Some((crate::domain::FailureKind::Timeout, "the provider did not answer in time".to_owned())),
+            Ok(Err(f)) if f.message != crate::providers::CANNOT_LIST => Some((f.kind, super::scrub_text(&f.message, &needles))),
+            Ok(_) => None,
+        };
+        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
         let listing = match listed {
             Err(_) => return Err(super::failure_error(crate::domain::FailureKind::Timeout, "the provider did not answer in time".into())),
             Ok(Ok(listing)) => listing,

@@ -39,6 +39,7 @@ use crate::secrets::{self, SecretBox};
 pub mod bulk;
 pub mod contracts;
 mod error;
+mod gate;
 pub mod imports;
 pub mod lifecycle;
 mod settle;
@@ -124,6 +125,7 @@ pub struct Engine {
     secrets: Arc<SecretBox>,
     publisher: Option<Arc<dyn Publish>>,
     bulk: Arc<dyn crate::ports::BulkJobs>,
+    gate: Arc<dyn crate::ports::ProviderGate>,
 }
 
 /// The identifier fields of a blueprint's params, from the service identifier.
@@ -312,6 +314,7 @@ impl Engine {
             secrets,
             publisher: None,
             bulk: stores.bulk,
+            gate: stores.gate,
         }
     }
 
@@ -349,10 +352,20 @@ impl Engine {
         self.configurations.forget(&id);
         let configuration = self.configurations.configuration(&id).await?.ok_or_else(not_found)?;
         let opened = self.open(&configuration)?;
+        // A connection test is the breaker's probe by hand: it goes through an open breaker,
+        // within the limits.
+        let unbroken = Configuration { breaker: Default::default(), ..configuration.clone() };
+        let permit = self.admit(&unbroken, &opened, true).await?;
         let log_id = LogId::generate();
         let started_at = now_rfc3339();
         let clock = Instant::now();
         let result = with_deadline(opened.connect.test_connection(&configuration.blueprint, &opened.settings)).await;
+        let needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let failed = result.as_ref().err().map(|f| (f.kind, scrub_text(&f.message, &needles)));
+        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
+        if result.is_ok() {
+            self.connection_ok(&configuration).await;
+        }
         let pseudo = ContractProductId::for_configuration(&id);
         let mut entry = LogEntry {
             log_id: log_id.clone(),
@@ -829,6 +842,7 @@ impl Engine {
             contract_product_id: Some(cp.id.as_str()),
         };
         let creates = logged.establishes_identifier() && a.id == logged.id;
+        let permit = self.admit(&configuration, &opened, matches!(actor, Actor::Caller(_))).await?;
         let reconciled = match (&cp.unconfirmed_create, creates) {
             (Some(identifier), true) => self.reconcile(b, a, (&cp, &fields), &configuration, &opened, identifier).await,
             _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &fields, &configuration, &opened).await,
@@ -838,6 +852,9 @@ impl Engine {
             Some(r) => r,
             None => with_deadline(opened.actions.run(call)).await,
         };
+        let needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let failed = result.as_ref().err().map(|f| (f.kind, scrub_text(&f.message, &needles)));
+        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
         // Results are checked as the framework does: a provider answering out of shape failed.
         let result = result.and_then(|out| {
             let errors = validate(&a.result, &out.data);

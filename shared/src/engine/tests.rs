@@ -434,3 +434,122 @@ async fn fill_uses_the_oldest_configuration_until_it_is_full() {
 fn create_body_for(domain: &str) -> Value {
     json!({ "params": { "domain": domain, "email": "o@example.com", "package_name": "gold", "password": "Secret-pw-123" } })
 }
+
+/// Five transient failures within a minute open the configuration's breaker: the next call is
+/// refused without reaching the provider, with when to come back; once its time has come one
+/// call probes (the connection test) and, the provider back, closes it and runs. Both changes
+/// are in the configuration's log.
+#[tokio::test]
+async fn repeated_transient_failures_open_the_breaker_and_a_good_probe_closes_it() {
+    let (engine, store, _) = crate::testing::demo_world(json!({ "transient_failures": 5 }));
+    let id = ConfigurationId::parse("cfg-1").unwrap();
+    let create = json!({ "params": { "domain": "alice.example", "email": "a@alice.example", "password": "Secret-pw-123" } });
+    let system = Actor::System("billing:e-1".into());
+    for n in 1..=5 {
+        let f = engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+        assert_eq!(f.kind, Some(FailureKind::Transient), "attempt {n}");
+    }
+    let b = store.breaker(&id);
+    assert!(b.open && b.failures == 5 && b.cause.as_deref().unwrap().contains("overloaded"), "{b:?}");
+    let runs = store.logs().iter().filter(|e| e.action == "create-account").count();
+    // Refused while open: nothing reaches the provider, nothing is logged on the product.
+    let f = engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+    let seconds = f.error.deferral().expect("a wait");
+    assert!((1..=20).contains(&seconds), "{seconds}");
+    assert_eq!(f.error.code(), "provider_unavailable");
+    assert_eq!(store.logs().iter().filter(|e| e.action == "create-account").count(), runs);
+    // Its time comes: the probe succeeds (the demo is back), the breaker closes, the call runs.
+    store.change_configuration(&id, |c| c.breaker.retry_at_ms = crate::domain::time::now_millis() - 1);
+    engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.expect("ran after the probe");
+    assert!(!store.breaker(&id).open);
+    let notes: Vec<_> = store.logs().into_iter().filter(|e| e.action == "circuit-breaker").collect();
+    assert_eq!(notes.len(), 2, "opened, then closed");
+    assert!(notes[0].message.contains("opened after 5 transient failures") && notes[0].status == LogStatus::Error);
+    assert!(notes[1].message.contains("closed") && notes[1].contract_product_id.as_str() == "configuration:cfg-1");
+}
+
+/// A probe that fails keeps the breaker open, for longer; breaker_failures 0 never opens it.
+#[tokio::test]
+async fn a_failed_probe_keeps_the_breaker_open_longer_and_zero_turns_it_off() {
+    let until = crate::domain::time::format_millis(crate::domain::time::now_millis() + 60_000);
+    let (engine, store, _) = crate::testing::demo_world(json!({ "outage_until": until }));
+    let id = ConfigurationId::parse("cfg-1").unwrap();
+    let create = json!({ "params": { "domain": "alice.example", "email": "a@alice.example", "password": "Secret-pw-123" } });
+    let system = Actor::System("billing:e-1".into());
+    for _ in 0..5 {
+        engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+    }
+    let first = store.breaker(&id);
+    assert!(first.open && first.opens == 1);
+    store.change_configuration(&id, |c| c.breaker.retry_at_ms = crate::domain::time::now_millis() - 1);
+    let f = engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+    assert!(f.error.deferral().is_some());
+    let again = store.breaker(&id);
+    assert!(again.open && again.opens == 2 && again.retry_at_ms - crate::domain::time::now_millis() > crate::domain::configuration::BREAKER_COOLDOWN_MS, "{again:?}");
+    assert!(again.cause.unwrap().contains("down"));
+
+    // Off: failures are never counted into an opening.
+    store.change_configuration(&id, |c| {
+        c.breaker = Default::default();
+        c.limits.breaker_failures = Some(0);
+    });
+    for _ in 0..7 {
+        let f = engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+        assert_eq!(f.kind, Some(FailureKind::Transient));
+    }
+    assert!(!store.breaker(&id).open);
+}
+
+/// Limits: calls start no closer than the rate allows (as the provider sees them), no more than
+/// the concurrency run at once, and a caller that cannot get a place in time is told when to
+/// come back; every lease goes back.
+#[tokio::test]
+async fn calls_keep_to_a_configurations_rate_and_concurrency() {
+    let (_, store, _) = crate::testing::demo_world(json!({}));
+    let id = ConfigurationId::parse("cfg-1").unwrap();
+    store.change_configuration(&id, |c| c.limits = crate::domain::configuration::Limits { max_concurrency: Some(2), requests_per_second: Some(20), breaker_failures: None });
+    let engine = Engine::new(store.stores(), crate::testing::secret_box());
+    let mut running = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let mut cp = product("web-hosting", None, json!({ "package_name": "gold" }));
+        cp.id = ContractProductId::parse(&format!("cp-r{n}")).unwrap();
+        cp.status = ProductStatus::Pending;
+        store.put_product(cp);
+        let engine = engine.clone();
+        running.spawn(async move {
+            let body = json!({ "params": { "domain": format!("r{n}.example"), "email": "a@r.example", "password": "Secret-pw-123" } });
+            engine.run(&Actor::System("bulk".into()), &format!("cp-r{n}"), "web-hosting", "create-account", &body).await.map(|_| ())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done.unwrap().expect("each ran");
+    }
+    // When each call arrived at the provider double: at least 1/20 s (and 5%) apart.
+    let (objects, _) = crate::ports::DemoState::list(&store, "cfg-1#web-hosting", None, 100).await.unwrap();
+    let mut arrivals: Vec<i64> = objects.iter().map(|(_, o)| o["requested_at_ms"].as_i64().unwrap()).collect();
+    assert_eq!(arrivals.len(), 6);
+    arrivals.sort();
+    for pair in arrivals.windows(2) {
+        assert!(pair[1] - pair[0] >= 50, "{arrivals:?}");
+    }
+    assert_eq!(store.leases(&id), 0, "every lease went back");
+
+    // Both places held elsewhere: a caller gets none within its wait and is told when to return.
+    store.change_configuration(&id, |c| c.limits.requests_per_second = None);
+    let limits = crate::domain::configuration::Limits { max_concurrency: Some(2), ..Default::default() };
+    let held = acquire_n(&store, &id, &limits, 2).await;
+    let busy = crate::ports::ProviderGate::acquire(&store, &id, &limits, 50).await.unwrap();
+    assert!(matches!(busy, Err(crate::ports::Busy { retry_after_ms }) if retry_after_ms >= 1_000));
+    for permit in &held {
+        crate::ports::ProviderGate::release(&store, &id, permit).await;
+    }
+    assert!(crate::ports::ProviderGate::acquire(&store, &id, &limits, 50).await.unwrap().is_ok());
+}
+
+async fn acquire_n(store: &crate::adapters::memory::MemoryStore, id: &ConfigurationId, limits: &crate::domain::configuration::Limits, n: usize) -> Vec<crate::ports::Permit> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(crate::ports::ProviderGate::acquire(store, id, limits, 50).await.unwrap().expect("a place"));
+    }
+    out
+}

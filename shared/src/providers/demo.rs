@@ -17,7 +17,10 @@
 //! comma-separated) are services the simulated system held before the engine came, made once on
 //! the configuration's first call: what an import finds. A create that finds its object
 //! made already is counted (partition `<configuration>#faults`, counter `duplicates`): at a provider that
-//! did not refuse it, it would have been a second account.
+//! did not refuse it, it would have been a second account. `outage_until` (a date-time) makes
+//! every call, connection tests too, fail with a 503 until then: a third party that is down.
+//! Each object records when the last call that changed it arrived (`requested_at_ms`): what a
+//! rate limit is measured by at this double.
 
 use crate::catalogue::schema::{domain, int_range, params, secret, string_max};
 use std::time::Duration;
@@ -45,6 +48,19 @@ fn hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     SystemRandom::new().fill(&mut bytes).expect("the system random source works");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The simulated third party is down (`outage_until` has not passed): a 503.
+fn down(settings: &Value, url: &str) -> Result<(), ProviderFailure> {
+    let until = str_of(settings, "outage_until").and_then(crate::domain::time::parse_datetime);
+    match until {
+        Some(until) if now_millis() < until => Err(ProviderFailure {
+            kind: FailureKind::Transient,
+            message: "the service is down (503 Service Unavailable)".into(),
+            debug: vec![json!({ "request": { "method": "POST", "url": url }, "response": { "status": 503 } })],
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The random faults of `fault_rate`.
@@ -272,6 +288,7 @@ impl Demo {
         if let Some(ms) = call.settings.get("latency_ms").and_then(Value::as_u64) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+        down(call.settings, &format!("demo://{}/{}", call.blueprint.id, call.action.id))?;
         if str_of(call.settings, "api_key") == Some("invalid") {
             return Err(fail("authentication failed: check the configuration's credentials"));
         }
@@ -514,6 +531,7 @@ impl Demo {
             }
         }
         object.insert("updated_at".into(), json!(framework_datetime(now)));
+        object.insert("requested_at_ms".into(), json!(now));
         self.store(&call, &identifier, &object, version).await?;
         if !creates {
             new_identifier = None;
@@ -604,6 +622,7 @@ impl Connect for Demo {
             if let Some(ms) = settings.get("latency_ms").and_then(Value::as_u64) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
+            down(settings, &format!("demo://{blueprint}/whoami"))?;
             let exchange = json!({ "request": { "method": "GET", "url": format!("demo://{blueprint}/whoami") } });
             if str_of(settings, "api_key") == Some("invalid") {
                 let mut f = fail("authentication failed: check the configuration's credentials");
@@ -628,6 +647,7 @@ impl Connect for Demo {
             let action = b.actions.iter().find(|a| a.id == "get-info").or(b.actions.first()).ok_or_else(|| fail(format!("{blueprint} has no actions")))?;
             let empty = json!({});
             let call = ProviderCall { blueprint: b, action, configuration_id: configuration, settings, params: &empty, service_identifier: None, following: None, contract_product_id: None };
+            down(settings, &format!("demo://{blueprint}/services"))?;
             if str_of(settings, "api_key") == Some("invalid") {
                 return Err(fail("authentication failed: check the configuration's credentials"));
             }
@@ -663,7 +683,9 @@ pub fn spec(blueprint: &'static str) -> super::ProviderSpec {
         .opt("fault_rate", int_range(0, 100))
         // Services the simulated system holds from before (identifiers, comma-separated): what
         // an import finds.
-        .opt("existing_services", string_max(2000));
+        .opt("existing_services", string_max(2000))
+        // Down until then (RFC 3339): every call fails with a 503.
+        .opt("outage_until", crate::catalogue::schema::datetime());
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }

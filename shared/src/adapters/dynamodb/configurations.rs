@@ -154,20 +154,22 @@ impl ConfigurationStore {
     }
 
     /// Replaces a configuration if it is still at `expected_version`, and moves its defaults.
-    /// Writes what an admin changes (name, enabled, settings, capacity, tags) under a version
-    /// condition, never the counters: a contract product made meanwhile keeps its count.
+    /// Writes what an admin changes (name, enabled, settings, capacity, tags, limits) under a
+    /// version condition, never the counters nor the breaker: a contract product made meanwhile
+    /// keeps its count, a breaker the engine opened meanwhile stays open.
     pub async fn update(&self, c: &Configuration, expected_version: u64, has: Defaults, want: Defaults) -> Result<(), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&c.id)))
             // Every name through a placeholder: `name` and `capacity` are DynamoDB reserved words.
-            .update_expression("SET #name = :name, #enabled = :enabled, #settings = :settings, #cap = :capacity, #tags = :tags, #version = :next, #at = :at")
+            .update_expression("SET #name = :name, #enabled = :enabled, #settings = :settings, #cap = :capacity, #tags = :tags, #limits = :limits, #version = :next, #at = :at")
             .condition_expression("#version = :v")
             .expression_attribute_names("#name", "name")
             .expression_attribute_names("#enabled", "enabled")
             .expression_attribute_names("#settings", "settings")
             .expression_attribute_names("#cap", "capacity")
             .expression_attribute_names("#tags", "tags")
+            .expression_attribute_names("#limits", "limits")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#at", "updated_at")
             .expression_attribute_values(":name", s(&c.name))
@@ -175,6 +177,7 @@ impl ConfigurationStore {
             .expression_attribute_values(":settings", super::to_attr(&c.settings))
             .expression_attribute_values(":capacity", c.capacity.map_or(AttributeValue::Null(true), |n| AttributeValue::N(n.to_string())))
             .expression_attribute_values(":tags", super::to_attr(&serde_json::json!(c.tags)))
+            .expression_attribute_values(":limits", super::to_attr(&serde_json::json!(c.limits)))
             .expression_attribute_values(":next", AttributeValue::N(c.version.to_string()))
             .expression_attribute_values(":at", s(&c.updated_at))
             .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))

@@ -319,6 +319,34 @@ impl EventStore {
     }
 }
 
+/// A message's waits: `pk = DEFER#<message id>`, `sk = DEFER`, gone a fortnight later (the
+/// queues keep a message that long at most).
+fn defer_key(message_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), s(format!("DEFER#{message_id}"))), ("sk".into(), s("DEFER"))])
+}
+
+impl EventStore {
+    pub async fn defer(&self, message_id: &str) -> Result<(), StoreError> {
+        let expires = crate::domain::time::now_millis() / 1000 + 15 * 86_400;
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(defer_key(message_id)))
+            .update_expression("ADD waits :one SET expires_at = :expires")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(StoreError::aws)
+    }
+
+    pub async fn deferrals(&self, message_id: &str) -> Result<u32, StoreError> {
+        let out = self.ddb.get_item().table_name(&self.table).set_key(Some(defer_key(message_id))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        Ok(out.item().and_then(|i| i.get("waits")).and_then(|w| w.as_n().ok()).and_then(|w| w.parse().ok()).unwrap_or(0))
+    }
+}
+
 impl LifecycleEvents for EventStore {
     fn begin<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Begin, StoreError>> {
         Box::pin(EventStore::begin(self, id))
@@ -334,6 +362,14 @@ impl LifecycleEvents for EventStore {
 
     fn mark_queued<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(EventStore::mark_queued(self, id))
+    }
+
+    fn defer<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(EventStore::defer(self, message_id))
+    }
+
+    fn deferrals<'a>(&'a self, message_id: &'a str) -> BoxFuture<'a, Result<u32, StoreError>> {
+        Box::pin(EventStore::deferrals(self, message_id))
     }
 }
 

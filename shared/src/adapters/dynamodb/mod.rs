@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod configurations;
 pub mod demo;
 pub mod events;
+pub mod gate;
 pub mod handlers;
 pub mod logs;
 pub mod products;
@@ -90,7 +91,8 @@ pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::S
         templates: std::sync::Arc::new(products::ProductStore::new(ddb.clone(), &tables.main)),
         configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
         demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb.clone(), &tables.main)),
-        bulk: std::sync::Arc::new(bulk::BulkStore::new(ddb, &tables.main)),
+        bulk: std::sync::Arc::new(bulk::BulkStore::new(ddb.clone(), &tables.main)),
+        gate: std::sync::Arc::new(gate::DynamoGate::new(ddb, &tables.main)),
     }
 }
 

@@ -28,7 +28,19 @@ pub fn create_schema() -> Value {
         .req("settings", any_object())
         .opt("capacity", int_range(0, 1_000_000))
         .opt("tags", tags_schema())
+        .opt("limits", limits_schema())
         .build()
+}
+
+/// A configuration's limits: provider calls at once and per second across every instance, and
+/// the transient failures within a minute that open its breaker (0: never).
+pub fn limits_schema() -> Value {
+    params().opt("max_concurrency", int_range(1, 1000)).opt("requests_per_second", int_range(1, 10_000)).opt("breaker_failures", int_range(0, 1000)).build()
+}
+
+fn limits_of(v: &Value) -> crate::domain::configuration::Limits {
+    let n = |k: &str| v[k].as_u64().map(|n| n as u32);
+    crate::domain::configuration::Limits { max_concurrency: n("max_concurrency"), requests_per_second: n("requests_per_second"), breaker_failures: n("breaker_failures") }
 }
 
 /// A configuration's tags: labels placement chooses by (a region, a disk type).
@@ -49,6 +61,8 @@ pub fn patch_schema() -> Value {
         // null removes the limit.
         .opt("capacity", int_range(0, 1_000_000))
         .opt("tags", tags_schema())
+        // Replaces the limits as a whole: a limit left out is lifted.
+        .opt("limits", limits_schema())
         .build()
 }
 
@@ -114,10 +128,20 @@ pub fn view(c: &Configuration, defaults: Defaults) -> Result<Value, ApiError> {
         "capacity": c.capacity,
         "tags": c.tags,
         "services_count": c.services_count,
+        "limits": c.limits,
+        "breaker": breaker_view(&c.breaker),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "version": c.version,
     }))
+}
+
+/// The breaker as the API shows it: its state, the failures counted, and while open when its
+/// probe may run and what opened it.
+pub fn breaker_view(b: &crate::domain::configuration::Breaker) -> Value {
+    let state = b.state(crate::domain::time::now_millis());
+    let retry_at = (state != "closed").then(|| crate::domain::time::format_millis(b.retry_at_ms));
+    json!({ "state": state, "failures": b.failures, "retry_at": retry_at, "cause": b.cause })
 }
 
 fn parse_id(params: &std::collections::HashMap<String, String>) -> Result<ConfigurationId, ApiError> {
@@ -171,6 +195,8 @@ impl Configurations<'_> {
             capacity: body["capacity"].as_u64(),
             tags: tags_of(&body["tags"]),
             services_count: 0,
+            limits: limits_of(&body["limits"]),
+            breaker: Default::default(),
         };
         let defaults = Defaults { for_blueprint: body["default_for_blueprint"].as_bool().unwrap_or(false), for_provider: body["default_for_provider"].as_bool().unwrap_or(false) };
         self.store.create(&c, defaults).await?;
@@ -215,6 +241,9 @@ impl Configurations<'_> {
         }
         if body.get("tags").is_some() {
             next.tags = tags_of(&body["tags"]);
+        }
+        if body.get("limits").is_some() {
+            next.limits = limits_of(&body["limits"]);
         }
         if let Some(changes) = body["settings"].as_object() {
             let mut settings: Map<String, Value> = current.settings.as_object().cloned().unwrap_or_default();
