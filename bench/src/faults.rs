@@ -1,8 +1,12 @@
 //! `make faults`: lifecycle events through the whole path — the billing webhook (over HTTP), the
 //! lifecycle FIFO queue, the worker — against a demo provider that fails 30% of its calls at
 //! random (a 503, no answer, or no answer after the change was made), with duplicate deliveries
-//! (webhooks sent twice, messages delivered twice). Then it counts what became of every event.
-//! Lost events and duplicates at the provider must be 0.
+//! (webhooks sent twice, messages delivered twice), and down altogether for its first
+//! `--outage` seconds (every call a 503): its configuration's circuit breaker opens, the events
+//! wait without spending their attempts, a connection test probes it, and it closes once the
+//! provider is back. Then it counts what became of every event. Lost events and duplicates at
+//! the provider must be 0, the breaker must have opened and closed, and no event may have failed
+//! on the outage.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -33,6 +37,14 @@ pub struct FaultReport {
     pub lost: usize,
     pub mismatched: usize,
     pub seconds: f64,
+    /// How long the provider was down at the start.
+    pub outage_seconds: u64,
+    /// The breaker's openings and closings, as the configuration's log shows them.
+    pub breaker_opened: usize,
+    pub breaker_closed: usize,
+    /// Failed events that spent more than one attempt on the outage (the breaker lets at most
+    /// the first reach a provider that is down).
+    pub failed_by_outage: usize,
 }
 
 struct Api {
@@ -107,7 +119,7 @@ fn status_of(item: &HashMap<String, AttributeValue>) -> &str {
 
 /// `window`: how many contract products may have events under way at once (a billing system's
 /// steady flow rather than one burst: the emulator's FIFO receive slows with the queue's depth).
-pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, window: usize) -> Result<FaultReport, Error> {
+pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, window: usize, outage_seconds: u64) -> Result<FaultReport, Error> {
     let main = env("MAIN_TABLE")?;
     let logs = env("LOGS_TABLE")?;
     let queue_url = env("LIFECYCLE_QUEUE_URL")?;
@@ -118,7 +130,13 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
         .admin(
             reqwest::Method::POST,
             "/provision-configurations",
-            json!({ "name": unique("faults"), "blueprint": "web-hosting", "provider": "demo", "settings": { "server_hostname": "faults.example.net", "fault_rate": fault_rate } }),
+            json!({ "name": unique("faults"), "blueprint": "web-hosting", "provider": "demo", "settings": {
+                "server_hostname": "faults.example.net", "fault_rate": fault_rate,
+                "outage_until": shared::domain::time::format_millis(shared::domain::time::now_millis() + outage_seconds as i64 * 1000),
+            },
+            // A provider failing 30% of its calls at random is degraded, not down: its breaker
+            // opens at 10 failures in a row (5 in a row come every few hundred calls here).
+            "limits": { "breaker_failures": 10 } }),
         )
         .await?;
     let cfg_id = cfg["id"].as_str().unwrap_or_default().to_owned();
@@ -154,8 +172,8 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
         total += n;
         i += 1;
     }
-    let mut report = FaultReport { events: total, products: plan.len(), fault_rate, ..FaultReport::default() };
-    eprintln!("[faults] {} events over {} contract products, {fault_rate}% provider faults", total, plan.len());
+    let mut report = FaultReport { events: total, products: plan.len(), fault_rate, outage_seconds, ..FaultReport::default() };
+    eprintln!("[faults] {} events over {} contract products, {fault_rate}% provider faults, down for the first {outage_seconds} s", total, plan.len());
 
     let started = Instant::now();
     // Products side by side, each one's events in order, as a billing system sends: 8 posting at
@@ -263,6 +281,25 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
     for id in failed {
         // The event's contract product holds an error entry of it (the run's, or the give-up's).
         let cp = id.rsplit_once("-e").map(|(cp, _)| cp.to_owned()).unwrap_or_default();
+        let outage = aws
+            .ddb
+            .query()
+            .table_name(&logs)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("#status = :error AND actor.id = :actor AND contains(message, :down)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", AttributeValue::S(cp.clone()))
+            .expression_attribute_values(":error", AttributeValue::S("error".into()))
+            .expression_attribute_values(":actor", AttributeValue::S(format!("billing:{id}")))
+            .expression_attribute_values(":down", AttributeValue::S("service is down".into()))
+            .send()
+            .await?;
+        // One attempt may meet the outage before the breaker opens; the breaker keeps it from
+        // spending a second.
+        if outage.count() > 1 {
+            report.failed_by_outage += 1;
+            eprintln!("[faults] {id} failed, having spent {} attempts on the outage", outage.count());
+        }
         let entries = aws
             .ddb
             .query()
@@ -296,6 +333,26 @@ pub async fn run(aws: &Aws, api_url: &str, events: usize, fault_rate: u64, windo
     // Duplicates at the provider: creates that found their account made already.
     let counter =
         aws.ddb.get_item().table_name(&main).key("pk", AttributeValue::S(format!("DEMO#{cfg_id}#faults"))).key("sk", AttributeValue::S("duplicates".into())).consistent_read(true).send().await?;
+    // The breaker's changes, in the configuration's log.
+    let notes = aws
+        .ddb
+        .query()
+        .table_name(&logs)
+        .key_condition_expression("pk = :pk")
+        .filter_expression("#action = :breaker")
+        .expression_attribute_names("#action", "action")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("configuration:{cfg_id}")))
+        .expression_attribute_values(":breaker", AttributeValue::S("circuit-breaker".into()))
+        .send()
+        .await?;
+    for note in notes.items() {
+        let message = note.get("message").and_then(|m| m.as_s().ok()).map_or("", String::as_str);
+        if message.starts_with("circuit breaker opened") {
+            report.breaker_opened += 1;
+        } else if message.starts_with("circuit breaker closed") {
+            report.breaker_closed += 1;
+        }
+    }
     report.duplicates_at_provider = counter.item().and_then(|i| i.get("failed")).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
     // The provider's accounts against the engine's statuses, for products whose events all ended done.
     let mut accounts: HashMap<String, bool> = HashMap::new();

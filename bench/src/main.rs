@@ -2,7 +2,7 @@
 //! BENCHMARKS.md. Run through make (it starts the local stack and sets the environment).
 //!
 //!   bench measure [--release-dir DIR] [--log-rows N] [--iterations N] [--out FILE]
-//!   bench faults --api URL [--events N] [--fault-rate P] [--window PRODUCTS] [--out FILE]
+//!   bench faults --api URL [--events N] [--fault-rate P] [--window PRODUCTS] [--outage SECONDS] [--out FILE]
 //!
 //! Timings are reported, never asserted. `faults` fails (exit 1) when an event was lost or a
 //! service was made twice at the provider: that is correctness, not speed.
@@ -65,22 +65,24 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             let events = number(&args, "--events", 10_000)?;
             let rate = number(&args, "--fault-rate", 30)? as u64;
             let window = number(&args, "--window", 200)?;
-            let r = faults::run(&aws, &api, events, rate, window).await?;
+            let outage = number(&args, "--outage", 40)? as u64;
+            let r = faults::run(&aws, &api, events, rate, window, outage).await?;
             let text = report::faults(&invocation, &r);
             if flag(&args, "--out").is_some() || events >= 1_000 {
                 report::write_section(&out, "faults", &text)?;
             }
             println!("{text}");
-            let ok = r.lost == 0 && r.duplicates_at_provider == 0 && r.failed_without_log == 0 && r.mismatched == 0 && r.refused == 0;
+            let breaker = outage == 0 || (r.breaker_opened > 0 && r.breaker_closed > 0);
+            let ok = r.lost == 0 && r.duplicates_at_provider == 0 && r.failed_without_log == 0 && r.mismatched == 0 && r.refused == 0 && r.failed_by_outage == 0 && breaker;
             if !ok {
                 eprintln!(
-                    "[faults] FAILED: lost {}, duplicates {}, failed without a log {}, mismatched {}, refused {}",
-                    r.lost, r.duplicates_at_provider, r.failed_without_log, r.mismatched, r.refused
+                    "[faults] FAILED: lost {}, duplicates {}, failed without a log {}, mismatched {}, refused {}, failed on the outage {}, breaker opened {} and closed {}",
+                    r.lost, r.duplicates_at_provider, r.failed_without_log, r.mismatched, r.refused, r.failed_by_outage, r.breaker_opened, r.breaker_closed
                 );
             }
             Ok(ok)
         }
-        _ => Err("usage: bench measure [--release-dir DIR] [--log-rows N] [--iterations N] | bench faults --api URL [--events N] [--fault-rate P]".into()),
+        _ => Err("usage: bench measure [--release-dir DIR] [--log-rows N] [--iterations N] | bench faults --api URL [--events N] [--fault-rate P] [--outage SECONDS]".into()),
     }
 }
 

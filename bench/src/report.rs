@@ -104,11 +104,12 @@ pub fn measures(command: &str, actions: &[ActionReport], init: &[InitReport], wo
 
 pub fn faults(command: &str, r: &FaultReport) -> String {
     format!(
-        "Run by `{command}` on {}.\n\n{} lifecycle events over {} contract products (order.paid, then invoice.overdue, invoice.paid, contract.cancelled: each product a prefix of that life) through the billing webhook (HTTP, cargo lambda watch), the lifecycle FIFO queue (SQS emulator) and the worker (through the local event source mapping); the demo provider fails {}% of its calls at random: a 503, no answer, or no answer after the change was made. {} webhooks were sent twice and {} messages delivered twice.\n\n| accepted | refused | done | failed, with an error log | failed, no log | in the DLQ | duplicates at the provider | lost | provider disagrees | took |\n|---|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |\n\nLost and duplicates must be 0 (the run fails otherwise). \"Provider disagrees\" counts contract products whose events all ended done but whose account at the provider is not in the state the engine records.\n",
+        "Run by `{command}` on {}.\n\n{} lifecycle events over {} contract products (order.paid, then invoice.overdue, invoice.paid, contract.cancelled: each product a prefix of that life) through the billing webhook (HTTP, cargo lambda watch), the lifecycle FIFO queue (SQS emulator) and the worker (through the local event source mapping); the demo provider fails {}% of its calls at random: a 503, no answer, or no answer after the change was made, and is down altogether (every call a 503) for the first {} s. {} webhooks were sent twice and {} messages delivered twice.\n\n| accepted | refused | done | failed, with an error log | failed, no log | in the DLQ | duplicates at the provider | lost | provider disagrees | failed, 2+ attempts on the outage | breaker opened / closed | took |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {:.0} s |\n\nLost, duplicates and events failed with more than one attempt spent on the outage must be 0, and the breaker must open and close (the run fails otherwise): an event may meet the outage once before the breaker opens; after that it waits for the breaker without spending attempts. \"Provider disagrees\" counts contract products whose events all ended done but whose account at the provider is not in the state the engine records.\n",
         machine(),
         r.events,
         r.products,
         r.fault_rate,
+        r.outage_seconds,
         r.webhook_repeats,
         r.message_repeats,
         r.accepted,
@@ -120,6 +121,9 @@ pub fn faults(command: &str, r: &FaultReport) -> String {
         r.duplicates_at_provider,
         r.lost,
         r.mismatched,
+        r.failed_by_outage,
+        r.breaker_opened,
+        r.breaker_closed,
         r.seconds
     )
 }

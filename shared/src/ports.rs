@@ -234,9 +234,12 @@ pub trait ProviderGate: Send + Sync {
     /// taken back) and a start time spaced by the rate, waiting at most `wait_ms` for either.
     fn acquire<'a>(&'a self, configuration: &'a ConfigurationId, limits: &'a Limits, wait_ms: i64) -> BoxFuture<'a, Result<Result<Permit, Busy>, StoreError>>;
     fn release<'a>(&'a self, configuration: &'a ConfigurationId, permit: &'a Permit) -> BoxFuture<'a, ()>;
-    /// Counts a transient failure in the breaker's window; opens the breaker when the count
-    /// reaches `threshold`: the breaker as this call opened it, if it did.
+    /// Counts a transient failure in a row (within the breaker's window); opens the breaker when
+    /// the count reaches `threshold`: the breaker as this call opened it, if it did.
     fn failed<'a>(&'a self, configuration: &'a ConfigurationId, threshold: u32, cause: &'a str) -> BoxFuture<'a, Result<Option<Breaker>, StoreError>>;
+    /// The third party answered (a success, or a refusal of its own): the failures in a row
+    /// start again from none.
+    fn answered<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Claims the probe of an open breaker whose time has come, one at a time: whether this
     /// call got it.
     fn claim_probe<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<bool, StoreError>>;

@@ -11,6 +11,7 @@ mod contract_products;
 mod events;
 mod handlers;
 mod lifecycle;
+mod limits;
 mod local_stack;
 mod logs;
 mod oidc;

@@ -652,6 +652,17 @@ impl ProviderGate for MemoryStore {
         })
     }
 
+    fn answered<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            if let Some(c) = s.configurations.get_mut(configuration).filter(|c| !c.breaker.open) {
+                c.breaker.failures = 0;
+            }
+            Ok(())
+        })
+    }
+
     fn claim_probe<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut s = self.lock();

@@ -46,21 +46,22 @@ impl Configuration {
 }
 
 /// A configuration's limits, kept across every Lambda instance (their state is in the store):
-/// provider calls at once, provider calls started per second, and the transient failures within
-/// a minute that open its breaker.
+/// provider calls at once, provider calls started per second, and the transient failures in a
+/// row (within a minute) that open its breaker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_second: Option<u32>,
-    /// Transient failures within [`BREAKER_WINDOW_MS`] that open the breaker (default
-    /// [`BREAKER_FAILURES`]; 0 turns the breaker off).
+    /// Transient failures in a row, within [`BREAKER_WINDOW_MS`] of the first, that open the
+    /// breaker (default [`BREAKER_FAILURES`]; 0 turns the breaker off). An answer from the
+    /// third party, even a refusal, starts the count again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breaker_failures: Option<u32>,
 }
 
-/// Transient failures within the window that open a breaker, unless a configuration says.
+/// Transient failures in a row that open a breaker, unless a configuration says.
 pub const BREAKER_FAILURES: u32 = 5;
 /// The window failures are counted in.
 pub const BREAKER_WINDOW_MS: i64 = 60_000;
@@ -94,7 +95,7 @@ impl Limits {
 pub struct Breaker {
     #[serde(default)]
     pub open: bool,
-    /// Transient failures counted since `window_ms`.
+    /// Transient failures in a row, counted since `window_ms`.
     #[serde(default)]
     pub failures: u32,
     #[serde(default)]

@@ -104,18 +104,32 @@ impl Engine {
         }
     }
 
-    /// After a call: the lease goes back; a transient failure is counted toward the breaker.
+    /// After a call: the lease goes back; a transient failure is counted toward the breaker, an
+    /// answer (a success, or the third party's own refusal) starts the count again. The answer
+    /// is written only where failures may have been counted (this instance counted one, or the
+    /// configuration as read shows some): one write per failure, not per call.
     pub(super) async fn leave(&self, configuration: &Configuration, permit: &Permit, failure: Option<(FailureKind, &str)>) {
         if permit.lease.is_some() {
             self.gate.release(&configuration.id, permit).await;
         }
-        let Some((kind, message)) = failure.filter(|(k, _)| *k != FailureKind::Permanent) else { return };
+        let Some((kind, message)) = failure.filter(|(k, _)| *k != FailureKind::Permanent) else {
+            let counted = self.counted.lock().map(|mut c| c.remove(&configuration.id)).unwrap_or(false);
+            if (counted || configuration.breaker.failures > 0)
+                && let Err(e) = self.gate.answered(&configuration.id).await
+            {
+                tracing::warn!(configuration_id = %configuration.id, error = %e, "the breaker's failures in a row were not cleared");
+            }
+            return;
+        };
+        if let Ok(mut c) = self.counted.lock() {
+            c.insert(configuration.id.clone());
+        }
         let threshold = configuration.limits.breaker_failures();
         match self.gate.failed(&configuration.id, threshold, message).await {
             Ok(Some(opened)) => {
                 self.configurations.forget(&configuration.id);
                 let text = format!(
-                    "circuit breaker opened after {} transient failures within a minute (the last: {kind:?}, {message}); calls wait until {}, then a connection test probes it",
+                    "circuit breaker opened after {} transient failures in a row (the last: {kind:?}, {message}); calls wait until {}, then a connection test probes it",
                     opened.failures,
                     format_millis(opened.retry_at_ms)
                 );

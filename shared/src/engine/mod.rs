@@ -126,6 +126,8 @@ pub struct Engine {
     publisher: Option<Arc<dyn Publish>>,
     bulk: Arc<dyn crate::ports::BulkJobs>,
     gate: Arc<dyn crate::ports::ProviderGate>,
+    /// Configurations this instance counted a transient failure of since their last answer.
+    counted: Arc<std::sync::Mutex<std::collections::HashSet<crate::domain::ids::ConfigurationId>>>,
 }
 
 /// The identifier fields of a blueprint's params, from the service identifier.
@@ -315,6 +317,7 @@ impl Engine {
             publisher: None,
             bulk: stores.bulk,
             gate: stores.gate,
+            counted: Default::default(),
         }
     }
 
@@ -826,6 +829,8 @@ impl Engine {
             let message = format!("{blueprint}/{} is not supported by {}", a.id, opened.spec.id);
             return Err(Failure::from(EngineError::invalid(message.clone(), json!({ "fields": { "action": message } }))));
         }
+        // Within the configuration's breaker and limits (it may wait here for its place).
+        let permit = self.admit(&configuration, &opened, matches!(actor, Actor::Caller(_))).await?;
         let (log_id, started_at) = match operation {
             Some(o) => (o.log_id.clone(), o.started_at.clone()),
             None => (LogId::generate(), now_rfc3339()),
@@ -842,7 +847,6 @@ impl Engine {
             contract_product_id: Some(cp.id.as_str()),
         };
         let creates = logged.establishes_identifier() && a.id == logged.id;
-        let permit = self.admit(&configuration, &opened, matches!(actor, Actor::Caller(_))).await?;
         let reconciled = match (&cp.unconfirmed_create, creates) {
             (Some(identifier), true) => self.reconcile(b, a, (&cp, &fields), &configuration, &opened, identifier).await,
             _ if !creates && operation.is_none() && cp.unconfirmed_action.as_deref() == Some(a.id) => self.reconcile_move(b, a, &cp, &fields, &configuration, &opened).await,

@@ -553,3 +553,20 @@ async fn acquire_n(store: &crate::adapters::memory::MemoryStore, id: &Configurat
     }
     out
 }
+
+/// The breaker counts failures in a row: an answer in between starts the count again, so a
+/// provider that fails now and then never opens it.
+#[tokio::test]
+async fn an_answer_between_failures_starts_the_count_again() {
+    let (engine, store, _) = crate::testing::demo_world(json!({ "transient_failures": 4 }));
+    let id = ConfigurationId::parse("cfg-1").unwrap();
+    let create = json!({ "params": { "domain": "alice.example", "email": "a@alice.example", "password": "Secret-pw-123" } });
+    let system = Actor::System("billing:e-1".into());
+    for _ in 0..4 {
+        engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.unwrap_err();
+    }
+    assert_eq!(store.breaker(&id).failures, 4);
+    engine.run(&system, "cp-1", "web-hosting", "create-account", &create).await.expect("the fifth goes through");
+    let b = store.breaker(&id);
+    assert!(!b.open && b.failures == 0, "{b:?}");
+}

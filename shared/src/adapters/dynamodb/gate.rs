@@ -283,6 +283,10 @@ impl DynamoGate {
         Ok(opened.map(|item| breaker_of(Some(&item))))
     }
 
+    async fn answered(&self, id: &ConfigurationId) -> Result<(), StoreError> {
+        self.update_breaker(id, "SET #b.#failures = :zero", Some("#b.#failures > :zero AND #b.#open = :false"), vec![(":zero", n(0)), (":false", AttributeValue::Bool(false))]).await.map(|_| ())
+    }
+
     async fn claim_probe(&self, id: &ConfigurationId) -> Result<bool, StoreError> {
         let now = now_millis();
         let claimed = self
@@ -327,6 +331,9 @@ impl ProviderGate for DynamoGate {
     }
     fn claim_probe<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(DynamoGate::claim_probe(self, configuration))
+    }
+    fn answered<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DynamoGate::answered(self, configuration))
     }
     fn close<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(DynamoGate::close(self, configuration))
