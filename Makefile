@@ -4,7 +4,7 @@
 help:
 	@echo "make dev       run the local stack in the foreground (Ctrl-C stops it)"
 	@echo "make test      run every test on fresh emulators"
-	@echo "make bench     measure latency, cold start, throughput, log queries, the console's first page into BENCHMARKS.md"
+	@echo "make bench     measure latency, cold start, throughput, log queries, a rate-limited bulk suspend, the console's first page into BENCHMARKS.md"
 	@echo "make faults    10,000 lifecycle events with injected faults; counts into BENCHMARKS.md"
 	@echo "make template  regenerate template.yaml, openapi.yaml and the watch router"
 	@echo "make token     print a local token (ROLE=admin|client CLIENT_ID=...)"
@@ -18,6 +18,7 @@ test:
 
 bench:
 	@bash infra/bench.sh measure
+	@bash infra/bench.sh bulk
 	@bash infra/bench.sh console
 
 faults:

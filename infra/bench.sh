@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench` (bench.sh measure, then bench.sh console: the console's first page in headless
+# `make bench` (bench.sh measure; bench.sh bulk: a bulk suspend of SERVICES (1000) demo services
+# limited to RATE (10) calls a second; bench.sh console: the console's first page in headless
 # Chromium) and `make faults` (bench.sh faults): install what is missing,
 # start the local stack on free ports, run the bench binary, stop everything. The figures go to
 # BENCHMARKS.md. LOG_ROWS (default 1000000) sizes the large logs table; EVENTS (default 10000)
@@ -40,6 +41,14 @@ case "$MODE" in
     set -a; source "$RUN_DIR/functions.env"; set +a
     BENCH_COMMAND="make faults" "$ROOT/target/debug/bench" faults --api "http://127.0.0.1:$API_PORT" --events "${EVENTS:-10000}" --out BENCHMARKS.md
     ;;
+  bulk)
+    say "building the functions and tools"
+    cargo build --locked -p infra -p bench
+    build_functions
+    start_api_stack bulk
+    set -a; source "$RUN_DIR/functions.env"; set +a
+    BENCH_COMMAND="make bench" "$ROOT/target/debug/bench" bulk --api "http://127.0.0.1:$API_PORT" --services "${SERVICES:-1000}" --rate "${RATE:-10}" --out BENCHMARKS.md
+    ;;
   console)
     say "building the functions and tools"
     cargo build --locked -p infra
@@ -47,5 +56,5 @@ case "$MODE" in
     start_api_stack console
     E2E_API_URL="http://127.0.0.1:$API_PORT" BENCH_OUT="$ROOT/BENCHMARKS.md" "$TOOLS_DIR/browser/bin/python" "$ROOT/bench/console.py"
     ;;
-  *) say "usage: bench.sh measure|faults|console"; exit 2 ;;
+  *) say "usage: bench.sh measure|faults|bulk|console"; exit 2 ;;
 esac

@@ -3,11 +3,13 @@
 //!
 //!   bench measure [--release-dir DIR] [--log-rows N] [--iterations N] [--out FILE]
 //!   bench faults --api URL [--events N] [--fault-rate P] [--window PRODUCTS] [--outage SECONDS] [--out FILE]
+//!   bench bulk --api URL [--services N] [--rate R] [--out FILE]
 //!
 //! Timings are reported, never asserted. `faults` fails (exit 1) when an event was lost or a
 //! service was made twice at the provider: that is correctness, not speed.
 
 mod action;
+mod bulk;
 mod common;
 mod faults;
 mod init;
@@ -82,7 +84,24 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
             }
             Ok(ok)
         }
-        _ => Err("usage: bench measure [--release-dir DIR] [--log-rows N] [--iterations N] | bench faults --api URL [--events N] [--fault-rate P] [--outage SECONDS]".into()),
+        "bulk" => {
+            let aws = common::Aws::load().await;
+            let api = flag(&args, "--api").or_else(|| std::env::var("E2E_API_URL").ok()).ok_or("bulk needs --api URL")?;
+            let services = number(&args, "--services", 1_000)?;
+            let rate = number(&args, "--rate", 10)? as u32;
+            let r = bulk::run(&aws, &api, services, rate).await?;
+            let text = report::bulk(&invocation, &r);
+            if flag(&args, "--out").is_some() {
+                report::write_section(&out, "bulk", &text)?;
+            }
+            println!("{text}");
+            let ok = r.busiest_second <= rate as usize && r.done == r.services as u64 && r.failed == 0 && r.suspended_at_provider == r.services && r.logged_wrong == 0;
+            if !ok {
+                eprintln!("[bulk] FAILED: busiest second {} (limit {rate}), done {} of {}, failed {}, suspended at the provider {}, logged other than once {}", r.busiest_second, r.done, r.services, r.failed, r.suspended_at_provider, r.logged_wrong);
+            }
+            Ok(ok)
+        }
+        _ => Err("usage: bench measure [--release-dir DIR] [--log-rows N] [--iterations N] | bench faults --api URL [--events N] [--fault-rate P] [--outage SECONDS] | bench bulk --api URL [--services N] [--rate R]".into()),
     }
 }
 

@@ -128,6 +128,24 @@ pub fn faults(command: &str, r: &FaultReport) -> String {
     )
 }
 
+pub fn bulk(command: &str, r: &crate::bulk::BulkReport) -> String {
+    format!(
+        "Run by `{command}` on {}.\n\nA bulk suspend (POST /bulk-actions, a filter on the configuration) of {} demo services imported into one configuration limited to {} calls a second, through the lifecycle queue (SQS emulator) and the worker (cargo lambda watch, debug build). The demo provider records when each call arrived; the busiest second is the most arrivals within any sliding one-second window.\n\n| services | done | failed | took | rate at the provider | busiest second at the provider | suspended at the provider | logged other than once | setup (import) |\n|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {:.0} s | {:.2} calls/s | {} | {} | {} | {:.0} s |\n\nThe busiest second must not exceed the limit, and every service must be suspended and logged exactly once (the run fails otherwise). Start times are spaced 5% wider than the rate, so the rate achieved sits just under the limit.\n",
+        machine(),
+        r.services,
+        r.limit,
+        r.services,
+        r.done,
+        r.failed,
+        r.seconds,
+        r.rate,
+        r.busiest_second,
+        r.suspended_at_provider,
+        r.logged_wrong,
+        r.setup_seconds,
+    )
+}
+
 /// Replaces the section between `<!-- name -->` and `<!-- /name -->`, keeping the rest.
 pub fn write_section(path: &Path, name: &str, text: &str) -> Result<(), Error> {
     let current = std::fs::read_to_string(path).unwrap_or_else(|_| {

@@ -22,35 +22,47 @@ async fn account(settings: Value, limits: Value) -> String {
     cfg["id"].as_str().unwrap().to_owned()
 }
 
-async fn import(cfg: &str) -> String {
-    let (status, imported) = admin(reqwest::Method::POST, "/contract-products/import", Some(json!({"configuration_id": cfg, "service_identifier": "acct1", "client_id": unique("client")}))).await;
+async fn import(cfg: &str, identifier: &str) -> String {
+    let (status, imported) = admin(reqwest::Method::POST, "/contract-products/import", Some(json!({"configuration_id": cfg, "service_identifier": identifier, "client_id": unique("client")}))).await;
     assert_eq!(status, 201, "{imported}");
     imported["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
 async fn calls_are_spaced_by_a_configurations_rate() {
-    let cfg = account(json!({}), json!({"requests_per_second": 2, "max_concurrency": 1})).await;
+    let cfg = account(json!({"existing_services": "acct1,acct2,acct3,acct4"}), json!({"requests_per_second": 2, "max_concurrency": 1})).await;
     let (_, shown) = admin(reqwest::Method::GET, &format!("/provision-configurations/{cfg}"), None).await;
     assert_eq!(shown["limits"], json!({"requests_per_second": 2, "max_concurrency": 1}), "{shown}");
     assert_eq!(shown["breaker"]["state"], "closed");
-    let cp = import(&cfg).await;
-    // Four at once: each waits for its start time (within the five seconds a caller waits).
+    let mut products = Vec::new();
+    for n in 1..=4 {
+        products.push(import(&cfg, &format!("acct{n}")).await);
+    }
+    // Four suspends at once: each waits for its start time (within the five seconds a caller
+    // waits), and the provider double records when each arrived.
     let mut running = tokio::task::JoinSet::new();
-    for _ in 0..4 {
-        let path = format!("/contract-products/{cp}/actions/web-hosting/get-info");
+    for cp in products {
+        let path = format!("/contract-products/{cp}/actions/web-hosting/suspend-account");
         running.spawn(async move { admin(reqwest::Method::POST, &path, Some(json!({}))).await });
     }
     while let Some(done) = running.join_next().await {
         let (status, body) = done.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let (_, logs) = admin(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?action=get-info"), None).await;
-    let mut starts: Vec<i64> = logs["items"].as_array().unwrap().iter().map(|e| shared::domain::time::parse_datetime(e["started_at"].as_str().unwrap()).unwrap()).collect();
-    starts.sort();
-    assert_eq!(starts.len(), 4);
-    for pair in starts.windows(2) {
-        assert!(pair[1] - pair[0] >= 500, "started closer than the rate allows: {starts:?}");
+    let ddb = aws_sdk_dynamodb::Client::new(&e2e::aws().await);
+    let objects = ddb
+        .query()
+        .table_name(e2e::main_table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("DEMO#{cfg}#web-hosting")))
+        .send()
+        .await
+        .unwrap();
+    let mut arrivals: Vec<i64> = objects.items().iter().filter_map(|i| i.get("object")).map(shared::adapters::dynamodb::from_attr).filter_map(|o| o["requested_at_ms"].as_i64()).collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 4, "{arrivals:?}");
+    for pair in arrivals.windows(2) {
+        assert!(pair[1] - pair[0] >= 500, "arrived closer than the rate allows: {arrivals:?}");
     }
     // Lifted: a PATCH without limits leaves them; one with an empty object lifts them.
     let (status, patched) = admin(reqwest::Method::PATCH, &format!("/provision-configurations/{cfg}"), Some(json!({"name": "renamed"}))).await;

@@ -217,7 +217,7 @@ impl Demo {
         if !self.fault(call, &format!("seeded-{}", call.blueprint.id), 1).await? {
             // Another call is seeding: this one waits until it is done, as the services are there
             // before the engine came.
-            for _ in 0..100 {
+            for _ in 0..300 {
                 if self.state.load(&faults, &done).await.map_err(unavailable)?.is_some() {
                     return Ok(());
                 }
@@ -683,9 +683,9 @@ pub fn spec(blueprint: &'static str) -> super::ProviderSpec {
         .opt("fault_rate", int_range(0, 100))
         // Services the simulated system holds from before (identifiers, comma-separated): what
         // an import finds.
-        .opt("existing_services", string_max(2000))
-        // Down until then (RFC 3339): every call fails with a 503.
-        .opt("outage_until", crate::catalogue::schema::datetime());
+        .opt("existing_services", string_max(20_000))
+        // Down until then (a date-time, RFC 3339 or "YYYY-MM-DD HH:MM:SS"): every call a 503.
+        .opt("outage_until", crate::catalogue::schema::pattern(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$"));
     if blueprint == "web-hosting" {
         settings = settings.req("server_hostname", domain());
     }

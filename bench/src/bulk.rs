@@ -1,0 +1,191 @@
+//! `bench bulk`: a bulk suspend of N demo services on a configuration limited to R calls a
+//! second, through the whole path (POST /bulk-actions over HTTP, the lifecycle queue, the worker
+//! under cargo lambda watch, the demo provider). It measures the job's duration and rate, and at
+//! the provider double (each demo object records when the call that changed it arrived) the
+//! most calls that arrived within any one second; it checks that every service was suspended
+//! and logged exactly once. Over the limit, or any service left or logged twice, fails the run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+
+use crate::common::{Aws, Error, admin_token, env, unique};
+
+#[derive(Debug, Default, Clone)]
+pub struct BulkReport {
+    pub services: usize,
+    pub limit: u32,
+    pub done: u64,
+    pub failed: u64,
+    /// From the POST to the job's last item.
+    pub seconds: f64,
+    /// Calls a second at the provider, first arrival to last.
+    pub rate: f64,
+    /// The most calls that arrived at the provider within any one second (sliding).
+    pub busiest_second: usize,
+    pub suspended_at_provider: usize,
+    /// Services whose log holds other than exactly one suspend.
+    pub logged_wrong: usize,
+    pub setup_seconds: f64,
+}
+
+async fn call(http: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
+    let mut request = http.request(method, format!("{url}{path}")).bearer_auth(admin_token()?);
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await?;
+    if status >= 300 {
+        return Err(format!("{path}: {status} {body}").into());
+    }
+    Ok(body)
+}
+
+/// The most of `times` (ms, sorted) within any window of `width` ms.
+pub fn busiest(times: &[i64], width: i64) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] >= width {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+pub async fn run(aws: &Aws, api_url: &str, services: usize, limit: u32) -> Result<BulkReport, Error> {
+    let main = env("MAIN_TABLE")?;
+    let logs = env("LOGS_TABLE")?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let url = api_url.trim_end_matches('/').to_owned();
+    let setup = Instant::now();
+    // The demo account holds the services from before; each is imported (20 a request).
+    let names: Vec<String> = (0..services).map(|i| format!("b{i:05}")).collect();
+    let settings = json!({ "server_hostname": "bulk.example.net", "existing_services": names.join(",") });
+    let cfg =
+        call(&http, &url, reqwest::Method::POST, "/provision-configurations", Some(json!({ "name": unique("bulk-bench"), "blueprint": "web-hosting", "provider": "demo", "settings": settings })))
+            .await?;
+    let cfg_id = cfg["id"].as_str().unwrap_or_default().to_owned();
+    let client = unique("client");
+    let mut ids = Vec::new();
+    for chunk in names.chunks(20) {
+        let batch: Vec<Value> = chunk.iter().map(|s| json!({ "service_identifier": s, "client_id": client })).collect();
+        let results = call(&http, &url, reqwest::Method::POST, &format!("/provision-configurations/{cfg_id}/import"), Some(json!({ "services": batch }))).await?;
+        for r in results["items"].as_array().into_iter().flatten() {
+            match r["contract_product"]["id"].as_str() {
+                Some(id) => ids.push(id.to_owned()),
+                None => return Err(format!("an import failed: {r}").into()),
+            }
+        }
+    }
+    // Then the limit, as a company would set it for a panel that allows `limit` calls a second.
+    call(&http, &url, reqwest::Method::PATCH, &format!("/provision-configurations/{cfg_id}"), Some(json!({ "limits": { "requests_per_second": limit } }))).await?;
+    let setup_seconds = setup.elapsed().as_secs_f64();
+    eprintln!("[bulk] {} services imported in {setup_seconds:.0} s; suspending them at {limit} calls a second", ids.len());
+
+    let started = Instant::now();
+    let job = call(
+        &http,
+        &url,
+        reqwest::Method::POST,
+        "/bulk-actions",
+        Some(json!({ "blueprint": "web-hosting", "action": "suspend-account", "params": { "reason": "bench" }, "selection": { "filter": { "configuration_id": cfg_id, "status": "active" } } })),
+    )
+    .await?;
+    let job_id = job["id"].as_str().unwrap_or_default().to_owned();
+    let mut last_done = u64::MAX;
+    let mut still = Instant::now();
+    let progress = loop {
+        let p = call(&http, &url, reqwest::Method::GET, &format!("/bulk-actions/{job_id}?status=failed"), None).await?;
+        if ["finished", "cancelled"].contains(&p["state"].as_str().unwrap_or_default()) {
+            break p;
+        }
+        let done = p["progress"]["done"].as_u64().unwrap_or(0);
+        if done != last_done {
+            eprintln!("[bulk] {done} done after {:.0} s", started.elapsed().as_secs_f64());
+            (last_done, still) = (done, Instant::now());
+        } else if still.elapsed() > Duration::from_secs(180) {
+            return Err(format!("bulk action {job_id} stopped moving: {p}").into());
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let mut report = BulkReport {
+        services: ids.len(),
+        limit,
+        done: progress["progress"]["done"].as_u64().unwrap_or(0),
+        failed: progress["progress"]["failed"].as_u64().unwrap_or(0),
+        seconds,
+        setup_seconds,
+        ..BulkReport::default()
+    };
+
+    // At the provider double: when each suspend arrived.
+    let mut arrivals = Vec::new();
+    let mut start = None;
+    loop {
+        let page = aws
+            .ddb
+            .query()
+            .table_name(&main)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("DEMO#{cfg_id}#web-hosting")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in page.items() {
+            let object = item.get("object").map(shared::adapters::dynamodb::from_attr).unwrap_or(Value::Null);
+            if object["suspended"] == true {
+                report.suspended_at_provider += 1;
+                if let Some(at) = object["requested_at_ms"].as_i64() {
+                    arrivals.push(at);
+                }
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    arrivals.sort_unstable();
+    report.busiest_second = busiest(&arrivals, 1000);
+    if let (Some(first), Some(last)) = (arrivals.first(), arrivals.last())
+        && last > first
+    {
+        report.rate = (arrivals.len() - 1) as f64 * 1000.0 / (last - first) as f64;
+    }
+    // Each service's log: exactly one suspend.
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in &ids {
+        let found = aws
+            .ddb
+            .query()
+            .table_name(&logs)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("#action = :suspend")
+            .expression_attribute_names("#action", "action")
+            .expression_attribute_values(":pk", AttributeValue::S(id.clone()))
+            .expression_attribute_values(":suspend", AttributeValue::S("suspend-account".into()))
+            .send()
+            .await?;
+        counts.insert(id, found.count() as usize);
+    }
+    aws.calls.take();
+    report.logged_wrong = counts.values().filter(|c| **c != 1).count();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_busiest_second_is_a_sliding_window() {
+        assert_eq!(super::busiest(&[0, 100, 999, 1000, 1001, 1500], 1000), 4);
+        assert_eq!(super::busiest(&[], 1000), 0);
+        assert_eq!(super::busiest(&[5], 1000), 1);
+    }
+}
