@@ -39,6 +39,10 @@ start_watch_and_gateway "$DATA_DIR"
 say "seeding one enabled demo configuration per blueprint"
 local_stack seed --api "http://127.0.0.1:$API_PORT"
 start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$WATCH_PORT"
+# The worker's schedules, as EventBridge Scheduler runs them in AWS: the drift sweep of every
+# configuration (hourly here, daily in AWS) and the sweep of claims left unqueued.
+start "drift sweeps" "$DATA_DIR/drift.log" "$ROOT/target/debug/local-stack" sweep --name drift --invoke-url "http://127.0.0.1:$WATCH_PORT" --every "${DRIFT_EVERY:-3600}"
+start "received-events sweeps" "$DATA_DIR/sweep.log" "$ROOT/target/debug/local-stack" sweep --name received-events --invoke-url "http://127.0.0.1:$WATCH_PORT" --every 300
 
 ADMIN=$(local_stack token --role admin --sub local-admin)
 CLIENT=$(local_stack token --role client --client-id client-1 --sub local-client)
@@ -78,6 +82,10 @@ cat <<MSG
       -d '{"params":{"reason":"invoice overdue"}}'
     curl -s -H "Authorization: Bearer \$CLIENT_TOKEN" http://127.0.0.1:$API_PORT/contract-products/billing-1001/logs
     curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" "http://127.0.0.1:$API_PORT/logs?status=error"
+
+  Drift: every configuration is swept hourly (DRIFT_EVERY seconds); to sweep now, then read a report:
+    target/debug/local-stack sweep --name drift --invoke-url http://127.0.0.1:$WATCH_PORT
+    curl -s -H "Authorization: Bearer \$ADMIN_TOKEN" http://127.0.0.1:$API_PORT/provision-configurations/<id>/drift
 
 MSG
 wait -n "${PIDS[@]}" || true

@@ -3,7 +3,10 @@
 //! under cargo lambda watch, the demo provider). It measures the job's duration and rate, and at
 //! the provider double (each demo object records when the call that changed it arrived) the
 //! most calls that arrived within any one second; it checks that every service was suspended
-//! and logged exactly once. Over the limit, or any service left or logged twice, fails the run.
+//! and logged exactly once. Then one service in twenty is unsuspended at the provider behind
+//! the engine's back and a drift sweep runs (the worker's schedule, invoked now): it must find
+//! exactly those. Over the limit, any service left or logged twice, or a sweep that finds other
+//! than the changed services fails the run.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,6 +32,13 @@ pub struct BulkReport {
     /// Services whose log holds other than exactly one suspend.
     pub logged_wrong: usize,
     pub setup_seconds: f64,
+    /// The drift sweep after it: services changed behind the engine's back, services it asked,
+    /// those it found drifted, whether they are exactly the changed ones, and how long it took.
+    pub changed: usize,
+    pub swept: u64,
+    pub drifted: u64,
+    pub found_exactly: bool,
+    pub sweep_seconds: f64,
 }
 
 async fn call(http: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
@@ -177,6 +187,50 @@ pub async fn run(aws: &Aws, api_url: &str, services: usize, limit: u32) -> Resul
     }
     aws.calls.take();
     report.logged_wrong = counts.values().filter(|c| **c != 1).count();
+
+    // Drift: one service in twenty unsuspended at the panel by hand.
+    let changed: Vec<&String> = names.iter().step_by(20).collect();
+    for name in &changed {
+        aws.ddb
+            .update_item()
+            .table_name(&main)
+            .key("pk", AttributeValue::S(format!("DEMO#{cfg_id}#web-hosting")))
+            .key("sk", AttributeValue::S((*name).clone()))
+            .update_expression("SET #o.suspended = :no, version = version + :one")
+            .expression_attribute_names("#o", "object")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await?;
+    }
+    report.changed = changed.len();
+    let swept_at = Instant::now();
+    let invoked = http.post(format!("{url}/2015-03-31/functions/worker/invocations")).json(&json!({ "sweep": "drift" })).send().await?.text().await?;
+    eprintln!("[bulk] drift sweep started: {} bytes of answer", invoked.len());
+    let mut still = Instant::now();
+    let mut last = u64::MAX;
+    let drift = loop {
+        let r = http.get(format!("{url}/provision-configurations/{cfg_id}/drift")).bearer_auth(admin_token()?).send().await?;
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        if body["finished_at"].is_string() {
+            break body;
+        }
+        let checked = body["checked"].as_u64().unwrap_or(0);
+        if checked != last {
+            (last, still) = (checked, Instant::now());
+        } else if still.elapsed() > Duration::from_secs(180) {
+            return Err(format!("the drift sweep of {cfg_id} stopped moving: {body}").into());
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    report.sweep_seconds = swept_at.elapsed().as_secs_f64();
+    report.swept = drift["checked"].as_u64().unwrap_or(0);
+    report.drifted = drift["drifted_count"].as_u64().unwrap_or(0);
+    let mut found: Vec<&str> = drift["drifted"].as_array().into_iter().flatten().filter_map(|d| d["service_identifier"].as_str()).collect();
+    found.sort_unstable();
+    let mut expected: Vec<&str> = changed.iter().map(|s| s.as_str()).collect();
+    expected.sort_unstable();
+    report.found_exactly = found == expected && report.drifted == changed.len() as u64;
     Ok(report)
 }
 

@@ -95,9 +95,12 @@ async fn run(args: Vec<String>) -> Result<bool, Error> {
                 report::write_section(&out, "bulk", &text)?;
             }
             println!("{text}");
-            let ok = r.busiest_second <= rate as usize && r.done == r.services as u64 && r.failed == 0 && r.suspended_at_provider == r.services && r.logged_wrong == 0;
+            let ok = r.busiest_second <= rate as usize && r.done == r.services as u64 && r.failed == 0 && r.suspended_at_provider == r.services && r.logged_wrong == 0 && r.found_exactly;
             if !ok {
-                eprintln!("[bulk] FAILED: busiest second {} (limit {rate}), done {} of {}, failed {}, suspended at the provider {}, logged other than once {}", r.busiest_second, r.done, r.services, r.failed, r.suspended_at_provider, r.logged_wrong);
+                eprintln!(
+                    "[bulk] FAILED: busiest second {} (limit {rate}), done {} of {}, failed {}, suspended at the provider {}, logged other than once {}, drift found exactly the {} changed: {} ({} drifted)",
+                    r.busiest_second, r.done, r.services, r.failed, r.suspended_at_provider, r.logged_wrong, r.changed, r.found_exactly, r.drifted
+                );
             }
             Ok(ok)
         }

@@ -30,9 +30,9 @@ pub struct FunctionSpec {
     pub webhook_secret: bool,
     /// Whether it reads the HS256 token secret (the HTTP functions that verify bearer tokens).
     pub token_secret: bool,
-    /// A schedule it runs on besides its events (an EventBridge rate expression) and the input
-    /// it is invoked with then.
-    pub schedule: Option<(&'static str, &'static str)>,
+    /// Schedules it runs on besides its events (EventBridge Scheduler): the event's name, a rate
+    /// expression and the input it is invoked with then.
+    pub schedules: &'static [(&'static str, &'static str, &'static str)],
     /// Serves the console: gets the sign-in settings (CONSOLE_*) of the template's parameters.
     pub console: bool,
     /// The template condition the function exists under (None: always).
@@ -77,7 +77,7 @@ const BASE: FunctionSpec = FunctionSpec {
     operations_queue: QueueAccess::None,
     webhook_secret: false,
     token_secret: false,
-    schedule: None,
+    schedules: &[],
     console: false,
     condition: None,
 };
@@ -142,7 +142,8 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         secrets_key: true,
         // Consumes it, and the sweep queues claims the webhook left unqueued.
         lifecycle_queue: QueueAccess::ConsumeAndSend,
-        schedule: Some(("rate(5 minutes)", r#"{"sweep": "received-events"}"#)),
+        // And daily, a drift sweep of every configuration (consumers::drift).
+        schedules: &[("Sweep", "rate(5 minutes)", r#"{"sweep": "received-events"}"#), ("DriftSweep", "rate(1 day)", r#"{"sweep": "drift"}"#)],
         events_queue: QueueAccess::Send,
         operations_queue: QueueAccess::ConsumeAndSend,
         ..BASE

@@ -30,6 +30,10 @@ const HELP: &str = "usage: local-stack <command> [options]
                             through the API (skipped where the blueprint has a default already)
   iam-check --calls PATH    hold every AWS call the functions made (the AWS_CALL_LOG file) to
                             their policies in template.yaml, resolved for this stack
+  sweep --name drift|received-events --invoke-url URL [--every SECONDS]
+                            run one of the worker's scheduled sweeps now (the drift sweep of every
+                            configuration, say) through cargo lambda watch's Invoke API; with
+                            --every, again and again, as EventBridge Scheduler does in AWS
   token --role admin|client [--client-id ID] [--sub SUB] [--ttl SECONDS]
                             print a local HS256 token (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE)
 common: --stack NAME (default local), --template PATH, --param Key=Value (template parameter)";
@@ -191,6 +195,22 @@ async fn run(args: Args) -> Result<(), String> {
         "seed" => {
             let api = args.one("api").ok_or("seed needs --api URL")?.trim_end_matches('/').to_owned();
             seed(&api).await?;
+        }
+        "sweep" => {
+            let which = args.one("name").filter(|n| ["drift", "received-events"].contains(n)).ok_or("sweep needs --name drift or --name received-events")?.to_owned();
+            let url = format!("{}/2015-03-31/functions/worker/invocations", args.one("invoke-url").ok_or("sweep needs --invoke-url URL")?.trim_end_matches('/'));
+            let every: Option<u64> = args.one("every").map(|s| s.parse().map_err(|_| "--every takes seconds")).transpose()?;
+            let http = reqwest::Client::new();
+            loop {
+                match http.post(&url).json(&serde_json::json!({ "sweep": which })).send().await {
+                    Ok(r) => println!("[sweep] {which}: {}", r.text().await.unwrap_or_default()),
+                    Err(e) => eprintln!("[sweep] {which}: the worker did not answer: {e}"),
+                }
+                match every {
+                    Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
+                    None => break,
+                }
+            }
         }
         "token" => {
             let role = match args.one("role") {

@@ -144,6 +144,20 @@ fn with_bulk_schemas(mut schemas: Value) -> Value {
             "attempts": { "type": "integer", "minimum": 0 }, "updated_at": timestamp()
         }}},
         "BulkActionPage": page_of("BulkAction"),
+        "DriftReport": { "type": "object", "required": ["configuration_id", "sweep_id", "started_at", "finished_at", "checked", "drifted_count", "drifted", "not_checked"], "properties": {
+            "configuration_id": { "type": "string" }, "sweep_id": { "type": "string" }, "started_at": { "type": "string" },
+            "finished_at": { "type": ["string", "null"], "description": "null while the sweep goes on" },
+            "step": { "type": "integer" }, "cursor": { "type": "string" },
+            "checked": { "type": "integer", "minimum": 0, "description": "active and suspended services asked (get-info)" },
+            "drifted_count": { "type": "integer", "minimum": 0 }, "not_checked": { "type": "integer", "minimum": 0, "description": "services the third party could not be asked about (it failed, or was not called)" },
+            "drifted": { "type": "array", "description": "the first 500 drifted services", "items": { "type": "object", "required": ["contract_product_id", "differences", "log_id"], "properties": {
+                "contract_product_id": { "type": "string" }, "service_identifier": { "type": ["string", "null"] }, "log_id": { "type": "string", "description": "its drift entry in the product's log" },
+                "differences": { "type": "array", "items": { "type": "object", "required": ["field", "ours", "theirs"], "properties": {
+                    "field": { "type": "string", "description": "status, exists, service_identifier, due_date, or the provision field that differs" },
+                    "ours": {}, "theirs": {}, "corrected_by": { "type": "string", "description": "the action that corrected it" }
+                }}}
+            }}}
+        }},
         "BulkDryRun": { "type": "object", "required": ["dry_run", "blueprint", "action", "selected", "checked", "would_run", "refused", "items"], "properties": {
             "dry_run": { "const": true }, "blueprint": { "type": "string" }, "action": { "type": "string" },
             "selected": { "type": "integer", "minimum": 0, "description": "contract products the selection holds (at most 10,000)" },
@@ -324,9 +338,10 @@ fn log_filters(default_status: Option<&str>) -> Vec<Value> {
 }
 
 /// Every action id of the catalogue, each once, and the entries the engine writes of its own
-/// (a connection test, an import, a change of provision fields, the circuit breaker's changes).
+/// (a connection test, an import, a change of provision fields, the circuit breaker's changes,
+/// a drift sweep's findings).
 fn action_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = vec!["test-connection", "import", "update-provision-fields", "circuit-breaker"];
+    let mut ids: Vec<&'static str> = vec!["test-connection", "import", "update-provision-fields", "circuit-breaker", "drift"];
     for (_, a) in catalogue().actions() {
         if !ids.contains(&a.id) {
             ids.push(a.id);
@@ -355,6 +370,7 @@ fn success(operation_id: &str) -> (u16, &'static str, Value) {
         "listContractProducts" => (200, "One page, newest first", r("ContractProductPage")),
         "createBulkAction" => (201, "Stored and queued; follow it at GET /bulk-actions/{id} (a dry run answers 200 instead)", r("BulkAction")),
         "listBulkActions" => (200, "One page, newest first", r("BulkActionPage")),
+        "configurationDrift" => (200, "The latest sweep's report", r("DriftReport")),
         "getBulkAction" | "cancelBulkAction" | "resumeBulkAction" => (200, "The bulk action with its progress and a page of its items", r("BulkAction")),
         "getContractProduct" => (200, "The contract product", r("ContractProduct")),
         "updateContractProduct" => (200, "The contract product as it is now; the change is in its log", r("ContractProduct")),

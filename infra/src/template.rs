@@ -303,8 +303,8 @@ fn function(f: &FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
             ]
         }));
     }
-    if let Some((rate, input)) = f.schedule {
-        properties["Events"]["Sweep"] = json!({ "Type": "Schedule", "Properties": { "Schedule": rate, "Input": input } });
+    for (name, rate, input) in f.schedules {
+        properties["Events"][*name] = json!({ "Type": "ScheduleV2", "Properties": { "ScheduleExpression": rate, "Input": input } });
     }
     if !statements.is_empty() {
         properties["Policies"] = json!([{ "Statement": statements }]);

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::domain::FailureKind;
 use crate::domain::bulk::{BulkItem, BulkJob, Filter, ItemStatus};
 use crate::domain::configuration::{Breaker, Configuration, Limits};
+use crate::domain::drift::{DriftReport, Drifted};
 use crate::domain::handler::{EventHandler, Execution};
 use crate::domain::ids::{BulkJobId, ConfigurationId, ContractProductId, LogId, ProductId};
 use crate::domain::lifecycle::EventStatus;
@@ -249,6 +250,29 @@ pub trait ProviderGate: Send + Sync {
     fn reopen<'a>(&'a self, configuration: &'a ConfigurationId, opens: u32, cause: &'a str) -> BoxFuture<'a, Result<Breaker, StoreError>>;
 }
 
+/// What one step of a drift sweep found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepFindings {
+    /// Where the next step starts (none: this was the last).
+    pub cursor: Option<String>,
+    pub finished: bool,
+    pub checked: u64,
+    pub not_checked: u64,
+    pub drifted: Vec<Drifted>,
+}
+
+/// Drift sweeps' reports, one per configuration and sweep.
+pub trait DriftReports: Send + Sync {
+    fn start<'a>(&'a self, report: &'a DriftReport) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn report<'a>(&'a self, configuration: &'a ConfigurationId, sweep_id: &'a str) -> BoxFuture<'a, Result<Option<DriftReport>, StoreError>>;
+    /// The configuration's latest sweep.
+    fn latest<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<Option<DriftReport>, StoreError>>;
+    /// Adds a step's findings (listing drifted services while fewer than the report's limit
+    /// are, `listed` being how many are), only while the sweep is at `step`:
+    /// [`StoreError::Conflict`] otherwise.
+    fn advance<'a>(&'a self, configuration: &'a ConfigurationId, sweep_id: &'a str, step: u64, findings: &'a StepFindings, listed: usize) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
 /// Provision configurations as the engine reads them.
 pub trait Configurations: Send + Sync {
     fn configuration<'a>(&'a self, id: &'a ConfigurationId) -> BoxFuture<'a, Result<Option<Configuration>, StoreError>>;
@@ -418,4 +442,5 @@ pub struct Stores {
     pub demo: Arc<dyn DemoState>,
     pub bulk: Arc<dyn BulkJobs>,
     pub gate: Arc<dyn ProviderGate>,
+    pub drift: Arc<dyn DriftReports>,
 }

@@ -44,6 +44,7 @@ async fn every_route_answers_each_role_as_it_should() {
         (Method::PATCH, format!("/provision-configurations/{cfg}"), json!({}), 200, 403, 403),
         (Method::POST, format!("/provision-configurations/{cfg}/test-connection"), json!({}), 200, 403, 403),
         (Method::GET, format!("/provision-configurations/{cfg}/services"), Value::Null, 200, 403, 403),
+        (Method::GET, format!("/provision-configurations/{cfg}/drift"), Value::Null, 404, 403, 403),
         (Method::POST, format!("/provision-configurations/{cfg}/import"), json!({}), 400, 403, 403),
         (Method::POST, "/products".into(), json!({}), 400, 403, 403),
         (Method::GET, "/products".into(), Value::Null, 200, 403, 403),

@@ -132,6 +132,8 @@ async fn the_bad_input_catalogue_is_refused_and_changes_nothing() {
         case(Method::GET, &format!("/provision-configurations/{cfg_id}/services?unknown=maybe"), Some(admin.clone()), None, 400),
         case(Method::GET, &format!("/provision-configurations/{cfg_id}/services?cursor=%00"), Some(admin.clone()), None, 400),
         case(Method::GET, "/provision-configurations/cfg-none/services", Some(admin.clone()), None, 404),
+        case(Method::GET, "/provision-configurations/cfg-none/drift", Some(admin.clone()), None, 404),
+        case(Method::GET, &format!("/provision-configurations/{cfg_id}/drift"), Some(own.clone()), None, 403),
         case(Method::GET, &format!("/provision-configurations/{cfg_id}/services"), Some(own.clone()), None, 403),
         case(Method::POST, &format!("/provision-configurations/{cfg_id}/import"), Some(admin.clone()), j(json!({"services": []})), 400),
         case(Method::POST, &format!("/provision-configurations/{cfg_id}/import"), Some(admin.clone()), j(json!({"services": [{"service_identifier": "x"}]})), 400),

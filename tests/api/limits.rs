@@ -76,22 +76,23 @@ async fn a_provider_that_is_down_opens_the_breaker_and_a_connection_test_closes_
     let down_for = Duration::from_secs(6);
     let until = shared::domain::time::format_millis(shared::domain::time::now_millis() + down_for.as_millis() as i64);
     let cfg = account(json!({"outage_until": until}), json!({"breaker_failures": 3})).await;
-    // Imported before: the import itself meets the outage (a 502), so the product is made by hand.
+    // Made here and set up while the provider is down.
     let (status, cp) = admin(
         reqwest::Method::POST,
         "/contract-products",
-        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}, "service_identifier": "acct1"})),
+        Some(json!({"client_id": unique("client"), "blueprint": "web-hosting", "deployment": {"type": "static", "configuration_id": cfg}, "provision_fields": {"package_name": "gold"}})),
     )
     .await;
     assert_eq!(status, 201, "{cp}");
     let cp = cp["id"].as_str().unwrap().to_owned();
-    let path = format!("/contract-products/{cp}/actions/web-hosting/get-info");
+    let path = format!("/contract-products/{cp}/actions/web-hosting/create-account");
+    let create = json!({"params": {"domain": "down.example", "email": "ops@down.example", "password": "Secret-pw-123"}});
     for _ in 0..3 {
-        let (status, body) = admin(reqwest::Method::POST, &path, Some(json!({}))).await;
+        let (status, body) = admin(reqwest::Method::POST, &path, Some(create.clone())).await;
         assert_eq!((status, body["error"]["code"].as_str()), (502, Some("provider_error")), "{body}");
     }
     // Open: refused before the provider, with when to come back.
-    let response = http().post(format!("{}{path}", api_url())).bearer_auth(admin_token()).json(&json!({})).send().await.unwrap();
+    let response = http().post(format!("{}{path}", api_url())).bearer_auth(admin_token()).json(&create).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 503);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=20).contains(&retry_after), "{retry_after}");
@@ -110,7 +111,7 @@ async fn a_provider_that_is_down_opens_the_breaker_and_a_connection_test_closes_
     assert_eq!(status, 200, "{tested}");
     let (_, shown) = admin(reqwest::Method::GET, &format!("/provision-configurations/{cfg}"), None).await;
     assert_eq!(shown["breaker"]["state"], "closed", "{shown}");
-    let (status, body) = admin(reqwest::Method::POST, &path, Some(json!({}))).await;
+    let (status, body) = admin(reqwest::Method::POST, &path, Some(create)).await;
     assert_eq!(status, 200, "{body}");
     let (_, notes) = admin(reqwest::Method::GET, &format!("/provision-configurations/{cfg}/logs?action=circuit-breaker"), None).await;
     let messages: Vec<&str> = notes["items"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();

@@ -53,6 +53,8 @@ struct State {
     /// Bulk actions, and their items by contract product id (in id order).
     jobs: HashMap<BulkJobId, BulkJob>,
     items: HashMap<BulkJobId, std::collections::BTreeMap<String, BulkItem>>,
+    /// Drift sweeps' reports by configuration and sweep id.
+    reports: std::collections::BTreeMap<(ConfigurationId, String), crate::domain::drift::DriftReport>,
     /// How often each queue message waited (by message id).
     deferrals: HashMap<String, u32>,
     /// Per configuration: the next free start time (µs) and the leases held (token → expiry, ms).
@@ -83,6 +85,7 @@ impl MemoryStore {
             demo: Arc::new(self.clone()),
             bulk: Arc::new(self.clone()),
             gate: Arc::new(self.clone()),
+            drift: Arc::new(self.clone()),
         }
     }
 
@@ -697,6 +700,53 @@ impl ProviderGate for MemoryStore {
             let Some(c) = s.configurations.get_mut(configuration) else { return Ok(Breaker::default()) };
             c.breaker = Breaker { open: true, retry_at_ms: now + Breaker::cooldown_ms(opens), opens, probe_until_ms: 0, cause: Some(cause.to_owned()), ..c.breaker.clone() };
             Ok(c.breaker.clone())
+        })
+    }
+}
+
+impl crate::ports::DriftReports for MemoryStore {
+    fn start<'a>(&'a self, report: &'a crate::domain::drift::DriftReport) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            s.reports.insert((report.configuration_id.clone(), report.sweep_id.clone()), report.clone());
+            Ok(())
+        })
+    }
+
+    fn report<'a>(&'a self, configuration: &'a ConfigurationId, sweep_id: &'a str) -> BoxFuture<'a, Result<Option<crate::domain::drift::DriftReport>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.reports.get(&(configuration.clone(), sweep_id.to_owned())).cloned())
+        })
+    }
+
+    fn latest<'a>(&'a self, configuration: &'a ConfigurationId) -> BoxFuture<'a, Result<Option<crate::domain::drift::DriftReport>, StoreError>> {
+        Box::pin(async move {
+            let s = self.lock();
+            Self::up(&s)?;
+            Ok(s.reports.iter().filter(|((c, _), _)| c == configuration).map(|(_, r)| r.clone()).next_back())
+        })
+    }
+
+    fn advance<'a>(&'a self, configuration: &'a ConfigurationId, sweep_id: &'a str, step: u64, findings: &'a crate::ports::StepFindings, listed: usize) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            Self::up(&s)?;
+            let Some(r) = s.reports.get_mut(&(configuration.clone(), sweep_id.to_owned())).filter(|r| r.step == step) else {
+                return Err(StoreError::Conflict(format!("drift sweep {sweep_id} moved on meanwhile")));
+            };
+            r.step += 1;
+            r.cursor = findings.cursor.clone();
+            r.checked += findings.checked;
+            r.not_checked += findings.not_checked;
+            r.drifted_count += findings.drifted.len() as u64;
+            r.drifted.extend(findings.drifted.iter().take(crate::domain::drift::LISTED.saturating_sub(listed)).cloned());
+            if findings.finished {
+                r.finished_at = Some(crate::domain::time::now_rfc3339());
+            }
+            Ok(())
         })
     }
 }

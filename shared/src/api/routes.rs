@@ -41,6 +41,12 @@ pub const ROUTES: &[ApiRoute] = &[
         "importConfigurationServices",
         "Import chosen services of the configuration (1 to 20, each with its client), as POST /contract-products/import does one: a result per service in order (201 with the contract product and its import entry, or the error); services not reached within the request's time are answered not_tried, to be sent again",
     ),
+    admin(
+        "GET",
+        "/provision-configurations/{id}/drift",
+        "configurationDrift",
+        "The configuration's latest drift sweep (daily, or `local-stack sweep drift`): services asked, those that differ from the record at their third party (status, identifier, package and other reported fields, due date) with each difference and its drift entry's log_id, corrections made (sync-due-date), and those that could not be asked; 404 before the first sweep",
+    ),
     admin("POST", "/products", "createProduct", "Create a product: a provisioning template (blueprint, provider or automatic, deployment, setup action, provision field defaults)"),
     admin("GET", "/products", "listProducts", "List products"),
     admin("GET", "/products/{id}", "getProduct", "One product"),

@@ -4,6 +4,7 @@
 
 mod bulk;
 pub mod dispatcher;
+mod drift;
 pub mod worker;
 
 #[cfg(test)]

@@ -428,3 +428,48 @@ async fn work_waits_for_an_open_breaker_without_spending_its_attempts() {
     assert_eq!(l.store.product(&cp1()).unwrap().status, ProductStatus::Suspended);
     assert_eq!(l.store.event("evt-2").map(|e| e.0), Some(EventStatus::Done));
 }
+
+/// A drift sweep asks every active and suspended service of a configuration and finds exactly
+/// those changed behind the engine's back: logged on each product, listed in the report; a
+/// message delivered twice adds nothing twice.
+#[tokio::test]
+async fn a_drift_sweep_finds_exactly_the_services_changed_behind_the_engines_back() {
+    let l = five_accounts().await;
+    let partition = "cfg-1#web-hosting";
+    let (objects, _) = crate::ports::DemoState::list(&l.store, partition, None, 100).await.unwrap();
+    assert_eq!(objects.len(), 5);
+    // Two changed at the panel by hand: one suspended, one moved to another package.
+    for (n, (key, object)) in objects.iter().take(2).enumerate() {
+        let (_, version) = crate::ports::DemoState::load(&l.store, partition, key).await.unwrap().unwrap();
+        let mut changed = object.clone();
+        if n == 0 {
+            changed.insert("suspended".into(), json!(true));
+        } else {
+            changed.insert("package_name".into(), json!("platinum"));
+        }
+        crate::ports::DemoState::store(&l.store, partition, key, &changed, version).await.unwrap();
+    }
+    let logged = l.store.logs().len();
+    let started = l.worker.invoked(super::worker::WorkerInput::Sweep { sweep: "drift".into() }, None).await;
+    assert_eq!(started["sweeps"], 1, "{started}");
+    drain(&l, 0).await;
+    let id = crate::domain::ids::ConfigurationId::parse("cfg-1").unwrap();
+    let report = l.engine.latest_drift(id.as_str()).await.expect("a report");
+    assert!(report.finished_at.is_some(), "{report:?}");
+    assert_eq!((report.checked, report.drifted_count, report.not_checked), (5, 2, 0), "{report:?}");
+    let fields: Vec<Vec<&str>> = report.drifted.iter().map(|d| d.differences.iter().map(|x| x.field.as_str()).collect()).collect();
+    assert!(fields.contains(&vec!["status"]) && fields.contains(&vec!["package_name"]), "{fields:?}");
+    let entries: Vec<_> = l.store.logs().into_iter().skip(logged).collect();
+    assert_eq!(entries.len(), 2, "only the drifted are logged");
+    assert!(entries.iter().all(|e| e.action == "drift" && e.status == LogStatus::Error && e.message.starts_with("drift: ")));
+    assert!(entries.iter().any(|e| e.message.contains("status: active here, suspended at demo")), "{entries:?}");
+    // Nothing was changed on the records: a person settles status and package.
+    assert!(l.store.product(&ContractProductId::parse("cp-b1").unwrap()).is_some());
+    // Every message again: the finished sweep adds nothing.
+    for (n, s) in l.mailbox.sent().iter().enumerate() {
+        l.worker.handle(batch(vec![record(&format!("again-{n}"), s.fifo.as_ref().map(|(g, _)| g.as_str()), &s.body, 2)])).await;
+    }
+    let again = l.engine.latest_drift(id.as_str()).await.unwrap();
+    assert_eq!((again.checked, again.drifted_count), (5, 2));
+    assert_eq!(l.store.logs().len(), logged + 2);
+}

@@ -35,7 +35,8 @@ pub const MAX_RECEIVES: u32 = 5;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum WorkerInput {
-    /// `{"sweep": "received-events"}`: the schedule (template.yaml) every few minutes.
+    /// `{"sweep": "received-events"}`: the schedule (template.yaml) every few minutes;
+    /// `{"sweep": "drift"}`: the daily drift sweep of every configuration.
     Sweep {
         sweep: String,
     },
@@ -240,6 +241,7 @@ impl Worker {
     pub async fn invoked(&self, input: WorkerInput, deadline: Option<Deadline>) -> Value {
         match input {
             WorkerInput::Sweep { sweep } if sweep == "received-events" => self.sweep().await,
+            WorkerInput::Sweep { sweep } if sweep == "drift" => self.start_drift_sweeps().await,
             WorkerInput::Sweep { sweep } => {
                 tracing::error!(sweep, "an unknown sweep was asked for");
                 json!({ "swept": 0, "error": format!("no sweep {sweep:?}") })
@@ -446,6 +448,17 @@ impl Worker {
                 return Handled::Settled;
             }
         };
+        if let Some(kind) = event.get("kind").and_then(|k| k.as_str())
+            && crate::domain::drift::DriftMessage::is_drift(kind)
+        {
+            return match serde_json::from_value::<crate::domain::drift::DriftMessage>(event) {
+                Ok(crate::domain::drift::DriftMessage::DriftStep { configuration_id, sweep_id, step }) => self.drift_step(&configuration_id, &sweep_id, step).await,
+                Err(e) => {
+                    tracing::error!(error = %e, message_id = %record.message_id, "a malformed drift sweep message was dropped");
+                    Handled::Settled
+                }
+            };
+        }
         if let Some(kind) = event.get("kind").and_then(|k| k.as_str())
             && crate::domain::bulk::BulkMessage::is_bulk(kind)
         {

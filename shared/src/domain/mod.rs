@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod bulk;
 pub mod configuration;
+pub mod drift;
 pub mod handler;
 pub mod ids;
 pub mod lifecycle;

@@ -38,6 +38,7 @@ use crate::secrets::{self, SecretBox};
 
 pub mod bulk;
 pub mod contracts;
+pub mod drift;
 mod error;
 mod gate;
 pub mod imports;
@@ -126,6 +127,7 @@ pub struct Engine {
     publisher: Option<Arc<dyn Publish>>,
     bulk: Arc<dyn crate::ports::BulkJobs>,
     gate: Arc<dyn crate::ports::ProviderGate>,
+    drift: Arc<dyn crate::ports::DriftReports>,
     /// Configurations this instance counted a transient failure of since their last answer.
     counted: Arc<std::sync::Mutex<std::collections::HashSet<crate::domain::ids::ConfigurationId>>>,
 }
@@ -317,6 +319,7 @@ impl Engine {
             publisher: None,
             bulk: stores.bulk,
             gate: stores.gate,
+            drift: stores.drift,
             counted: Default::default(),
         }
     }

@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod configurations;
 pub mod demo;
+pub mod drift;
 pub mod events;
 pub mod gate;
 pub mod handlers;
@@ -92,7 +93,8 @@ pub fn stores(ddb: aws_sdk_dynamodb::Client, tables: &Tables) -> crate::ports::S
         configurations: std::sync::Arc::new(configurations::ConfigurationStore::new(ddb.clone(), &tables.main)),
         demo: std::sync::Arc::new(demo::DynamoDemoState::new(ddb.clone(), &tables.main)),
         bulk: std::sync::Arc::new(bulk::BulkStore::new(ddb.clone(), &tables.main)),
-        gate: std::sync::Arc::new(gate::DynamoGate::new(ddb, &tables.main)),
+        gate: std::sync::Arc::new(gate::DynamoGate::new(ddb.clone(), &tables.main)),
+        drift: std::sync::Arc::new(drift::DriftStore::new(ddb, &tables.main)),
     }
 }
 

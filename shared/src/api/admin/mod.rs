@@ -143,6 +143,10 @@ impl Admin {
                     _ => bulk.resume(&params).await,
                 }
             }
+            "configurationDrift" => {
+                let id = params.get("id").map(String::as_str).unwrap_or_default();
+                HttpResponse::json(200, &self.engine.latest_drift(id).await?)
+            }
             "createEventHandler" => handlers.create(&request).await,
             "listEventHandlers" => handlers.list().await,
             "getEventHandler" => handlers.get(&params).await,
