@@ -390,6 +390,7 @@ async fn a_bulk_request_is_checked_before_anything_is_stored() {
         (json!({ "blueprint": "web-hosting", "action": "suspend-account", "params": { "colour": 1 }, "selection": { "ids": ["cp-1"] } }), "params.colour"),
         (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "filter": { "blueprint": "seo" } } }), "selection.filter.blueprint"),
         (json!({ "blueprint": "web-hosting", "action": "suspend-account", "selection": { "ids": ["bad id"] } }), "selection.ids.0"),
+        (json!({ "blueprint": "web-hosting", "action": "create-account", "params": { "username": "same" }, "selection": { "ids": ["cp-1"] } }), "params.username"),
     ] {
         match l.engine.start_bulk(&admin(), &body, &l.mailbox).await {
             Err(crate::engine::EngineError::Invalid { details, .. }) => assert!(details["fields"].get(field).is_some(), "{field}: {details}"),

@@ -70,10 +70,15 @@ impl Engine {
         check(&bulk_schema(), body)?;
         let blueprint = body["blueprint"].as_str().unwrap_or_default();
         let action = body["action"].as_str().unwrap_or_default();
-        let (_, a) = catalogue().action(blueprint, action).ok_or_else(|| invalid(vec![field("action", format!("{blueprint} has no action {action:?}"))]))?;
+        let (b, a) = catalogue().action(blueprint, action).ok_or_else(|| invalid(vec![field("action", format!("{blueprint} has no action {action:?}"))]))?;
         let given = body["params"].as_object().cloned().unwrap_or_default();
         if let Some(unknown) = given.keys().find(|k| a.params["properties"].get(k.as_str()).is_none()) {
             return Err(invalid(vec![field(&format!("params.{unknown}"), format!("is not a param of {blueprint}/{action}"))]));
+        }
+        // The same params go to every item: what names a service comes from each contract
+        // product, never from the request (even for a create).
+        if let Some(named) = given.keys().find(|k| b.engine_filled().any(|f| f == k.as_str())) {
+            return Err(invalid(vec![field(&format!("params.{named}"), "comes from each contract product; a bulk action may not name it")]));
         }
         let selection = match (body["selection"].get("ids"), body["selection"].get("filter")) {
             (Some(ids), None) => {

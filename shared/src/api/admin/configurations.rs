@@ -33,7 +33,7 @@ pub fn create_schema() -> Value {
 }
 
 /// A configuration's limits: provider calls at once and per second across every instance, and
-/// the transient failures within a minute that open its breaker (0: never).
+/// the transient failures in a row that open its breaker (0: never).
 pub fn limits_schema() -> Value {
     params().opt("max_concurrency", int_range(1, 1000)).opt("requests_per_second", int_range(1, 10_000)).opt("breaker_failures", int_range(0, 1000)).build()
 }
