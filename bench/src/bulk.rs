@@ -39,6 +39,7 @@ pub struct BulkReport {
     pub drifted: u64,
     pub found_exactly: bool,
     pub sweep_seconds: f64,
+    pub usage_refreshed: u64,
 }
 
 async fn call(http: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
@@ -226,6 +227,7 @@ pub async fn run(aws: &Aws, api_url: &str, services: usize, limit: u32) -> Resul
     report.sweep_seconds = swept_at.elapsed().as_secs_f64();
     report.swept = drift["checked"].as_u64().unwrap_or(0);
     report.drifted = drift["drifted_count"].as_u64().unwrap_or(0);
+    report.usage_refreshed = drift["usage_refreshed"].as_u64().unwrap_or(0);
     let mut found: Vec<&str> = drift["drifted"].as_array().into_iter().flatten().filter_map(|d| d["service_identifier"].as_str()).collect();
     found.sort_unstable();
     let mut expected: Vec<&str> = changed.iter().map(|s| s.as_str()).collect();

@@ -130,7 +130,7 @@ pub fn faults(command: &str, r: &FaultReport) -> String {
 
 pub fn bulk(command: &str, r: &crate::bulk::BulkReport) -> String {
     format!(
-        "Run by `{command}` on {}.\n\nA bulk suspend (POST /bulk-actions, a filter on the configuration) of {} demo services imported into one configuration limited to {} calls a second, through the lifecycle queue (SQS emulator) and the worker (cargo lambda watch, debug build). The demo provider records when each call arrived; the busiest second is the most arrivals within any sliding one-second window.\n\n| services | done | failed | took | rate at the provider | busiest second at the provider | suspended at the provider | logged other than once | setup (import) |\n|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {:.0} s | {:.2} calls/s | {} | {} | {} | {:.0} s |\n\nThe busiest second must not exceed the limit, and every service must be suspended and logged exactly once (the run fails otherwise). {}\n\nThen {} of the services (one in twenty) were unsuspended at the provider behind the engine's back, and a drift sweep of every configuration was run (the worker's daily schedule, invoked now): on this configuration it asked {} services in {:.0} s and found {} drifted, {}.\n",
+        "Run by `{command}` on {}.\n\nA bulk suspend (POST /bulk-actions, a filter on the configuration) of {} demo services imported into one configuration limited to {} calls a second, through the lifecycle queue (SQS emulator) and the worker (cargo lambda watch, debug build). The demo provider records when each call arrived; the busiest second is the most arrivals within any sliding one-second window.\n\n| services | done | failed | took | rate at the provider | busiest second at the provider | suspended at the provider | logged other than once | setup (import) |\n|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {:.0} s | {:.2} calls/s | {} | {} | {} | {:.0} s |\n\nThe busiest second must not exceed the limit, and every service must be suspended and logged exactly once (the run fails otherwise). {}\n\nThen {} of the services (one in twenty) were unsuspended at the provider behind the engine's back, and a drift sweep of every configuration was run (the worker's daily schedule, invoked now): on this configuration it asked {} services in {:.0} s (each a get-info, and a get-usage-data refreshing its usage: {} refreshed), within the configuration's limit, and found {} drifted, {}.\n",
         machine(),
         r.services,
         r.limit,
@@ -154,6 +154,7 @@ pub fn bulk(command: &str, r: &crate::bulk::BulkReport) -> String {
         r.changed,
         r.swept,
         r.sweep_seconds,
+        r.usage_refreshed,
         r.drifted,
         if r.found_exactly { "exactly the changed ones" } else { "NOT exactly the changed ones" },
     )

@@ -120,7 +120,8 @@ fn blueprint_schema() -> Value {
     })
 }
 
-/// The bulk actions' schemas (apart: one json! of every schema is past the macro's recursion).
+/// The bulk actions' and drift reports' schemas (apart: one json! of every schema is past the
+/// macro's recursion).
 fn with_bulk_schemas(mut schemas: Value) -> Value {
     let bulk = json!({
         "BulkAction": { "type": "object", "required": ["id", "blueprint", "action", "params", "selection", "status", "actor", "created_at", "updated_at", "size"], "properties": {
@@ -144,20 +145,6 @@ fn with_bulk_schemas(mut schemas: Value) -> Value {
             "attempts": { "type": "integer", "minimum": 0 }, "updated_at": timestamp()
         }}},
         "BulkActionPage": page_of("BulkAction"),
-        "DriftReport": { "type": "object", "required": ["configuration_id", "sweep_id", "started_at", "finished_at", "checked", "drifted_count", "drifted", "not_checked"], "properties": {
-            "configuration_id": { "type": "string" }, "sweep_id": { "type": "string" }, "started_at": { "type": "string" },
-            "finished_at": { "type": ["string", "null"], "description": "null while the sweep goes on" },
-            "step": { "type": "integer" }, "cursor": { "type": "string" },
-            "checked": { "type": "integer", "minimum": 0, "description": "active and suspended services asked (get-info)" },
-            "drifted_count": { "type": "integer", "minimum": 0 }, "not_checked": { "type": "integer", "minimum": 0, "description": "services the third party could not be asked about (it failed, or was not called)" },
-            "drifted": { "type": "array", "description": "the first 500 drifted services", "items": { "type": "object", "required": ["contract_product_id", "differences", "log_id"], "properties": {
-                "contract_product_id": { "type": "string" }, "service_identifier": { "type": ["string", "null"] }, "log_id": { "type": "string", "description": "its drift entry in the product's log" },
-                "differences": { "type": "array", "items": { "type": "object", "required": ["field", "ours", "theirs"], "properties": {
-                    "field": { "type": "string", "description": "status, exists, service_identifier, due_date, or the provision field that differs" },
-                    "ours": {}, "theirs": {}, "corrected_by": { "type": "string", "description": "the action that corrected it" }
-                }}}
-            }}}
-        }},
         "BulkDryRun": { "type": "object", "required": ["dry_run", "blueprint", "action", "selected", "checked", "would_run", "refused", "items"], "properties": {
             "dry_run": { "const": true }, "blueprint": { "type": "string" }, "action": { "type": "string" },
             "selected": { "type": "integer", "minimum": 0, "description": "contract products the selection holds (at most 10,000)" },
@@ -170,8 +157,24 @@ fn with_bulk_schemas(mut schemas: Value) -> Value {
             "note": { "type": ["string", "null"] }
         }}
     });
+    let drift = json!({ "type": "object", "required": ["configuration_id", "sweep_id", "started_at", "finished_at", "checked", "drifted_count", "drifted", "not_checked", "usage_refreshed"], "properties": {
+        "configuration_id": { "type": "string" }, "sweep_id": { "type": "string" }, "started_at": { "type": "string" },
+        "finished_at": { "type": ["string", "null"], "description": "null while the sweep goes on" },
+        "step": { "type": "integer" }, "cursor": { "type": "string" },
+        "checked": { "type": "integer", "minimum": 0, "description": "active and suspended services asked (get-info)" },
+        "drifted_count": { "type": "integer", "minimum": 0 }, "not_checked": { "type": "integer", "minimum": 0, "description": "services the third party could not be asked about (it failed, or was not called)" },
+        "usage_refreshed": { "type": "integer", "minimum": 0, "description": "services whose usage data the sweep refreshed (get-usage-data, logged as a run)" },
+        "drifted": { "type": "array", "description": "the first 500 drifted services", "items": { "type": "object", "required": ["contract_product_id", "differences", "log_id"], "properties": {
+            "contract_product_id": { "type": "string" }, "service_identifier": { "type": ["string", "null"] }, "log_id": { "type": "string", "description": "its drift entry in the product's log" },
+            "differences": { "type": "array", "items": { "type": "object", "required": ["field", "ours", "theirs"], "properties": {
+                "field": { "type": "string", "description": "status, exists, service_identifier, due_date, or the provision field that differs" },
+                "ours": {}, "theirs": {}, "corrected_by": { "type": "string", "description": "the action that corrected it" }
+            }}}
+        }}}
+    }});
     if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), bulk) {
         all.extend(more);
+        all.insert("DriftReport".into(), drift);
     }
     schemas
 }

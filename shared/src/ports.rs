@@ -258,6 +258,7 @@ pub struct StepFindings {
     pub finished: bool,
     pub checked: u64,
     pub not_checked: u64,
+    pub usage_refreshed: u64,
     pub drifted: Vec<Drifted>,
 }
 

@@ -741,6 +741,7 @@ impl crate::ports::DriftReports for MemoryStore {
             r.cursor = findings.cursor.clone();
             r.checked += findings.checked;
             r.not_checked += findings.not_checked;
+            r.usage_refreshed += findings.usage_refreshed;
             r.drifted_count += findings.drifted.len() as u64;
             r.drifted.extend(findings.drifted.iter().take(crate::domain::drift::LISTED.saturating_sub(listed)).cloned());
             if findings.finished {

@@ -45,6 +45,7 @@ impl Worker {
                 drifted_count: 0,
                 drifted: Vec::new(),
                 not_checked: 0,
+                usage_refreshed: 0,
             };
             if let Err(e) = self.engine.drift().start(&report).await {
                 tracing::error!(configuration_id = %c.id, error = %e, "a drift sweep could not start");
@@ -84,10 +85,10 @@ impl Worker {
         for cp in page.into_iter().filter(|cp| matches!(cp.status, ProductStatus::Active | ProductStatus::Suspended)) {
             let id = cp.id.clone();
             match self.engine.drift_check(sweep_id, cp).await {
-                Ok(None) => findings.checked += 1,
-                Ok(Some(drifted)) => {
+                Ok((drifted, usage)) => {
                     findings.checked += 1;
-                    findings.drifted.push(drifted);
+                    findings.usage_refreshed += u64::from(usage);
+                    findings.drifted.extend(drifted);
                 }
                 // Its third party is not called now: the step waits, unless it is under way.
                 Err(e) if e.deferral().is_some() && findings.checked == 0 && findings.drifted.is_empty() && findings.not_checked == 0 => {

@@ -460,8 +460,10 @@ async fn a_drift_sweep_finds_exactly_the_services_changed_behind_the_engines_bac
     assert_eq!((report.checked, report.drifted_count, report.not_checked), (5, 2, 0), "{report:?}");
     let fields: Vec<Vec<&str>> = report.drifted.iter().map(|d| d.differences.iter().map(|x| x.field.as_str()).collect()).collect();
     assert!(fields.contains(&vec!["status"]) && fields.contains(&vec!["package_name"]), "{fields:?}");
-    let entries: Vec<_> = l.store.logs().into_iter().skip(logged).collect();
-    assert_eq!(entries.len(), 2, "only the drifted are logged");
+    assert_eq!(report.usage_refreshed, 5, "usage data refreshed for each");
+    let entries: Vec<_> = l.store.logs().into_iter().skip(logged).filter(|e| e.action == "drift").collect();
+    assert_eq!(l.store.logs().iter().skip(logged).filter(|e| e.action == "get-usage-data").count(), 5);
+    assert_eq!(entries.len(), 2, "only the drifted are logged as drift");
     assert!(entries.iter().all(|e| e.action == "drift" && e.status == LogStatus::Error && e.message.starts_with("drift: ")));
     assert!(entries.iter().any(|e| e.message.contains("status: active here, suspended at demo")), "{entries:?}");
     // Nothing was changed on the records: a person settles status and package.
@@ -472,5 +474,5 @@ async fn a_drift_sweep_finds_exactly_the_services_changed_behind_the_engines_bac
     }
     let again = l.engine.latest_drift(id.as_str()).await.unwrap();
     assert_eq!((again.checked, again.drifted_count), (5, 2));
-    assert_eq!(l.store.logs().len(), logged + 2);
+    assert_eq!(l.store.logs().len(), logged + 2 + 5);
 }

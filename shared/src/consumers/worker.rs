@@ -356,8 +356,8 @@ impl Worker {
                 continue;
             }
             let why = match handled {
-                Handled::Defer(_) => unreachable!("handled above"),
-                Handled::Settled => continue,
+                // Waits were held above.
+                Handled::Settled | Handled::Defer(_) => continue,
                 // A standard queue's own redrive policy moves it on its next receive.
                 Handled::GiveUp(why) if group.is_empty() => why,
                 Handled::GiveUp(why) => match self.dead_letter(&record).await {

@@ -66,6 +66,9 @@ pub struct DriftReport {
     /// Services that could not be asked (the third party failed or was not called).
     #[serde(default)]
     pub not_checked: u64,
+    /// Services whose usage data the sweep refreshed (get-usage-data).
+    #[serde(default)]
+    pub usage_refreshed: u64,
 }
 
 /// The message of a sweep step on the lifecycle queue (told apart by `kind`).

@@ -1,7 +1,10 @@
 //! A sweep's check of one service (`domain::drift`): get-info within its configuration's limits,
 //! compared with the record; a drift entry in the product's log naming each difference, and the
-//! safe ones corrected by the catalogue's action for them (a due date by sync-due-date). Nothing
-//! else is changed: a status or package that differs is for a person to settle.
+//! safe ones corrected by the catalogue's action for them (a due date by sync-due-date). Where
+//! the blueprint has usage data (web hosting, licences) and the provider serves it, the sweep
+//! refreshes it too (get-usage-data, a run logged as any: the daily usage update hosting
+//! companies expect). Nothing else is changed: a status or package that differs is for a person
+//! to settle.
 
 use std::time::Instant;
 
@@ -54,9 +57,35 @@ impl Engine {
         self.drift.latest(&id).await?.ok_or_else(|| EngineError::NotFound(format!("no drift sweep has run on {id} yet")))
     }
 
-    /// Checks one service against its third party (see the module's doc): its drift, if any.
-    /// Not found at the third party is a drift; any other failure is an error (not checked).
-    pub async fn drift_check(&self, sweep_id: &str, cp: ContractProduct) -> Result<Option<Drifted>, EngineError> {
+    /// Checks one service against its third party (see the module's doc): its drift, if any,
+    /// and whether its usage data was refreshed. Not found at the third party is a drift; any
+    /// other failure is an error (not checked).
+    pub async fn drift_check(&self, sweep_id: &str, cp: ContractProduct) -> Result<(Option<Drifted>, bool), EngineError> {
+        let drifted = self.drift_of(sweep_id, cp.clone()).await?;
+        let missing = drifted.as_ref().is_some_and(|d| d.differences.iter().any(|x| x.field == "exists"));
+        let usage = self.refresh_usage(sweep_id, cp, missing).await;
+        Ok((drifted, usage))
+    }
+
+    /// The sweep's usage refresh: get-usage-data where the blueprint and provider have it.
+    async fn refresh_usage(&self, sweep_id: &str, cp: ContractProduct, missing: bool) -> bool {
+        let has =
+            catalogue().action(&cp.blueprint, "get-usage-data").is_some() && crate::providers::provider(&cp.blueprint, &cp.provider).is_some_and(|p| p.supported_actions.contains(&"get-usage-data"));
+        if !has || missing || cp.service_identifier.is_none() {
+            return false;
+        }
+        let blueprint = cp.blueprint.clone();
+        let id = cp.id.clone();
+        match self.run_on(&Actor::System(format!("drift:{sweep_id}")), cp, &blueprint, "get-usage-data", &json!({ "params": {} }), None).await {
+            Ok(_) => true,
+            Err(f) => {
+                tracing::warn!(contract_product_id = %id, error = %f.error, "a sweep's usage refresh failed");
+                false
+            }
+        }
+    }
+
+    async fn drift_of(&self, sweep_id: &str, cp: ContractProduct) -> Result<Option<Drifted>, EngineError> {
         let Some(identifier) = cp.service_identifier.clone() else { return Ok(None) };
         let b = catalogue().blueprint(&cp.blueprint).ok_or_else(|| EngineError::internal(format!("unknown blueprint {}", cp.blueprint)))?;
         let configuration = self

@@ -71,7 +71,8 @@ impl DriftStore {
     async fn advance(&self, configuration: &ConfigurationId, sweep_id: &str, step: u64, findings: &StepFindings, listed: usize) -> Result<(), StoreError> {
         let room = LISTED.saturating_sub(listed);
         let shown: Vec<serde_json::Value> = findings.drifted.iter().take(room).map(|d| serde_json::to_value(d).unwrap_or_default()).collect();
-        let mut expression = "SET step = :next, drifted = list_append(if_not_exists(drifted, :none), :found) ADD checked :checked, not_checked :skipped, drifted_count :count".to_owned();
+        let mut expression =
+            "SET step = :next, drifted = list_append(if_not_exists(drifted, :none), :found) ADD checked :checked, not_checked :skipped, drifted_count :count, usage_refreshed :usage".to_owned();
         let mut update = self
             .ddb
             .update_item()
@@ -84,7 +85,8 @@ impl DriftStore {
             .expression_attribute_values(":found", super::to_attr(&serde_json::Value::Array(shown)))
             .expression_attribute_values(":checked", n(findings.checked))
             .expression_attribute_values(":skipped", n(findings.not_checked))
-            .expression_attribute_values(":count", n(findings.drifted.len() as u64));
+            .expression_attribute_values(":count", n(findings.drifted.len() as u64))
+            .expression_attribute_values(":usage", n(findings.usage_refreshed));
         expression = expression.replacen("SET step = :next", "SET step = :next, #cursor = :cursor", usize::from(findings.cursor.is_some()));
         if let Some(c) = &findings.cursor {
             update = update.expression_attribute_names("#cursor", "cursor").expression_attribute_values(":cursor", s(c));
