@@ -144,7 +144,7 @@ pub fn bulk(command: &str, r: &crate::bulk::BulkReport) -> String {
         r.logged_wrong,
         r.setup_seconds,
         if r.rate >= 0.85 * f64::from(r.limit) {
-            "Start times are spaced 5% wider than the rate, so the rate achieved sits just under the limit.".to_owned()
+            "Start times are spaced 10% wider than the rate (so scheduling jitter never puts more than the rate into a second at the provider): the rate achieved sits under the limit.".to_owned()
         } else {
             format!(
                 "The worker (debug build under cargo lambda watch, the local event source mapping, 2 cores) ran slower than the limit on average ({:.1} calls/s); the limit still bound its bursts: the busiest second reached {} of {}.",

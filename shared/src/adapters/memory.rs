@@ -600,7 +600,8 @@ impl ProviderGate for MemoryStore {
                     let (tat, leases) = s.limits.entry(configuration.clone()).or_default();
                     leases.retain(|_, at| *at >= now);
                     let room = limits.max_concurrency.is_none_or(|max| leases.len() < max as usize);
-                    let start_us = (*tat).max(now * 1000);
+                    // Only a rate spaces start times.
+                    let start_us = if limits.spacing_us().is_some() { (*tat).max(now * 1000) } else { now * 1000 };
                     if room && start_us / 1000 <= deadline {
                         let lease = limits.max_concurrency.map(|_| {
                             leases.insert(token.clone(), now + super::dynamodb::gate::LEASE_MS);

@@ -80,11 +80,12 @@ impl Limits {
         self.breaker_failures.unwrap_or(BREAKER_FAILURES)
     }
 
-    /// The time between two calls' starts at `requests_per_second`, in microseconds, 5% wider
-    /// than the rate, so a few milliseconds of scheduling jitter never puts more calls than the
-    /// rate into any one second at the provider.
+    /// The time between two calls' starts at `requests_per_second`, in microseconds, 10% wider
+    /// than the rate: `rate + 1` starts then span 1.1 s, so up to 100 ms of scheduling jitter
+    /// between a start and its arrival never puts more calls than the rate into any one second
+    /// at the provider.
     pub fn spacing_us(&self) -> Option<i64> {
-        self.requests_per_second.filter(|r| *r > 0).map(|r| 1_050_000 / i64::from(r))
+        self.requests_per_second.filter(|r| *r > 0).map(|r| 1_100_000 / i64::from(r))
     }
 }
 
