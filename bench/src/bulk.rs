@@ -4,7 +4,8 @@
 //! the provider double (each demo object records when the call that changed it arrived) the
 //! most calls that arrived within any one second; it checks that every service was suspended
 //! and logged exactly once. Then one service in twenty is unsuspended at the provider behind
-//! the engine's back and a drift sweep runs (the worker's schedule, invoked now): it must find
+//! the engine's back and a drift sweep of its configuration runs (the worker's schedule,
+//! invoked now for that configuration alone): it must find
 //! exactly those. Over the limit, any service left or logged twice, or a sweep that finds other
 //! than the changed services fails the run.
 
@@ -206,7 +207,7 @@ pub async fn run(aws: &Aws, api_url: &str, services: usize, limit: u32) -> Resul
     }
     report.changed = changed.len();
     let swept_at = Instant::now();
-    let invoked = http.post(format!("{url}/2015-03-31/functions/worker/invocations")).json(&json!({ "sweep": "drift" })).send().await?.text().await?;
+    let invoked = http.post(format!("{url}/2015-03-31/functions/worker/invocations")).json(&json!({ "sweep": "drift", "configuration_id": cfg_id })).send().await?.text().await?;
     eprintln!("[bulk] drift sweep started: {} bytes of answer", invoked.len());
     let mut still = Instant::now();
     let mut last = u64::MAX;

@@ -30,9 +30,10 @@ const HELP: &str = "usage: local-stack <command> [options]
                             through the API (skipped where the blueprint has a default already)
   iam-check --calls PATH    hold every AWS call the functions made (the AWS_CALL_LOG file) to
                             their policies in template.yaml, resolved for this stack
-  sweep --name drift|received-events --invoke-url URL [--every SECONDS]
+  sweep --name drift|received-events --invoke-url URL [--configuration ID] [--every SECONDS]
                             run one of the worker's scheduled sweeps now (the drift sweep of every
-                            configuration, say) through cargo lambda watch's Invoke API; with
+                            configuration, or --configuration's alone) through cargo lambda
+                            watch's Invoke API; with
                             --every, again and again, as EventBridge Scheduler does in AWS
   token --role admin|client [--client-id ID] [--sub SUB] [--ttl SECONDS]
                             print a local HS256 token (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE)
@@ -202,7 +203,11 @@ async fn run(args: Args) -> Result<(), String> {
             let every: Option<u64> = args.one("every").map(|s| s.parse().map_err(|_| "--every takes seconds")).transpose()?;
             let http = reqwest::Client::new();
             loop {
-                match http.post(&url).json(&serde_json::json!({ "sweep": which })).send().await {
+                let mut input = serde_json::json!({ "sweep": which });
+                if let Some(c) = args.one("configuration") {
+                    input["configuration_id"] = serde_json::json!(c);
+                }
+                match http.post(&url).json(&input).send().await {
                     Ok(r) => println!("[sweep] {which}: {}", r.text().await.unwrap_or_default()),
                     Err(e) => eprintln!("[sweep] {which}: the worker did not answer: {e}"),
                 }

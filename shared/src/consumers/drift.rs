@@ -22,8 +22,8 @@ async fn send(worker: &Worker, message: &DriftMessage) -> Result<(), String> {
 
 impl Worker {
     /// Starts a sweep of every configuration that can be asked (the schedule's input
-    /// `{"sweep": "drift"}`).
-    pub async fn start_drift_sweeps(&self) -> Value {
+    /// `{"sweep": "drift"}`), or of one (`only`).
+    pub async fn start_drift_sweeps(&self, only: Option<&str>) -> Value {
         let configurations = match self.engine.sweepable().await {
             Ok(c) => c,
             Err(e) => {
@@ -32,7 +32,7 @@ impl Worker {
             }
         };
         let mut started = Vec::new();
-        for c in configurations {
+        for c in configurations.into_iter().filter(|c| only.is_none_or(|id| c.id.as_str() == id)) {
             let sweep_id = format!("{}-{}", now_rfc3339(), &crate::domain::ids::random_hex()[..6]);
             let report = DriftReport {
                 configuration_id: c.id.clone(),

@@ -451,7 +451,7 @@ async fn a_drift_sweep_finds_exactly_the_services_changed_behind_the_engines_bac
         crate::ports::DemoState::store(&l.store, partition, key, &changed, version).await.unwrap();
     }
     let logged = l.store.logs().len();
-    let started = l.worker.invoked(super::worker::WorkerInput::Sweep { sweep: "drift".into() }, None).await;
+    let started = l.worker.invoked(super::worker::WorkerInput::Sweep { sweep: "drift".into(), configuration_id: None }, None).await;
     assert_eq!(started["sweeps"], 1, "{started}");
     drain(&l, 0).await;
     let id = crate::domain::ids::ConfigurationId::parse("cfg-1").unwrap();

@@ -36,9 +36,12 @@ pub const MAX_RECEIVES: u32 = 5;
 #[serde(untagged)]
 pub enum WorkerInput {
     /// `{"sweep": "received-events"}`: the schedule (template.yaml) every few minutes;
-    /// `{"sweep": "drift"}`: the daily drift sweep of every configuration.
+    /// `{"sweep": "drift"}`: the daily drift sweep of every configuration (one, with
+    /// `"configuration_id"`).
     Sweep {
         sweep: String,
+        #[serde(default)]
+        configuration_id: Option<String>,
     },
     Batch(SqsEvent),
 }
@@ -240,9 +243,9 @@ impl Worker {
     /// Runs what the function was invoked with: a batch (before `deadline`) or the sweep.
     pub async fn invoked(&self, input: WorkerInput, deadline: Option<Deadline>) -> Value {
         match input {
-            WorkerInput::Sweep { sweep } if sweep == "received-events" => self.sweep().await,
-            WorkerInput::Sweep { sweep } if sweep == "drift" => self.start_drift_sweeps().await,
-            WorkerInput::Sweep { sweep } => {
+            WorkerInput::Sweep { sweep, .. } if sweep == "received-events" => self.sweep().await,
+            WorkerInput::Sweep { sweep, configuration_id } if sweep == "drift" => self.start_drift_sweeps(configuration_id.as_deref()).await,
+            WorkerInput::Sweep { sweep, .. } => {
                 tracing::error!(sweep, "an unknown sweep was asked for");
                 json!({ "swept": 0, "error": format!("no sweep {sweep:?}") })
             }
