@@ -93,6 +93,9 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// How long a read may go unanswered by watch before the gateway asks again.
+const READ_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -131,7 +134,9 @@ impl Gateway {
     /// The request as it came, to watch; its answer as it came back. A read that watch itself
     /// failed (its own problem+json 500, which it now and then gives for a large answer while
     /// other requests are in flight, though the function answered) is asked again: a read changes
-    /// nothing, and no function of ours answers that body.
+    /// nothing, and no function of ours answers that body. So is a read watch leaves unanswered
+    /// for [`READ_PATIENCE`] (it sometimes holds such an answer for minutes): every function of
+    /// ours answers a read in well under that.
     async fn pass(&self, method: &str, uri: &hyper::Uri, headers: &[(String, String)], body: Bytes) -> Result<Response<Full<Bytes>>, String> {
         let target = format!("{}{}", self.upstream, uri.path_and_query().map_or("/", |p| p.as_str()));
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
@@ -142,10 +147,25 @@ impl Gateway {
             for (k, v) in headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str()) && k != "host") {
                 out = out.header(k, v);
             }
-            let answer = out.send().await.map_err(|e| e.to_string())?;
+            if method == reqwest::Method::GET {
+                out = out.timeout(READ_PATIENCE);
+            }
+            let answer = match out.send().await {
+                Err(e) if e.is_timeout() && tries < 4 => {
+                    tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch left a read unanswered; asking again");
+                    continue;
+                }
+                other => other.map_err(|e| e.to_string())?,
+            };
             let status = answer.status().as_u16();
             let headers = answer.headers().clone();
-            let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+            let bytes = match answer.bytes().await {
+                Err(e) if e.is_timeout() && tries < 4 => {
+                    tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch left a read's answer unfinished; asking again");
+                    continue;
+                }
+                other => other.map_err(|e| e.to_string())?,
+            };
             if method == reqwest::Method::GET && status == 500 && bytes.starts_with(WATCH_OWN_500) && tries < 4 {
                 tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch answered its own 500 to a read; asking again");
                 continue;
