@@ -141,6 +141,14 @@ impl Engine {
         }
     }
 
+    /// [`Engine::leave`] after a provider call's result: its failure, secrets scrubbed from the
+    /// message (the breaker's cause is shown on the configuration).
+    pub(super) async fn leave_after(&self, configuration: &Configuration, permit: &Permit, opened: &Opened, failure: Option<&crate::providers::ProviderFailure>) {
+        let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
+        let failed = failure.map(|f| (f.kind, super::scrub_text(&f.message, &needles)));
+        self.leave(configuration, permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
+    }
+
     /// A breaker's change in the configuration's log (where its connection tests are).
     async fn breaker_entry(&self, configuration: &Configuration, status: LogStatus, message: String, clock: Instant) {
         let entry = LogEntry {

@@ -81,9 +81,7 @@ impl Engine {
         let started_at = now_rfc3339();
         let clock = Instant::now();
         let result = ask_info(b, info, &params, &cp, &identifier, &configuration, &opened).await;
-        let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
-        let failed = result.as_ref().err().map(|f| (f.kind, super::scrub_text(&f.message, &needles)));
-        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
+        self.leave_after(&configuration, &permit, &opened, result.as_ref().err()).await;
         let result = result.and_then(|out| {
             let errors = validate(&info.result, &out.data);
             if errors.is_empty() { Ok(out) } else { Err(crate::providers::ProviderFailure::permanent("the provider answered get-info with malformed data")) }

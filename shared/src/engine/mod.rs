@@ -366,9 +366,7 @@ impl Engine {
         let started_at = now_rfc3339();
         let clock = Instant::now();
         let result = with_deadline(opened.connect.test_connection(&configuration.blueprint, &opened.settings)).await;
-        let needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
-        let failed = result.as_ref().err().map(|f| (f.kind, scrub_text(&f.message, &needles)));
-        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
+        self.leave_after(&configuration, &permit, &opened, result.as_ref().err()).await;
         if result.is_ok() {
             self.connection_ok(&configuration).await;
         }
@@ -859,9 +857,7 @@ impl Engine {
             Some(r) => r,
             None => with_deadline(opened.actions.run(call)).await,
         };
-        let needles = secrets::secret_values(&opened.spec.settings, &opened.settings);
-        let failed = result.as_ref().err().map(|f| (f.kind, scrub_text(&f.message, &needles)));
-        self.leave(&configuration, &permit, failed.as_ref().map(|(k, m)| (*k, m.as_str()))).await;
+        self.leave_after(&configuration, &permit, &opened, result.as_ref().err()).await;
         // Results are checked as the framework does: a provider answering out of shape failed.
         let result = result.and_then(|out| {
             let errors = validate(&a.result, &out.data);
