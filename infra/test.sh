@@ -77,8 +77,11 @@ PY
 say "every AWS call a function made is allowed by its policy in template.yaml"
 local_stack iam-check --stack e2e --calls "$AWS_CALL_LOG" || failed=1
 
-say "cfn-lint template.yaml"
+say "cfn-lint template.yaml (with its alarms and dashboard)"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
+
+say "template.yaml within CloudFormation's limits with margin (aws-sam-translator: at most 400 of 500 resources)"
+"$TOOLS_DIR/lint/bin/python" infra/template_limits.py template.yaml || failed=1
 
 say "openapi.yaml is a valid OpenAPI 3.1 document"
 "$TOOLS_DIR/lint/bin/openapi-spec-validator" openapi.yaml || failed=1

@@ -10,6 +10,7 @@ DDB_VERSION=10.3.0
 MOTO_VERSION=5.2.5
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
+SAM_TRANSLATOR_VERSION=1.115.0
 OPENAPI_VALIDATOR_VERSION=0.9.0
 PRISM_VERSION=5.14.2
 SCHEMATHESIS_VERSION=4.32.5
@@ -70,9 +71,10 @@ venv_install() { # dir, marker, packages...
 }
 venv_install "$TOOLS_DIR/venv" "moto-$MOTO_VERSION-cl-$CARGO_LAMBDA_VERSION" \
   "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
-# cfn-lint in its own venv: it pins botocore/aws-sam-translator versions of its own.
-venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION-oasv-$OPENAPI_VALIDATOR_VERSION" \
-  "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+# cfn-lint in its own venv: it pins botocore/aws-sam-translator versions of its own. The SAM
+# translator counts the resources the template becomes (infra/template_limits.py).
+venv_install "$TOOLS_DIR/lint" "cfn-lint-$CFN_LINT_VERSION-oasv-$OPENAPI_VALIDATOR_VERSION-sam-$SAM_TRANSLATOR_VERSION" \
+  "cfn-lint==$CFN_LINT_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
 # The contract's own checks: an API fuzzer and a client generator that read openapi.yaml as
 # integrators' tools do (make test's contract step).
 venv_install "$TOOLS_DIR/contract" "st-$SCHEMATHESIS_VERSION-opc-$OPENAPI_CLIENT_VERSION" \

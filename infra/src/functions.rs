@@ -24,6 +24,9 @@ pub struct FunctionSpec {
     pub lifecycle_queue: QueueAccess,
     /// What it does with the events queue (outgoing events).
     pub events_queue: QueueAccess,
+    /// Reads the outbox: the main table's stream (its outgoing events' records, written in the
+    /// runs' own transactions), filtered to new outbox records.
+    pub outbox: bool,
     /// What it does with the operations queue (delayed re-checks of long-running actions).
     pub operations_queue: QueueAccess,
     /// Whether it gets the billing webhook's HMAC secret.
@@ -74,6 +77,7 @@ const BASE: FunctionSpec = FunctionSpec {
     per_action: false,
     lifecycle_queue: QueueAccess::None,
     events_queue: QueueAccess::None,
+    outbox: false,
     operations_queue: QueueAccess::None,
     webhook_secret: false,
     token_secret: false,
@@ -94,7 +98,6 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         token_secret: true,
         // Sends a failed lifecycle event again (retry).
         lifecycle_queue: QueueAccess::Send,
-        events_queue: QueueAccess::Send,
         ..BASE
     },
     FunctionSpec {
@@ -108,7 +111,6 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         token_secret: true,
         per_action: true,
         lifecycle_queue: QueueAccess::Send,
-        events_queue: QueueAccess::Send,
         ..BASE
     },
     FunctionSpec {
@@ -144,18 +146,18 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         lifecycle_queue: QueueAccess::ConsumeAndSend,
         // And daily, a drift sweep of every configuration (consumers::drift).
         schedules: &[("Sweep", "rate(5 minutes)", r#"{"sweep": "received-events"}"#), ("DriftSweep", "rate(1 day)", r#"{"sweep": "drift"}"#)],
-        events_queue: QueueAccess::Send,
         operations_queue: QueueAccess::ConsumeAndSend,
         ..BASE
     },
     FunctionSpec {
         name: "dispatcher",
         logical_id: "DispatcherFunction",
-        description: "Delivers outgoing events to the enabled event handlers, lowest priority number first",
+        description: "Events out: puts each new outbox record (the main table's stream) on the events queue, and delivers the queue's events to the enabled event handlers, lowest priority number first",
         timeout_seconds: 60,
         main_table: TableAccess::ReadWrite,
         secrets_key: true,
-        events_queue: QueueAccess::Consume,
+        events_queue: QueueAccess::ConsumeAndSend,
+        outbox: true,
         ..BASE
     },
     FunctionSpec {

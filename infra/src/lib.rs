@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod generate;
 pub mod iam;
 pub mod local;
+pub mod monitoring;
 pub mod openapi;
 pub mod poller;
 pub mod template;

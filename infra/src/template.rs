@@ -110,9 +110,17 @@ fn parameters() -> Value {
             "Type": "Number", "Default": 10, "MinValue": 2, "MaxValue": 1000,
             "Description": "The most instances each SQS consumer (worker, dispatcher) runs at once: a burst of billing events cannot take every concurrent execution of the account, nor flood the third parties"
         },
+        "StuckMessageMinutes": {
+            "Type": "Number", "Default": 30, "MinValue": 5, "MaxValue": 1440,
+            "Description": "Alarm when the oldest lifecycle message is older than this: a contract product's work is stuck"
+        },
+        "ConfigurationFailureThreshold": {
+            "Type": "Number", "Default": 10, "MinValue": 1,
+            "Description": "Alarm when one provision configuration has more failed runs than this in 5 minutes"
+        },
         "AlarmTopicArn": {
             "Type": "String", "Default": "",
-            "Description": "SNS topic told when a dead-letter queue holds messages (optional)"
+            "Description": "SNS topic every alarm tells, going into alarm and back to OK (optional): errors, throttles, 5xx, stuck work, the outbox, dead-letter queues, failing configurations"
         }
     })
 }
@@ -169,6 +177,10 @@ fn globals() -> Value {
                 "LIFECYCLE_QUEUE_URL": r("LifecycleQueue"),
                 "EVENTS_QUEUE_URL": r("EventsQueue"),
                 "OPERATIONS_QUEUE_URL": r("OperationsQueue"),
+                // Metrics in CloudWatch's embedded metric format (shared::adapters::metrics),
+                // named as Powertools names them.
+                "POWERTOOLS_SERVICE_NAME": r("AWS::StackName"),
+                "POWERTOOLS_METRICS_NAMESPACE": crate::monitoring::NAMESPACE,
                 // The Lambda functions outgoing event handlers may invoke (the dispatcher's IAM
                 // policy names the same).
                 "HANDLER_FUNCTION_PREFIXES": { "Fn::If": ["HasHandlerFunctionPrefix", sub("${AWS::StackName}-,${HandlerFunctionPrefix}"), sub("${AWS::StackName}-")] }
@@ -291,7 +303,24 @@ fn function(f: &FunctionSpec, pinned: Option<(&str, &str)>) -> Value {
             }
         }
     }
-    if f.events_queue == QueueAccess::Consume {
+    if f.outbox {
+        // New outbox records only (a run's outgoing event, written in its transaction): the
+        // function puts each on the events queue. From the oldest record kept, retried until
+        // it succeeds or the stream drops it after 24 h (the outbox age alarm is long before).
+        properties["Events"]["Outbox"] = json!({
+            "Type": "DynamoDB",
+            "Properties": {
+                "Stream": { "Fn::GetAtt": ["MainTable", "StreamArn"] },
+                "StartingPosition": "TRIM_HORIZON",
+                "BatchSize": 100,
+                "MaximumBatchingWindowInSeconds": 1,
+                "MaximumRetryAttempts": -1,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "FilterCriteria": { "Filters": [{ "Pattern": shared::domain::outgoing::outbox_filter().to_string() }] }
+            }
+        });
+    }
+    if matches!(f.events_queue, QueueAccess::Consume | QueueAccess::ConsumeAndSend) {
         // Event handlers may target this stack's own functions and those under the operator's
         // prefix, never any function of the account.
         statements.push(json!({
@@ -446,8 +475,13 @@ fn user_pool(res: &mut Map<String, Value>) {
 }
 
 fn table(name: &str, attributes: &[&str], indexes: Value) -> Value {
+    table_with(name, attributes, indexes, None)
+}
+
+/// A table; `stream`: its stream's view type, where it has one.
+fn table_with(name: &str, attributes: &[&str], indexes: Value, stream: Option<&str>) -> Value {
     let definitions: Vec<Value> = attributes.iter().map(|a| json!({ "AttributeName": a, "AttributeType": "S" })).collect();
-    json!({
+    let mut t = json!({
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
@@ -464,7 +498,11 @@ fn table(name: &str, attributes: &[&str], indexes: Value) -> Value {
             "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
             "SSESpecification": { "SSEEnabled": true }
         }
-    })
+    });
+    if let Some(view) = stream {
+        t["Properties"]["StreamSpecification"] = json!({ "StreamViewType": view });
+    }
+    t
 }
 
 fn index(name: &str, hash: &str, range: Option<&str>, projection: &str) -> Value {
@@ -560,7 +598,7 @@ fn resources() -> Value {
     // gsi5 by blueprint, gsi6 by service identifier prefix (partitioned by its first character).
     res.insert(
         "MainTable".into(),
-        table(
+        table_with(
             "main",
             &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "gsi5pk", "gsi5sk", "gsi6pk", "gsi6sk"],
             json!([
@@ -571,6 +609,9 @@ fn resources() -> Value {
                 index("gsi5", "gsi5pk", Some("gsi5sk"), "ALL"),
                 index("gsi6", "gsi6pk", Some("gsi6sk"), "ALL")
             ]),
+            // Its stream carries the outbox (outgoing events written in the runs' transactions)
+            // to the dispatcher.
+            Some("NEW_IMAGE"),
         ),
     );
     // Provision logs: pk = contract product id, sk = started_at#log_id (newest first by a reverse
@@ -591,6 +632,7 @@ fn resources() -> Value {
     // Re-checks of long-running actions a provider reports in progress: delayed messages, which
     // only a standard queue carries.
     queue_pair(&mut res, "OperationsQueue", "operations", false, shared::consumers::worker::QUEUE_MAX_RECEIVES);
+    crate::monitoring::alarms_and_dashboard(&mut res);
     Value::Object(res)
 }
 

@@ -1,6 +1,8 @@
-//! Events out (API.md "Events out"): after each status change or failure the engine publishes
-//! an event (the `Publish` port: the events queue); the dispatcher delivers it to the enabled
-//! handlers of its type.
+//! Events out (API.md "Events out"): each status change or failure makes an event, written as an
+//! outbox record in the same transaction as the change itself (so an event is never lost, nor
+//! made for a change that was not stored). The main table's stream brings new outbox records to
+//! the dispatcher, which puts them on the events queue and delivers them to the enabled handlers
+//! of their type.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,15 @@ pub const EVENT_NAMES: [&str; 9] = [
     "contract_product.setup_failed",
     "contract_product.action_failed",
 ];
+
+/// The main table's partition key prefix of outbox records (`OUTBOX#<event id>`).
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+/// The stream filter of the dispatcher's event source mapping (Lambda's filter pattern syntax):
+/// new outbox records, nothing else the main table writes.
+pub fn outbox_filter() -> serde_json::Value {
+    serde_json::json!({ "eventName": ["INSERT"], "dynamodb": { "Keys": { "pk": { "S": [{ "prefix": OUTBOX_PREFIX }] } } } })
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingEvent {
