@@ -70,9 +70,8 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let server = MockServer::builder().disable_request_recording().start().await;
     Mock::given(wiremock::matchers::method("POST")).respond_with(endpoint.clone()).mount(&server).await;
 
-    let publisher = shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone());
-    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?)).with_publisher(publisher);
-    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?, None);
+    let engine = Engine::new(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables), Arc::new(shared::adapters::ssm::secret_box(&aws.config).await?));
+    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?);
     let api = ActionApi::new(authenticator()?, engine, None).with_queue(Arc::new(shared::adapters::sqs::SqsWorkQueue::new(aws.sqs.clone(), env("LIFECYCLE_QUEUE_URL")?)));
     let token = admin_token()?;
 

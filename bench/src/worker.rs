@@ -40,7 +40,7 @@ pub struct WorkerReport {
 /// Demo hosting accounts to change packages on, one message group each: their contract products.
 pub async fn accounts(aws: &Aws, tables: &Tables, count: usize, settings: Value) -> Result<Vec<String>, Error> {
     let token = admin_token()?;
-    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?, None);
+    let admin = Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?);
     let cfg = admin
         .handle(request("POST", "/provision-configurations", &token, Some(&json!({ "name": unique("bench-demo"), "blueprint": "web-hosting", "provider": "demo", "settings": settings }))))
         .await
@@ -164,7 +164,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
         }
     }
     let stores = shared::adapters::cache::remembering(shared::adapters::dynamodb::stores(aws.ddb.clone(), &tables));
-    let engine = Engine::new(stores.clone(), secrets).with_publisher(shared::adapters::sqs::SqsPublisher::from_env(aws.sqs.clone()));
+    let engine = Engine::new(stores.clone(), secrets);
     let records = Arc::new(shared::adapters::dynamodb::events::EventStore::new(aws.ddb.clone(), &tables.main));
     let worker = Worker::new(engine, records, stores.products, Arc::new(shared::adapters::sqs::SqsMailbox::for_worker(aws.sqs.clone(), queue_url.clone())), 1);
     aws.calls.take();

@@ -97,12 +97,15 @@ pub struct RunRecord<'a> {
     pub settles: Option<&'a Settlement>,
     /// The product left its configuration (terminated): one fewer service it holds.
     pub releases: bool,
+    /// The outgoing event the run makes, written as an outbox record in the same transaction
+    /// (a record of that event id written before stays as it was: no second announcement).
+    pub announces: Option<&'a OutgoingEvent>,
 }
 
 impl<'a> RunRecord<'a> {
     /// A log entry alone.
     pub fn entry(entry: &'a LogEntry) -> Self {
-        RunRecord { product: None, claim: false, entry, settles: None, releases: false }
+        RunRecord { product: None, claim: false, entry, settles: None, releases: false, announces: None }
     }
 }
 
@@ -112,8 +115,8 @@ pub trait ContractProducts: Send + Sync {
     /// service identifier, on condition that the id is free and the configuration still exists,
     /// of the same blueprint, and enabled ([`StoreError::Conflict`] otherwise;
     /// [`StoreError::Taken`] when another product holds the identifier); with `entry`, its
-    /// first log entry in the same transaction (an import's).
-    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// first log entry in the same transaction (an import's), and `announces` as an outbox record.
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>, announces: Option<&'a OutgoingEvent>) -> BoxFuture<'a, Result<(), StoreError>>;
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>>;
     /// Writes a run ([`RunRecord`]) in one transaction: [`StoreError::Conflict`] when the
     /// product is no longer at the expected version (nothing is written then).
@@ -315,10 +318,10 @@ pub trait DemoState: Send + Sync {
 /// A page of the demo's objects: keys and objects, and where the next page starts.
 pub type DemoPage = (Vec<(String, Map<String, Value>)>, Option<String>);
 
-/// Where outgoing events go (the events queue). A send that fails is retried, then logged with
-/// the whole event: publishing never fails the run that made the event.
+/// Where the dispatcher puts the outbox's events (the events queue). A refusal is the caller's
+/// to retry: the outbox record stays in the stream until it is published.
 pub trait Publish: Send + Sync {
-    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, ()>;
+    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// The long-running action a work message is about: its pending log entry, the contract

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::adapters::memory::{MemoryPublisher, MemoryStore};
+use crate::adapters::memory::{MemoryOutbox, MemoryStore};
 use crate::consumers::SqsRecord;
 use crate::domain::ProductStatus;
 use crate::domain::configuration::Configuration;
@@ -67,16 +67,16 @@ pub fn contract_product(id: &str, blueprint: &str, service_identifier: Option<&s
 }
 
 /// Memory holding the demo configuration (`settings`) and a pending web-hosting product `cp-1`;
-/// an engine over it publishing to memory, remembering configurations as the worker does.
-pub fn demo_world(settings: Value) -> (Engine, MemoryStore, MemoryPublisher) {
+/// an engine over it, remembering configurations as the worker does, and the memory's outbox.
+pub fn demo_world(settings: Value) -> (Engine, MemoryStore, MemoryOutbox) {
     let store = MemoryStore::new();
     store.put_configuration(demo_configuration(settings));
     let mut cp = contract_product("cp-1", "web-hosting", None, json!({ "package_name": "gold" }));
     cp.status = ProductStatus::Pending;
     store.put_product(cp);
-    let events = MemoryPublisher::default();
-    let engine = Engine::new(crate::adapters::cache::remembering(store.stores()), secret_box()).with_publisher(Some(Arc::new(events.clone())));
-    (engine, store, events)
+    let engine = Engine::new(crate::adapters::cache::remembering(store.stores()), secret_box());
+    let outbox = MemoryOutbox::of(&store);
+    (engine, store, outbox)
 }
 
 /// An SQS record of a FIFO queue (`group`), received `receives` times.

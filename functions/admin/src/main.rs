@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::sync::Arc;
 
 use shared::adapters::dynamodb::{Dynamo, Tables};
-use shared::adapters::sqs::{SqsMailbox, SqsPublisher};
+use shared::adapters::sqs::SqsMailbox;
 use shared::api::admin::Admin;
 use shared::api::auth::{AuthConfig, Authenticator};
 
@@ -18,6 +18,6 @@ async fn main() -> Result<(), Error> {
     let sqs = shared::adapters::aws::sqs(&aws);
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let lifecycle = Arc::new(SqsMailbox::lifecycle(sqs.clone(), queue_url));
-    let admin = &Admin::new(auth, &dynamo, shared::adapters::ssm::secret_box(&aws).await?, SqsPublisher::from_env(sqs)).with_lifecycle_queue(lifecycle);
+    let admin = &Admin::new(auth, &dynamo, shared::adapters::ssm::secret_box(&aws).await?).with_lifecycle_queue(lifecycle);
     run(service_fn(move |event: LambdaEvent<_>| shared::api::serve(event, move |request| admin.handle(request)))).await
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     shared::adapters::telemetry::init(env!("CARGO_PKG_NAME"));
     run(service_fn(|event: LambdaEvent<Value>| async move {
+        shared::adapters::telemetry::begin(&event.context);
         shared::api::cognito::token_claims(event.payload).map_err(|refusal| {
             tracing::warn!(refusal = %refusal, "sign-in refused: no token for this user");
             Error::from(refusal)

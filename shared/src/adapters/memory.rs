@@ -63,6 +63,8 @@ struct State {
     conflicts: usize,
     /// Whether the store answers at all.
     down: bool,
+    /// Outbox records (outgoing events) in the order written, one per event id.
+    outbox: Vec<OutgoingEvent>,
 }
 
 /// Every store port in one memory, shared by its clones.
@@ -181,7 +183,7 @@ impl MemoryStore {
 }
 
 impl ContractProducts for MemoryStore {
-    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a LogEntry>, announces: Option<&'a OutgoingEvent>) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut s = self.lock();
             Self::up(&s)?;
@@ -202,6 +204,7 @@ impl ContractProducts for MemoryStore {
             }
             s.products.insert(cp.id.clone(), cp.clone());
             s.logs.extend(entry.cloned());
+            s.announce(announces);
             Ok(())
         })
     }
@@ -279,6 +282,7 @@ impl ContractProducts for MemoryStore {
                 }
                 None => {}
             }
+            s.announce(run.announces);
             Ok(())
         })
     }
@@ -823,10 +827,36 @@ impl DemoState for MemoryStore {
     }
 }
 
-/// Outgoing events, kept in order.
+/// A memory's outbox: the outgoing events its runs wrote, in order.
+#[derive(Clone, Default)]
+pub struct MemoryOutbox(MemoryStore);
+
+impl MemoryOutbox {
+    pub fn of(store: &MemoryStore) -> Self {
+        MemoryOutbox(store.clone())
+    }
+
+    pub fn events(&self) -> Vec<OutgoingEvent> {
+        self.0.lock().outbox.clone()
+    }
+}
+
+impl State {
+    /// Writes an outbox record unless one of that event id exists (as a put of the same key in
+    /// DynamoDB is a change, not a new record, and the stream's filter passes new ones only).
+    fn announce(&mut self, event: Option<&OutgoingEvent>) {
+        if let Some(e) = event.filter(|e| !self.outbox.iter().any(|o| o.id == e.id)) {
+            self.outbox.push(e.clone());
+        }
+    }
+}
+
+/// The events queue as the dispatcher publishes to it: events in order; `refuse` makes sends
+/// fail as a queue refusing them does.
 #[derive(Clone, Default)]
 pub struct MemoryPublisher {
     events: Arc<Mutex<Vec<OutgoingEvent>>>,
+    pub refuse: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MemoryPublisher {
@@ -836,8 +866,14 @@ impl MemoryPublisher {
 }
 
 impl Publish for MemoryPublisher {
-    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, ()> {
-        Box::pin(async move { self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone()) })
+    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("the events queue refused the send".into());
+            }
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+            Ok(())
+        })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod dynamodb;
 pub mod lambda;
 pub mod memory;
+pub mod metrics;
 pub mod sqs;
 pub mod ssm;
 pub mod telemetry;

@@ -1,15 +1,14 @@
-//! SQS: the engine's queues as the ports name them. Outgoing events go on the events queue
-//! ([`SqsPublisher`]); long-running work goes on the lifecycle FIFO queue, in the contract
-//! product's group ([`SqsWorkQueue`]).
+//! SQS: the engine's queues as the ports name them. The dispatcher puts the outbox's events on
+//! the events queue ([`SqsPublisher`]); long-running work goes on the lifecycle FIFO queue, in the
+//! contract product's group ([`SqsWorkQueue`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::domain::outgoing::OutgoingEvent;
 use crate::ports::{BoxFuture, Mailbox, Publish, QueueName, WorkMessage, WorkQueue};
 
-/// Puts events on the events queue. A send that fails is retried, then logged as an error with
-/// the whole event, so nothing goes missing unseen.
+/// Puts events on the events queue (the SDK retries a send that fails on its way; a refusal is
+/// the caller's: the outbox record waits in the stream).
 #[derive(Clone)]
 pub struct SqsPublisher {
     sqs: aws_sdk_sqs::Client,
@@ -20,27 +19,13 @@ impl SqsPublisher {
     pub fn new(sqs: aws_sdk_sqs::Client, queue_url: String) -> Self {
         SqsPublisher { sqs, queue_url }
     }
-
-    /// The publisher of EVENTS_QUEUE_URL, where it is set.
-    pub fn from_env(sqs: aws_sdk_sqs::Client) -> Option<Arc<dyn Publish>> {
-        std::env::var("EVENTS_QUEUE_URL").ok().filter(|u| !u.is_empty()).map(|u| Arc::new(SqsPublisher::new(sqs, u)) as Arc<dyn Publish>)
-    }
 }
 
 impl Publish for SqsPublisher {
-    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, ()> {
+    fn publish<'a>(&'a self, event: &'a OutgoingEvent) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let body = serde_json::to_string(event).unwrap_or_default();
-            for attempt in 1..=3u64 {
-                match self.sqs.send_message().queue_url(&self.queue_url).message_body(&body).send().await {
-                    Ok(_) => return,
-                    Err(e) if attempt < 3 => {
-                        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), attempt, "publishing an event failed; retrying");
-                        tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
-                    }
-                    Err(e) => tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), event = %body, "an outgoing event could not be published"),
-                }
-            }
+            let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
+            self.sqs.send_message().queue_url(&self.queue_url).message_body(body).send().await.map(|_| ()).map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
         })
     }
 }

@@ -195,6 +195,7 @@ where
     Fut: Future<Output = Result<HttpResponse, ApiError>>,
 {
     let started = Instant::now();
+    crate::adapters::telemetry::begin(&event.context);
     let lambda_request_id = event.context.request_id.clone();
     let method = event.payload.request_context.http.method.clone();
     let request_id = event.payload.request_context.request_id.clone().filter(|id| !id.is_empty()).unwrap_or_else(|| lambda_request_id.clone());

@@ -1,5 +1,8 @@
-//! The dispatcher: the events queue's consumer. Each outgoing event goes to the enabled handlers
-//! of its type, lowest priority number first: a URL gets a signed POST (`X-Signature: sha256=<hex
+//! The dispatcher: events out. It reads the outbox (new outbox records on the main table's stream,
+//! each written in the transaction of the change that made it) and puts each event on the events
+//! queue, in order; a refusal is answered as the record to start again from, so the stream
+//! hands it over again (nothing after it is skipped). It is also the events queue's consumer:
+//! each outgoing event goes to the enabled handlers of its type, lowest priority number first: a URL gets a signed POST (`X-Signature: sha256=<hex
 //! HMAC-SHA256 of the body with the handler's secret>`), a Lambda function is invoked with the
 //! event. Every delivery is recorded as an execution. A failed delivery retries the event later
 //! (growing, jittered delay); handlers it reached already are not called again. URLs go through
@@ -11,11 +14,11 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
-use super::{Deadline, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, back_off, hold};
+use super::{Deadline, DispatcherInput, ItemFailure, SqsBatchResponse, SqsEvent, SqsRecord, StreamEvent, back_off, hold};
 use crate::domain::handler::{EventHandler, Execution, allowed_function};
 use crate::domain::outgoing::OutgoingEvent;
 use crate::domain::time::now_rfc3339;
-use crate::ports::{HandlerRecords, InvokeFunction, Mailbox};
+use crate::ports::{HandlerRecords, InvokeFunction, Mailbox, Publish};
 use crate::secrets::SecretBox;
 use crate::secrets::sign;
 
@@ -30,11 +33,64 @@ pub struct Dispatcher {
     /// The events queue, whose records it holds back for their retry.
     mailbox: Arc<dyn Mailbox>,
     retry_base_seconds: u64,
+    /// The events queue, where the outbox's events go.
+    publisher: Option<Arc<dyn Publish>>,
 }
 
 impl Dispatcher {
     pub fn new(handlers: Arc<dyn HandlerRecords>, secrets: Arc<SecretBox>, functions: Arc<dyn InvokeFunction>, mailbox: Arc<dyn Mailbox>, retry_base_seconds: u64) -> Self {
-        Dispatcher { handlers, secrets, functions, mailbox, retry_base_seconds }
+        Dispatcher { handlers, secrets, functions, mailbox, retry_base_seconds, publisher: None }
+    }
+
+    /// Puts the outbox's events on the events queue through `publisher`.
+    pub fn with_publisher(mut self, publisher: Arc<dyn Publish>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// An invocation: outbox records or queued events.
+    pub async fn invoked(&self, input: DispatcherInput, deadline: Option<Deadline>) -> SqsBatchResponse {
+        match input {
+            DispatcherInput::Outbox(records) => self.relay(records).await,
+            DispatcherInput::Queue(event) => self.handle_within(event, deadline).await,
+        }
+    }
+
+    /// Puts each new outbox record's event on the events queue, in stream order. The first one
+    /// refused is answered as the failure: the stream hands it and those after it over again,
+    /// until the queue takes them (handlers reached already are not called twice). A record that
+    /// is no outbox event is logged and passed over: it would never go through.
+    pub async fn relay(&self, event: StreamEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        let Some(publisher) = &self.publisher else {
+            tracing::error!("the dispatcher has no events queue: outbox records are left in the stream");
+            if let Some(first) = event.records.first() {
+                response.batch_item_failures.push(ItemFailure { item_identifier: first.dynamodb.sequence_number.clone() });
+            }
+            return response;
+        };
+        for record in event.records {
+            let image = &record.dynamodb.new_image;
+            let pk = image.get("pk").and_then(|v| v["S"].as_str()).unwrap_or_default();
+            if record.event_name != "INSERT" || !pk.starts_with(crate::domain::outgoing::OUTBOX_PREFIX) {
+                continue;
+            }
+            let event: OutgoingEvent = match image.get("event").and_then(|v| v["S"].as_str()).map(serde_json::from_str) {
+                Some(Ok(e)) => e,
+                _ => {
+                    tracing::error!(pk, sequence_number = %record.dynamodb.sequence_number, "an outbox record holds no outgoing event: passed over");
+                    continue;
+                }
+            };
+            if let Err(why) = publisher.publish(&event).await {
+                tracing::warn!(event_id = %event.id, event = %event.kind, sequence_number = %record.dynamodb.sequence_number, reason = %why, "the events queue refused an outbox event: the stream hands it over again");
+                crate::adapters::metrics::retry("outbox");
+                response.batch_item_failures.push(ItemFailure { item_identifier: record.dynamodb.sequence_number });
+                break;
+            }
+            tracing::info!(event_id = %event.id, event = %event.kind, contract_product_id = %event.contract_product_id, "outbox event published");
+        }
+        response
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {

@@ -47,12 +47,53 @@ impl SqsRecord {
         self.queue_receives().saturating_sub(self.waited).max(1)
     }
 
+    /// The queue's kind as the metrics name it (`lifecycle`, `operations`, `events`): its name's
+    /// last word, `<stack>-lifecycle.fifo` say.
+    pub fn queue(&self) -> &str {
+        let name = self.event_source_arn.rsplit(':').next().unwrap_or_default();
+        name.trim_end_matches(".fifo").rsplit('-').next().unwrap_or(name)
+    }
+
     /// Receives as SQS counts them (what its redrive policy goes by).
     pub fn queue_receives(&self) -> u32 {
         self.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1)
     }
 }
 
+/// A DynamoDB stream event (the main table's: the outbox), as Lambda delivers it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records")]
+    pub records: Vec<StreamRecord>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventName", default)]
+    pub event_name: String,
+    pub dynamodb: StreamData,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreamData {
+    #[serde(rename = "SequenceNumber")]
+    pub sequence_number: String,
+    /// The item as written, in DynamoDB's JSON (`{"event": {"S": "..."}}`).
+    #[serde(rename = "NewImage", default)]
+    pub new_image: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What the dispatcher is invoked with: new outbox records from the main table's stream, or
+/// events from the events queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DispatcherInput {
+    Outbox(StreamEvent),
+    Queue(SqsEvent),
+}
+
+/// Partial batch failures, for SQS (message ids) and for streams (the sequence number of the
+/// first record to go again).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SqsBatchResponse {
     #[serde(rename = "batchItemFailures")]
@@ -67,6 +108,7 @@ pub struct ItemFailure {
 
 /// A growing, jittered delay before SQS hands a failed message out again: its seconds.
 pub async fn back_off(mailbox: &dyn Mailbox, record: &SqsRecord, receives: u32, base_seconds: u64) -> u64 {
+    crate::adapters::metrics::retry(record.queue());
     let mut r = [0u8; 1];
     let _ = SystemRandom::new().fill(&mut r);
     let base = base_seconds.saturating_mul(1 << receives.saturating_sub(1).min(8));

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::SqsEvent;
 use super::dispatcher::Dispatcher;
 use super::worker::{MAX_RECEIVES, Worker};
-use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryPublisher, MemoryQueue, MemoryStore};
+use crate::adapters::memory::{MemoryFunctions, MemoryHandlers, MemoryMailbox, MemoryOutbox, MemoryQueue, MemoryStore};
 use crate::domain::ProductStatus;
 use crate::domain::actor::{Actor, Caller};
 use crate::domain::handler::EventHandler;
@@ -30,7 +30,7 @@ struct Lane {
     engine: Engine,
     store: MemoryStore,
     mailbox: MemoryMailbox,
-    events: MemoryPublisher,
+    events: MemoryOutbox,
 }
 
 fn lane(settings: Value) -> Lane {
@@ -262,6 +262,47 @@ async fn deliveries_are_signed_retried_without_repeats_and_refused_targets_stay_
     assert!(functions.calls().is_empty());
     dispatcher.handle(batch(vec![record("m-1", None, &body, 2)])).await;
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "the handler reached is not called again");
+}
+
+/// The outbox as the main table's stream hands it over: records of the outbox only, each
+/// event's item in DynamoDB's JSON.
+fn stream(events: &[OutgoingEvent], first: usize) -> super::StreamEvent {
+    let mut records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(n, e)| {
+            json!({ "eventName": "INSERT", "dynamodb": { "SequenceNumber": format!("{:04}", first + n), "NewImage": {
+                "pk": { "S": format!("OUTBOX#{}", e.id) }, "sk": { "S": "OUTBOX" }, "event": { "S": serde_json::to_string(e).unwrap() }
+            } } })
+        })
+        .collect();
+    // Not an outbox record (the filter keeps these out; were one to come, it is passed over).
+    records.insert(1, json!({ "eventName": "MODIFY", "dynamodb": { "SequenceNumber": "x", "NewImage": { "pk": { "S": "CP#cp-1" } } } }));
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// Every status change a run makes is written to the outbox with it; while the events queue
+/// refuses sends, the dispatcher answers the first event not published as the record to start
+/// again from, and once the queue takes them each event is published once, in order.
+#[tokio::test]
+async fn the_outbox_reaches_the_events_queue_once_each_after_the_queue_refused_it() {
+    let l = lane(json!({}));
+    let caller = Actor::Caller(Caller::Admin { subject: "a".into() });
+    l.engine.run(&caller, "cp-1", "web-hosting", "create-account", &order()).await.unwrap();
+    l.engine.run(&caller, "cp-1", "web-hosting", "suspend-account", &json!({})).await.unwrap();
+    l.engine.run(&caller, "cp-1", "web-hosting", "get-info", &json!({})).await.unwrap();
+    let outbox = l.events.events();
+    assert_eq!(outbox.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["contract_product.activated", "contract_product.suspended"], "one record per status change, none for a read");
+    let queue = crate::adapters::memory::MemoryPublisher::default();
+    let dispatcher = Dispatcher::new(Arc::new(MemoryHandlers::default()), secret_box(), Arc::new(MemoryFunctions::default()), Arc::new(MemoryMailbox::default()), 1).with_publisher(Arc::new(queue.clone()));
+    queue.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+    let refused = dispatcher.invoked(super::DispatcherInput::Outbox(stream(&outbox, 0)), None).await;
+    assert_eq!(refused.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), ["0000"], "the stream goes again from the first");
+    assert!(queue.events().is_empty());
+    queue.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    let taken = dispatcher.invoked(super::DispatcherInput::Outbox(stream(&outbox, 0)), None).await;
+    assert!(taken.batch_item_failures.is_empty());
+    assert_eq!(queue.events(), outbox, "each published once, in order");
 }
 
 /// Runs every lifecycle message the mailbox got after the first `from`, as SQS would deliver

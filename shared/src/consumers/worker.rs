@@ -358,6 +358,9 @@ impl Worker {
                 failures.push(ItemFailure { item_identifier: record.message_id });
                 continue;
             }
+            if matches!(handled, Handled::GiveUp(_)) {
+                crate::adapters::metrics::give_up(record.queue());
+            }
             let why = match handled {
                 // Waits were held above.
                 Handled::Settled | Handled::Defer(_) => continue,

@@ -201,7 +201,7 @@ impl Engine {
         let pooled = cp.deployment == "pool";
         let mut alternatives = alternatives.into_iter();
         loop {
-            match self.products.create(&cp, None).await {
+            match self.products.create(&cp, None, Some(&Self::created_event(&cp, "created"))).await {
                 Ok(()) => break,
                 // Filled (or disabled) since it was read: the next configuration with room.
                 Err(StoreError::Conflict(why)) if pooled => match alternatives.next() {
@@ -216,14 +216,13 @@ impl Engine {
             }
         }
         tracing::info!(contract_product_id = %cp.id, configuration_id = %cp.provision_configuration_id, "contract product created");
-        self.announce_created(&cp, "created").await;
         Ok(cp)
     }
 
-    /// Announces a new contract product (`contract_product.created`), made or imported.
-    pub(super) async fn announce_created(&self, cp: &ContractProduct, how: &str) {
-        let Some(p) = &self.publisher else { return };
-        p.publish(&crate::domain::outgoing::OutgoingEvent {
+    /// The event a new contract product makes (`contract_product.created`), made or imported:
+    /// written with it (an outbox record).
+    pub(super) fn created_event(cp: &ContractProduct, how: &str) -> crate::domain::outgoing::OutgoingEvent {
+        crate::domain::outgoing::OutgoingEvent {
             id: format!("ev-created-{}", cp.id),
             kind: "contract_product.created".into(),
             contract_product_id: cp.id.to_string(),
@@ -234,8 +233,7 @@ impl Engine {
             status: cp.status,
             message: format!("contract product {} {how}", cp.id),
             occurred_at: cp.created_at.clone(),
-        })
-        .await;
+        }
     }
 
     /// The contract product a body of the POST /contract-products shape would make, checked but

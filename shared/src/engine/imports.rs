@@ -116,9 +116,8 @@ impl Engine {
         next.status = if suspended { ProductStatus::Suspended } else { ProductStatus::Active };
         next.service_identifier = next.service_identifier.or(Some(identifier.clone()));
         entry.message = format!("imported {identifier} from {} ({}): {}", configuration.name, opened.spec.id, if suspended { "suspended there" } else { "active there" });
-        self.products.create(&next, Some(&entry)).await?;
+        self.products.create(&next, Some(&entry), Some(&Self::created_event(&next, "imported"))).await?;
         tracing::info!(contract_product_id = %next.id, configuration_id = %configuration.id, log_id = %entry.log_id, "service imported");
-        self.announce_created(&next, "imported").await;
         Ok(Imported { contract_product: next, log_id: entry.log_id })
     }
 }

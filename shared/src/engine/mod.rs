@@ -32,7 +32,7 @@ use crate::domain::outgoing::{OutgoingEvent, event_for};
 use crate::domain::product::ContractProduct;
 use crate::domain::time::now_rfc3339;
 use crate::domain::{Audience, ProductStatus};
-use crate::ports::{Completion, Configurations, ContractProducts, OperationMessage, Publish, RunRecord, Settlement, StoreError, Stores, Work, WorkMessage, WorkQueue};
+use crate::ports::{Completion, Configurations, ContractProducts, OperationMessage, RunRecord, Settlement, StoreError, Stores, Work, WorkMessage, WorkQueue};
 use crate::providers::{Implementations, ProviderCall, ProviderFailure, ProviderOutput, wire};
 use crate::secrets::{self, SecretBox};
 
@@ -124,7 +124,6 @@ pub struct Engine {
     configurations: Arc<dyn Configurations>,
     implementations: Implementations,
     secrets: Arc<SecretBox>,
-    publisher: Option<Arc<dyn Publish>>,
     bulk: Arc<dyn crate::ports::BulkJobs>,
     gate: Arc<dyn crate::ports::ProviderGate>,
     drift: Arc<dyn crate::ports::DriftReports>,
@@ -316,7 +315,6 @@ impl Engine {
             configurations: stores.configurations,
             implementations: Implementations::new(stores.demo),
             secrets,
-            publisher: None,
             bulk: stores.bulk,
             gate: stores.gate,
             drift: stores.drift,
@@ -327,17 +325,6 @@ impl Engine {
     /// The key that seals secrets at rest (shared with what the engine's callers store).
     pub fn secrets(&self) -> &SecretBox {
         &self.secrets
-    }
-
-    /// Where the engine's events go (shared with what creates contract products).
-    pub fn publisher(&self) -> Option<&dyn Publish> {
-        self.publisher.as_deref()
-    }
-
-    /// Emits an event to the events queue after every status change and failure.
-    pub fn with_publisher(mut self, publisher: Option<Arc<dyn Publish>>) -> Self {
-        self.publisher = publisher;
-        self
     }
 
     fn open(&self, configuration: &Configuration) -> Result<Opened, EngineError> {
@@ -581,7 +568,7 @@ impl Engine {
     /// A status the other run moved elsewhere stands, and this run's move is left as
     /// `unconfirmed_action`, so its next try asks the provider (get-info) before sending it.
     /// None: nothing could be applied (the product is gone, or it kept changing).
-    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, entry: &LogEntry, settles: Option<&Settlement>) -> Result<Option<ContractProduct>, StoreError> {
+    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, (entry, announces): (&LogEntry, Option<&OutgoingEvent>), settles: Option<&Settlement>) -> Result<Option<ContractProduct>, StoreError> {
         for _ in 0..3 {
             let Some(fresh) = self.products.contract_product(&cp.id).await? else { return Ok(None) };
             let mut merged = fresh.clone();
@@ -617,7 +604,7 @@ impl Engine {
             let write = (!same).then_some((&merged, fresh.version));
             let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
             let releases = fresh.status != ProductStatus::Terminated && merged.status == ProductStatus::Terminated;
-            match self.products.record_run(RunRecord { product: write, claim, entry, settles, releases }).await {
+            match self.products.record_run(RunRecord { product: write, claim, entry, settles, releases, announces }).await {
                 Ok(()) => return Ok(Some(if same { fresh } else { merged })),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -626,25 +613,22 @@ impl Engine {
         Ok(None)
     }
 
-    /// Publishes the event a finished run makes, if any (API.md "Events out"): by the status it
-    /// moved the product to, else by the action; none while the provider is still at it.
-    async fn announce(&self, cp: &ContractProduct, logged: &Action, final_status: ProductStatus, failed: bool, log_id: &LogId, message: &str) {
-        let Some(publisher) = &self.publisher else { return };
-        let Some(kind) = event_for(logged.id, cp.status, final_status, failed, logged.id == cp.setup_action) else { return };
-        publisher
-            .publish(&OutgoingEvent {
-                id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
-                kind: kind.to_owned(),
-                contract_product_id: cp.id.to_string(),
-                client_id: cp.client_id.clone(),
-                blueprint: cp.blueprint.clone(),
-                action: Some(logged.id.to_owned()),
-                log_id: Some(log_id.to_string()),
-                status: final_status,
-                message: message.to_owned(),
-                occurred_at: now_rfc3339(),
-            })
-            .await;
+    /// The event a finished run makes, if any (API.md "Events out"): by the status it moved the
+    /// product to, else by the action. It is written with the run (an outbox record).
+    fn event_of(cp: &ContractProduct, logged: &Action, final_status: ProductStatus, failed: bool, log_id: &LogId, message: &str) -> Option<OutgoingEvent> {
+        let kind = event_for(logged.id, cp.status, final_status, failed, logged.id == cp.setup_action)?;
+        Some(OutgoingEvent {
+            id: format!("ev-{}", log_id.as_str().trim_start_matches("log-")),
+            kind: kind.to_owned(),
+            contract_product_id: cp.id.to_string(),
+            client_id: cp.client_id.clone(),
+            blueprint: cp.blueprint.clone(),
+            action: Some(logged.id.to_owned()),
+            log_id: Some(log_id.to_string()),
+            status: final_status,
+            message: message.to_owned(),
+            occurred_at: now_rfc3339(),
+        })
     }
 
     /// Records a lifecycle event's action that was refused before its provider was called (bad
@@ -667,16 +651,16 @@ impl Engine {
             next.version = cp.version + 1;
         }
         let product = fails_setup.then_some((&next, cp.version));
-        match self.products.record_run(RunRecord { product, claim: false, entry: &entry, settles: None, releases: false }).await {
+        let event = catalogue().action(&cp.blueprint, action).filter(|_| fails_setup).and_then(|(_, a)| Self::event_of(cp, a, ProductStatus::Failed, true, &entry.log_id, &message));
+        let announces = event.as_ref();
+        match self.products.record_run(RunRecord { product, claim: false, entry: &entry, settles: None, releases: false, announces }).await {
             Ok(()) => {}
-            // Changed meanwhile: the entry is kept all the same, the product left as it now is.
-            Err(StoreError::Conflict(_)) if fails_setup => self.products.record_run(RunRecord::entry(&entry)).await?,
+            // Changed meanwhile: the entry is kept all the same (and its setup_failed event),
+            // the product left as it now is.
+            Err(StoreError::Conflict(_)) if fails_setup => self.products.record_run(RunRecord { announces, ..RunRecord::entry(&entry) }).await?,
             Err(e) => return Err(e),
         }
         tracing::warn!(contract_product_id = %cp.id, action, log_id = %entry.log_id, "{message}");
-        if fails_setup && let Some((_, a)) = catalogue().action(&cp.blueprint, action) {
-            self.announce(cp, a, ProductStatus::Failed, true, &entry.log_id, &message).await;
-        }
         Ok(entry.log_id)
     }
 
@@ -772,20 +756,24 @@ impl Engine {
         logged: &Action,
         (mut next, mut entry): (ContractProduct, LogEntry),
         failure_kind: Option<FailureKind>,
-        changed: bool,
+        (changed, finished): (bool, bool),
         completion: Option<&Completion>,
     ) -> Result<(ContractProduct, LogEntry), Failure> {
         let log_id = entry.log_id.clone();
+        // Its event, none while the provider is still at it; written in the run's transaction.
+        let final_status = if changed { next.status } else { cp.status };
+        let event = finished.then(|| Self::event_of(cp, logged, final_status, failure_kind.is_some(), &log_id, &entry.message)).flatten();
+        let announces = event.as_ref();
         let product_write = changed.then_some((&next, cp.version));
         let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { completion: c.clone(), status, log_id: log_id.clone() });
         let also = completion.and_then(|c| settlement(c, failure_kind));
         let claim = next.service_identifier.is_some() && next.service_identifier != cp.service_identifier;
         let releases = changed && cp.status != ProductStatus::Terminated && next.status == ProductStatus::Terminated;
-        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref(), releases }).await;
+        let mut written = self.products.record_run(RunRecord { product: product_write, claim, entry: &entry, settles: also.as_ref(), releases, announces }).await;
         if changed && matches!(written, Err(StoreError::Conflict(_))) {
             // Another run changed the product while the provider carried this one out: its
             // change is applied onto the product as it is now, not lost and not sent again.
-            match self.reapply(cp, &next, logged, &entry, also.as_ref()).await {
+            match self.reapply(cp, &next, logged, (&entry, announces), also.as_ref()).await {
                 Ok(Some(merged)) => {
                     tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
                     next = merged;
@@ -896,12 +884,18 @@ impl Engine {
             // credentials or an address fixed meanwhile are used by the very next attempt.
             self.configurations.forget(&configuration.id);
         }
-        let (next, entry) = self.write_run(&cp, logged, (next, entry), failure_kind, changed, completion).await?;
+        crate::adapters::metrics::action(&crate::adapters::metrics::ActionRun {
+            blueprint,
+            provider: &configuration.provider,
+            action,
+            outcome: if still_running { "in_progress" } else if failure_kind.is_some() { "failure" } else { "success" },
+            duration_ms,
+            configuration_id: configuration.id.as_str(),
+            contract_product_id: cp.id.as_str(),
+            log_id: log_id.as_str(),
+        });
+        let (_, entry) = self.write_run(&cp, logged, (next, entry), failure_kind, (changed, !still_running), completion).await?;
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
-        let final_status = if changed { next.status } else { cp.status };
-        if !still_running {
-            self.announce(&cp, logged, final_status, failure_kind.is_some(), &log_id, &entry.message).await;
-        }
         match outcome {
             Ok(body) => Ok(Outcome { status: 200, body, log_id, in_progress: still_running }),
             Err(error) => Err(Failure { error, log_id: Some(log_id), kind: failure_kind }),

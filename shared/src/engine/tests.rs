@@ -67,7 +67,7 @@ fn identifiers_come_from_the_contract_product_never_from_a_caller() {
 
 // ---- Whole runs over the in-memory adapters ----
 
-use crate::adapters::memory::{MemoryPublisher, MemoryQueue, MemoryStore};
+use crate::adapters::memory::{MemoryOutbox, MemoryQueue, MemoryStore};
 use crate::domain::lifecycle::EventStatus;
 
 /// An engine over memory with one demo web-hosting configuration (`settings` on top of a
@@ -75,7 +75,7 @@ use crate::domain::lifecycle::EventStatus;
 struct World {
     engine: Engine,
     store: MemoryStore,
-    events: MemoryPublisher,
+    events: MemoryOutbox,
 }
 
 fn world(settings: Value) -> World {

@@ -9,6 +9,7 @@ pub mod events;
 pub mod gate;
 pub mod handlers;
 pub mod logs;
+pub mod outbox;
 pub mod products;
 
 use std::collections::HashMap;

@@ -19,6 +19,7 @@ use super::{StoreError, condition_failed, item_of, put_if_version, record_of, s}
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::log::LogStatus;
 use crate::domain::product::{ContractProduct, Deployment, Product, Search};
+use crate::domain::outgoing::OutgoingEvent;
 use crate::ports::{BoxFuture, Completion, ContractProducts, RunRecord};
 
 /// The most reads one search page makes (each a Query of what is left of the page).
@@ -280,9 +281,10 @@ impl ProductStore {
 
     /// Creates a contract product (the id must be new) and counts it on its configuration, with
     /// a first log entry (its table and item) where given.
-    pub async fn create_contract_product(&self, cp: &ContractProduct, log: Option<(&str, HashMap<String, AttributeValue>)>) -> Result<(), StoreError> {
+    pub async fn create_contract_product(&self, cp: &ContractProduct, log: Option<(&str, HashMap<String, AttributeValue>)>, also: Option<TransactWriteItem>) -> Result<(), StoreError> {
         let item = Self::contract_product_item(cp)?;
         let mut writes = vec![self.put_new(item), self.use_configuration(&cp.provision_configuration_id, &cp.blueprint, true)];
+        writes.extend(also);
         if let Some((table, entry)) = log {
             writes.push(TransactWriteItem::builder().put(Put::builder().table_name(table).set_item(Some(entry)).build().expect("table and item set")).build());
         }
@@ -338,9 +340,9 @@ impl ProductStore {
         (claim, releases): (bool, bool),
         logs_table: &str,
         log: HashMap<String, AttributeValue>,
-        also: Option<TransactWriteItem>,
+        also: Vec<TransactWriteItem>,
     ) -> Result<(), StoreError> {
-        let mut writes: Vec<TransactWriteItem> = also.into_iter().collect();
+        let mut writes = also;
         let mut claimed = None;
         if let Some((cp, expected_version)) = cp {
             writes.push(put_if_version(&self.table, Self::contract_product_item(cp)?, expected_version));
@@ -465,9 +467,9 @@ impl DynamoContractProducts {
 }
 
 impl ContractProducts for DynamoContractProducts {
-    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a crate::domain::log::LogEntry>) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn create<'a>(&'a self, cp: &'a ContractProduct, entry: Option<&'a crate::domain::log::LogEntry>, announces: Option<&'a OutgoingEvent>) -> BoxFuture<'a, Result<(), StoreError>> {
         let log = entry.map(|e| (self.logs_table.as_str(), e.item()));
-        Box::pin(self.products.create_contract_product(cp, log))
+        Box::pin(self.products.create_contract_product(cp, log, announces.map(|e| super::outbox::put(&self.main_table, e))))
     }
 
     fn contract_product<'a>(&'a self, id: &'a ContractProductId) -> BoxFuture<'a, Result<Option<ContractProduct>, StoreError>> {
@@ -480,7 +482,8 @@ impl ContractProducts for DynamoContractProducts {
                 Completion::Event(id) => super::events::update_status(&self.main_table, id, s.status, Some(s.log_id.as_str()), None),
                 Completion::BulkItem { job_id, contract_product_id } => super::bulk::settle_item(&self.main_table, job_id, contract_product_id, s.status, s.log_id.as_str()),
             });
-            self.products.write_run_claiming(run.product, (run.claim, run.releases), &self.logs_table, run.entry.item(), settles).await
+            let outbox = run.announces.map(|e| super::outbox::put(&self.main_table, e));
+            self.products.write_run_claiming(run.product, (run.claim, run.releases), &self.logs_table, run.entry.item(), settles.into_iter().chain(outbox).collect()).await
         })
     }
 

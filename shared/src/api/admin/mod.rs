@@ -78,13 +78,13 @@ fn blueprints_document() -> Value {
 static BLUEPRINTS: LazyLock<String> = LazyLock::new(|| blueprints_document().to_string());
 
 impl Admin {
-    pub fn new(auth: Authenticator, dynamo: &Dynamo, secrets: SecretBox, publisher: Option<Arc<dyn crate::ports::Publish>>) -> Self {
+    pub fn new(auth: Authenticator, dynamo: &Dynamo, secrets: SecretBox) -> Self {
         let secrets = Arc::new(secrets);
         Admin {
             auth,
             configurations: dynamo.configurations(),
             products: dynamo.products(),
-            engine: Engine::new(dynamo.stores(), secrets.clone()).with_publisher(publisher),
+            engine: Engine::new(dynamo.stores(), secrets.clone()),
             secrets,
             events: dynamo.events(),
             handlers: dynamo.handlers(),
