@@ -38,7 +38,7 @@ oidc_env >> "$DATA_DIR/functions.env"
 start_watch_and_gateway "$DATA_DIR"
 say "seeding one enabled demo configuration per blueprint"
 local_stack seed --api "http://127.0.0.1:$API_PORT"
-start "SQS poller" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$WATCH_PORT"
+start "poller (queues, outbox stream)" "$DATA_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack local --invoke-url "http://127.0.0.1:$WATCH_PORT"
 # The worker's schedules, as EventBridge Scheduler runs them in AWS: the drift sweep of every
 # configuration (hourly here, daily in AWS) and the sweep of claims left unqueued.
 start "drift sweeps" "$DATA_DIR/drift.log" "$ROOT/target/debug/local-stack" sweep --name drift --invoke-url "http://127.0.0.1:$WATCH_PORT" --every "${DRIFT_EVERY:-3600}"

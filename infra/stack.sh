@@ -138,11 +138,14 @@ start_watch_and_gateway() {
 }
 
 # start_api_stack NAME: DynamoDB Local (in memory), moto, the OIDC provider and cargo lambda watch
-# behind the local gateway, on free ports; the stack NAME made from template.yaml, and the SQS
-# poller. Sets API_PORT and OIDC_ISSUER; writes $RUN_DIR/functions.env (the functions' environment).
+# behind the local gateway, on free ports; the stack NAME made from template.yaml, and the poller
+# of its event source mappings (queues and the outbox stream). The functions reach moto's SQS
+# through the SQS proxy, which a test can tell to refuse sends ($SQS_PROXY_URL). Sets API_PORT
+# and OIDC_ISSUER; writes $RUN_DIR/functions.env (the functions' environment).
 start_api_stack() {
   local name=$1
-  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port) OIDC_PORT=$(free_port)
+  DDB_PORT=$(free_port) SQS_PORT=$(free_port) API_PORT=$(free_port) WATCH_PORT=$(free_port) OIDC_PORT=$(free_port) SQS_PROXY_PORT=$(free_port)
+  export SQS_PROXY_URL="http://127.0.0.1:$SQS_PROXY_PORT"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
   # moto serves every service on one port: SSM (the secrets key's parameter) lives there too.
@@ -152,10 +155,12 @@ start_api_stack() {
   # shellcheck disable=SC2046 # console_params is a list of arguments
   local_stack setup --stack "$name" --param RetryBaseSeconds=1 $(console_params "$OIDC_PORT") --env-file "$RUN_DIR/functions.env"
   start_oidc "$OIDC_PORT" "$RUN_DIR/oidc.log"
+  start "SQS proxy" "$RUN_DIR/sqs-proxy.log" "$ROOT/target/debug/local-stack" sqs-proxy --listen "127.0.0.1:$SQS_PROXY_PORT" --upstream "$AWS_ENDPOINT_URL_SQS"
+  wait_port "$SQS_PROXY_PORT" "SQS proxy" 30 "$RUN_DIR/sqs-proxy.log"
   oidc_env >> "$RUN_DIR/functions.env"
-  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$AWS_ENDPOINT_URL_SQS'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"
+  { echo "AWS_ENDPOINT_URL_DYNAMODB='$AWS_ENDPOINT_URL_DYNAMODB'"; echo "AWS_ENDPOINT_URL_SQS='$SQS_PROXY_URL'"; echo "AWS_ENDPOINT_URL_SSM='$AWS_ENDPOINT_URL_SSM'"; echo "AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:$WATCH_PORT'"; echo "PROVIDER_TEST_DOUBLES=1"; [ -z "${AWS_CALL_LOG:-}" ] || echo "AWS_CALL_LOG='$AWS_CALL_LOG'"; } >> "$RUN_DIR/functions.env"
   start_watch_and_gateway "$RUN_DIR" --ignore-changes
-  start "SQS poller" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$WATCH_PORT"
+  start "poller (queues, outbox stream)" "$RUN_DIR/poller.log" "$ROOT/target/debug/local-stack" poll --stack "$name" --invoke-url "http://127.0.0.1:$WATCH_PORT"
 }
 
 # begin_run NAME KEEP_VAR: a temporary run directory ($RUN_DIR), the tools, and exit traps that

@@ -15,7 +15,7 @@ build_functions
 # Every AWS call the functions make is recorded (shared::aws), to be held to template.yaml's IAM.
 export AWS_CALL_LOG="$RUN_DIR/aws-calls.jsonl"
 start_api_stack e2e
-export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e E2E_OIDC_URL="$OIDC_ISSUER"
+export E2E_API_URL="http://127.0.0.1:$API_PORT" E2E_STACK=e2e E2E_OIDC_URL="$OIDC_ISSUER" E2E_SQS_PROXY_URL="$SQS_PROXY_URL" E2E_WATCH_LOG="$RUN_DIR/watch.log"
 # The vendors' own API descriptions as mock servers: the providers' conformance tests.
 SPECS="$ROOT/specs"
 start_prism hetzner-cloud "$SPECS/hetzner-cloud/cloud.spec.json" PRISM_HETZNER_URL

@@ -116,8 +116,7 @@ pub async fn run(aws: &Aws, sizes: &[usize], iterations: usize) -> Result<Vec<Lo
     let mut reports = Vec::new();
     for &rows in sizes {
         let tables = stack_tables(aws, &format!("benchlogs{rows}")).await?;
-        let admin =
-            shared::api::admin::Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?);
+        let admin = shared::api::admin::Admin::new(authenticator()?, &shared::adapters::dynamodb::Dynamo::new(aws.ddb.clone(), tables.clone()), shared::adapters::ssm::secret_box(&aws.config).await?);
         let cp_id = format!("cp-bench-target-{rows}");
         let found = admin.handle(request("GET", &format!("/contract-products/{cp_id}"), &token, None)).await;
         let held = aws.ddb.describe_table().table_name(&tables.logs).send().await?.table().and_then(|t| t.item_count()).unwrap_or(0);

@@ -10,5 +10,7 @@ pub mod local;
 pub mod monitoring;
 pub mod openapi;
 pub mod poller;
+pub mod sqs_faults;
+pub mod streams;
 pub mod template;
 pub mod yaml;

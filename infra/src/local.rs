@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
@@ -82,10 +82,15 @@ async fn wait_until_active(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result
     }
 }
 
-/// Creates (or checks) one table.
-async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<String, SetupError> {
+/// Creates (or checks) one table; its name, and its stream's ARN where it has one.
+async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<(String, Option<String>), SetupError> {
     let name = scalar(&props["TableName"]);
     let keys = key_schema(props)?;
+    let stream = props["StreamSpecification"]["StreamViewType"]
+        .as_str()
+        .map(|view| StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(view)).build())
+        .transpose()
+        .map_err(|e| SetupError::Invalid(e.to_string()))?;
     let mut gsis = Vec::new();
     for g in strings(props, "GlobalSecondaryIndexes") {
         let projection = Projection::builder()
@@ -127,6 +132,13 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
                 let took = wait_until_active(ddb, &name).await?;
                 eprintln!("[setup] {name}: added index {} ({} ms)", g.index_name(), took.as_millis());
             }
+            // A stream the template gained since (make dev's kept data), as CloudFormation would.
+            let enabled = t.stream_specification().is_some_and(|s| s.stream_enabled());
+            if let Some(spec) = stream.clone().filter(|_| !enabled) {
+                ddb.update_table().table_name(&name).stream_specification(spec).send().await.map_err(|e| aws_err(&name, e))?;
+                wait_until_active(ddb, &name).await?;
+                eprintln!("[setup] {name}: stream enabled");
+            }
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
             let definitions = attribute_definitions(props, |_| true)?;
@@ -136,6 +148,7 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
                 .set_attribute_definitions(Some(definitions))
                 .set_key_schema(Some(keys))
                 .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+                .set_stream_specification(stream)
                 .send()
                 .await
                 .map_err(|e| aws_err(&name, e))?;
@@ -150,7 +163,8 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, props: &Value) -> Result<S
             ddb.update_time_to_live().table_name(&name).time_to_live_specification(spec).send().await.map_err(|e| aws_err(&name, e))?;
         }
     }
-    Ok(name)
+    let described = ddb.describe_table().table_name(&name).send().await.map_err(|e| aws_err(&name, e))?;
+    Ok((name, described.table().and_then(|t| t.latest_stream_arn()).map(str::to_owned)))
 }
 
 /// The SQS attributes of a queue's CloudFormation properties.
@@ -190,9 +204,11 @@ pub async fn setup(stack: &mut Stack, ddb: &aws_sdk_dynamodb::Client, sqs: &aws_
     }
     for (id, res) in template.resources_of("AWS::DynamoDB::Table") {
         let props = stack.resolve(&res["Properties"])?;
-        let name = ensure_table(ddb, &props).await?;
+        let (name, stream) = ensure_table(ddb, &props).await?;
         let arn = format!("arn:aws:dynamodb:{}:{}:table/{name}", stack.region, stack.account);
-        stack.physical.insert(id.into(), Physical { reference: name, attributes: [("Arn".into(), arn)].into() });
+        let mut attributes: HashMap<String, String> = [("Arn".into(), arn)].into();
+        attributes.extend(stream.map(|s| ("StreamArn".to_owned(), s)));
+        stack.physical.insert(id.into(), Physical { reference: name, attributes });
     }
     // Queues in dependency order: a queue whose properties name another (its DLQ) waits for it.
     let mut pending: Vec<(&str, &Value)> = template.resources_of("AWS::SQS::Queue").collect();

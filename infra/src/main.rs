@@ -20,8 +20,12 @@ const HELP: &str = "usage: local-stack <command> [options]
                             from the catalogue (--check: fail if a committed copy drifted)
   setup --env-file PATH     create the tables and queues of template.yaml on the emulators
                             (AWS_ENDPOINT_URL_DYNAMODB / _SQS) and write the functions' environment
-  poll --invoke-url URL     play every SQS event source mapping of template.yaml against
-                            cargo lambda watch's Invoke API until stopped
+  poll --invoke-url URL     play every event source mapping of template.yaml (SQS queues, and
+                            DynamoDB Local's streams with their filters) against cargo lambda
+                            watch's Invoke API until stopped
+  sqs-proxy --listen ADDR:PORT --upstream URL
+                            the functions' way to the SQS emulator, told on /__faults to refuse
+                            the sends to a queue for a while (the outbox test)
   gateway --listen ADDR:PORT --upstream URL
                             the local API Gateway: passes requests to cargo lambda watch, and
                             hands a body watch cannot carry (not UTF-8) to the routed function
@@ -184,8 +188,21 @@ async fn run(args: Args) -> Result<(), String> {
                 let poller = Poller::new(m, sqs.clone(), invoke_url, &stack.region);
                 tasks.push(tokio::spawn(async move { poller.run().await }));
             }
+            // And the DynamoDB stream mappings (the outbox), on DynamoDB Local's streams.
+            let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").map_err(|_| "poll needs AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local)")?;
+            for m in infra::streams::stream_mappings(&stack).map_err(|e| e.to_string())? {
+                eprintln!("[poll] {} <- {}", m.function, m.stream_arn);
+                let poller = infra::streams::StreamPoller::new(m, &endpoint, invoke_url, &stack.region);
+                tasks.push(tokio::spawn(async move { poller.run().await }));
+            }
             let _ = tokio::signal::ctrl_c().await;
             tasks.iter().for_each(|t| t.abort());
+        }
+        "sqs-proxy" => {
+            let listen: std::net::SocketAddr = args.one("listen").ok_or("sqs-proxy needs --listen ADDR:PORT")?.parse().map_err(|e| format!("--listen: {e}"))?;
+            let upstream = args.one("upstream").ok_or("sqs-proxy needs --upstream URL")?;
+            eprintln!("[sqs-proxy] {listen} -> {upstream}");
+            infra::sqs_faults::SqsProxy::new(upstream).serve(listen).await.map_err(|e| format!("sqs-proxy: {e}"))?;
         }
         "gateway" => {
             let listen: std::net::SocketAddr = args.one("listen").ok_or("gateway needs --listen ADDR:PORT")?.parse().map_err(|e| format!("--listen: {e}"))?;

@@ -62,7 +62,8 @@ fn alarm_ids() -> Vec<(String, Option<&'static str>)> {
         ids.push((format!("{}ErrorsAlarm", f.logical_id), f.condition));
         ids.push((format!("{}ThrottlesAlarm", f.logical_id), f.condition));
     }
-    for id in ["ApiServerErrorsAlarm", "LifecycleStuckAlarm", "OutboxAgeAlarm", "ConfigurationFailuresAlarm", "LifecycleQueueDlqDepthAlarm", "EventsQueueDlqDepthAlarm", "OperationsQueueDlqDepthAlarm"] {
+    for id in ["ApiServerErrorsAlarm", "LifecycleStuckAlarm", "OutboxAgeAlarm", "ConfigurationFailuresAlarm", "LifecycleQueueDlqDepthAlarm", "EventsQueueDlqDepthAlarm", "OperationsQueueDlqDepthAlarm"]
+    {
         ids.push((id.to_owned(), None));
     }
     ids
@@ -72,7 +73,9 @@ fn alarm_ids() -> Vec<(String, Option<&'static str>)> {
 pub fn alarms_and_dashboard(res: &mut Map<String, Value>) {
     for f in FUNCTIONS.iter().filter(|f| !f.per_action) {
         let dimensions = json!([{ "Name": "FunctionName", "Value": r(f.logical_id) }]);
-        for (metric, what) in [("Errors", "failed invocations (a crash, a timeout, an error returned to Lambda)"), ("Throttles", "throttled invocations (the account's or the function's concurrency is used up)")] {
+        for (metric, what) in
+            [("Errors", "failed invocations (a crash, a timeout, an error returned to Lambda)"), ("Throttles", "throttled invocations (the account's or the function's concurrency is used up)")]
+        {
             let mut a = alarm(&format!("The {} function: {what}", f.name), "AWS/Lambda", metric, dimensions.clone(), "Sum", 300, 0.0);
             if let Some(condition) = f.condition {
                 a["Condition"] = json!(condition);
@@ -182,7 +185,8 @@ fn widget(title: &str, (x, y): (u32, u32), metrics: Value, extra: Value) -> Valu
 fn dashboard() -> Value {
     let api = |metric: &str, stat: &str| json!(["AWS/ApiGateway", metric, "ApiId", "${HttpApi}", "Stage", "${Stage}", { "stat": stat, "label": format!("{metric} ({stat})") }]);
     let always: Vec<_> = FUNCTIONS.iter().filter(|f| !f.per_action && f.condition.is_none()).collect();
-    let lambda = |metric: &str| -> Vec<Value> { always.iter().map(|f| json!(["AWS/Lambda", metric, "FunctionName", format!("${{{}}}", f.logical_id), { "label": format!("{} {metric}", f.name) }])).collect() };
+    let lambda =
+        |metric: &str| -> Vec<Value> { always.iter().map(|f| json!(["AWS/Lambda", metric, "FunctionName", format!("${{{}}}", f.logical_id), { "label": format!("{} {metric}", f.name) }])).collect() };
     let queue = |logical: &str, label: &str, metric: &str| json!(["AWS/SQS", metric, "QueueName", format!("${{{logical}.QueueName}}"), { "label": label, "stat": "Maximum" }]);
     let alarms: Vec<Value> = alarm_ids().into_iter().filter(|(_, c)| c.is_none()).map(|(id, _)| json!(format!("${{{id}.Arn}}"))).collect();
     let mut functions = lambda("Errors");

@@ -397,6 +397,9 @@ pub enum QueueName {
     Operations,
     /// Where the lifecycle queue's given-up messages go.
     LifecycleDeadLetter,
+    /// Outgoing events (the dispatcher's own queue: a record left for the next invocation goes
+    /// back as a new message, so waiting costs it no receive).
+    Events,
 }
 
 /// The queues as a consumer sees them: sends (FIFO ones with a group and deduplication id, a

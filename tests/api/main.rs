@@ -14,6 +14,8 @@ mod lifecycle;
 mod limits;
 mod local_stack;
 mod logs;
+mod metrics;
 mod oidc;
+mod outbox;
 mod poller;
 mod providers;

@@ -21,9 +21,12 @@ async fn main() -> Result<(), Error> {
     let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let sqs = shared::adapters::aws::sqs(&aws);
-    let mailbox = Arc::new(SqsMailbox::new(sqs.clone(), queue_url.clone()));
-    let dispatcher = &Dispatcher::new(handlers, secrets, Arc::new(LambdaInvoker::new(shared::adapters::aws::lambda(&aws))), mailbox, retry_base).with_publisher(Arc::new(SqsPublisher::new(sqs, queue_url)));
+    let mailbox = Arc::new(SqsMailbox::new(sqs.clone(), queue_url.clone()).with(shared::ports::QueueName::Events, Some(queue_url.clone())));
+    let dispatcher =
+        &Dispatcher::new(handlers, secrets, Arc::new(LambdaInvoker::new(shared::adapters::aws::lambda(&aws))), mailbox, retry_base).with_publisher(Arc::new(SqsPublisher::new(sqs, queue_url)));
     run(service_fn(move |event: LambdaEvent<DispatcherInput>| async move {
         shared::adapters::telemetry::begin(&event.context);
-        Ok::<_, Error>(dispatcher.invoked(event.payload, Deadline::of(event.context.deadline)).await) })).await
+        Ok::<_, Error>(dispatcher.invoked(event.payload, Deadline::of(event.context.deadline)).await)
+    }))
+    .await
 }

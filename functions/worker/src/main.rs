@@ -23,5 +23,7 @@ async fn main() -> Result<(), Error> {
     let worker = &Worker::new(engine, Arc::new(EventStore::new(ddb, &tables.main)), stores.products, Arc::new(SqsMailbox::for_worker(sqs, queue_url)), retry_base);
     run(service_fn(move |event: LambdaEvent<WorkerInput>| async move {
         shared::adapters::telemetry::begin(&event.context);
-        Ok::<_, Error>(worker.invoked(event.payload, Deadline::of(event.context.deadline)).await) })).await
+        Ok::<_, Error>(worker.invoked(event.payload, Deadline::of(event.context.deadline)).await)
+    }))
+    .await
 }

@@ -93,12 +93,7 @@ impl ActionRun<'_> {
         properties.insert("configuration_id".into(), self.configuration_id.into());
         properties.insert("contract_product_id".into(), self.contract_product_id.into());
         properties.insert("log_id".into(), self.log_id.into());
-        Measurement {
-            metrics: &[],
-            dimensions: &[],
-            sets: &[&["blueprint", "provider", "outcome"], &["outcome"]],
-            properties,
-        }
+        Measurement { metrics: &[], dimensions: &[], sets: &[&["blueprint", "provider", "outcome"], &["outcome"]], properties }
     }
 }
 

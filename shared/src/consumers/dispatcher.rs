@@ -98,16 +98,22 @@ impl Dispatcher {
     }
 
     /// [`Dispatcher::handle`] before `deadline`: a record is started only while
-    /// [`DELIVERY_BUDGET`] fits; the rest go back to the queue at once (handlers already reached
-    /// are not called again).
+    /// [`DELIVERY_BUDGET`] fits; the rest go back to the queue as new messages (so the wait
+    /// costs them none of the receives the queue's redrive policy counts; handlers already
+    /// reached are not called again), else, where that send fails, at once as they are.
     pub async fn handle_within(&self, event: SqsEvent, deadline: Option<Deadline>) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for (n, record) in event.records.into_iter().enumerate() {
             // The first record always runs (the function's timeout fits it with room).
             if n > 0 && deadline.is_some_and(|d| !d.fits(DELIVERY_BUDGET)) {
-                tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: left for the next one");
-                hold(self.mailbox.as_ref(), &record, 0).await;
-                response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+                match self.mailbox.send(crate::ports::QueueName::Events, &record.body, None, 0).await {
+                    Ok(()) => tracing::info!(message_id = %record.message_id, "the invocation's time is nearly up: queued again for the next one"),
+                    Err(e) => {
+                        tracing::warn!(message_id = %record.message_id, error = %e, "the invocation's time is nearly up and queueing it again failed: left on the queue");
+                        hold(self.mailbox.as_ref(), &record, 0).await;
+                        response.batch_item_failures.push(ItemFailure { item_identifier: record.message_id });
+                    }
+                }
                 continue;
             }
             if let Err(why) = self.process(&record, deadline.filter(|_| n > 0)).await {

@@ -294,7 +294,8 @@ async fn the_outbox_reaches_the_events_queue_once_each_after_the_queue_refused_i
     let outbox = l.events.events();
     assert_eq!(outbox.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["contract_product.activated", "contract_product.suspended"], "one record per status change, none for a read");
     let queue = crate::adapters::memory::MemoryPublisher::default();
-    let dispatcher = Dispatcher::new(Arc::new(MemoryHandlers::default()), secret_box(), Arc::new(MemoryFunctions::default()), Arc::new(MemoryMailbox::default()), 1).with_publisher(Arc::new(queue.clone()));
+    let dispatcher =
+        Dispatcher::new(Arc::new(MemoryHandlers::default()), secret_box(), Arc::new(MemoryFunctions::default()), Arc::new(MemoryMailbox::default()), 1).with_publisher(Arc::new(queue.clone()));
     queue.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
     let refused = dispatcher.invoked(super::DispatcherInput::Outbox(stream(&outbox, 0)), None).await;
     assert_eq!(refused.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), ["0000"], "the stream goes again from the first");

@@ -568,7 +568,14 @@ impl Engine {
     /// A status the other run moved elsewhere stands, and this run's move is left as
     /// `unconfirmed_action`, so its next try asks the provider (get-info) before sending it.
     /// None: nothing could be applied (the product is gone, or it kept changing).
-    async fn reapply(&self, cp: &ContractProduct, next: &ContractProduct, logged: &Action, (entry, announces): (&LogEntry, Option<&OutgoingEvent>), settles: Option<&Settlement>) -> Result<Option<ContractProduct>, StoreError> {
+    async fn reapply(
+        &self,
+        cp: &ContractProduct,
+        next: &ContractProduct,
+        logged: &Action,
+        (entry, announces): (&LogEntry, Option<&OutgoingEvent>),
+        settles: Option<&Settlement>,
+    ) -> Result<Option<ContractProduct>, StoreError> {
         for _ in 0..3 {
             let Some(fresh) = self.products.contract_product(&cp.id).await? else { return Ok(None) };
             let mut merged = fresh.clone();
@@ -888,7 +895,13 @@ impl Engine {
             blueprint,
             provider: &configuration.provider,
             action,
-            outcome: if still_running { "in_progress" } else if failure_kind.is_some() { "failure" } else { "success" },
+            outcome: if still_running {
+                "in_progress"
+            } else if failure_kind.is_some() {
+                "failure"
+            } else {
+                "success"
+            },
             duration_ms,
             configuration_id: configuration.id.as_str(),
             contract_product_id: cp.id.as_str(),

@@ -18,8 +18,8 @@ use serde_json::Value;
 use super::{StoreError, condition_failed, item_of, put_if_version, record_of, s};
 use crate::domain::ids::{ConfigurationId, ContractProductId, ProductId};
 use crate::domain::log::LogStatus;
-use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::domain::outgoing::OutgoingEvent;
+use crate::domain::product::{ContractProduct, Deployment, Product, Search};
 use crate::ports::{BoxFuture, Completion, ContractProducts, RunRecord};
 
 /// The most reads one search page makes (each a Query of what is left of the page).
