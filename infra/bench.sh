@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench` (bench.sh measure; bench.sh bulk: a bulk suspend of SERVICES (1000) demo services
 # limited to RATE (10) calls a second; bench.sh console: the console's first page in headless
-# Chromium) and `make faults` (bench.sh faults): install what is missing,
+# Chromium; bench.sh build: `make build` from scratch, timed) and `make faults` (bench.sh faults):
+# install what is missing,
 # start the local stack on free ports, run the bench binary, stop everything. The figures go to
 # BENCHMARKS.md. LOG_ROWS (default 1000000) sizes the large logs table; EVENTS (default 10000)
 # the fault run. BENCH_QUICK=1 tries the measures on debug binaries, small, and writes nothing.
@@ -56,5 +57,13 @@ case "$MODE" in
     start_api_stack console
     E2E_API_URL="http://127.0.0.1:$API_PORT" BENCH_OUT="$ROOT/BENCHMARKS.md" "$TOOLS_DIR/browser/bin/python" "$ROOT/bench/console.py"
     ;;
-  *) say "usage: bench.sh measure|faults|bulk|console"; exit 2 ;;
+  build)
+    # From an empty .aws-sam and no arm64 build output: every crate compiled for aarch64 again
+    # (host build scripts and proc-macros of earlier release builds may be reused).
+    rm -rf "$ROOT/.aws-sam" "$ROOT/target/aarch64-unknown-linux-gnu" "$ROOT/target/lambda"
+    started=$(date +%s)
+    bash "$ROOT/infra/deploy.sh" build
+    python3 "$ROOT/bench/build_report.py" "$(( $(date +%s) - started ))" BENCHMARKS.md
+    ;;
+  *) say "usage: bench.sh measure|faults|bulk|console|build"; exit 2 ;;
 esac

@@ -77,6 +77,13 @@ PY
 say "every AWS call a function made is allowed by its policy in template.yaml"
 local_stack iam-check --stack e2e --calls "$AWS_CALL_LOG" || failed=1
 
+say "make deploy's preflight stops a stage whose SSM parameters are missing, naming each (against moto's SSM)"
+if preflight=$("$TOOLS_DIR/venv/bin/python" infra/preflight.py samconfig.toml staging 2>&1); then
+  say "the preflight passed a stage with no parameters in SSM"; failed=1
+elif [ "$(grep -c '^\[preflight\] missing /provisioning-staging/' <<<"$preflight")" != 3 ]; then
+  say "the preflight did not name the three missing parameters:"; echo "$preflight"; failed=1
+fi
+
 say "cfn-lint template.yaml (with its alarms and dashboard)"
 "$TOOLS_DIR/lint/bin/cfn-lint" template.yaml || failed=1
 

@@ -1,6 +1,6 @@
 //! (a) Action latency through the action handler, in process, against its floor: the very same
-//! DynamoDB reads, provider HTTP call, transactional write (and, for a status change, the event
-//! sent to SQS) made bare with the SDK in the same process, on the same clients.
+//! DynamoDB reads, provider HTTP call and transactional write (for a status change with the
+//! event's outbox record in it) made bare with the SDK in the same process, on the same clients.
 //!
 //! The provider is the `http` provider calling a local server that answers after a fixed delay.
 //! The round trips before and after the provider call are counted by an SDK interceptor against
@@ -106,7 +106,7 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
     let mut reports = Vec::new();
     for (label, actions) in [
         ("web-hosting/get-info (log write)", vec!["get-info"]),
-        ("web-hosting/suspend-account + unsuspend-account (status change: product + log + event)", vec!["suspend-account", "unsuspend-account"]),
+        ("web-hosting/suspend-account + unsuspend-account (status change: product + log + outbox event, one transaction)", vec!["suspend-account", "unsuspend-account"]),
     ] {
         let (mut handler, mut floor) = (Vec::new(), Vec::new());
         let (mut before, mut after, mut after_ops) = (0, 0, Vec::new());
@@ -160,12 +160,16 @@ pub async fn run(aws: &Aws, iterations: usize) -> Result<Vec<ActionReport>, Erro
                         )
                         .build(),
                 );
+                // The event, an outbox record in the same transaction.
+                let event = json!({ "id": unique("ev-floor"), "type": "contract_product.suspended", "contract_product_id": cp_id, "data": answered["data"] });
+                let record = HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(format!("OUTBOX#{}", event["id"].as_str().unwrap_or_default()))),
+                    ("sk".to_owned(), AttributeValue::S("OUTBOX".into())),
+                    ("event".to_owned(), AttributeValue::S(event.to_string())),
+                ]);
+                writes.push(TransactWriteItem::builder().put(Put::builder().table_name(&tables.main).set_item(Some(record)).build()?).build());
             }
             aws.ddb.transact_write_items().set_transact_items(Some(writes)).send().await?;
-            if status_change {
-                let event = json!({ "id": unique("ev-floor"), "type": "contract_product.suspended", "contract_product_id": cp_id, "data": answered["data"] });
-                aws.sqs.send_message().queue_url(env("EVENTS_QUEUE_URL")?).message_body(event.to_string()).send().await?;
-            }
             let took = started.elapsed();
             let calls = aws.calls.take();
             let arrived = endpoint.arrivals.lock().expect("not poisoned").first().copied().ok_or("the floor did not reach the provider")?;

@@ -37,7 +37,7 @@ pub fn measures(command: &str, actions: &[ActionReport], init: &[InitReport], wo
     let mut t = String::new();
     t.push_str(&format!("Measured by `{command}` on {}.\n\n", machine()));
     t.push_str(&format!(
-        "### (a) Action latency: the action handler against its floor\n\nIn process, DynamoDB Local, the `http` provider calling a local endpoint that answers after {} ms. The floor makes the very same DynamoDB reads, provider call, transactional write (and event message) bare with the SDK, in the same process, on the same clients. Target: handler ≤ 1.15 × floor; ≤ 2 round trips before the provider call, 1 after.\n\n",
+        "### (a) Action latency: the action handler against its floor\n\nIn process, DynamoDB Local, the `http` provider calling a local endpoint that answers after {} ms. The floor makes the very same DynamoDB reads, provider call, transactional write (with the event's outbox record for a status change) bare with the SDK, in the same process, on the same clients. Target: handler ≤ 1.15 × floor; ≤ 2 round trips before the provider call, 1 after.\n\n",
         PROVIDER_DELAY.as_millis()
     ));
     t.push_str("| action | handler p50 | handler p99 | floor p50 | floor p99 | ratio p50 | ratio p99 | round trips before / after (floor) | target |\n|---|---|---|---|---|---|---|---|---|\n");

@@ -560,7 +560,8 @@ fn queue_pair(resources: &mut Map<String, Value>, logical: &str, name: &str, fif
                 "Threshold": 0,
                 "ComparisonOperator": "GreaterThanThreshold",
                 "TreatMissingData": "notBreaching",
-                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [r("AlarmTopicArn")], r("AWS::NoValue")] }
+                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [r("AlarmTopicArn")], r("AWS::NoValue")] },
+                "OKActions": { "Fn::If": ["HasAlarmTopic", [r("AlarmTopicArn")], r("AWS::NoValue")] }
             }
         }),
     );

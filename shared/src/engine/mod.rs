@@ -573,7 +573,7 @@ impl Engine {
         cp: &ContractProduct,
         next: &ContractProduct,
         logged: &Action,
-        (entry, announces): (&LogEntry, Option<&OutgoingEvent>),
+        (entry, event_at): (&LogEntry, &(dyn Fn(ProductStatus) -> Option<OutgoingEvent> + Sync)),
         settles: Option<&Settlement>,
     ) -> Result<Option<ContractProduct>, StoreError> {
         for _ in 0..3 {
@@ -611,7 +611,9 @@ impl Engine {
             let write = (!same).then_some((&merged, fresh.version));
             let claim = merged.service_identifier.is_some() && merged.service_identifier != fresh.service_identifier;
             let releases = fresh.status != ProductStatus::Terminated && merged.status == ProductStatus::Terminated;
-            match self.products.record_run(RunRecord { product: write, claim, entry, settles, releases, announces }).await {
+            // The event tells the status the product is left in.
+            let event = event_at(merged.status);
+            match self.products.record_run(RunRecord { product: write, claim, entry, settles, releases, announces: event.as_ref() }).await {
                 Ok(()) => return Ok(Some(if same { fresh } else { merged })),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -767,9 +769,11 @@ impl Engine {
         completion: Option<&Completion>,
     ) -> Result<(ContractProduct, LogEntry), Failure> {
         let log_id = entry.log_id.clone();
-        // Its event, none while the provider is still at it; written in the run's transaction.
-        let final_status = if changed { next.status } else { cp.status };
-        let event = finished.then(|| Self::event_of(cp, logged, final_status, failure_kind.is_some(), &log_id, &entry.message)).flatten();
+        // Its event by the status the product is left in, none while the provider is still at
+        // it; written in the run's transaction.
+        let message = entry.message.clone();
+        let event_at = |status: ProductStatus| if finished { Self::event_of(cp, logged, status, failure_kind.is_some(), &log_id, &message) } else { None };
+        let event = event_at(if changed { next.status } else { cp.status });
         let announces = event.as_ref();
         let product_write = changed.then_some((&next, cp.version));
         let settlement = |c: &Completion, failure: Option<FailureKind>| c.settles(failure).map(|status| Settlement { completion: c.clone(), status, log_id: log_id.clone() });
@@ -780,7 +784,7 @@ impl Engine {
         if changed && matches!(written, Err(StoreError::Conflict(_))) {
             // Another run changed the product while the provider carried this one out: its
             // change is applied onto the product as it is now, not lost and not sent again.
-            match self.reapply(cp, &next, logged, (&entry, announces), also.as_ref()).await {
+            match self.reapply(cp, &next, logged, (&entry, &event_at), also.as_ref()).await {
                 Ok(Some(merged)) => {
                     tracing::info!(contract_product_id = %cp.id, log_id = %log_id, version = merged.version, "a concurrent change was met: this run's change was applied onto it");
                     next = merged;
