@@ -13,7 +13,7 @@ import time
 import tomllib
 
 
-def section(seconds):
+def section(seconds, started=None):
     with open(".aws-sam/build.toml", "rb") as f:
         definitions = tomllib.load(f).get("function_build_definitions", {})
     rows = []
@@ -22,18 +22,20 @@ def section(seconds):
         names = d.get("functions", [])
         functions += len(names)
         binary = d.get("metadata", {}).get("BuildProperties", {}).get("Binary", "?")
-        path = os.path.join(".aws-sam", "build", names[0], "bootstrap")
+        # Functions of one definition share one artifact folder (`<first>-Shared`).
+        folder = next((f for f in (names[0], f"{names[0]}-Shared") if os.path.isdir(os.path.join(".aws-sam", "build", f))), names[0])
+        path = os.path.join(".aws-sam", "build", folder, "bootstrap")
         size = os.path.getsize(path) if os.path.exists(path) else 0
         arch = subprocess.run(["file", "-b", path], capture_output=True, text=True).stdout.split(",")[1].strip() if os.path.exists(path) else "missing"
         rows.append((binary, len(names), size, arch))
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     out = [
-        f"Measured by `bash infra/bench.sh build` (`make build` from an empty `.aws-sam/` and an empty cargo target directory for aarch64, dependencies already downloaded) at {commit} on {platform.system()} {platform.machine()} · {os.cpu_count()} cores · {rustc} · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Measured by `bash infra/bench.sh build` (`make build` from an empty `.aws-sam/` and no aarch64 build output, crates already downloaded, host build scripts of earlier release builds reused) at {commit} on {platform.system()} {platform.machine()} · {os.cpu_count()} cores · {rustc} · finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"`sam build` of the whole template (AWS SAM CLI 1.170.0, `rust-cargolambda`: `cargo lambda build --release --arm64` per binary, zig from PyPI's ziglang, no Docker): **{seconds // 60} min {seconds % 60} s** wall, {functions} functions from {len(definitions)} build definitions.",
         "",
-        "| binary | functions sharing its build | bootstrap (stripped, release) | architecture |",
+        "| binary | functions sharing its build (one artifact) | bootstrap (stripped, release) | architecture |",
         "|---|---|---|---|",
     ]
     for binary, n, size, arch in sorted(rows, key=lambda r: -r[1]):

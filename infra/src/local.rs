@@ -267,30 +267,36 @@ pub struct EventSourceMapping {
     pub report_batch_item_failures: bool,
 }
 
-/// Every SQS event of every function, resolved against the created queues.
-pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, SetupError> {
+/// The events of one `kind` (SQS, DynamoDB ...) of every function the stack has: the function's
+/// local name, its logical id and the event's properties, resolved.
+pub fn events_of(stack: &Stack, kind: &str) -> Result<Vec<(String, String, Value)>, SetupError> {
     let mut out = Vec::new();
     for (id, res) in stack.template.resources_of("AWS::Serverless::Function") {
         if !stack.exists(res)? {
             continue;
         }
         let function = stack.physical.get(id).map(|p| p.reference.clone()).unwrap_or_default();
-        for event in res["Properties"]["Events"].as_object().into_iter().flatten().map(|(_, e)| e) {
-            if event["Type"] != "SQS" {
-                continue;
-            }
-            let props = stack.resolve(&event["Properties"])?;
-            let queue_arn = scalar(&props["Queue"]);
-            let queue_url =
-                stack.physical.values().find(|p| p.attributes.get("Arn") == Some(&queue_arn)).map(|p| p.reference.clone()).ok_or_else(|| SetupError::Invalid(format!("{id}: no queue {queue_arn}")))?;
-            out.push(EventSourceMapping {
-                function: function.clone(),
-                queue_arn,
-                queue_url,
-                batch_size: props["BatchSize"].as_i64().unwrap_or(10) as i32,
-                report_batch_item_failures: strings(&props, "FunctionResponseTypes").any(|t| t == "ReportBatchItemFailures"),
-            });
+        for event in res["Properties"]["Events"].as_object().into_iter().flatten().map(|(_, e)| e).filter(|e| e["Type"] == kind) {
+            out.push((function.clone(), id.to_owned(), stack.resolve(&event["Properties"])?));
         }
+    }
+    Ok(out)
+}
+
+/// Every SQS event of every function, resolved against the created queues.
+pub fn event_source_mappings(stack: &Stack) -> Result<Vec<EventSourceMapping>, SetupError> {
+    let mut out = Vec::new();
+    for (function, id, props) in events_of(stack, "SQS")? {
+        let queue_arn = scalar(&props["Queue"]);
+        let queue_url =
+            stack.physical.values().find(|p| p.attributes.get("Arn") == Some(&queue_arn)).map(|p| p.reference.clone()).ok_or_else(|| SetupError::Invalid(format!("{id}: no queue {queue_arn}")))?;
+        out.push(EventSourceMapping {
+            function,
+            queue_arn,
+            queue_url,
+            batch_size: props["BatchSize"].as_i64().unwrap_or(10) as i32,
+            report_batch_item_failures: strings(&props, "FunctionResponseTypes").any(|t| t == "ReportBatchItemFailures"),
+        });
     }
     Ok(out)
 }

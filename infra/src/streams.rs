@@ -32,30 +32,20 @@ pub struct StreamMapping {
 /// Every DynamoDB stream event of every function, resolved against the created tables.
 pub fn stream_mappings(stack: &Stack) -> Result<Vec<StreamMapping>, SetupError> {
     let mut out = Vec::new();
-    for (id, res) in stack.template.resources_of("AWS::Serverless::Function") {
-        if !stack.exists(res)? {
-            continue;
-        }
-        let function = stack.physical.get(id).map(|p| p.reference.clone()).unwrap_or_default();
-        for event in res["Properties"]["Events"].as_object().into_iter().flatten().map(|(_, e)| e) {
-            if event["Type"] != "DynamoDB" {
-                continue;
-            }
-            let props = stack.resolve(&event["Properties"])?;
-            let filters = props["FilterCriteria"]["Filters"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|f| serde_json::from_str(&scalar(&f["Pattern"])).map_err(|e| SetupError::Invalid(format!("{id}: a filter pattern is not JSON: {e}"))))
-                .collect::<Result<Vec<Value>, _>>()?;
-            out.push(StreamMapping {
-                function: function.clone(),
-                stream_arn: scalar(&props["Stream"]),
-                batch_size: props["BatchSize"].as_u64().unwrap_or(100) as usize,
-                filters,
-                report_batch_item_failures: props["FunctionResponseTypes"].as_array().into_iter().flatten().any(|t| t == "ReportBatchItemFailures"),
-            });
-        }
+    for (function, id, props) in crate::local::events_of(stack, "DynamoDB")? {
+        let filters = props["FilterCriteria"]["Filters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| serde_json::from_str(&scalar(&f["Pattern"])).map_err(|e| SetupError::Invalid(format!("{id}: a filter pattern is not JSON: {e}"))))
+            .collect::<Result<Vec<Value>, _>>()?;
+        out.push(StreamMapping {
+            function,
+            stream_arn: scalar(&props["Stream"]),
+            batch_size: props["BatchSize"].as_u64().unwrap_or(100) as usize,
+            filters,
+            report_batch_item_failures: props["FunctionResponseTypes"].as_array().into_iter().flatten().any(|t| t == "ReportBatchItemFailures"),
+        });
     }
     Ok(out)
 }

@@ -1,8 +1,9 @@
-//! The dispatcher: events out. It reads the outbox (new outbox records on the main table's stream,
-//! each written in the transaction of the change that made it) and puts each event on the events
-//! queue, in order; a refusal is answered as the record to start again from, so the stream
-//! hands it over again (nothing after it is skipped). It is also the events queue's consumer:
-//! each outgoing event goes to the enabled handlers of its type, lowest priority number first: a URL gets a signed POST (`X-Signature: sha256=<hex
+//! The dispatcher: events out. It reads the outbox (new outbox records on the main table's
+//! stream, each written in the transaction of the change that made it) and puts each event on
+//! the events queue, in order; a refusal is answered as the record to start again from, so the
+//! stream hands it over again (nothing after it is skipped). It is also the events queue's
+//! consumer: each outgoing event goes to the enabled handlers of its type, lowest priority number
+//! first: a URL gets a signed POST (`X-Signature: sha256=<hex
 //! HMAC-SHA256 of the body with the handler's secret>`), a Lambda function is invoked with the
 //! event. Every delivery is recorded as an execution. A failed delivery retries the event later
 //! (growing, jittered delay); handlers it reached already are not called again. URLs go through
