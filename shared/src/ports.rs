@@ -318,6 +318,36 @@ pub trait DemoState: Send + Sync {
 /// A page of the demo's objects: keys and objects, and where the next page starts.
 pub type DemoPage = (Vec<(String, Map<String, Value>)>, Option<String>);
 
+/// One run of an action as the engine measures it (the [`Metrics`] port).
+#[derive(Debug, Clone)]
+pub struct ActionRun<'a> {
+    pub blueprint: &'a str,
+    pub provider: &'a str,
+    pub action: &'a str,
+    /// `success`, `failure` or `in_progress` (the provider is still at it).
+    pub outcome: &'a str,
+    pub duration_ms: u64,
+    pub configuration_id: &'a str,
+    pub contract_product_id: &'a str,
+    pub log_id: &'a str,
+}
+
+/// What the engine measures as it goes: each run, and each move of a configuration's circuit
+/// breaker (`open`, `half_open`, `closed`). adapters::metrics writes them in CloudWatch's
+/// embedded metric format; an engine measures nothing unless given it ([`NoMetrics`]).
+pub trait Metrics: Send + Sync {
+    fn action(&self, run: &ActionRun<'_>);
+    fn breaker(&self, state: &str, configuration_id: &str);
+}
+
+/// Measures nothing (tests, tools, the benchmarks' in-process engines).
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn action(&self, _: &ActionRun<'_>) {}
+    fn breaker(&self, _: &str, _: &str) {}
+}
+
 /// Where the dispatcher puts the outbox's events (the events queue). A refusal is the caller's
 /// to retry: the outbox record stays in the stream until it is published.
 pub trait Publish: Send + Sync {

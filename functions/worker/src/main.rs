@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let tables = Tables::from_env()?;
     let (ddb, sqs) = (shared::adapters::aws::dynamodb(&aws), shared::adapters::aws::sqs(&aws));
     let stores = shared::adapters::cache::remembering(shared::adapters::dynamodb::stores(ddb.clone(), &tables));
-    let engine = Engine::new(stores.clone(), Arc::new(shared::adapters::ssm::secret_box(&aws).await?));
+    let engine = Engine::new(stores.clone(), Arc::new(shared::adapters::ssm::secret_box(&aws).await?)).with_metrics(Arc::new(shared::adapters::metrics::Emf));
     let queue_url = std::env::var("LIFECYCLE_QUEUE_URL").map_err(|_| "LIFECYCLE_QUEUE_URL is not set")?;
     let retry_base = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let worker = &Worker::new(engine, Arc::new(EventStore::new(ddb, &tables.main)), stores.products, Arc::new(SqsMailbox::for_worker(sqs, queue_url)), retry_base);

@@ -20,6 +20,20 @@ use std::io::Write;
 use serde_json::{Map, Value, json};
 
 use super::telemetry;
+use crate::ports::{ActionRun, Metrics};
+
+/// The engine's [`Metrics`] port in the embedded metric format.
+pub struct Emf;
+
+impl Metrics for Emf {
+    fn action(&self, run: &ActionRun<'_>) {
+        action(run);
+    }
+
+    fn breaker(&self, state: &str, configuration_id: &str) {
+        breaker(state, configuration_id);
+    }
+}
 
 /// One measurement: `metrics` (name, unit, value) with `dimensions` (name, value), recorded under
 /// each of `sets` (lists of dimension names, `service` added to each), and other `properties`.
@@ -73,35 +87,22 @@ pub fn emit(m: &Measurement<'_>) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-/// A run that finished (or was handed to the provider to finish).
-#[derive(Debug, Clone)]
-pub struct ActionRun<'a> {
-    pub blueprint: &'a str,
-    pub provider: &'a str,
-    pub action: &'a str,
-    pub outcome: &'a str,
-    pub duration_ms: u64,
-    pub configuration_id: &'a str,
-    pub contract_product_id: &'a str,
-    pub log_id: &'a str,
-}
-
-impl ActionRun<'_> {
-    pub fn measurement(&self) -> Measurement<'_> {
-        let mut properties = Map::new();
-        properties.insert("action".into(), self.action.into());
-        properties.insert("configuration_id".into(), self.configuration_id.into());
-        properties.insert("contract_product_id".into(), self.contract_product_id.into());
-        properties.insert("log_id".into(), self.log_id.into());
-        Measurement { metrics: &[], dimensions: &[], sets: &[&["blueprint", "provider", "outcome"], &["outcome"]], properties }
-    }
+/// A run's measurement but its metrics and dimensions: the dimension sets and the properties
+/// that tell which run it was.
+fn run_measurement<'a>(run: &ActionRun<'a>) -> Measurement<'a> {
+    let mut properties = Map::new();
+    properties.insert("action".into(), run.action.into());
+    properties.insert("configuration_id".into(), run.configuration_id.into());
+    properties.insert("contract_product_id".into(), run.contract_product_id.into());
+    properties.insert("log_id".into(), run.log_id.into());
+    Measurement { metrics: &[], dimensions: &[], sets: &[&["blueprint", "provider", "outcome"], &["outcome"]], properties }
 }
 
 /// Counts a run and its latency.
 pub fn action(run: &ActionRun<'_>) {
     let metrics = [("Actions", "Count", 1.0), ("ActionLatency", "Milliseconds", run.duration_ms as f64)];
     let dimensions = [("blueprint", run.blueprint), ("provider", run.provider), ("outcome", run.outcome)];
-    emit(&Measurement { metrics: &metrics, dimensions: &dimensions, ..run.measurement() });
+    emit(&Measurement { metrics: &metrics, dimensions: &dimensions, ..run_measurement(run) });
 }
 
 fn count(metric: &str, dimension: (&str, &str), properties: Map<String, Value>) {
@@ -151,7 +152,7 @@ mod tests {
         };
         let metrics = [("Actions", "Count", 1.0), ("ActionLatency", "Milliseconds", 42.0)];
         let dimensions = [("blueprint", "web-hosting"), ("provider", "demo"), ("outcome", "failure")];
-        let text = line(&Measurement { metrics: &metrics, dimensions: &dimensions, ..run.measurement() }, 1_700_000_000_000, "Provisioning", "stack");
+        let text = line(&Measurement { metrics: &metrics, dimensions: &dimensions, ..run_measurement(&run) }, 1_700_000_000_000, "Provisioning", "stack");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000u64);
         let directive = &v["_aws"]["CloudWatchMetrics"][0];

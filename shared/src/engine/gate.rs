@@ -84,14 +84,14 @@ impl Engine {
         if !self.gate.claim_probe(&fresh.id).await? {
             return Err(unavailable(&fresh, "its circuit breaker is half open and another call is probing it", PROBE_UNDER_WAY_MS));
         }
-        crate::adapters::metrics::breaker("half_open", fresh.id.as_str());
+        self.metrics.breaker("half_open", fresh.id.as_str());
         let clock = Instant::now();
         let probe = with_deadline(opened.connect.test_connection(&fresh.blueprint, &opened.settings)).await;
         let needles = crate::secrets::secret_values(&opened.spec.settings, &opened.settings);
         match probe {
             Ok(_) => {
                 self.gate.close(&fresh.id).await?;
-                crate::adapters::metrics::breaker("closed", fresh.id.as_str());
+                self.metrics.breaker("closed", fresh.id.as_str());
                 self.configurations.forget(&fresh.id);
                 self.breaker_entry(&fresh, LogStatus::Success, "circuit breaker closed: its probe (the connection test) succeeded".into(), clock).await;
                 Ok(())
@@ -99,7 +99,7 @@ impl Engine {
             Err(f) => {
                 let why = super::scrub_text(&f.message, &needles);
                 let again = self.gate.reopen(&fresh.id, b.opens + 1, &why).await?;
-                crate::adapters::metrics::breaker("open", fresh.id.as_str());
+                self.metrics.breaker("open", fresh.id.as_str());
                 let message = format!("circuit breaker stays open until {}: its probe (the connection test) failed: {why}", format_millis(again.retry_at_ms));
                 self.breaker_entry(&fresh, LogStatus::Error, message, clock).await;
                 Err(unavailable(&fresh, &format!("its circuit breaker is open: its probe failed ({why})"), again.retry_at_ms - now_millis()))
@@ -130,7 +130,7 @@ impl Engine {
         let threshold = configuration.limits.breaker_failures();
         match self.gate.failed(&configuration.id, threshold, message).await {
             Ok(Some(opened)) => {
-                crate::adapters::metrics::breaker("open", configuration.id.as_str());
+                self.metrics.breaker("open", configuration.id.as_str());
                 self.configurations.forget(&configuration.id);
                 let text = format!(
                     "circuit breaker opened after {} transient failures in a row (the last: {kind:?}, {message}); calls wait until {}, then a connection test probes it",
@@ -182,7 +182,7 @@ impl Engine {
         if configuration.breaker.open {
             match self.gate.close(&configuration.id).await {
                 Ok(()) => {
-                    crate::adapters::metrics::breaker("closed", configuration.id.as_str());
+                    self.metrics.breaker("closed", configuration.id.as_str());
                     self.breaker_entry(configuration, LogStatus::Success, "circuit breaker closed: a connection test succeeded".into(), Instant::now()).await
                 }
                 Err(e) => tracing::warn!(configuration_id = %configuration.id, error = %e, "an open breaker was not closed after a good connection test"),

@@ -124,6 +124,8 @@ pub struct Engine {
     configurations: Arc<dyn Configurations>,
     implementations: Implementations,
     secrets: Arc<SecretBox>,
+    /// Where each run and breaker move is measured.
+    metrics: Arc<dyn crate::ports::Metrics>,
     bulk: Arc<dyn crate::ports::BulkJobs>,
     gate: Arc<dyn crate::ports::ProviderGate>,
     drift: Arc<dyn crate::ports::DriftReports>,
@@ -315,11 +317,19 @@ impl Engine {
             configurations: stores.configurations,
             implementations: Implementations::new(stores.demo),
             secrets,
+            metrics: Arc::new(crate::ports::NoMetrics),
             bulk: stores.bulk,
             gate: stores.gate,
             drift: stores.drift,
             counted: Default::default(),
         }
+    }
+
+    /// Measures each run and each move of a breaker there (the functions: in the embedded
+    /// metric format).
+    pub fn with_metrics(mut self, metrics: Arc<dyn crate::ports::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The key that seals secrets at rest (shared with what the engine's callers store).
@@ -895,7 +905,7 @@ impl Engine {
             // credentials or an address fixed meanwhile are used by the very next attempt.
             self.configurations.forget(&configuration.id);
         }
-        crate::adapters::metrics::action(&crate::adapters::metrics::ActionRun {
+        self.metrics.action(&crate::ports::ActionRun {
             blueprint,
             provider: &configuration.provider,
             action,

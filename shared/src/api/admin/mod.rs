@@ -84,7 +84,7 @@ impl Admin {
             auth,
             configurations: dynamo.configurations(),
             products: dynamo.products(),
-            engine: Engine::new(dynamo.stores(), secrets.clone()),
+            engine: Engine::new(dynamo.stores(), secrets.clone()).with_metrics(Arc::new(crate::adapters::metrics::Emf)),
             secrets,
             events: dynamo.events(),
             handlers: dynamo.handlers(),
