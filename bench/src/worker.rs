@@ -147,8 +147,7 @@ pub async fn run(aws: &Aws, events: usize, groups: usize, pollers: usize) -> Res
     let bare = bare_loop(aws, &queue_url, pollers, events, None).await?;
     // The floor: the same messages, and per message the calls the worker makes, bare.
     send_all(aws, &queue_url, &bodies).await?;
-    let floor =
-        bare_loop(aws, &queue_url, pollers, events, Some(Floor { main: tables.main.clone(), logs: tables.logs.clone(), events_queue: env("EVENTS_QUEUE_URL")?, read: Default::default() })).await?;
+    let floor = bare_loop(aws, &queue_url, pollers, events, Some(Floor { main: tables.main.clone(), logs: tables.logs.clone(), read: Default::default() })).await?;
     aws.calls.take();
 
     // The worker: the same events, accepted by the webhook (claimed and queued), then run.
@@ -204,7 +203,6 @@ fn show(e: impl std::error::Error) -> String {
 struct Floor {
     main: String,
     logs: String,
-    events_queue: String,
     /// The configurations read so far: like the worker (adapters::cache), the floor reads a
     /// configuration once, not per event (a run shorter than the cache's 30 s).
     read: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
@@ -215,7 +213,7 @@ impl Floor {
     /// read the contract product, its configuration (the first time only, as the worker
     /// remembers it) and the demo's account, write the account
     /// back, one transaction (the product under a condition, the log entry, the event's
-    /// completion) and one send of the outgoing event.
+    /// completion, the outgoing event's outbox record).
     async fn one(&self, aws: &Aws, cp: &str, message_id: &str) -> Result<(), Error> {
         self.calls(aws, cp, message_id).await.map_err(|e| format!("{cp}: {e}").into())
     }
@@ -249,6 +247,9 @@ impl Floor {
         ddb.put_item().table_name(&self.main).set_item(Some(account)).send().await.map_err(show)?;
         let mut log = key(cp.to_owned(), &format!("{}#floor-{message_id}", shared::domain::time::now_rfc3339()));
         log.insert("message".into(), AttributeValue::S("floor".into()));
+        let event = unique("ev-floor");
+        let mut outbox = key(format!("OUTBOX#{event}"), "OUTBOX");
+        outbox.insert("event".into(), AttributeValue::S(json!({ "id": event, "contract_product_id": cp }).to_string()));
         let writes = vec![
             TransactWriteItem::builder().put(Put::builder().table_name(&self.main).set_item(Some(product)).condition_expression("attribute_exists(pk)").build().map_err(show)?).build(),
             TransactWriteItem::builder().put(Put::builder().table_name(&self.logs).set_item(Some(log)).build().map_err(show)?).build(),
@@ -264,9 +265,9 @@ impl Floor {
                         .map_err(show)?,
                 )
                 .build(),
+            TransactWriteItem::builder().put(Put::builder().table_name(&self.main).set_item(Some(outbox)).build().map_err(show)?).build(),
         ];
         ddb.transact_write_items().set_transact_items(Some(writes)).send().await.map_err(show)?;
-        aws.sqs.send_message().queue_url(&self.events_queue).message_body(json!({ "id": unique("ev-floor"), "contract_product_id": cp }).to_string()).send().await.map_err(show)?;
         Ok(())
     }
 }

@@ -214,7 +214,7 @@ impl StreamPoller {
             }
             match again {
                 Some(seq) => {
-                    // From the record that failed, after a growing pause (1 s doubling to 8 s).
+                    // From the record that failed, after a growing pause (2 s doubling to 8 s).
                     shard.iterator = self.iterator(id, None, Some(&seq)).await?;
                     shard.failures += 1;
                     tracing::info!(function = %self.mapping.function, shard = %id, sequence_number = %seq, "a batch failed; read again from its failed record");
