@@ -44,17 +44,85 @@ pub struct BulkReport {
 }
 
 async fn call(http: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Error> {
+    let (status, body) = answer(http, url, method, path, body).await?;
+    if status >= 300 {
+        return Err(format!("{path}: {status} {body}").into());
+    }
+    Ok(body)
+}
+
+/// The status and JSON body of one request, whatever the status.
+async fn answer(http: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), Error> {
     let mut request = http.request(method, format!("{url}{path}")).bearer_auth(admin_token()?);
     if let Some(b) = body {
         request = request.json(&b);
     }
     let response = request.send().await?;
     let status = response.status().as_u16();
-    let body: Value = response.json().await?;
-    if status >= 300 {
-        return Err(format!("{path}: {status} {body}").into());
+    Ok((status, response.json().await?))
+}
+
+/// Imports `names` into the configuration for `client`, as a company moving its services here
+/// would: 20 a request, and a request whose answer did not come back (a 5xx, as the local
+/// gateway's cargo lambda watch now and then gives for a large answer though the function
+/// answered) or services answered `not_tried` are sent again: a service an earlier try already
+/// imported is then refused as held (409), which is what the API promises. The contract
+/// products are then read from the configuration's service list; every name must be held.
+async fn import_all(http: &reqwest::Client, url: &str, cfg_id: &str, names: &[String], client: &str) -> Result<Vec<String>, Error> {
+    let path = format!("/provision-configurations/{cfg_id}/import");
+    for chunk in names.chunks(20) {
+        let mut pending: Vec<&String> = chunk.iter().collect();
+        for attempt in 1..=4 {
+            if pending.is_empty() {
+                break;
+            }
+            let batch: Vec<Value> = pending.iter().map(|s| json!({ "service_identifier": s, "client_id": client })).collect();
+            let (status, body) = answer(http, url, reqwest::Method::POST, &path, Some(json!({ "services": batch }))).await?;
+            if status >= 500 && attempt < 4 {
+                eprintln!("[bulk] an import answered {status}; sending its {} services again", pending.len());
+                continue;
+            }
+            if status >= 300 {
+                return Err(format!("{path}: {status} {body}").into());
+            }
+            let mut again = Vec::new();
+            for (name, r) in pending.iter().zip(body["items"].as_array().into_iter().flatten()) {
+                match (r["result"].as_str(), r["status"].as_u64()) {
+                    (Some("imported"), _) => {}
+                    (Some("refused"), Some(409)) if attempt > 1 => {}
+                    (Some("not_tried"), _) => again.push(*name),
+                    _ => return Err(format!("an import failed: {r}").into()),
+                }
+            }
+            pending = again;
+        }
+        if !pending.is_empty() {
+            return Err(format!("{} services were still not imported after four tries", pending.len()).into());
+        }
     }
-    Ok(body)
+    let mut held: HashMap<String, String> = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_path = match &cursor {
+            Some(c) => {
+                let mut query = reqwest::Url::parse("http://cursor.invalid/").expect("a constant URL parses");
+                query.query_pairs_mut().append_pair("cursor", c);
+                format!("/provision-configurations/{cfg_id}/services?{}", query.query().unwrap_or_default())
+            }
+            None => format!("/provision-configurations/{cfg_id}/services"),
+        };
+        let page = call(http, url, reqwest::Method::GET, &page_path, None).await?;
+        for s in page["items"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(cp)) = (s["service_identifier"].as_str(), s["contract_product_id"].as_str()) {
+                held.insert(name.to_owned(), cp.to_owned());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    names.iter().map(|n| held.get(n).cloned().ok_or_else(|| format!("{n} was imported but its configuration's service list does not show a contract product holding it").into())).collect()
 }
 
 /// The most of `times` (ms, sorted) within any window of `width` ms.
@@ -84,16 +152,13 @@ pub async fn run(aws: &Aws, api_url: &str, services: usize, limit: u32) -> Resul
             .await?;
     let cfg_id = cfg["id"].as_str().unwrap_or_default().to_owned();
     let client = unique("client");
-    let mut ids = Vec::new();
-    for chunk in names.chunks(20) {
-        let batch: Vec<Value> = chunk.iter().map(|s| json!({ "service_identifier": s, "client_id": client })).collect();
-        let results = call(&http, &url, reqwest::Method::POST, &format!("/provision-configurations/{cfg_id}/import"), Some(json!({ "services": batch }))).await?;
-        for r in results["items"].as_array().into_iter().flatten() {
-            match r["contract_product"]["id"].as_str() {
-                Some(id) => ids.push(id.to_owned()),
-                None => return Err(format!("an import failed: {r}").into()),
-            }
-        }
+    let ids = import_all(&http, &url, &cfg_id, &names, &client).await?;
+    // What that leans on, checked every run: a batch sent again is refused as held, each service
+    // a 409, so nothing is made twice.
+    let batch: Vec<Value> = names.iter().take(20).map(|s| json!({ "service_identifier": s, "client_id": client })).collect();
+    let again = call(&http, &url, reqwest::Method::POST, &format!("/provision-configurations/{cfg_id}/import"), Some(json!({ "services": batch }))).await?;
+    if let Some(r) = again["items"].as_array().into_iter().flatten().find(|r| r["result"] != "refused" || r["status"] != 409) {
+        return Err(format!("an import sent again was not refused as held: {r}").into());
     }
     // Then the limit, as a company would set it for a panel that allows `limit` calls a second.
     call(&http, &url, reqwest::Method::PATCH, &format!("/provision-configurations/{cfg_id}"), Some(json!({ "limits": { "requests_per_second": limit } }))).await?;

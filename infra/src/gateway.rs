@@ -166,9 +166,14 @@ impl Gateway {
                 }
                 other => other.map_err(|e| e.to_string())?,
             };
-            if method == reqwest::Method::GET && status == 500 && bytes.starts_with(WATCH_OWN_500) && tries < 4 {
-                tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch answered its own 500 to a read; asking again");
-                continue;
+            if status == 500 && bytes.starts_with(WATCH_OWN_500) {
+                if method == reqwest::Method::GET && tries < 4 {
+                    tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch answered its own 500 to a read; asking again");
+                    continue;
+                }
+                // A write is never sent twice: the caller gets the 500, as from API Gateway when
+                // an answer is lost, and may ask what became of it.
+                tracing::warn!(target = %target, %method, "local gateway: cargo lambda watch answered its own 500; passed on");
             }
             break (status, headers, bytes);
         };

@@ -125,6 +125,9 @@ pub trait ContractProducts: Send + Sync {
     fn holders<'a>(&'a self, configuration: &'a ConfigurationId, identifiers: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, ContractProductId>, StoreError>>;
     /// The status of one log entry of a contract product, if it exists.
     fn log_status<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogStatus>, StoreError>>;
+    /// One log entry of a contract product, if it exists (a long-running action's re-check
+    /// keeps the exchanges of the run it follows).
+    fn log_entry<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogEntry>, StoreError>>;
 }
 
 /// Lifecycle events' records as the worker moves them on.

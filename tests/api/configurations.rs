@@ -171,6 +171,16 @@ async fn the_catalogue_lists_each_blueprints_providers_with_settings_schemas() {
         assert_eq!(demo["id"], "demo", "{}", b["id"]);
         assert_eq!(demo["settings"]["properties"]["api_key"]["x-secret"], true);
         assert_eq!(demo["supported_actions"].as_array().unwrap().len(), b["actions"].as_array().unwrap().len());
+        // Every blueprint has a real provider (a vendor's API, not the demo or your own endpoint);
+        // web hosting and servers two or more. Each marks its secret settings.
+        let real: Vec<&Value> = b["providers"].as_array().unwrap().iter().filter(|p| p["id"] != "demo" && p["id"] != "http").collect();
+        let wanted = if b["id"] == "web-hosting" || b["id"] == "servers" { 2 } else { 1 };
+        assert!(real.len() >= wanted, "{}: {} real providers", b["id"], real.len());
+        for p in real {
+            let secret = p["settings"]["properties"].as_object().unwrap().values().any(|f| f["x-secret"] == true);
+            assert!(secret, "{}/{} marks no secret setting", b["id"], p["id"]);
+            assert!(!p["supported_actions"].as_array().unwrap().is_empty(), "{}/{} supports nothing", b["id"], p["id"]);
+        }
     }
 }
 

@@ -19,3 +19,4 @@ mod oidc;
 mod outbox;
 mod poller;
 mod providers;
+mod providers_wave2;

@@ -8,7 +8,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const WHM_TOKEN: &str = "WHM-token-Sup3rSecret";
 
-async fn call(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     e2e::call(method, path, Some(&admin_token()), body).await
 }
 
@@ -150,7 +150,7 @@ async fn cpanel_refusals_are_clear_errors_and_change_nothing() {
 }
 
 /// A configuration of a provider and a contract product on it; answers the product's id.
-async fn product_on(blueprint: &str, provider: &str, settings: Value, secret: &str) -> String {
+pub(crate) async fn product_on(blueprint: &str, provider: &str, settings: Value, secret: &str) -> String {
     let (status, cfg) = call(reqwest::Method::POST, "/provision-configurations", Some(json!({ "name": unique(provider), "blueprint": blueprint, "provider": provider, "settings": settings }))).await;
     assert_eq!(status, 201, "{cfg}");
     assert!(!cfg.to_string().contains(secret), "the secret is never shown back");
@@ -161,16 +161,16 @@ async fn product_on(blueprint: &str, provider: &str, settings: Value, secret: &s
     cp["id"].as_str().unwrap().to_owned()
 }
 
-async fn act(cp: &str, blueprint: &str, action: &str, params: Value) -> (u16, Value) {
+pub(crate) async fn act(cp: &str, blueprint: &str, action: &str, params: Value) -> (u16, Value) {
     call(reqwest::Method::POST, &format!("/contract-products/{cp}/actions/{blueprint}/{action}"), Some(json!({ "params": params }))).await
 }
 
-async fn status_of(cp: &str) -> Value {
+pub(crate) async fn status_of(cp: &str) -> Value {
     call(reqwest::Method::GET, &format!("/contract-products/{cp}"), None).await.1
 }
 
 /// Every log entry of a product, in full (debug included), as one text.
-async fn logs_text(cp: &str) -> String {
+pub(crate) async fn logs_text(cp: &str) -> String {
     let (_, logs) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=100"), None).await;
     let mut text = String::new();
     for item in logs["items"].as_array().unwrap() {
@@ -182,7 +182,7 @@ async fn logs_text(cp: &str) -> String {
 
 /// A failed run: answered with `status`, logged as an error with the same message, and the
 /// product unchanged.
-async fn assert_failed_cleanly(cp: &str, blueprint: &str, action: &str, params: Value, status: u16, message: &str) {
+pub(crate) async fn assert_failed_cleanly(cp: &str, blueprint: &str, action: &str, params: Value, status: u16, message: &str) {
     let before = status_of(cp).await;
     let (got, body) = act(cp, blueprint, action, params).await;
     assert_eq!((got, body["error"]["message"].as_str()), (status, Some(message)), "{body}");
@@ -199,7 +199,7 @@ async fn assert_failed_cleanly(cp: &str, blueprint: &str, action: &str, params: 
 /// The owning client, then an admin, naming another account in an action's params: each a 400
 /// naming the field, nothing run, nothing logged; the caller of the test then checks that the
 /// vendor's double never saw the foreign identifier.
-async fn foreign_identifier_is_refused(cp: &str, blueprint: &str, action: &str, params: Value, field: &str) {
+pub(crate) async fn foreign_identifier_is_refused(cp: &str, blueprint: &str, action: &str, params: Value, field: &str) {
     let product = status_of(cp).await;
     let owner = e2e::client_token(product["client_id"].as_str().unwrap());
     let (_, logs_before) = call(reqwest::Method::GET, &format!("/contract-products/{cp}/logs?limit=100"), None).await;
@@ -219,12 +219,12 @@ async fn foreign_identifier_is_refused(cp: &str, blueprint: &str, action: &str, 
 }
 
 /// Whether any request a vendor double received names `what` (its URL or its body).
-async fn double_saw(double: &MockServer, what: &str) -> bool {
+pub(crate) async fn double_saw(double: &MockServer, what: &str) -> bool {
     double.received_requests().await.unwrap().iter().any(|r| r.url.as_str().contains(what) || String::from_utf8_lossy(&r.body).contains(what))
 }
 
 /// Waits for a long-running action's entry to leave pending.
-async fn settled(log_id: &str) -> Value {
+pub(crate) async fn settled(log_id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
         let (_, entry) = call(reqwest::Method::GET, &format!("/logs/{log_id}"), None).await;
@@ -238,7 +238,7 @@ async fn settled(log_id: &str) -> Value {
 
 /// Sends every request a vendor double received again to the prism mock server made from the
 /// vendor's own description: the double accepted nothing the spec refuses.
-async fn replay_against_spec(double: &MockServer, prism_var: &str) {
+pub(crate) async fn replay_against_spec(double: &MockServer, prism_var: &str) {
     let prism = std::env::var(prism_var).unwrap_or_else(|_| panic!("{prism_var} is not set: make test starts the prism servers"));
     let client = reqwest::Client::new();
     for r in double.received_requests().await.unwrap() {
@@ -254,7 +254,11 @@ async fn replay_against_spec(double: &MockServer, prism_var: &str) {
         }
         let answer = request.send().await.unwrap();
         let violations = answer.headers().get("sl-violations").map(|v| v.to_str().unwrap_or_default().to_owned());
-        assert!(answer.status().is_success(), "the spec refuses {} {url}: {} {violations:?}", r.method, answer.status());
+        // Prism's 500 for an answer of the vendor's own example that breaks its spec (the
+        // request was valid): every violation is of the response.
+        let listed: Vec<Value> = violations.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
+        let example_only = answer.status() == 500 && !listed.is_empty() && listed.iter().all(|v| v["location"][0] == "response");
+        assert!(answer.status().is_success() || example_only, "the spec refuses {} {url}: {} {violations:?}", r.method, answer.status());
     }
 }
 

@@ -301,9 +301,21 @@ impl ContractProducts for MemoryStore {
             Ok(self.status_of(contract_product_id, started_at, log_id))
         })
     }
+
+    fn log_entry<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<LogEntry>, StoreError>> {
+        Box::pin(async move {
+            Self::up(&self.lock())?;
+            Ok(self.entry_of(contract_product_id, started_at, log_id))
+        })
+    }
 }
 
 impl MemoryStore {
+    fn entry_of(&self, contract_product_id: &str, started_at: &str, log_id: &str) -> Option<LogEntry> {
+        let s = self.lock();
+        s.logs.iter().find(|e| e.contract_product_id.as_str() == contract_product_id && e.started_at == started_at && e.log_id.as_str() == log_id).cloned()
+    }
+
     fn status_of(&self, contract_product_id: &str, started_at: &str, log_id: &str) -> Option<LogStatus> {
         let s = self.lock();
         s.logs.iter().find(|e| e.contract_product_id.as_str() == contract_product_id && e.started_at == started_at && e.log_id.as_str() == log_id).map(|e| e.status)

@@ -19,6 +19,7 @@ fn for_pattern(pattern: &str) -> Option<&'static str> {
         "^[a-z]{2}([_-][A-Za-z]{2})?$" => "en",
         "^ssh .+@.+" => "ssh root@192.0.2.10",
         "^wss://" => "wss://console.example.com/vnc",
+        "^[^\\s@!]+@[^\\s@!]+![A-Za-z0-9_.-]+$" => "provisioning@pve!engine",
         _ => return None,
     })
 }

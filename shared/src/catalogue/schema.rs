@@ -81,6 +81,11 @@ pub fn secret() -> Value {
     json!({"type": "string", "minLength": 1, "format": "password", SECRET: true})
 }
 
+/// A secret string of a shape (a URL that carries a ticket or a token): masked as [`secret`].
+pub fn secret_matching(pattern: &str) -> Value {
+    json!({"type": "string", "pattern": pattern, SECRET: true})
+}
+
 pub fn integer() -> Value {
     json!({"type": "integer"})
 }

@@ -95,7 +95,13 @@ pub(super) fn blueprint() -> Blueprint {
                         .opt("form_post", result().req("url", url()).req("params", any_object()).build())
                         .opt(
                             "vnc_connection",
-                            result().opt("websocket_url", pattern("^wss://")).opt("host", string()).opt("port", int_range(1, 65535)).opt("password", secret()).opt("username", string()).build(),
+                            result()
+                                .opt("websocket_url", secret_matching("^wss://"))
+                                .opt("host", string())
+                                .opt("port", int_range(1, 65535))
+                                .opt("password", secret())
+                                .opt("username", string())
+                                .build(),
                         )
                         .opt("password", secret())
                         .opt("expires_at", datetime()),

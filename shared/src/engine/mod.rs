@@ -490,6 +490,32 @@ impl Engine {
         Ok(Outcome { status: 202, body, log_id: operation.log_id, in_progress: true })
     }
 
+    /// A re-check's exchanges after those of the action it follows, kept from the entry it
+    /// replaces: the log shows what the action sent (the create, the clone) and how the service
+    /// was last seen. Earlier re-checks' exchanges (marked `followed`) are not kept. An entry
+    /// that cannot be read leaves the re-check's own (the run is never refused for it).
+    async fn after_the_actions_exchanges(&self, cp: &ContractProduct, o: &Operation, check: Value) -> Value {
+        let before = match self.products.log_entry(cp.id.as_str(), &o.started_at, o.log_id.as_str()).await {
+            Ok(found) => found.map(|e| e.debug).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(contract_product_id = %cp.id, log_id = %o.log_id, error = %e, "the entry a re-check replaces could not be read: its exchanges are not kept");
+                Value::Null
+            }
+        };
+        let mut out: Vec<Value> = before.as_array().into_iter().flatten().filter(|x| x.get("followed").is_none()).cloned().collect();
+        if out.is_empty() {
+            return check;
+        }
+        out.extend(check.as_array().into_iter().flatten().map(|x| {
+            let mut x = x.clone();
+            if let Some(fields) = x.as_object_mut() {
+                fields.insert("followed".into(), json!(true));
+            }
+            x
+        }));
+        Value::Array(out)
+    }
+
     /// After a create whose answer was lost: asks the provider (get-info) whether the service
     /// exists. Found: the create is done, nothing is made twice. Not found: None, create it.
     /// Unreachable: that failure, to retry later.
@@ -879,7 +905,7 @@ impl Engine {
             }
         });
         let duration_ms = clock.elapsed().as_millis() as u64;
-        let Settled { next, entry, outcome, failure_kind, still_running, changed } = settle(
+        let Settled { next, mut entry, outcome, failure_kind, still_running, changed } = settle(
             Run { b, a, logged, cp: &cp, params: &params, fields: &fields, spec: opened.spec, settings: &opened.settings, operation: operation.is_some() },
             LogEntry {
                 log_id: log_id.clone(),
@@ -921,6 +947,9 @@ impl Engine {
             contract_product_id: cp.id.as_str(),
             log_id: log_id.as_str(),
         });
+        if let Some(o) = operation.filter(|_| logged.id != a.id) {
+            entry.debug = self.after_the_actions_exchanges(&cp, o, std::mem::take(&mut entry.debug)).await;
+        }
         let (_, entry) = self.write_run(&cp, logged, (next, entry), failure_kind, (changed, !still_running), completion).await?;
         tracing::info!(contract_product_id = %cp.id, action = %format!("{blueprint}/{action}"), log_id = %log_id, status = entry.status.as_str(), duration_ms, "action ran");
         match outcome {

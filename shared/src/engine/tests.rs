@@ -261,6 +261,29 @@ async fn a_long_running_action_is_queued_typed_and_sealed() {
     assert!(f.retryable(), "{}", f.error);
 }
 
+/// A long-running action's entry, once re-checked (get-info recorded as the action), keeps the
+/// exchanges of the action itself and adds the latest re-check's (marked `followed`); earlier
+/// re-checks' are not piled up.
+#[tokio::test]
+async fn a_re_checked_long_running_action_keeps_its_own_exchanges() {
+    let w = world(json!({}));
+    created(&w).await;
+    let out = w.engine.start(&admin(), "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-456" } }), &MemoryQueue::default()).await.unwrap();
+    let pending = w.store.logs().into_iter().find(|e| e.log_id.as_str() == out.log_id.as_str()).unwrap();
+    let operation = Operation { log_id: pending.log_id.clone(), started_at: pending.started_at.clone() };
+    w.engine.finish(&admin(), "cp-1", "web-hosting", "change-password", &json!({ "params": { "password": "New-secret-456" } }), &operation).await.unwrap();
+    let urls = |w: &World| -> Vec<(String, bool)> {
+        let e = w.store.logs().into_iter().find(|e| e.log_id == operation.log_id).unwrap();
+        e.debug.as_array().unwrap().iter().map(|x| (x["request"]["url"].as_str().unwrap_or_default().to_owned(), x["followed"] == true)).collect()
+    };
+    assert_eq!(urls(&w), [("demo://web-hosting/change-password".to_owned(), false)]);
+    for _ in 0..2 {
+        w.engine.check(&admin(), "cp-1", "web-hosting", "change-password", &operation).await.unwrap();
+        assert_eq!(urls(&w), [("demo://web-hosting/change-password".to_owned(), false), ("demo://web-hosting/get-info".to_owned(), true)]);
+    }
+    assert_eq!(w.store.logs().iter().filter(|e| e.log_id == operation.log_id).count(), 1, "one entry, replaced");
+}
+
 /// A store that cannot be reached is an internal failure a retry may get past.
 #[tokio::test]
 async fn an_unreachable_store_is_retryable() {

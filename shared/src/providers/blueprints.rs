@@ -33,6 +33,33 @@ pub trait Session: Send + Sync {
     fn debug(cx: Self::Cx<'_>) -> Vec<serde_json::Value>;
 }
 
+/// The [`Session`] of a provider whose call context is its own `Api` (with its recorded
+/// exchanges in `api.wire`), opened by `self.api(settings)`, or with `by configuration` by
+/// `self.api(configuration id, settings)` (a provider that keeps tokens per configuration).
+macro_rules! session_of_api {
+    ($ty:ty) => {
+        $crate::providers::blueprints::session_of_api!(@ $ty, self, call => self.api(call.settings));
+    };
+    ($ty:ty, by configuration) => {
+        $crate::providers::blueprints::session_of_api!(@ $ty, self, call => self.api(call.configuration_id.as_str(), call.settings));
+    };
+    (@ $ty:ty, $this:ident, $call:ident => $open:expr) => {
+        impl $crate::providers::blueprints::Session for $ty {
+            type Cx<'s> = Api<'s>;
+
+            fn open<'s>(&'s $this, $call: &$crate::providers::ProviderCall<'_>) -> $crate::providers::BoxFuture<'s, Result<Api<'s>, $crate::providers::ProviderFailure>> {
+                let cx = $open;
+                Box::pin(async move { cx })
+            }
+
+            fn debug(mut api: Api<'_>) -> Vec<serde_json::Value> {
+                api.wire.take_debug()
+            }
+        }
+    };
+}
+pub(crate) use session_of_api;
+
 /// The actions a provider implements (method names, as [`implements!`] lists them).
 pub trait Implements {
     const METHODS: &'static [&'static str];

@@ -19,8 +19,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::blueprints::{Answer, Session, implements};
-use super::params::{non_empty, or_default, settings_as};
+use super::blueprints::{Answer, implements, session_of_api};
+use super::params::{Rebuild, Resize, ServerSize as Size, non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
 use crate::domain::FailureKind;
@@ -65,19 +65,6 @@ pub struct Api<'a> {
     settings: Settings,
 }
 
-/// A server type by name (`size`), or the smallest with this much memory, cores and disk.
-#[derive(Deserialize, Serialize)]
-struct Size {
-    #[serde(default, deserialize_with = "non_empty")]
-    size: Option<String>,
-    #[serde(default)]
-    memory_mb: Option<u64>,
-    #[serde(default)]
-    cpu_cores: Option<u64>,
-    #[serde(default)]
-    disk_mb: Option<u64>,
-}
-
 /// `create-server`.
 #[derive(Deserialize, Serialize)]
 struct CreateServer {
@@ -88,23 +75,6 @@ struct CreateServer {
     root_password: Option<String>,
     #[serde(default, deserialize_with = "non_empty")]
     customer_identifier: Option<String>,
-    #[serde(flatten)]
-    size: Size,
-}
-
-/// `reinstall-server`.
-#[derive(Deserialize, Serialize)]
-struct Rebuild {
-    image: String,
-    #[serde(default, deserialize_with = "non_empty")]
-    root_password: Option<String>,
-}
-
-/// `resize-server`: a new size, and whether a running server may be stopped for it.
-#[derive(Deserialize, Serialize)]
-struct Resize {
-    #[serde(default, deserialize_with = "or_default")]
-    resize_running: bool,
     #[serde(flatten)]
     size: Size,
 }
@@ -453,10 +423,7 @@ impl HetznerCloud {
         // Every server is labelled with a digest of its contract product: a create whose answer
         // was lost finds the server it made instead of making a second (Hetzner has no
         // idempotency key, and its id is unknown to the engine until the answer arrives).
-        let mark = call.contract_product_id.map(|id| {
-            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
-            digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect::<String>()
-        });
+        let mark = call.contract_product_id.map(|id| super::digest_hex(id, 16));
         if let Some(mark) = &mark {
             let found = api.get("list_servers", &format!("/servers?label_selector={PRODUCT_LABEL}%3D%3D{mark}")).await?;
             if let Some(server) = found["servers"].as_array().and_then(|s| s.first()) {
@@ -525,18 +492,7 @@ fn with_answer(info: &mut Value, answer: &Value) {
     }
 }
 
-impl Session for HetznerCloud {
-    type Cx<'s> = Api<'s>;
-
-    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
-        let cx = self.api(call.settings);
-        Box::pin(async move { cx })
-    }
-
-    fn debug(mut api: Api<'_>) -> Vec<Value> {
-        api.wire.take_debug()
-    }
-}
+session_of_api!(HetznerCloud);
 
 // suspend and unsuspend are not Hetzner Cloud's: a server is shut down or deleted.
 implements!(Servers for HetznerCloud as ID, {

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use super::blueprints::{Answer, Session, implements};
+use super::blueprints::{Answer, implements, session_of_api};
 use super::params::{non_empty, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, ProviderCall, ProviderFailure, ProviderOutput};
@@ -299,18 +299,7 @@ fn strip_nulls(mut v: Value) -> Value {
     v
 }
 
-impl Session for Ispmanager {
-    type Cx<'s> = Api<'s>;
-
-    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
-        let cx = self.api(call.settings);
-        Box::pin(async move { cx })
-    }
-
-    fn debug(mut api: Api<'_>) -> Vec<Value> {
-        api.wire.take_debug()
-    }
-}
+session_of_api!(Ispmanager);
 
 implements!(SoftwareLicenses for Ispmanager as ID, {
     create_license(CreateLicense),

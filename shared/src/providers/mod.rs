@@ -10,14 +10,23 @@
 pub mod blueprints;
 pub mod cpanel;
 pub mod demo;
+pub mod duda;
 pub mod epp;
+pub mod google_workspace;
 pub mod hetzner;
 pub mod http;
 pub mod ispmanager;
+pub mod linode;
+pub mod marketgoo;
 pub mod net;
 pub mod openprovider;
+pub mod openprovider_licenses;
 pub mod params;
+pub mod plesk;
+pub mod proxmox;
+pub mod realtime_register;
 pub mod registry;
+pub mod spamexperts;
 pub mod wire;
 
 pub use net::{check_destination, check_handler_url, handler_client, http_client, local_host, test_doubles_allowed};
@@ -105,6 +114,19 @@ pub struct ProviderFailure {
 /// A non-empty string field of a JSON object (settings, params, a vendor's answer).
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// A short digest of `source` (the hex of its SHA-256's first `bytes` bytes): how a provider
+/// marks a vendor's object as a contract product's without giving the vendor our identifier.
+pub(crate) fn digest_hex(source: &str, bytes: usize) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, source.as_bytes());
+    digest.as_ref()[..bytes.min(32)].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A contract product's mark in a vendor's record (`pv-` and a digest: the id itself stays
+/// ours), by which a create knows what an earlier try of it made.
+pub(crate) fn product_mark(contract_product_id: &str) -> String {
+    format!("pv-{}", digest_hex(contract_product_id, 8))
 }
 
 /// The host a glue record action names (`hostname`, lower case), which must be under `domain`.
@@ -262,6 +284,7 @@ mod tests {
                 serde_json::json!({ "hostname": "whm.example.net", "whm_username": "reseller1", "api_key": "k-123456", "api_url": uri }),
             ),
             ("servers", I::Servers(Arc::new(hetzner::HetznerCloud::new())), "42", "9990999", serde_json::json!({ "api_token": "t-123456", "api_url": uri })),
+            ("servers", I::Servers(Arc::new(linode::Linode::new())), "42", "9990999", serde_json::json!({ "api_token": "t-123456", "api_url": uri })),
             ("domain-names", I::DomainNames(Arc::new(openprovider::OpenProvider::new())), "shop.com", "mallory9.com", serde_json::json!({ "username": "r", "password": "p-123456", "api_url": uri })),
             (
                 "software-licenses",
@@ -270,11 +293,52 @@ mod tests {
                 "8880888",
                 serde_json::json!({ "username": "r@example.com", "password": "p-123456", "api_url": format!("{uri}/manager/billmgr") }),
             ),
+            ("auto-login", I::AutoLogin(Arc::new(spamexperts::SpamExperts::new())), "shop.example", "mallory9.example", serde_json::json!({ "username": "r", "password": "p-123456", "api_url": uri })),
+            (
+                "software-licenses",
+                I::SoftwareLicenses(Arc::new(openprovider_licenses::OpenProviderLicenses::new())),
+                "5501",
+                "8880888",
+                serde_json::json!({ "username": "r", "password": "p-123456", "api_url": uri }),
+            ),
+            ("web-hosting", I::WebHosting(Arc::new(plesk::Plesk::new())), "alice1", "mallory9", serde_json::json!({ "hostname": "plesk.example.net", "api_key": "k-123456", "api_url": uri })),
+            (
+                "servers",
+                I::Servers(Arc::new(proxmox::Proxmox::new())),
+                "4242",
+                "9990999",
+                serde_json::json!({ "api_url": uri, "token_id": "engine@pve!t", "token_secret": "s-123456", "node": "pve1" }),
+            ),
+            (
+                "domain-names",
+                I::DomainNames(Arc::new(realtime_register::RealtimeRegister::new())),
+                "shop.com",
+                "mallory9.com",
+                serde_json::json!({ "api_key": "k-123456", "customer": "reseller1", "api_url": uri }),
+            ),
+            ("seo", I::Seo(Arc::new(marketgoo::Marketgoo::new())), "shop.example", "mallory9.example", serde_json::json!({ "api_key": "k-123456", "api_url": uri })),
+            (
+                "website-builders",
+                I::WebsiteBuilders(Arc::new(duda::Duda::new())),
+                "alice1",
+                "mallory9",
+                serde_json::json!({ "api_user": "p", "api_password": "p-123456", "template_id": 1, "api_url": uri }),
+            ),
         ];
         let id = ConfigurationId::parse("cfg-mallory").unwrap();
         for (blueprint, implementation, legit, mallory, settings) in cases {
             let b = catalogue().blueprint(blueprint).unwrap();
-            let spec = providers().iter().find(|p| p.blueprint == blueprint && p.id != "demo" && p.id != "http" && p.id != "epp").unwrap();
+            let provider_id = match &implementation {
+                I::WebHosting(p) => p.provider_id(),
+                I::Servers(p) => p.provider_id(),
+                I::DomainNames(p) => p.provider_id(),
+                I::SoftwareLicenses(p) => p.provider_id(),
+                I::AutoLogin(p) => p.provider_id(),
+                I::Seo(p) => p.provider_id(),
+                I::WebsiteBuilders(p) => p.provider_id(),
+                I::OfficeTools(p) => p.provider_id(),
+            };
+            let spec = provider(blueprint, provider_id).unwrap();
             let mut ran = 0;
             for a in b.actions.iter().filter(|a| !a.establishes_identifier() && spec.supported_actions.contains(&a.id)) {
                 let mut params = crate::catalogue::example::example(&a.params, &[]);

@@ -10,12 +10,17 @@ use super::ProviderFailure;
 /// The HTTP client every HTTP provider shares, built on first use (not at cold start, where most
 /// functions never call a third party): a connect timeout, pooled connections, and no redirects
 /// (an answer is the third party's own; a redirect could lead a call where it must not go).
+///
+/// An idle connection is dropped after 4 s, before the 5 s after which Node and Apache close
+/// theirs: a request sent on a connection the server is closing breaks, and a broken write is
+/// one the engine must ask about before anything is sent again. One action's calls follow each
+/// other within that time and still share a connection.
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
         reqwest::Client::builder()
             .dns_resolver(GuardedResolver { refused: local_ip })
             .connect_timeout(std::time::Duration::from_secs(10))
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client builds")

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::blueprints::{Answer, Session, implements};
+use super::blueprints::{Answer, implements, session_of_api};
 use super::params::{Contact, ContactSlot, Contacts, GlueHost, GlueRecord, Lock, Nameservers, NewRegistrant, Register, Renewal, non_empty, or_default, settings_as};
 use super::wire::{Body, Reply, Request, Wire, kind_of_status};
 use super::{BoxFuture, Connect, Listed, Listing, ProviderCall, ProviderFailure, ProviderOutput};
@@ -62,7 +62,7 @@ struct Settings {
 }
 
 pub struct Api<'a> {
-    wire: Wire<'a>,
+    pub(crate) wire: Wire<'a>,
     base: String,
     settings: Settings,
     key: u64,
@@ -98,7 +98,7 @@ fn judge(what: &str) -> impl Fn(&Reply) -> Result<Value, ProviderFailure> + '_ {
 }
 
 impl Api<'_> {
-    async fn login(&mut self) -> Result<String, ProviderFailure> {
+    pub(crate) async fn login(&mut self) -> Result<String, ProviderFailure> {
         let body = Body::Json(json!({ "username": self.settings.username, "password": self.settings.password, "ip": "0.0.0.0" }));
         let url = format!("{}/v1beta/auth/login", self.base);
         // The description secures every operation, the login included, with the Authorization
@@ -120,7 +120,7 @@ impl Api<'_> {
     }
 
     /// One call with the bearer token; a refused token is replaced once.
-    async fn send(&mut self, what: &str, method: reqwest::Method, path_and_query: &str, body: Body) -> Result<Value, ProviderFailure> {
+    pub(crate) async fn send(&mut self, what: &str, method: reqwest::Method, path_and_query: &str, body: Body) -> Result<Value, ProviderFailure> {
         let read = method == reqwest::Method::GET;
         let url = format!("{}/v1beta/{path_and_query}", self.base);
         for fresh in [false, true] {
@@ -136,15 +136,25 @@ impl Api<'_> {
         unreachable!("the loop returns")
     }
 
-    async fn get(&mut self, what: &str, path_and_query: &str) -> Result<Value, ProviderFailure> {
+    pub(crate) async fn get(&mut self, what: &str, path_and_query: &str) -> Result<Value, ProviderFailure> {
         Ok(self.send(what, reqwest::Method::GET, path_and_query, Body::None).await?["data"].take())
     }
 
-    async fn post(&mut self, what: &str, path: &str, body: Value) -> Result<Value, ProviderFailure> {
+    /// A read whose "there is none" is an answer: `None` when OpenProvider says it has no such
+    /// thing (HTTP 404, or a refusal saying it was not found or does not exist).
+    pub(crate) async fn lookup(&mut self, what: &str, path_and_query: &str) -> Result<Option<Value>, ProviderFailure> {
+        match self.get(what, path_and_query).await {
+            Ok(v) => Ok(Some(v)),
+            Err(f) if f.kind == FailureKind::Permanent && absent(&f.message) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    pub(crate) async fn post(&mut self, what: &str, path: &str, body: Value) -> Result<Value, ProviderFailure> {
         Ok(self.send(what, reqwest::Method::POST, path, Body::Json(body)).await?["data"].take())
     }
 
-    async fn put(&mut self, what: &str, path: &str, body: Value) -> Result<Value, ProviderFailure> {
+    pub(crate) async fn put(&mut self, what: &str, path: &str, body: Value) -> Result<Value, ProviderFailure> {
         Ok(self.send(what, reqwest::Method::PUT, path, Body::Json(body)).await?["data"].take())
     }
 
@@ -210,6 +220,12 @@ impl Api<'_> {
         let records: Vec<Value> = list["results"].as_array().into_iter().flatten().filter_map(glue_record).collect();
         Ok(json!(records))
     }
+}
+
+/// Whether a refusal says the thing asked for is not there.
+fn absent(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("http 404") || m.contains("not found") || m.contains("does not exist") || m.contains("no such")
 }
 
 /// A domain by its two parts.
@@ -376,13 +392,21 @@ impl OpenProvider {
         OpenProvider { tokens: Mutex::new(HashMap::new()) }
     }
 
-    fn api<'a>(&'a self, configuration: &str, settings: &Value) -> Result<Api<'a>, ProviderFailure> {
+    /// A client of the account the settings name (username, password, test_mode, api_url),
+    /// its token cached per configuration: OpenProvider's SpamExperts and licence providers use
+    /// it too.
+    pub(crate) fn api<'a>(&'a self, configuration: &str, settings: &Value) -> Result<Api<'a>, ProviderFailure> {
+        self.api_with(configuration, settings, WIRE_SECRETS)
+    }
+
+    /// [`Self::api`], masking these wire fields in the exchanges recorded.
+    pub(crate) fn api_with<'a>(&'a self, configuration: &str, settings: &Value, secrets: &'static [&'static str]) -> Result<Api<'a>, ProviderFailure> {
         let settings: Settings = settings_as(ID, settings)?;
         let default = if settings.test_mode { SANDBOX_URL } else { LIVE_URL };
         let base = settings.api_url.as_deref().unwrap_or(default).trim_end_matches('/').trim_end_matches("/v1beta").to_owned();
         let mut h = DefaultHasher::new();
         (configuration, &base, &settings.username, &settings.password).hash(&mut h);
-        Ok(Api { wire: Wire::new(super::http_client(), "OpenProvider", WIRE_SECRETS, CALL_TIMEOUT), base, settings, key: h.finish(), tokens: &self.tokens })
+        Ok(Api { wire: Wire::new(super::http_client(), "OpenProvider", secrets, CALL_TIMEOUT), base, settings, key: h.finish(), tokens: &self.tokens })
     }
 
     /// `register`
@@ -615,18 +639,7 @@ impl OpenProvider {
     }
 }
 
-impl Session for OpenProvider {
-    type Cx<'s> = Api<'s>;
-
-    fn open<'s>(&'s self, call: &ProviderCall<'_>) -> BoxFuture<'s, Result<Api<'s>, ProviderFailure>> {
-        let cx = self.api(call.configuration_id.as_str(), call.settings);
-        Box::pin(async move { cx })
-    }
-
-    fn debug(mut api: Api<'_>) -> Vec<Value> {
-        api.wire.take_debug()
-    }
-}
+session_of_api!(OpenProvider, by configuration);
 
 // update-ips-tag is Nominet's (a .uk release), not OpenProvider's.
 implements!(DomainNames for OpenProvider as ID, {

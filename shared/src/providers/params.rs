@@ -203,6 +203,36 @@ pub struct ResellerOptions {
     pub bandwidth_overselling: Option<bool>,
 }
 
+/// A server's size: a plan by name (`size`), or memory, cores and disk.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ServerSize {
+    #[serde(default, deserialize_with = "non_empty")]
+    pub size: Option<String>,
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    #[serde(default)]
+    pub cpu_cores: Option<u64>,
+    #[serde(default)]
+    pub disk_mb: Option<u64>,
+}
+
+/// `reinstall-server`: the image, and a root password where one is chosen.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct Rebuild {
+    pub image: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    pub root_password: Option<String>,
+}
+
+/// `resize-server`: a new size, and whether a running server may be stopped for it.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct Resize {
+    #[serde(default, deserialize_with = "or_default")]
+    pub resize_running: bool,
+    #[serde(flatten)]
+    pub size: ServerSize,
+}
+
 /// What the test checks of each typed action: its struct parsed from a value and written back.
 pub type Roundtrip = fn(&Value) -> Result<Value, String>;
 
@@ -232,6 +262,15 @@ mod tests {
             ("openprovider", "domain-names", <crate::providers::openprovider::OpenProvider as Implements>::PARAMS),
             ("epp", "domain-names", <crate::providers::epp::Epp as Implements>::PARAMS),
             ("ispmanager", "software-licenses", <crate::providers::ispmanager::Ispmanager as Implements>::PARAMS),
+            ("google-workspace", "office-tools", <crate::providers::google_workspace::GoogleWorkspace as Implements>::PARAMS),
+            ("realtime-register", "domain-names", <crate::providers::realtime_register::RealtimeRegister as Implements>::PARAMS),
+            ("proxmox", "servers", <crate::providers::proxmox::Proxmox as Implements>::PARAMS),
+            ("plesk", "web-hosting", <crate::providers::plesk::Plesk as Implements>::PARAMS),
+            ("duda", "website-builders", <crate::providers::duda::Duda as Implements>::PARAMS),
+            ("marketgoo", "seo", <crate::providers::marketgoo::Marketgoo as Implements>::PARAMS),
+            ("linode", "servers", <crate::providers::linode::Linode as Implements>::PARAMS),
+            ("spamexperts", "auto-login", <crate::providers::spamexperts::SpamExperts as Implements>::PARAMS),
+            ("openprovider-licenses", "software-licenses", <crate::providers::openprovider_licenses::OpenProviderLicenses as Implements>::PARAMS),
         ]
     }
 

@@ -4,7 +4,9 @@
 use std::sync::{Arc, LazyLock};
 
 use super::blueprints;
-use super::{Connect, ProviderSpec, cpanel, demo, epp, hetzner, http, ispmanager, openprovider};
+use super::{
+    Connect, ProviderSpec, cpanel, demo, duda, epp, google_workspace, hetzner, http, ispmanager, linode, marketgoo, openprovider, openprovider_licenses, plesk, proxmox, realtime_register, spamexperts,
+};
 use crate::catalogue::catalogue;
 
 /// The implementations a function holds, built once per Lambda instance.
@@ -17,6 +19,15 @@ pub struct Implementations {
     openprovider: Arc<openprovider::OpenProvider>,
     ispmanager: Arc<ispmanager::Ispmanager>,
     epp: Arc<epp::Epp>,
+    spamexperts: Arc<spamexperts::SpamExperts>,
+    openprovider_licenses: Arc<openprovider_licenses::OpenProviderLicenses>,
+    linode: Arc<linode::Linode>,
+    google_workspace: Arc<google_workspace::GoogleWorkspace>,
+    marketgoo: Arc<marketgoo::Marketgoo>,
+    duda: Arc<duda::Duda>,
+    plesk: Arc<plesk::Plesk>,
+    realtime_register: Arc<realtime_register::RealtimeRegister>,
+    proxmox: Arc<proxmox::Proxmox>,
 }
 
 impl Implementations {
@@ -30,6 +41,15 @@ impl Implementations {
             openprovider: Arc::new(openprovider::OpenProvider::new()),
             ispmanager: Arc::new(ispmanager::Ispmanager::new()),
             epp: Arc::new(epp::Epp::new()),
+            spamexperts: Arc::new(spamexperts::SpamExperts::new()),
+            openprovider_licenses: Arc::new(openprovider_licenses::OpenProviderLicenses::new()),
+            linode: Arc::new(linode::Linode::new()),
+            google_workspace: Arc::new(google_workspace::GoogleWorkspace::new()),
+            marketgoo: Arc::new(marketgoo::Marketgoo::new()),
+            duda: Arc::new(duda::Duda::new()),
+            plesk: Arc::new(plesk::Plesk::new()),
+            realtime_register: Arc::new(realtime_register::RealtimeRegister::new()),
+            proxmox: Arc::new(proxmox::Proxmox::new()),
         }
     }
 
@@ -64,6 +84,15 @@ impl Implementations {
             openprovider::ID if blueprint == "domain-names" => Some((I::DomainNames(self.openprovider.clone()), self.openprovider.clone() as Arc<dyn Connect>)),
             ispmanager::ID if blueprint == "software-licenses" => Some((I::SoftwareLicenses(self.ispmanager.clone()), self.ispmanager.clone() as Arc<dyn Connect>)),
             epp::ID if blueprint == "domain-names" => Some((I::DomainNames(self.epp.clone()), self.epp.clone() as Arc<dyn Connect>)),
+            spamexperts::ID if blueprint == "auto-login" => Some((I::AutoLogin(self.spamexperts.clone()), self.spamexperts.clone() as Arc<dyn Connect>)),
+            openprovider_licenses::ID if blueprint == "software-licenses" => Some((I::SoftwareLicenses(self.openprovider_licenses.clone()), self.openprovider_licenses.clone() as Arc<dyn Connect>)),
+            linode::ID if blueprint == "servers" => Some((I::Servers(self.linode.clone()), self.linode.clone() as Arc<dyn Connect>)),
+            google_workspace::ID if blueprint == "office-tools" => Some((I::OfficeTools(self.google_workspace.clone()), self.google_workspace.clone() as Arc<dyn Connect>)),
+            marketgoo::ID if blueprint == "seo" => Some((I::Seo(self.marketgoo.clone()), self.marketgoo.clone() as Arc<dyn Connect>)),
+            duda::ID if blueprint == "website-builders" => Some((I::WebsiteBuilders(self.duda.clone()), self.duda.clone() as Arc<dyn Connect>)),
+            plesk::ID if blueprint == "web-hosting" => Some((I::WebHosting(self.plesk.clone()), self.plesk.clone() as Arc<dyn Connect>)),
+            realtime_register::ID if blueprint == "domain-names" => Some((I::DomainNames(self.realtime_register.clone()), self.realtime_register.clone() as Arc<dyn Connect>)),
+            proxmox::ID if blueprint == "servers" => Some((I::Servers(self.proxmox.clone()), self.proxmox.clone() as Arc<dyn Connect>)),
             _ => None,
         }
     }
@@ -76,6 +105,15 @@ static PROVIDERS: LazyLock<Vec<ProviderSpec>> = LazyLock::new(|| {
     all.push(openprovider::spec());
     all.push(ispmanager::spec());
     all.push(epp::spec());
+    all.push(spamexperts::spec());
+    all.push(openprovider_licenses::spec());
+    all.push(linode::spec());
+    all.push(google_workspace::spec());
+    all.push(marketgoo::spec());
+    all.push(duda::spec());
+    all.push(plesk::spec());
+    all.push(realtime_register::spec());
+    all.push(proxmox::spec());
     all
 });
 

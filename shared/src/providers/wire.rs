@@ -36,6 +36,9 @@ pub struct Request<'a> {
 /// An answer, for the provider to judge.
 pub struct Reply {
     pub status: u16,
+    /// The answer's headers (a vendor may say there what its body does not: Realtime Register's
+    /// `X-Process-Id`). Never recorded.
+    pub headers: reqwest::header::HeaderMap,
     /// The body parsed as JSON (None: empty or not JSON).
     pub body: Option<Value>,
     /// The raw body when it was not JSON (for messages; never recorded beyond 500 characters).
@@ -105,6 +108,12 @@ impl<'a> Wire<'a> {
                     self.debug.push(json!({ "request": request, "response": null, "error": "timeout" }));
                     ProviderFailure { kind: FailureKind::Timeout, message: format!("{} did not answer {what} in time", self.vendor), debug: vec![] }
                 }
+                // Nothing was sent when the connection could not be made; a write whose
+                // connection broke after that may have been done: the engine checks first.
+                Err(e) if !read && !e.is_connect() => {
+                    self.debug.push(json!({ "request": request, "response": null, "error": "connection failed" }));
+                    ProviderFailure { kind: FailureKind::Timeout, message: format!("the connection to {} broke during {what}: it may have been done", self.vendor), debug: vec![] }
+                }
                 Err(e) => {
                     let error = if e.is_connect() { "could not connect" } else { "connection failed" };
                     self.debug.push(json!({ "request": request, "response": null, "error": error }));
@@ -112,6 +121,7 @@ impl<'a> Wire<'a> {
                 }
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    let headers = response.headers().clone();
                     let Ok(text) = response.text().await else {
                         // The answer broke off: a write may have been done.
                         self.debug.push(json!({ "request": request, "response": { "status": status, "body": null }, "error": "the answer broke off" }));
@@ -128,12 +138,16 @@ impl<'a> Wire<'a> {
                         None => json!(text.chars().take(500).collect::<String>()),
                     };
                     self.debug.push(json!({ "request": request, "response": { "status": status, "body": shown } }));
-                    match judge(&Reply { status, body, text }) {
+                    let unreadable = body.is_none();
+                    match judge(&Reply { status, headers, body, text }) {
                         Ok(value) => return Ok(value),
-                        // A write that reached the vendor (a 2xx it could not make sense of, or
-                        // a gateway that gave up waiting) may have been done: the engine checks
-                        // before it is sent again.
-                        Err(f) if !read && f.kind == FailureKind::Transient && matches!(status, 200..=299 | 502 | 504 | 524) => ProviderFailure { kind: FailureKind::Timeout, ..f },
+                        // A write that reached the vendor (a 2xx with no JSON body, a 2xx its
+                        // judge could not make sense of, or a gateway that gave up waiting) may
+                        // have been done: the engine checks before it is sent again. A 2xx the
+                        // judge read as the vendor's own refusal stays what it is.
+                        Err(f) if !read && ((f.kind == FailureKind::Transient && matches!(status, 200..=299 | 502 | 504 | 524)) || (unreadable && matches!(status, 200..=299))) => {
+                            ProviderFailure { kind: FailureKind::Timeout, ..f }
+                        }
                         Err(f) => f,
                     }
                 }
@@ -144,6 +158,14 @@ impl<'a> Wire<'a> {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         Err(failure)
+    }
+
+    /// Masks these field names in the exchanges from now on (a call whose answer signs a person
+    /// in: its link is masked in that exchange only); answers the names masked before, to put
+    /// back. (Not `url` everywhere: the engine masks wire secrets at any depth of the debug,
+    /// and every exchange records its request's `url`.)
+    pub fn masking(&mut self, keys: &'static [&'static str]) -> &'static [&'static str] {
+        std::mem::replace(&mut self.secret_keys, keys)
     }
 
     /// The exchanges so far, for a failure or an output.

@@ -375,6 +375,12 @@ impl ProductStore {
         Ok(out.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned())
     }
 
+    /// One log entry by its keys (consistent: the worker reads what it is about to replace).
+    pub async fn log_entry(&self, logs_table: &str, pk: &str, sk: &str) -> Result<Option<crate::domain::log::LogEntry>, StoreError> {
+        let out = self.ddb.get_item().table_name(logs_table).set_key(Some(key(pk.to_owned(), sk))).consistent_read(true).send().await.map_err(StoreError::aws)?;
+        out.item().map(crate::domain::log::LogEntry::from_item).transpose()
+    }
+
     /// One page of a contract product search ([`Search`]): a Query on the index its leading facet
     /// picks, the other facets as a filter. Reads again (for what is left of the page) while a
     /// filtered read comes back short, at most [`SEARCH_READS`] times, so a page is full unless
@@ -496,6 +502,10 @@ impl ContractProducts for DynamoContractProducts {
             let status = self.products.log_status(&self.logs_table, contract_product_id, &format!("{started_at}#{log_id}")).await?;
             Ok(status.and_then(|s| LogStatus::parse(&s)))
         })
+    }
+
+    fn log_entry<'a>(&'a self, contract_product_id: &'a str, started_at: &'a str, log_id: &'a str) -> BoxFuture<'a, Result<Option<crate::domain::log::LogEntry>, StoreError>> {
+        Box::pin(async move { self.products.log_entry(&self.logs_table, contract_product_id, &format!("{started_at}#{log_id}")).await })
     }
 }
 
