@@ -135,40 +135,56 @@ impl Gateway {
     /// failed (its own problem+json 500, which it now and then gives for a large answer while
     /// other requests are in flight, though the function answered) is asked again: a read changes
     /// nothing, and no function of ours answers that body. So is a read watch leaves unanswered
-    /// for [`READ_PATIENCE`] (it sometimes holds such an answer for minutes): every function of
-    /// ours answers a read in well under that.
+    /// for [`READ_PATIENCE`]: every function of ours answers a read in well under that.
+    ///
+    /// Each try runs to its end on its own task, never cut off: asking again leaves the first try
+    /// going. A request to watch dropped mid-way (as a caller that goes away, or a client timeout,
+    /// drops it) makes watch answer the function's response with its own 500 before reading it;
+    /// a function still writing a large answer then dies of the broken pipe (lambda_runtime ends
+    /// on it), watch starts no other instance, and every later request to that function waited
+    /// until the run's checks timed out.
     async fn pass(&self, method: &str, uri: &hyper::Uri, headers: &[(String, String)], body: Bytes) -> Result<Response<Full<Bytes>>, String> {
         let target = format!("{}{}", self.upstream, uri.path_and_query().map_or("/", |p| p.as_str()));
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut tries = 0;
-        let (status, answer_headers, bytes) = loop {
-            tries += 1;
+        let read = method == reqwest::Method::GET;
+        let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+        let try_once = || {
             let mut out = self.http.request(method.clone(), &target).body(body.clone());
             for (k, v) in headers.iter().filter(|(k, _)| !HOP.contains(&k.as_str()) && k != "host") {
                 out = out.header(k, v);
             }
-            if method == reqwest::Method::GET {
-                out = out.timeout(READ_PATIENCE);
-            }
-            let answer = match out.send().await {
-                Err(e) if e.is_timeout() && tries < 4 => {
-                    tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch left a read unanswered; asking again");
-                    continue;
+            let answers = answers.clone();
+            tokio::spawn(async move {
+                let answer = async {
+                    let answer = out.send().await?;
+                    let status = answer.status().as_u16();
+                    let headers = answer.headers().clone();
+                    Ok::<_, reqwest::Error>((status, headers, answer.bytes().await?))
+                };
+                // The gateway may have stopped waiting (its caller went away): nobody to tell.
+                let _ = answers.send(answer.await);
+            });
+        };
+        let mut tries = 1;
+        try_once();
+        let (status, answer_headers, bytes) = loop {
+            let waited = if read { tokio::time::timeout(READ_PATIENCE, answered.recv()).await.ok() } else { Some(answered.recv().await) };
+            let Some(answer) = waited else {
+                if tries == 4 {
+                    return Err(format!("cargo lambda watch left a read unanswered {tries} times, {} s each", READ_PATIENCE.as_secs()));
                 }
-                other => other.map_err(|e| e.to_string())?,
+                tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch left a read unanswered; asking again (the first try goes on)");
+                tries += 1;
+                try_once();
+                continue;
             };
-            let status = answer.status().as_u16();
-            let headers = answer.headers().clone();
-            let bytes = match answer.bytes().await {
-                Err(e) if e.is_timeout() && tries < 4 => {
-                    tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch left a read's answer unfinished; asking again");
-                    continue;
-                }
-                other => other.map_err(|e| e.to_string())?,
-            };
+            // The channel's sender is held here, so it is never closed.
+            let (status, headers, bytes) = answer.ok_or("the local gateway's answer channel closed")?.map_err(|e| e.to_string())?;
             if status == 500 && bytes.starts_with(WATCH_OWN_500) {
-                if method == reqwest::Method::GET && tries < 4 {
+                if read && tries < 4 {
                     tracing::warn!(target = %target, tries, "local gateway: cargo lambda watch answered its own 500 to a read; asking again");
+                    tries += 1;
+                    try_once();
                     continue;
                 }
                 // A write is never sent twice: the caller gets the 500, as from API Gateway when
@@ -214,9 +230,12 @@ impl Gateway {
             let (stream, _) = listener.accept().await?;
             let gateway = self.clone();
             tokio::spawn(async move {
+                // Each request is handled on its own task, to its end even when the caller goes
+                // away (as API Gateway finishes the invocation): see [`Gateway::pass`].
                 let service = hyper::service::service_fn(move |req| {
                     let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(req).await) }
+                    let handled = tokio::spawn(async move { gateway.handle(req).await });
+                    async move { Ok::<_, Infallible>(handled.await.unwrap_or_else(|e| own_error(500, "internal", &format!("the local gateway failed: {e}")))) }
                 });
                 if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                     tracing::debug!(error = %e, "local gateway: connection ended");
