@@ -273,6 +273,42 @@ mod tests {
         assert_eq!(request.request_id, "req-1");
     }
 
+    /// watch's stand-in: reads a request's head, then either sees the gateway close the
+    /// connection within 300 ms (the request cut short) or answers it. Answers whether it answered.
+    async fn slow_watch(listener: tokio::net::TcpListener) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the request's head arrived");
+            head.extend_from_slice(&buf[..n]);
+        }
+        if let Ok(read) = tokio::time::timeout(std::time::Duration::from_millis(300), stream.read(&mut buf)).await {
+            assert!(!matches!(read, Ok(0) | Err(_)), "the gateway cut the request to watch short when its caller went away");
+        }
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}").await.is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_does_not_cut_the_request_to_watch_short() {
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let watch = format!("http://{}", upstream.local_addr().unwrap());
+        let answered = tokio::spawn(slow_watch(upstream));
+        let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        tokio::spawn(Gateway::new(&watch).serve(listen));
+        let caller = reqwest::Client::new();
+        let gave_up = loop {
+            match caller.get(format!("http://{listen}/blueprints")).timeout(std::time::Duration::from_millis(100)).send().await {
+                Err(e) if e.is_connect() => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                other => break other,
+            }
+        };
+        assert!(gave_up.is_err_and(|e| e.is_timeout()), "the caller went away before watch answered");
+        assert!(answered.await.unwrap(), "watch answered the request to its end");
+    }
+
     #[test]
     fn query_components_decode_leniently() {
         assert_eq!(decode("a%2Fb+c"), "a/b c");
