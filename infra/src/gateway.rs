@@ -299,13 +299,17 @@ mod tests {
         let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         tokio::spawn(Gateway::new(&watch).serve(listen));
         let caller = reqwest::Client::new();
-        let gave_up = loop {
+        let mut gave_up = None;
+        for _ in 0..250 {
             match caller.get(format!("http://{listen}/blueprints")).timeout(std::time::Duration::from_millis(100)).send().await {
                 Err(e) if e.is_connect() => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-                other => break other,
+                other => {
+                    gave_up = Some(other);
+                    break;
+                }
             }
-        };
-        assert!(gave_up.is_err_and(|e| e.is_timeout()), "the caller went away before watch answered");
+        }
+        assert!(gave_up.expect("the gateway listens within 5 s").is_err_and(|e| e.is_timeout()), "the caller went away before watch answered");
         assert!(answered.await.unwrap(), "watch answered the request to its end");
     }
 
